@@ -1,0 +1,257 @@
+"""The ``plan2cash`` command line: the store, the engine, the sandbox and the demo."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from sync.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="plan2cash: keep planning-to-cash in sync and in view.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+exceptions_app = typer.Typer(help="Records that could not flow.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(exceptions_app, name="exceptions")
+console = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML configuration file")
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except (FileNotFoundError, ValueError) as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from sync.store.db import make_engine
+    from sync.store.migrate import upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or migrate the store to the latest schema."""
+    from sync.store.migrate import current
+
+    settings = _settings(config)
+    engine = _store(settings)
+    console.print(
+        f"Store at {engine.url.render_as_string(hide_password=True)} is at "
+        f"revision [bold]{current(engine)}[/bold]."
+    )
+
+
+@app.command()
+def sync(
+    once: Annotated[bool, typer.Option("--once", help="Run every flow once and exit.")] = False,
+    flow: Annotated[list[str] | None, typer.Option(help="Only these flows.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the sync flows once (use `plan2cash run` for the schedule)."""
+    from sync.engine import FLOWS, Engine
+    from sync.telemetry import flush, install
+
+    if not once:
+        err.print(
+            "Use [bold]--once[/bold] to run every flow once, or `plan2cash run` to run "
+            "them on the schedule."
+        )
+        raise typer.Exit(2)
+    settings = _settings(config)
+    store = _store(settings)
+    install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
+    engine = Engine(settings, store)
+    unknown = set(flow or []) - set(FLOWS)
+    if unknown:
+        err.print(
+            f"[red]Unknown flow(s):[/red] {', '.join(sorted(unknown))}; "
+            f"choose from {', '.join(FLOWS)}."
+        )
+        raise typer.Exit(2)
+    reports = [engine.run_flow(name) for name in (flow or list(FLOWS))]
+    flush()
+    _print_reports(reports)
+    if any(r.status == "failed" for r in reports):
+        raise typer.Exit(1)
+
+
+def _print_reports(reports) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="Sync run")
+    for column in ("flow", "status", "records in", "records out", "exceptions", "detail"):
+        table.add_column(column)
+    for r in reports:
+        colour = {"succeeded": "green", "failed": "red"}.get(r.status, "yellow")
+        table.add_row(
+            r.flow,
+            f"[{colour}]{r.status}[/{colour}]",
+            str(r.result.records_in),
+            str(r.result.records_out),
+            str(r.result.exceptions),
+            r.error or "",
+        )
+    console.print(table)
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Run every flow on its schedule until interrupted."""
+    from sync.engine import Engine
+    from sync.scheduler import build_scheduler
+    from sync.telemetry import install
+
+    settings = _settings(config)
+    store = _store(settings)
+    install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
+    scheduler = build_scheduler(Engine(settings, store), settings.schedule, blocking=True)
+    console.print("Engine running; Ctrl-C stops it.")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+
+
+@app.command()
+def sandbox(
+    seed: int = 7,
+    harvest_port: int = 8711,
+    xero_port: int = 8712,
+) -> None:
+    """Serve the sandbox firm's Harvest and Xero on loopback until interrupted."""
+    from sandbox.server import Sandbox
+
+    box = Sandbox(seed=seed)
+    box.serve(harvest_port=harvest_port, xero_port=xero_port)
+    console.print(f"Harvest {box.harvest_base_url}\nXero    {box.xero_base_url}")
+    _wait_forever()
+    box.stop()
+
+
+@app.command()
+def demo(
+    seed: int = 7,
+    port: int = 8501,
+    config: ConfigOption = None,
+) -> None:
+    """Start the sandbox firm, the engine on its schedule, and the dashboard."""
+    from sandbox.server import Sandbox
+
+    from sync.engine import Engine
+    from sync.scheduler import build_scheduler
+    from sync.telemetry import install
+
+    settings = _settings(config)
+    box = Sandbox(seed=seed)
+    box.serve(
+        harvest_port=_port(settings.harvest.base_url), xero_port=_port(settings.xero.base_url)
+    )
+    store = _store(settings)
+    install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
+    scheduler = build_scheduler(Engine(settings, store), settings.schedule, blocking=False)
+    scheduler.start()
+    dashboard = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(Path(__file__).with_name("streamlit_app.py")),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ]
+    )
+    console.print(
+        f"Sandbox firm: Harvest {box.harvest_base_url}, Xero {box.xero_base_url}\n"
+        f"Dashboard: [bold]http://localhost:{port}[/bold]  (Ctrl-C stops everything)"
+    )
+    try:
+        _wait_forever(dashboard)
+    finally:
+        dashboard.terminate()
+        scheduler.shutdown(wait=False)
+        box.stop()
+
+
+def _port(url: str) -> int:
+    from urllib.parse import urlsplit
+
+    port = urlsplit(url).port
+    if port is None:
+        raise typer.BadParameter(f"{url} names no port; the demo serves the sandbox on loopback")
+    return port
+
+
+def _wait_forever(child: subprocess.Popen[bytes] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(KeyboardInterrupt):
+        while child is None or child.poll() is None:
+            time.sleep(0.5)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@exceptions_app.command("list")
+def exceptions_list(
+    status: Annotated[str, typer.Option(help="open, retrying, resolved, ignored or all")] = "open",
+    limit: int = 50,
+    config: ConfigOption = None,
+) -> None:
+    """List exceptions, newest first."""
+    from sync.store.db import session_factory
+    from sync.store.tables import ExceptionRow
+
+    settings = _settings(config)
+    sessions = session_factory(_store(settings))
+    query = select(ExceptionRow).order_by(ExceptionRow.last_seen.desc()).limit(limit)
+    if status != "all":
+        query = query.where(ExceptionRow.status == status)
+    table = Table(title=f"Exceptions ({status})")
+    for column in ("id", "flow", "category", "record", "value at risk", "attempts", "reason"):
+        table.add_column(column, overflow="fold")
+    with sessions() as session:
+        for row in session.scalars(query):
+            risk = f"{row.value_at_risk:,.2f} {row.currency}" if row.value_at_risk else "—"
+            table.add_row(
+                str(row.id),
+                row.flow,
+                row.category,
+                row.record_key,
+                risk,
+                str(row.attempts),
+                row.reason,
+            )
+    console.print(table)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

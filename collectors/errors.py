@@ -1,0 +1,158 @@
+"""The connector error tree, and the one classifier that maps an HTTP response onto it.
+
+::
+
+    ConnectorError
+     ├── RetryableError           transient: 5xx, timeouts, resets, cut bodies — try again later
+     │    └── RateLimitedError    429 (or Salesforce 403 REQUEST_LIMIT_EXCEEDED); has retry_after
+     ├── FatalError               the run cannot go on until a person acts
+     │    ├── AuthError           401/403: credentials missing, wrong or expired
+     │    └── ConfigError         404 on a base path, a bad tenant, an impossible request
+     └── RecordError             the vendor refused this one record (400/422 validation)
+          └── SchemaDriftError   a response no longer has the shape we map from
+
+Messages carry the vendor, method, a redacted URL, the status and the vendor's own error text.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+
+_SECRET_PARAMS = re.compile(
+    r"(?i)((?:access_)?token|api_key|apikey|key|secret|password|client_secret|signature)=[^&]*"
+)
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str = "",
+        status: int | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.vendor = vendor
+        self.status = status
+        self.details = details
+
+
+class RetryableError(ConnectorError):
+    """A transient failure: the same call may succeed later."""
+
+
+class RateLimitedError(RetryableError):
+    """The vendor asked us to slow down; ``retry_after`` is in seconds when it said how long."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class FatalError(ConnectorError):
+    """The run cannot continue until someone fixes configuration or credentials."""
+
+
+class AuthError(FatalError):
+    """Credentials are missing, wrong, expired or lack permission."""
+
+
+class ConfigError(FatalError):
+    """The request cannot succeed as configured (wrong URL, unknown tenant, bad parameter)."""
+
+
+class RecordError(ConnectorError):
+    """The vendor refused one record; the rest of the batch or page can still flow."""
+
+
+class SchemaDriftError(RecordError):
+    """A vendor response no longer has the shape we map from."""
+
+
+def redact_url(url: httpx.URL | str) -> str:
+    """The URL with credentials and secret-looking query values removed."""
+    parsed = httpx.URL(str(url))
+    if parsed.userinfo:
+        parsed = parsed.copy_with(username=None, password=None)
+    return _SECRET_PARAMS.sub(r"\1=***", str(parsed))
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def vendor_message(response: httpx.Response) -> str:
+    """The vendor's own error text, from whichever shape its error body takes."""
+    header = response.headers.get("X-BambooHR-Error-Message")
+    if header:
+        return header
+    try:
+        body = orjson.loads(response.content) if response.content else None
+    except orjson.JSONDecodeError:
+        return response.text[:300]
+    return _message_from_body(body)
+
+
+def _message_from_body(body: Any) -> str:
+    if isinstance(body, list) and body and isinstance(body[0], dict):  # Salesforce
+        return "; ".join(f"{e.get('errorCode', '')}: {e.get('message', '')}" for e in body)
+    if not isinstance(body, dict):
+        return "" if body is None else str(body)[:300]
+    if "Elements" in body:  # Xero ValidationException
+        errors = [
+            v.get("Message", "")
+            for element in body.get("Elements") or []
+            for v in element.get("ValidationErrors") or []
+        ]
+        return "; ".join(errors) or str(body.get("Message", ""))
+    for key in ("error_description", "message", "Message", "Detail", "detail", "error", "Title"):
+        if body.get(key):
+            return str(body[key])
+    return str(body)[:300]
+
+
+def classify(response: httpx.Response, *, vendor: str) -> ConnectorError | None:
+    """The error a response stands for, or ``None`` when it is a success."""
+    status = response.status_code
+    if status < 400:
+        return None
+    text = vendor_message(response)
+    request = response.request
+    message = f"{vendor} {request.method} {redact_url(request.url)} → {status}: {text}".rstrip(": ")
+    kw: dict[str, Any] = {"vendor": vendor, "status": status, "details": text}
+    if status == 429 or (status == 403 and "REQUEST_LIMIT_EXCEEDED" in text):
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return RateLimitedError(message, retry_after=retry_after, **kw)
+    if status == 503 and "Retry-After" in response.headers:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return RateLimitedError(message, retry_after=retry_after, **kw)
+    if status in (401, 403):
+        return AuthError(message, **kw)
+    if status in (408, 409, 425) or status >= 500:
+        return RetryableError(message, **kw)
+    if status in (400, 422):
+        return RecordError(message, **kw)
+    return ConfigError(message, **kw)

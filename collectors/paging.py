@@ -1,0 +1,66 @@
+"""Paginators, named by mechanism. Each answers one question: what is the next request, if any?
+
+A paginator gets the request just sent and the decoded body that came back, and returns the URL
+and params of the next request, or ``None`` when the collection is exhausted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+NextRequest = tuple[str, dict[str, str]]
+
+
+def dig(body: Any, path: str) -> Any:
+    """``body["a"]["b"]`` for ``path="a.b"``; ``None`` where a step is missing."""
+    for part in path.split("."):
+        if not isinstance(body, dict):
+            return None
+        body = body.get(part)
+    return body
+
+
+class Paginator(Protocol):
+    def next_request(self, request: httpx.Request, body: Any) -> NextRequest | None: ...
+
+
+@dataclass(frozen=True)
+class NextUrl:
+    """Follow a link the vendor puts in the body (Harvest ``links.next``, Salesforce
+    ``nextRecordsUrl``). The link carries every parameter, so none are re-sent."""
+
+    path: str = "links.next"
+
+    def next_request(self, request: httpx.Request, body: Any) -> NextRequest | None:
+        link = dig(body, self.path)
+        if not link:
+            return None
+        return str(request.url.join(str(link))), {}
+
+
+@dataclass(frozen=True)
+class PageNumber:
+    """``page=N`` until the page count is reached or a page comes back short (Xero, Kantata)."""
+
+    records: str
+    page_param: str = "page"
+    page_count: str | None = "pagination.pageCount"
+    page_size: int = 100
+    first_page: int = 1
+
+    def next_request(self, request: httpx.Request, body: Any) -> NextRequest | None:
+        params = dict(request.url.params)
+        page = int(params.get(self.page_param, self.first_page))
+        count = dig(body, self.page_count) if self.page_count else None
+        records = dig(body, self.records) or []
+        if count is not None and page >= int(count):
+            return None
+        if count is None and len(records) < self.page_size:
+            return None
+        if not records:
+            return None
+        params[self.page_param] = str(page + 1)
+        return str(request.url.copy_with(params=None)), params

@@ -1,0 +1,120 @@
+"""The engine: builds the flows' context from settings and runs flows, recording each run.
+
+Every flow run gets a span (the root of its trace) and a ``sync_runs`` row with its counts and
+outcome. A flow that fails with a fatal connector error (bad credentials, wrong URL) is recorded
+as failed with the reason, and the other flows still run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from opentelemetry import trace
+from sqlalchemy import Engine as SqlEngine
+
+from collectors.errors import ConnectorError
+from collectors.harvest import HarvestConnector
+from collectors.xero import XeroConnector
+from sync import outbox
+from sync.flows import billable, invoicing, reference
+from sync.flows.context import FlowContext, FlowResult
+from sync.settings import Settings
+from sync.store.db import session_factory, transaction
+from sync.store.repo import finish_run, start_run
+from sync.telemetry import current_trace_id, tracer
+
+log = logging.getLogger("plan2cash.engine")
+
+FLOWS: dict[str, Callable[[FlowContext], FlowResult]] = {
+    "reference": reference.run,
+    "billable": billable.run,
+    "invoicing": invoicing.run,
+    "outbox": outbox.run,
+}
+
+
+@dataclass
+class RunReport:
+    flow: str
+    status: str
+    result: FlowResult
+    error: str | None = None
+
+
+class Engine:
+    """Runs the flows against the configured systems and store."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SqlEngine,
+        *,
+        transports: Mapping[str, httpx.BaseTransport] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        transports = transports or {}
+        self.context = FlowContext(
+            settings=settings,
+            sessions=session_factory(store),
+            harvest=HarvestConnector(settings.harvest, transport=transports.get("harvest")),
+            xero=XeroConnector(settings.xero, transport=transports.get("xero")),
+            clock=clock,
+        )
+        self._locks = {name: threading.Lock() for name in FLOWS}
+
+    def run_flow(self, name: str) -> RunReport:
+        """Run one flow now, unless it is already running in this process."""
+        lock = self._locks[name]
+        if not lock.acquire(blocking=False):
+            return RunReport(name, "skipped", FlowResult(), "already running")
+        try:
+            return self._run(name)
+        finally:
+            lock.release()
+
+    def _run(self, name: str) -> RunReport:
+        with tracer.start_as_current_span(f"flow {name}", kind=trace.SpanKind.INTERNAL) as span:
+            with transaction(self.context.sessions) as session:
+                run_id = start_run(session, name, current_trace_id())
+            try:
+                result = FLOWS[name](self.context)
+            except ConnectorError as exc:
+                span.set_status(trace.StatusCode.ERROR, str(exc))
+                log.error("flow %s failed: %s", name, exc)
+                self._finish(run_id, "failed", FlowResult(), str(exc))
+                return RunReport(name, "failed", FlowResult(), str(exc))
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+                self._finish(run_id, "failed", FlowResult(), f"{type(exc).__name__}: {exc}")
+                raise
+            span.set_attributes(
+                {
+                    "records_in": result.records_in,
+                    "records_out": result.records_out,
+                    "exceptions": result.exceptions,
+                }
+            )
+            self._finish(run_id, "succeeded", result, None)
+            return RunReport(name, "succeeded", result)
+
+    def _finish(self, run_id: int, status: str, result: FlowResult, error: str | None) -> None:
+        with transaction(self.context.sessions) as session:
+            finish_run(
+                session,
+                run_id,
+                status=status,
+                records_in=result.records_in,
+                records_out=result.records_out,
+                exceptions=result.exceptions,
+                error=error,
+            )
+
+    def run_once(self) -> list[RunReport]:
+        """Every flow once, in dependency order."""
+        return [self.run_flow(name) for name in FLOWS]

@@ -1,0 +1,263 @@
+"""Time to billable: approved Harvest time → validated, priced billing events.
+
+Pages of time entries changed since the cursor are read, checked by the rules a page at a time,
+and stored: every entry as a time entry row, every approved billable entry that passes as a
+billing event with a deterministic id, every one that fails as one open exception (category and a
+plain reason, the payload as received). The cursor advances in the transaction of the last page:
+Harvest sorts by ``spent_date``, not by ``updated_at``, so no earlier page boundary is safe.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from sqlalchemy import and_, delete, select
+from sqlalchemy.orm import Session
+
+from collectors import harvest
+from collectors.entities import canonical_id
+from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.reference import load_reference
+from sync.rules import check
+from sync.store.db import transaction, upsert
+from sync.store.repo import (
+    Problem,
+    get_cursor,
+    now,
+    report_problems,
+    resolve_problems,
+    set_cursor,
+)
+from sync.store.tables import BillingEventRow, ExceptionRow, TimeEntryRow
+from sync.telemetry import current_trace_id, record_events, tracer
+
+FLOW = "billable"
+TIME_COLUMNS = (
+    "id",
+    "source_id",
+    "resource_id",
+    "project_id",
+    "task",
+    "spent_date",
+    "hours",
+    "billable",
+    "status",
+    "notes",
+    "vendor_rate",
+    "submitted_at",
+    "approved_at",
+    "updated_at",
+)
+
+
+def run(ctx: FlowContext) -> FlowResult:
+    result = FlowResult()
+    with ctx.sessions() as session:
+        reference = load_reference(session)
+        cursor = get_cursor(session, "harvest", "time_entries")
+    parsed = harvest.parse_datetime(cursor)
+    since = parsed - timedelta(seconds=ctx.settings.billing.cursor_lag_seconds) if parsed else None
+    newest = parsed
+    with ctx.harvest.client() as client:
+        for page, last in with_last(ctx.harvest.pages(client, "time_entries", since)):
+            with tracer.start_as_current_span("billable page", attributes={"records": len(page)}):
+                frame = check(harvest.time_entries_frame(page), reference)
+                page_newest = frame["updated_at"].max()
+                if isinstance(page_newest, datetime) and (newest is None or page_newest > newest):
+                    newest = page_newest
+                with transaction(ctx.sessions) as session:
+                    result.add(store_page(session, frame, page))
+                    if last and newest is not None:
+                        set_cursor(session, "harvest", "time_entries", harvest.iso(newest))
+    return result
+
+
+def store_page(session: Session, frame: pl.DataFrame, page: list[Any]) -> FlowResult:
+    """Store one checked page: time entries, billing events, exceptions, business events."""
+    readable = frame.filter(pl.col("id").is_not_null() & pl.col("updated_at").is_not_null())
+    upsert(session, TimeEntryRow, _time_rows(readable), keys=["id"])
+    good = frame.filter(pl.col("billing") & pl.col("category").is_null())
+    bad = frame.filter(pl.col("category").is_not_null())
+    settled = frame.filter(pl.col("category").is_null())
+    existing = _existing_events(session, frame["id"].drop_nulls().to_list())
+    created, edited = _billing_events(session, good, existing)
+    problems = _problems(bad, page) + edited
+    _withdraw(session, frame.filter(~pl.col("billing") | pl.col("category").is_not_null()))
+    trace_id = current_trace_id()
+    fresh = _fresh_problems(session, problems)
+    report_problems(session, FLOW, problems, trace_id=trace_id)
+    still_edited = {p.record_key for p in edited}
+    resolve_problems(
+        session,
+        FLOW,
+        [f"harvest:time_entry:{s}" for s in settled["source_id"] if f"be:{s}" not in still_edited],
+        note="entry now billable or no longer billable",
+    )
+    record_events(
+        session,
+        "billing_event.created",
+        "billing_event",
+        [(canonical_id("plan2cash", "billing_event", te), at) for te, at in created],
+    )
+    record_events(
+        session,
+        "billing_event.rejected",
+        "time_entry",
+        [(p.entity_id or p.record_key, now()) for p in fresh],
+    )
+    return FlowResult(records_in=len(page), records_out=len(created), exceptions=len(problems))
+
+
+def _time_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    rows = frame.select(TIME_COLUMNS).to_dicts()
+    for row in rows:
+        row["source"] = "harvest"
+        row["deleted_at"] = None
+    return rows
+
+
+def _existing_events(
+    session: Session, entry_ids: list[str]
+) -> dict[str, tuple[Decimal, str | None]]:
+    rows = session.execute(
+        select(
+            BillingEventRow.source_record_id, BillingEventRow.amount, BillingEventRow.invoice_id
+        ).where(BillingEventRow.source_record_id.in_(entry_ids))
+    )
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _billing_events(
+    session: Session, good: pl.DataFrame, existing: dict[str, tuple[Decimal, str | None]]
+) -> tuple[list[tuple[str, datetime]], list[Problem]]:
+    """Upsert billing events for ``good`` entries; an invoiced one that changed is a problem."""
+    moment = now()
+    rows: list[dict[str, Any]] = []
+    created: list[tuple[str, datetime]] = []
+    edited: list[Problem] = []
+    for e in good.iter_rows(named=True):
+        before = existing.get(e["id"])
+        if before is not None and before[1] is not None:
+            if before[0] != e["amount"]:
+                edited.append(_edited_after_invoice(e, before))
+            continue
+        if before is None:
+            created.append((e["id"], e["approved_at"] or moment))
+        rows.append(_event_row(e, moment))
+    upsert(
+        session,
+        BillingEventRow,
+        rows,
+        keys=["id"],
+        update=[
+            "quantity",
+            "rate",
+            "amount",
+            "occurred_on",
+            "description",
+            "updated_at",
+            "approved_at",
+            "resource_id",
+        ],
+        where=BillingEventRow.__table__.c.invoice_id.is_(None),
+    )
+    return created, edited
+
+
+def _event_row(e: dict[str, Any], moment: datetime) -> dict[str, Any]:
+    return {
+        "id": canonical_id("plan2cash", "billing_event", e["id"]),
+        "contract_id": e["contract_id"],
+        "project_id": e["project_id"],
+        "customer_id": e["customer_id"],
+        "resource_id": e["resource_id"],
+        "kind": "time",
+        "source_record_id": e["id"],
+        "occurred_on": e["spent_date"],
+        "quantity": e["hours"],
+        "rate": e["rate"],
+        "amount": e["amount"],
+        "currency": e["currency"],
+        "description": f"{e['task'] or 'Services'} — {e['resource_name'] or e['resource_id']}",
+        "approved_at": e["approved_at"],
+        "created_at": moment,
+        "updated_at": moment,
+        "invoice_id": None,
+    }
+
+
+def _edited_after_invoice(e: dict[str, Any], before: tuple[Decimal, str | None]) -> Problem:
+    delta = Decimal(e["amount"]) - before[0]
+    return Problem(
+        record_key=f"be:{e['source_id']}",
+        stage="invoice",
+        category="edited_after_invoiced",
+        reason=(
+            f"Harvest entry {e['source_id']} changed after it was invoiced on {before[1]}: "
+            f"billed {before[0]:.2f}, now worth {Decimal(e['amount']):.2f} {e['currency']}. "
+            "A credit note or adjustment is needed."
+        ),
+        entity_type="time_entry",
+        entity_id=e["id"],
+        value_at_risk=abs(delta),
+        currency=e["currency"],
+    )
+
+
+def _problems(bad: pl.DataFrame, page: list[Any]) -> list[Problem]:
+    return [
+        Problem(
+            record_key=f"harvest:time_entry:{e['source_id'] or 'row' + str(e['row'])}",
+            stage="validate",
+            category=e["category"],
+            reason=e["reason"],
+            payload=page[e["row"]]
+            if isinstance(page[e["row"]], dict)
+            else {"raw": repr(page[e["row"]])[:2000]},
+            entity_type="time_entry",
+            entity_id=e["id"],
+            value_at_risk=_at_risk(e),
+            currency=e.get("currency"),
+        )
+        for e in bad.iter_rows(named=True)
+    ]
+
+
+def _at_risk(e: dict[str, Any]) -> Decimal | None:
+    hours, rate = e.get("hours"), e.get("rate") or e.get("vendor_rate")
+    if hours is None or rate is None or hours <= 0:
+        return None
+    return (Decimal(hours) * Decimal(rate)).quantize(Decimal("0.01"))
+
+
+def _withdraw(session: Session, frame: pl.DataFrame) -> None:
+    """Entries no longer billable (unapproved, made non-billable, now failing a rule) lose their
+    billing event, unless it is already invoiced (then it is a compensation case)."""
+    ids = frame["id"].drop_nulls().to_list()
+    if ids:
+        session.execute(
+            delete(BillingEventRow).where(
+                and_(
+                    BillingEventRow.source_record_id.in_(ids), BillingEventRow.invoice_id.is_(None)
+                )
+            )
+        )
+
+
+def _fresh_problems(session: Session, problems: list[Problem]) -> list[Problem]:
+    keys = [p.record_key for p in problems]
+    if not keys:
+        return []
+    known = set(
+        session.scalars(
+            select(ExceptionRow.record_key).where(
+                ExceptionRow.flow == FLOW,
+                ExceptionRow.record_key.in_(keys),
+                ExceptionRow.status.in_(("open", "retrying", "ignored")),
+            )
+        )
+    )
+    return [p for p in problems if p.record_key not in known]

@@ -1,0 +1,56 @@
+"""What every flow is given (connectors, the store, settings, a clock) and what it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from collectors.harvest import HarvestConnector
+from collectors.xero import XeroConnector
+from sync.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class FlowContext:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    harvest: HarvestConnector
+    xero: XeroConnector
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def today(self) -> date:
+        return self.clock().date()
+
+
+@dataclass
+class FlowResult:
+    """Counts of one flow run, for the ``sync_runs`` row and the CLI summary."""
+
+    records_in: int = 0
+    records_out: int = 0
+    exceptions: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, other: FlowResult) -> None:
+        self.records_in += other.records_in
+        self.records_out += other.records_out
+        self.exceptions += other.exceptions
+        self.notes.extend(other.notes)
+
+
+def with_last(items: Iterator[T]) -> Iterator[tuple[T, bool]]:
+    """Each item with a flag that is true for the last one (one item of lookahead)."""
+    try:
+        current = next(items)
+    except StopIteration:
+        return
+    for following in items:
+        yield current, False
+        current = following
+    yield current, True

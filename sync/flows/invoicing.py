@@ -1,0 +1,243 @@
+"""Invoicing: billing events of a closed period become one invoice per contract and period.
+
+A calendar month is closed once it has ended. Its un-invoiced billing events, grouped by contract,
+become an invoice with a deterministic id and number; billing events that arrive later for a period
+already invoiced go onto a supplementary invoice (sequence 2, 3 …), never into a posted one. The
+invoice, the billing events' link to it and the outbox row that will post it are written in one
+transaction, so an invoice is never created without its delivery, nor delivered twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from collectors.entities import Invoice, InvoiceLine, canonical_id
+from sync.flows.context import FlowContext, FlowResult
+from sync.store.db import transaction
+from sync.store.repo import now
+from sync.store.tables import (
+    BillingEventRow,
+    CustomerRow,
+    InvoiceRow,
+    OutboxRow,
+    ProjectRow,
+    ResourceRow,
+)
+from sync.telemetry import record_events, tracer
+
+FLOW = "invoicing"
+CENT = Decimal("0.01")
+
+
+def run(ctx: FlowContext) -> FlowResult:
+    result = FlowResult()
+    period_open = ctx.today().replace(day=1)
+    with ctx.sessions() as session:
+        groups = _pending_groups(session, period_open)
+    for (contract_id, period_start), events in sorted(groups.items()):
+        with (
+            tracer.start_as_current_span(
+                "invoice compose", attributes={"contract": contract_id, "events": len(events)}
+            ),
+            transaction(ctx.sessions) as session,
+        ):
+            invoice = compose(session, ctx, contract_id, period_start, events)
+            result.records_in += len(events)
+            if invoice is not None:
+                result.records_out += 1
+    return result
+
+
+def _pending_groups(
+    session: Session, before: date
+) -> dict[tuple[str, date], list[BillingEventRow]]:
+    groups: dict[tuple[str, date], list[BillingEventRow]] = defaultdict(list)
+    rows = session.scalars(
+        select(BillingEventRow)
+        .where(BillingEventRow.invoice_id.is_(None), BillingEventRow.occurred_on < before)
+        .order_by(BillingEventRow.occurred_on, BillingEventRow.id)
+    )
+    for row in rows:
+        groups[(row.contract_id, row.occurred_on.replace(day=1))].append(row)
+    return groups
+
+
+def compose(
+    session: Session,
+    ctx: FlowContext,
+    contract_id: str,
+    period_start: date,
+    events: list[BillingEventRow],
+) -> Invoice | None:
+    """Build, store and enqueue the invoice for one contract and period."""
+    ids = [e.id for e in events]
+    still_pending = set(
+        session.scalars(
+            select(BillingEventRow.id).where(
+                BillingEventRow.id.in_(ids), BillingEventRow.invoice_id.is_(None)
+            )
+        )
+    )
+    events = [e for e in events if e.id in still_pending]
+    if not events:
+        return None
+    sequence = 1 + (
+        session.scalar(
+            select(func.max(InvoiceRow.sequence)).where(
+                InvoiceRow.contract_id == contract_id, InvoiceRow.period_start == period_start
+            )
+        )
+        or 0
+    )
+    invoice = _invoice(session, ctx, contract_id, period_start, sequence, events)
+    moment = now()
+    session.add(
+        InvoiceRow(
+            id=invoice.id,
+            number=invoice.number,
+            customer_id=invoice.customer_id,
+            contract_id=contract_id,
+            currency=invoice.currency,
+            period_start=period_start,
+            period_end=invoice.period_end,
+            sequence=sequence,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            total=invoice.total,
+            amount_due=invoice.total,
+            status="pending",
+            lines=[line.model_dump(mode="json") for line in invoice.lines],
+            created_at=moment,
+            posted_at=None,
+            updated_at=moment,
+        )
+    )
+    session.execute(
+        update(BillingEventRow)
+        .where(BillingEventRow.id.in_([e.id for e in events]))
+        .values(invoice_id=invoice.id, updated_at=moment)
+    )
+    session.add(
+        OutboxRow(
+            kind="xero.invoice.create",
+            system="xero",
+            aggregate_id=invoice.id,
+            idempotency_key=f"p2c-{invoice.id}",
+            payload={"invoice_id": invoice.id},
+            status="pending",
+            attempts=0,
+            next_attempt_at=moment,
+            created_at=moment,
+        )
+    )
+    record_events(
+        session,
+        "invoice.created",
+        "invoice",
+        [(invoice.id, moment)],
+        attributes={
+            "number": invoice.number,
+            "total": str(invoice.total),
+            "currency": invoice.currency,
+        },
+    )
+    return invoice
+
+
+def _invoice(
+    session: Session,
+    ctx: FlowContext,
+    contract_id: str,
+    period_start: date,
+    sequence: int,
+    events: list[BillingEventRow],
+) -> Invoice:
+    first = events[0]
+    customer = session.get(CustomerRow, first.customer_id)
+    project = session.get(ProjectRow, first.project_id)
+    terms = customer.payment_terms_days if customer else ctx.settings.billing.payment_terms_days
+    period_end = _month_end(period_start)
+    issued = max(period_end + timedelta(days=1), ctx.today())
+    lines = _lines(session, events)
+    code = (project.code if project and project.code else contract_id[-6:]).upper()
+    suffix = f"-{sequence}" if sequence > 1 else ""
+    return Invoice(
+        id=canonical_id("plan2cash", "invoice", f"{contract_id}:{period_start}:{sequence}"),
+        number=f"{ctx.settings.billing.invoice_prefix}-{period_start:%Y%m}-{code}{suffix}",
+        source="plan2cash",
+        source_id=f"{contract_id}:{period_start}:{sequence}",
+        updated_at=now(),
+        customer_id=first.customer_id,
+        contract_id=contract_id,
+        currency=first.currency,
+        period_start=period_start,
+        period_end=period_end,
+        issue_date=issued,
+        due_date=issued + timedelta(days=terms),
+        lines=tuple(lines),
+        total=sum((line.amount for line in lines), Decimal(0)),
+        status="pending",
+    )
+
+
+def _lines(session: Session, events: list[BillingEventRow]) -> list[InvoiceLine]:
+    """One line per person and rate: hours × rate, rounded as the ERP rounds a line."""
+    names = dict(
+        session.execute(
+            select(ResourceRow.id, ResourceRow.name).where(
+                ResourceRow.id.in_({e.resource_id for e in events if e.resource_id})
+            )
+        ).all()
+    )
+    grouped: dict[tuple[str, Decimal], list[BillingEventRow]] = defaultdict(list)
+    for e in events:
+        grouped[(e.resource_id or "", Decimal(e.rate))].append(e)
+    lines = []
+    for (resource_id, rate), items in sorted(
+        grouped.items(), key=lambda kv: (names.get(kv[0][0], ""), kv[0][1])
+    ):
+        hours = sum((Decimal(e.quantity) for e in items), Decimal(0))
+        who = names.get(resource_id, "Consulting")
+        lines.append(
+            InvoiceLine(
+                description=f"Professional services — {who}, {hours.normalize():f} h",
+                quantity=hours,
+                unit_amount=rate,
+                amount=(hours * rate).quantize(CENT, rounding=ROUND_HALF_UP),
+                billing_event_ids=tuple(e.id for e in items),
+            )
+        )
+    return lines
+
+
+def _month_end(start: date) -> date:
+    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def invoice_from_row(row: InvoiceRow) -> Invoice:
+    """The canonical invoice behind a stored row (for delivery and replay)."""
+    lines: list[dict[str, Any]] = row.lines
+    return Invoice(
+        id=row.id,
+        number=row.number,
+        source="plan2cash",
+        source_id=row.id,
+        updated_at=row.updated_at,
+        customer_id=row.customer_id,
+        contract_id=row.contract_id,
+        currency=row.currency,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        lines=tuple(InvoiceLine.model_validate(line) for line in lines),
+        total=Decimal(row.total).quantize(CENT),
+        status="pending",
+    )

@@ -1,0 +1,245 @@
+"""Reference data from the time system: customers, contracts, projects, people, assignments.
+
+Harvest clients, projects, users and user assignments are read incrementally (``updated_since``,
+cursor per stream in the store) and upserted as canonical rows with their cross-references. A
+record that does not validate becomes an exception; the rest of the page is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collectors import harvest
+from collectors.entities import Entity
+from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.rules import MONEY, Reference
+from sync.store.db import transaction, upsert
+from sync.store.repo import Problem, get_cursor, link, report_problems, resolve_problems, set_cursor
+from sync.store.tables import (
+    AssignmentRow,
+    Base,
+    ContractRow,
+    CustomerRow,
+    ProjectRow,
+    RateCardRow,
+    ResourceRow,
+)
+from sync.telemetry import current_trace_id, tracer
+
+FLOW = "reference"
+Mapper = Callable[[dict[str, Any]], list[tuple[type[Base], str, Entity]]]
+
+
+def run(ctx: FlowContext) -> FlowResult:
+    result = FlowResult()
+    with ctx.harvest.client() as client:
+        for stream, mapper in _mappers().items():
+            result.add(_sync_stream(ctx, client, stream, mapper))
+    return result
+
+
+def _mappers() -> dict[str, Mapper]:
+    def customer(raw: dict[str, Any]) -> list[tuple[type[Base], str, Entity]]:
+        return [(CustomerRow, "customer", harvest.to_customer(raw))]
+
+    def project(raw: dict[str, Any]) -> list[tuple[type[Base], str, Entity]]:
+        proj, contract = harvest.to_project_and_contract(raw)
+        return [(ContractRow, "contract", contract), (ProjectRow, "project", proj)]
+
+    def resource(raw: dict[str, Any]) -> list[tuple[type[Base], str, Entity]]:
+        return [(ResourceRow, "resource", harvest.to_resource(raw))]
+
+    def assignment(raw: dict[str, Any]) -> list[tuple[type[Base], str, Entity]]:
+        return [(AssignmentRow, "assignment", harvest.to_assignment(raw))]
+
+    return {
+        "clients": customer,
+        "projects": project,
+        "users": resource,
+        "user_assignments": assignment,
+    }
+
+
+def _sync_stream(ctx: FlowContext, client: Any, stream: str, mapper: Mapper) -> FlowResult:
+    result = FlowResult()
+    with ctx.sessions() as session:
+        cursor = get_cursor(session, "harvest", stream)
+    since = _since(cursor, ctx.settings.billing.cursor_lag_seconds)
+    newest = cursor
+    for page, last in with_last(ctx.harvest.pages(client, stream, since)):
+        with tracer.start_as_current_span(
+            f"reference {stream} page", attributes={"records": len(page)}
+        ):
+            rows, problems, done = _map_page(stream, page, mapper)
+            newest = (
+                max(
+                    [
+                        newest or "",
+                        *(r.get("updated_at") or "" for r in page if isinstance(r, dict)),
+                    ]
+                )
+                or None
+            )
+            with transaction(ctx.sessions) as session:
+                _store(session, rows)
+                report_problems(session, FLOW, problems, trace_id=current_trace_id())
+                resolve_problems(session, FLOW, done, note="record synced")
+                if last and newest:
+                    set_cursor(session, "harvest", stream, newest)
+        result.records_in += len(page)
+        result.records_out += sum(len(v) for v in rows.values())
+        result.exceptions += len(problems)
+    return result
+
+
+def _since(cursor: str | None, lag_seconds: int) -> datetime | None:
+    parsed = harvest.parse_datetime(cursor)
+    return parsed - timedelta(seconds=lag_seconds) if parsed else None
+
+
+def _map_page(
+    stream: str, page: list[dict[str, Any]], mapper: Mapper
+) -> tuple[dict[type[Base], list[tuple[str, Entity]]], list[Problem], list[str]]:
+    rows: dict[type[Base], list[tuple[str, Entity]]] = {}
+    problems: list[Problem] = []
+    done: list[str] = []
+    for raw in page:
+        key = f"harvest:{stream}:{raw.get('id') if isinstance(raw, dict) else '?'}"
+        try:
+            mapped = mapper(raw)
+        except (ValidationError, KeyError, TypeError, AttributeError) as exc:
+            problems.append(
+                Problem(
+                    record_key=key,
+                    stage="map",
+                    category="invalid_record",
+                    reason=f"Harvest {stream} record could not be read: {_short(exc)}",
+                    payload=raw if isinstance(raw, dict) else {"raw": repr(raw)[:2000]},
+                    entity_type=stream,
+                )
+            )
+            continue
+        done.append(key)
+        for table, entity_type, entity in mapped:
+            rows.setdefault(table, []).append((entity_type, entity))
+    return rows, problems, done
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return f"missing or malformed field {exc}"
+
+
+def _store(session: Session, rows: dict[type[Base], list[tuple[str, Entity]]]) -> None:
+    for table, items in rows.items():
+        records = [_row(entity) for _, entity in items]
+        upsert(session, table, records, keys=["id"])
+        link(session, items[0][0], [(e.id, e.source, e.source_id) for _, e in items])
+
+
+def _row(entity: BaseModel) -> dict[str, Any]:
+    data = entity.model_dump()
+    if "lines" in data:  # JSON column: dates and decimals as text
+        data["lines"] = entity.model_dump(mode="json")["lines"]
+    return data
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def load_reference(session: Session) -> Reference:
+    """The store's projects, contracts, people, assignments and rate cards as frames."""
+
+    def frame(stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
+        rows = session.execute(stmt).all()
+        return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+    projects = frame(
+        select(
+            ProjectRow.id,
+            ProjectRow.contract_id,
+            ProjectRow.customer_id,
+            ProjectRow.name,
+            ProjectRow.status,
+            ProjectRow.end,
+            ProjectRow.currency,
+        ),
+        {
+            "project_id": pl.String,
+            "contract_id": pl.String,
+            "customer_id": pl.String,
+            "project_name": pl.String,
+            "project_status": pl.String,
+            "project_end": pl.Date,
+            "project_currency": pl.String,
+        },
+    )
+    contracts = frame(
+        select(
+            ContractRow.id,
+            ContractRow.name,
+            ContractRow.status,
+            ContractRow.start,
+            ContractRow.end,
+            ContractRow.currency,
+        ),
+        {
+            "contract_id": pl.String,
+            "contract_name": pl.String,
+            "contract_status": pl.String,
+            "contract_start": pl.Date,
+            "contract_end": pl.Date,
+            "currency": pl.String,
+        },
+    )
+    resources = frame(
+        select(ResourceRow.id, ResourceRow.name, ResourceRow.role),
+        {"resource_id": pl.String, "resource_name": pl.String, "role": pl.String},
+    )
+    assignments = frame(
+        select(
+            AssignmentRow.project_id,
+            AssignmentRow.resource_id,
+            AssignmentRow.active,
+            AssignmentRow.rate_override,
+        ),
+        {
+            "project_id": pl.String,
+            "resource_id": pl.String,
+            "assigned": pl.Boolean,
+            "assignment_rate": MONEY,
+        },
+    ).unique(subset=["project_id", "resource_id"], keep="first")
+    cards = [
+        (
+            card.contract_id,
+            line["role"],
+            Decimal(str(line["rate"])),
+            _date(line["effective_from"]),
+            _date(line.get("effective_to")),
+        )
+        for card in session.scalars(select(RateCardRow))
+        for line in card.lines
+    ]
+    rate_cards = pl.DataFrame(
+        cards,
+        orient="row",
+        schema={
+            "contract_id": pl.String,
+            "role": pl.String,
+            "card_rate": MONEY,
+            "effective_from": pl.Date,
+            "effective_to": pl.Date,
+        },
+    )
+    return Reference(projects, contracts, resources, assignments, rate_cards)

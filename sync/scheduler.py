@@ -1,0 +1,50 @@
+"""The schedule: each flow on its own interval under APScheduler 3.
+
+Jobs are coalesced (a backlog of missed runs becomes one run), one instance at a time, and a run
+that misses its slot by less than one interval still runs. The job store is in memory: one
+process, one scheduler (APScheduler's job store must never be shared by two schedulers).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from sync.engine import FLOWS, Engine
+from sync.settings import Schedule
+
+
+def intervals(schedule: Schedule) -> dict[str, int]:
+    return {
+        "reference": schedule.reference_seconds,
+        "billable": schedule.time_seconds,
+        "invoicing": schedule.invoicing_seconds,
+        "outbox": schedule.outbox_seconds,
+    }
+
+
+def build_scheduler(engine: Engine, schedule: Schedule, *, blocking: bool) -> BaseScheduler:
+    """A scheduler with one job per flow, the first runs starting now in dependency order."""
+    scheduler: BaseScheduler = (
+        BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
+    )
+    start = datetime.now(UTC)
+    for name, seconds in intervals(schedule).items():
+        assert name in FLOWS
+        scheduler.add_job(
+            engine.run_flow,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            args=[name],
+            id=name,
+            name=f"flow {name}",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=seconds,
+            next_run_time=start,
+            replace_existing=True,
+        )
+    return scheduler

@@ -1,0 +1,88 @@
+"""plan2cash configuration: one TOML file plus ``PLAN2CASH__…`` environment variables.
+
+With no configuration at all, plan2cash talks to the sandbox firm on loopback and keeps its store
+in ``var/plan2cash.db``. Precedence: init arguments, then the environment
+(``PLAN2CASH__XERO__CLIENT_SECRET`` and so on, ``__`` between levels), then the TOML file
+(``PLAN2CASH_CONFIG`` or ``plan2cash.toml``).
+Secrets are ``SecretStr`` and only unwrapped inside the auth that sends them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from collectors.harvest import HarvestSettings
+from collectors.xero import XeroSettings
+
+DEFAULT_DATABASE = "sqlite:///var/plan2cash.db"
+
+
+class Schedule(BaseModel):
+    """How often each flow runs under ``plan2cash run`` (seconds)."""
+
+    reference_seconds: int = Field(default=300, ge=1)
+    time_seconds: int = Field(default=60, ge=1)
+    invoicing_seconds: int = Field(default=120, ge=1)
+    outbox_seconds: int = Field(default=30, ge=1)
+
+
+class Billing(BaseModel):
+    """How approved time becomes invoices."""
+
+    payment_terms_days: int = Field(default=30, ge=0, le=365)
+    invoice_prefix: str = Field(default="P2C", min_length=1, max_length=8)
+    cursor_lag_seconds: int = Field(default=300, ge=0)
+    max_delivery_attempts: int = Field(default=8, ge=1)
+
+
+class Telemetry(BaseModel):
+    otlp_endpoint: str | None = None
+    service_name: str = "plan2cash"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PLAN2CASH__", env_nested_delimiter="__", extra="forbid"
+    )
+
+    database_url: str = DEFAULT_DATABASE
+    dashboard_url: str = "http://localhost:8501"
+    harvest: HarvestSettings = HarvestSettings()
+    xero: XeroSettings = XeroSettings()
+    schedule: Schedule = Schedule()
+    billing: Billing = Billing()
+    telemetry: Telemetry = Telemetry()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return init_settings, env_settings, toml
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("PLAN2CASH_CONFIG", "plan2cash.toml"))
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Settings from ``path`` (or the default file, if present) and the environment."""
+    if path is not None:
+        if not path.is_file():
+            raise FileNotFoundError(f"configuration file {path} does not exist")
+        os.environ["PLAN2CASH_CONFIG"] = str(path)
+    return Settings()

@@ -1,0 +1,194 @@
+"""Repository functions: session first, the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from sync.store.db import upsert
+from sync.store.tables import AuditRow, CursorRow, ExceptionRow, SyncRunRow, XrefRow
+
+OPEN_STATUSES = ("open", "retrying")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- cursors --------------------------------------------------------------------------------
+
+
+def get_cursor(session: Session, system: str, stream: str) -> str | None:
+    row = session.get(CursorRow, (system, stream))
+    return row.value if row else None
+
+
+def set_cursor(session: Session, system: str, stream: str, value: str) -> None:
+    upsert(
+        session,
+        CursorRow,
+        [{"system": system, "stream": stream, "value": value, "updated_at": now()}],
+        keys=["system", "stream"],
+    )
+
+
+# --- cross-references -----------------------------------------------------------------------
+
+
+def link(session: Session, entity_type: str, pairs: Iterable[tuple[str, str, str]]) -> None:
+    """Record ``(canonical_id, system, external_id)`` pairs; existing links are kept."""
+    rows = [
+        {
+            "entity_type": entity_type,
+            "canonical_id": cid,
+            "system": system,
+            "external_id": ext,
+            "created_at": now(),
+        }
+        for cid, system, ext in pairs
+    ]
+    upsert(session, XrefRow, rows, keys=["entity_type", "system", "external_id"], update=[])
+
+
+def external_id(session: Session, entity_type: str, canonical_id: str, system: str) -> str | None:
+    return session.scalar(
+        select(XrefRow.external_id).where(
+            XrefRow.entity_type == entity_type,
+            XrefRow.canonical_id == canonical_id,
+            XrefRow.system == system,
+        )
+    )
+
+
+# --- exceptions (dead letters) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One record that could not flow, as the engine reports it."""
+
+    record_key: str
+    stage: str
+    category: str
+    reason: str
+    payload: dict[str, Any] | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    value_at_risk: Decimal | None = None
+    currency: str | None = None
+
+
+def report_problems(
+    session: Session, flow: str, problems: Sequence[Problem], *, trace_id: str | None
+) -> int:
+    """Open (or refresh) one exception per record: a record that keeps failing keeps one row."""
+    if not problems:
+        return 0
+    moment = now()
+    rows = [
+        {
+            "flow": flow,
+            "record_key": p.record_key,
+            "stage": p.stage,
+            "category": p.category,
+            "reason": p.reason,
+            "payload": p.payload,
+            "entity_type": p.entity_type,
+            "entity_id": p.entity_id,
+            "value_at_risk": p.value_at_risk,
+            "currency": p.currency,
+            "attempts": 1,
+            "first_seen": moment,
+            "last_seen": moment,
+            "trace_id": trace_id,
+            "status": "open",
+        }
+        for p in {p.record_key: p for p in problems}.values()
+    ]
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ExceptionRow)
+    refreshed = (
+        "stage",
+        "category",
+        "reason",
+        "payload",
+        "entity_type",
+        "entity_id",
+        "value_at_risk",
+        "currency",
+        "last_seen",
+        "trace_id",
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["flow", "record_key"],
+        set_={
+            **{c: stmt.excluded[c] for c in refreshed},
+            "attempts": ExceptionRow.attempts + 1,
+            "status": case((ExceptionRow.status == "ignored", "ignored"), else_="open"),
+        },
+    )
+    session.execute(stmt, rows)
+    return len(rows)
+
+
+def resolve_problems(session: Session, flow: str, record_keys: Sequence[str], *, note: str) -> int:
+    """Resolve open exceptions of records that have now gone through."""
+    resolved = 0
+    for start in range(0, len(record_keys), 500):
+        chunk = record_keys[start : start + 500]
+        result = session.execute(
+            update(ExceptionRow)
+            .where(
+                ExceptionRow.flow == flow,
+                ExceptionRow.record_key.in_(chunk),
+                ExceptionRow.status.in_(OPEN_STATUSES),
+            )
+            .values(status="resolved", notes=note, last_seen=now())
+        )
+        resolved += result.rowcount  # type: ignore[attr-defined]
+    return resolved
+
+
+# --- runs and audit -------------------------------------------------------------------------
+
+
+def start_run(session: Session, flow: str, trace_id: str | None) -> int:
+    run = SyncRunRow(flow=flow, started_at=now(), status="running", trace_id=trace_id)
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    status: str,
+    records_in: int = 0,
+    records_out: int = 0,
+    exceptions: int = 0,
+    error: str | None = None,
+) -> None:
+    session.execute(
+        update(SyncRunRow)
+        .where(SyncRunRow.id == run_id)
+        .values(
+            finished_at=now(),
+            status=status,
+            records_in=records_in,
+            records_out=records_out,
+            exceptions=exceptions,
+            error=error,
+        )
+    )
+
+
+def audit(session: Session, actor: str, action: str, target: str, **detail: Any) -> None:
+    session.add(AuditRow(at=now(), actor=actor, action=action, target=target, detail=detail))

@@ -1,0 +1,144 @@
+"""Telemetry: finished spans go into the store, business events are written beside them.
+
+Code everywhere is instrumented with ``opentelemetry-api`` only; ``install`` (called once by the
+process that runs the engine) sets up the SDK with a batch processor whose exporter writes spans to
+the ``spans`` table, and optionally an OTLP exporter to an external collector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from sqlalchemy import Engine, insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync.store.db import upsert
+from sync.store.tables import BusinessEventRow, SpanRow
+
+tracer = trace.get_tracer("plan2cash.sync")
+
+_SECRET_WORDS = ("secret", "token", "password", "authorization", "api_key", "apikey")
+
+
+class StoreSpanExporter(SpanExporter):
+    """Writes finished spans to the store's ``spans`` table, a batch per transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = sessionmaker(engine)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        rows = [_span_row(span) for span in spans if span.context is not None]
+        try:
+            with self._sessions() as session, session.begin():
+                upsert(session, SpanRow, rows, keys=["span_id"], update=[])
+        except Exception:  # the exporter must never take the engine down with it
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+
+def _span_row(span: ReadableSpan) -> dict[str, Any]:
+    context = span.context
+    assert context is not None
+    start = _ns(span.start_time)
+    end = _ns(span.end_time or span.start_time)
+    return {
+        "span_id": f"{context.span_id:016x}",
+        "trace_id": f"{context.trace_id:032x}",
+        "parent_span_id": f"{span.parent.span_id:016x}" if span.parent else None,
+        "name": span.name[:128],
+        "kind": span.kind.name.lower(),
+        "start_time": start,
+        "end_time": end,
+        "duration_ms": (end - start).total_seconds() * 1000,
+        "status": span.status.status_code.name.lower(),
+        "attributes": scrub(dict(span.attributes or {})),
+    }
+
+
+def _ns(value: int | None) -> datetime:
+    return datetime.fromtimestamp((value or 0) / 1e9, tz=UTC)
+
+
+def scrub(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes with anything that looks like a credential removed."""
+    return {
+        k: "***" if any(w in k.lower() for w in _SECRET_WORDS) else _plain(v)
+        for k, v in attributes.items()
+    }
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+_provider: TracerProvider | None = None
+
+
+def install(
+    engine: Engine, *, service_name: str = "plan2cash", otlp_endpoint: str | None = None
+) -> TracerProvider:
+    """Configure the SDK once per process: spans to the store (and OTLP when configured)."""
+    global _provider
+    if _provider is not None:
+        return _provider
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider.add_span_processor(BatchSpanProcessor(StoreSpanExporter(engine)))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter,
+        )
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
+
+
+def flush() -> None:
+    if _provider is not None:
+        _provider.force_flush()
+
+
+def current_trace_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return f"{context.trace_id:032x}" if context.is_valid else None
+
+
+def record_events(
+    session: Session,
+    name: str,
+    entity_type: str,
+    items: Sequence[tuple[str, datetime]],
+    *,
+    attributes: Mapping[str, Any] | None = None,
+) -> None:
+    """Business events (one per ``(entity_id, occurred_at)``) tied to the current trace."""
+    if not items:
+        return
+    now = datetime.now(UTC)
+    trace_id = current_trace_id()
+    attrs = scrub(attributes or {})
+    session.execute(
+        insert(BusinessEventRow),
+        [
+            {
+                "name": name,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "occurred_at": occurred_at,
+                "recorded_at": now,
+                "trace_id": trace_id,
+                "attributes": attrs,
+            }
+            for entity_id, occurred_at in items
+        ],
+    )

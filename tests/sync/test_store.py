@@ -1,0 +1,150 @@
+"""The store on SQLite and PostgreSQL: migrations, upserts, UTC, exceptions, cursors."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine, func, inspect, select, text
+
+from sync.store.db import session_factory, transaction, upsert
+from sync.store.migrate import current
+from sync.store.repo import (
+    Problem,
+    get_cursor,
+    link,
+    report_problems,
+    resolve_problems,
+    set_cursor,
+)
+from sync.store.tables import BillingEventRow, ExceptionRow, XrefRow, metadata
+
+
+def test_migrations_create_every_table(store: Engine) -> None:
+    assert current(store) == "0001"
+    assert set(metadata.tables) <= set(inspect(store).get_table_names())
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_store: Engine) -> None:
+    with sqlite_store.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def _event(i: int, amount: str, invoice: str | None = None) -> dict[str, object]:
+    moment = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    return {
+        "id": f"be_{i}",
+        "contract_id": "con",
+        "project_id": "prj",
+        "customer_id": "cus",
+        "resource_id": "res",
+        "kind": "time",
+        "source_record_id": f"te_{i}",
+        "occurred_on": date(2026, 10, 5),
+        "quantity": Decimal("7.5"),
+        "rate": Decimal("150"),
+        "amount": Decimal(amount),
+        "currency": "USD",
+        "description": "work",
+        "approved_at": moment,
+        "created_at": moment,
+        "updated_at": moment,
+        "invoice_id": invoice,
+    }
+
+
+def test_bulk_upsert_inserts_then_updates_by_key(store: Engine) -> None:
+    sessions = session_factory(store)
+    with transaction(sessions) as s:
+        upsert(s, BillingEventRow, [_event(i, "1125.00") for i in range(3)], keys=["id"])
+    with transaction(sessions) as s:
+        upsert(s, BillingEventRow, [_event(1, "99.99"), _event(3, "10.00")], keys=["id"])
+    with sessions() as s:
+        amounts = dict(s.execute(select(BillingEventRow.id, BillingEventRow.amount)).all())
+    assert amounts == {
+        "be_0": Decimal("1125.00"),
+        "be_1": Decimal("99.99"),
+        "be_2": Decimal("1125.00"),
+        "be_3": Decimal("10.00"),
+    }
+
+
+def test_conditional_upsert_leaves_invoiced_rows_alone(store: Engine) -> None:
+    sessions = session_factory(store)
+    with transaction(sessions) as s:
+        upsert(
+            s,
+            BillingEventRow,
+            [_event(1, "100.00", invoice="inv_1"), _event(2, "100.00")],
+            keys=["id"],
+        )
+    with transaction(sessions) as s:
+        upsert(
+            s,
+            BillingEventRow,
+            [_event(1, "5.00"), _event(2, "5.00")],
+            keys=["id"],
+            update=["amount"],
+            where=BillingEventRow.__table__.c.invoice_id.is_(None),
+        )
+    with sessions() as s:
+        amounts = dict(s.execute(select(BillingEventRow.id, BillingEventRow.amount)).all())
+    assert amounts == {"be_1": Decimal("100.00"), "be_2": Decimal("5.00")}
+
+
+def test_datetimes_come_back_as_aware_utc(store: Engine) -> None:
+    sessions = session_factory(store)
+    with transaction(sessions) as s:
+        upsert(s, BillingEventRow, [_event(1, "1.00")], keys=["id"])
+    with sessions() as s:
+        row = s.get(BillingEventRow, "be_1")
+    assert row is not None
+    assert row.created_at == datetime(2026, 11, 1, 12, tzinfo=UTC)
+    assert row.created_at.tzinfo is not None
+
+
+def test_cursor_round_trip(store: Engine) -> None:
+    sessions = session_factory(store)
+    with transaction(sessions) as s:
+        assert get_cursor(s, "harvest", "time_entries") is None
+        set_cursor(s, "harvest", "time_entries", "2026-11-01T00:00:00Z")
+        set_cursor(s, "harvest", "time_entries", "2026-11-02T00:00:00Z")
+    with sessions() as s:
+        assert get_cursor(s, "harvest", "time_entries") == "2026-11-02T00:00:00Z"
+
+
+def test_xref_links_are_unique_per_system_id(store: Engine) -> None:
+    sessions = session_factory(store)
+    with transaction(sessions) as s:
+        link(s, "customer", [("cus_1", "harvest", "10"), ("cus_1", "xero", "abc")])
+        link(s, "customer", [("cus_1", "harvest", "10")])
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(XrefRow)) == 2
+
+
+def test_a_failing_record_keeps_one_exception_until_it_is_resolved(store: Engine) -> None:
+    sessions = session_factory(store)
+    problem = Problem(
+        record_key="harvest:time_entry:1",
+        stage="validate",
+        category="negative_hours",
+        reason="-2 hours",
+        payload={"id": 1},
+        value_at_risk=Decimal("300.00"),
+        currency="USD",
+    )
+    for _ in range(3):
+        with transaction(sessions) as s:
+            report_problems(s, "billable", [problem], trace_id=None)
+    with sessions() as s:
+        rows = s.scalars(select(ExceptionRow)).all()
+    assert len(rows) == 1 and rows[0].attempts == 3 and rows[0].status == "open"
+    assert rows[0].payload == {"id": 1} and rows[0].value_at_risk == Decimal("300.00")
+    with transaction(sessions) as s:
+        assert resolve_problems(s, "billable", ["harvest:time_entry:1"], note="fixed") == 1
+    with sessions() as s:
+        assert s.scalars(select(ExceptionRow.status)).one() == "resolved"
+    with transaction(sessions) as s:
+        report_problems(s, "billable", [problem], trace_id=None)
+    with sessions() as s:
+        assert s.scalars(select(ExceptionRow.status)).one() == "open"
