@@ -19,6 +19,7 @@ from sqlalchemy import Engine as SqlEngine
 
 from collectors.errors import ConnectorError
 from collectors.harvest import HarvestConnector
+from collectors.http import DEFAULT_POLICY, RetryPolicy
 from collectors.xero import XeroConnector
 from sync import outbox
 from sync.flows import billable, invoicing, reference
@@ -56,13 +57,16 @@ class Engine:
         *,
         transports: Mapping[str, httpx.BaseTransport] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         transports = transports or {}
         self.context = FlowContext(
             settings=settings,
             sessions=session_factory(store),
-            harvest=HarvestConnector(settings.harvest, transport=transports.get("harvest")),
-            xero=XeroConnector(settings.xero, transport=transports.get("xero")),
+            harvest=HarvestConnector(
+                settings.harvest, transport=transports.get("harvest"), policy=policy
+            ),
+            xero=XeroConnector(settings.xero, transport=transports.get("xero"), policy=policy),
             clock=clock,
         )
         self._locks = {name: threading.Lock() for name in FLOWS}

@@ -46,6 +46,10 @@ def rule(
 c = pl.col
 
 
+def _hours() -> pl.Expr:
+    return c("hours").cast(pl.Float64).round(2).cast(pl.String)
+
+
 @rule("malformed", billing_only=False)
 def readable() -> tuple[pl.Expr, pl.Expr]:
     """Every field the engine needs must be present and readable."""
@@ -86,7 +90,7 @@ def readable() -> tuple[pl.Expr, pl.Expr]:
 def hours_not_negative() -> tuple[pl.Expr, pl.Expr]:
     """Hours cannot be negative."""
     return c("hours") < 0, pl.format(
-        "{} hours is negative; correct the entry in Harvest.", c("hours").cast(pl.String)
+        "{} hours is negative; correct the entry in Harvest.", _hours()
     )
 
 
@@ -94,7 +98,7 @@ def hours_not_negative() -> tuple[pl.Expr, pl.Expr]:
 def hours_fit_in_a_day() -> tuple[pl.Expr, pl.Expr]:
     """One entry cannot hold more hours than a day has."""
     return c("hours") > 24, pl.format(
-        "{} hours on {} is more than a day holds.", c("hours").cast(pl.String), c("spent_date")
+        "{} hours on {} is more than a day holds.", _hours(), c("spent_date")
     )
 
 
@@ -122,12 +126,15 @@ def project_open_on_date() -> tuple[pl.Expr, pl.Expr]:
 
 @rule("inactive_contract")
 def contract_active_on_date() -> tuple[pl.Expr, pl.Expr]:
-    """The contract must be active and cover the date of the work."""
+    """The contract must have been in force on the date of the work: activated, and the date
+    within its start and end. Work done before a contract closed stays billable."""
     outside = (c("contract_start").is_not_null() & (c("spent_date") < c("contract_start"))) | (
         c("contract_end").is_not_null() & (c("spent_date") > c("contract_end"))
     )
-    return (c("contract_status") != "active") | outside, pl.format(
-        "Contract {} is {} or does not cover {}.",
+    never_active = c("contract_status") == "draft"
+    closed_open_ended = (c("contract_status") == "closed") & c("contract_end").is_null()
+    return never_active | closed_open_ended | outside, pl.format(
+        "Contract {} ({}) was not in force on {}.",
         c("contract_name"),
         c("contract_status"),
         c("spent_date"),

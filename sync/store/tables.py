@@ -89,6 +89,7 @@ class CustomerRow(SourcedMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     legal_entity: Mapped[str | None] = mapped_column(String(64))
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
+    tax_code: Mapped[str | None] = mapped_column(String(32))
     region: Mapped[str | None] = mapped_column(String(64))
     parent_id: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)

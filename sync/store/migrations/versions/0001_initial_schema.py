@@ -130,6 +130,7 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('legal_entity', sa.String(length=64), nullable=True),
     sa.Column('payment_terms_days', sa.Integer(), nullable=False),
+    sa.Column('tax_code', sa.String(length=32), nullable=True),
     sa.Column('region', sa.String(length=64), nullable=True),
     sa.Column('parent_id', sa.String(length=64), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
