@@ -71,7 +71,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        toml_file = settings_cls.model_config.get("toml_file") or config_path()
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
         return init_settings, env_settings, toml
 
 
@@ -81,8 +82,12 @@ def config_path() -> Path:
 
 def load_settings(path: Path | None = None) -> Settings:
     """Settings from ``path`` (or the default file, if present) and the environment."""
-    if path is not None:
-        if not path.is_file():
-            raise FileNotFoundError(f"configuration file {path} does not exist")
-        os.environ["PLAN2CASH_CONFIG"] = str(path)
-    return Settings()
+    if path is None:
+        return Settings()
+    if not path.is_file():
+        raise FileNotFoundError(f"configuration file {path} does not exist")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(**{**Settings.model_config, "toml_file": path})
+
+    return FileSettings()

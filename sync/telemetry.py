@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync.store.db import upsert
 from sync.store.tables import BusinessEventRow, SpanRow
 
 tracer = trace.get_tracer("plan2cash.sync")
+BUSINESS_EVENTS = cast(Table, BusinessEventRow.__table__)  # Core insert: no ORM bulk overhead
 
 _SECRET_WORDS = ("secret", "token", "password", "authorization", "api_key", "apikey")
 
@@ -128,7 +129,7 @@ def record_events(
     trace_id = current_trace_id()
     attrs = scrub(attributes or {})
     session.execute(
-        insert(BusinessEventRow),
+        insert(BUSINESS_EVENTS),
         [
             {
                 "name": name,

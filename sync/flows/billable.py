@@ -21,7 +21,7 @@ from collectors import harvest
 from collectors.entities import canonical_id
 from sync.flows.context import FlowContext, FlowResult, with_last
 from sync.flows.reference import load_reference
-from sync.rules import check
+from sync.rules import MONEY, check
 from sync.store.db import transaction, upsert
 from sync.store.repo import (
     Problem,
@@ -119,90 +119,94 @@ def _time_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _existing_events(
-    session: Session, entry_ids: list[str]
-) -> dict[str, tuple[Decimal, str | None]]:
+def _existing_events(session: Session, entry_ids: list[str]) -> pl.DataFrame:
     rows = session.execute(
         select(
             BillingEventRow.source_record_id, BillingEventRow.amount, BillingEventRow.invoice_id
         ).where(BillingEventRow.source_record_id.in_(entry_ids))
+    ).all()
+    return pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={"id": pl.String, "billed_amount": MONEY, "invoice_id": pl.String},
+        orient="row",
     )
-    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+EVENT_UPDATES = (
+    "quantity",
+    "rate",
+    "amount",
+    "occurred_on",
+    "description",
+    "updated_at",
+    "approved_at",
+    "resource_id",
+)
 
 
 def _billing_events(
-    session: Session, good: pl.DataFrame, existing: dict[str, tuple[Decimal, str | None]]
+    session: Session, good: pl.DataFrame, existing: pl.DataFrame
 ) -> tuple[list[tuple[str, datetime]], list[Problem]]:
-    """Upsert billing events for ``good`` entries; an invoiced one that changed is a problem."""
+    """Upsert billing events for ``good`` entries, a page at a time. Events already invoiced are
+    never changed: one whose entry now has a different value is reported for compensation."""
     moment = now()
-    rows: list[dict[str, Any]] = []
-    created: list[tuple[str, datetime]] = []
-    edited: list[Problem] = []
-    for e in good.iter_rows(named=True):
-        before = existing.get(e["id"])
-        if before is not None and before[1] is not None:
-            if before[0] != e["amount"]:
-                edited.append(_edited_after_invoice(e, before))
-            continue
-        if before is None:
-            created.append((e["id"], e["approved_at"] or moment))
-        rows.append(_event_row(e, moment))
+    joined = good.join(existing, on="id", how="left")
+    invoiced = joined.filter(pl.col("invoice_id").is_not_null())
+    edited = [
+        _edited_after_invoice(e)
+        for e in invoiced.filter(pl.col("billed_amount") != pl.col("amount")).iter_rows(named=True)
+    ]
+    pending = joined.filter(pl.col("invoice_id").is_null())
+    fresh = pending.filter(pl.col("billed_amount").is_null())
+    created = list(zip(fresh["id"], fresh["approved_at"].fill_null(moment), strict=True))
+    rows = pending.select(
+        pl.col("id").alias("source_record_id"),
+        "contract_id",
+        "project_id",
+        "customer_id",
+        "resource_id",
+        pl.lit("time").alias("kind"),
+        pl.col("spent_date").alias("occurred_on"),
+        pl.col("hours").alias("quantity"),
+        "rate",
+        "amount",
+        "currency",
+        "approved_at",
+        pl.format(
+            "{} — {}",
+            pl.col("task").fill_null("Services"),
+            pl.col("resource_name").fill_null(pl.col("resource_id")),
+        ).alias("description"),
+    ).to_dicts()
+    for row in rows:
+        row["id"] = canonical_id("plan2cash", "billing_event", row["source_record_id"])
+        row["created_at"] = row["updated_at"] = moment
+        row["invoice_id"] = None
     upsert(
         session,
         BillingEventRow,
         rows,
         keys=["id"],
-        update=[
-            "quantity",
-            "rate",
-            "amount",
-            "occurred_on",
-            "description",
-            "updated_at",
-            "approved_at",
-            "resource_id",
-        ],
+        update=EVENT_UPDATES,
         where=BillingEventRow.__table__.c.invoice_id.is_(None),
     )
     return created, edited
 
 
-def _event_row(e: dict[str, Any], moment: datetime) -> dict[str, Any]:
-    return {
-        "id": canonical_id("plan2cash", "billing_event", e["id"]),
-        "contract_id": e["contract_id"],
-        "project_id": e["project_id"],
-        "customer_id": e["customer_id"],
-        "resource_id": e["resource_id"],
-        "kind": "time",
-        "source_record_id": e["id"],
-        "occurred_on": e["spent_date"],
-        "quantity": e["hours"],
-        "rate": e["rate"],
-        "amount": e["amount"],
-        "currency": e["currency"],
-        "description": f"{e['task'] or 'Services'} — {e['resource_name'] or e['resource_id']}",
-        "approved_at": e["approved_at"],
-        "created_at": moment,
-        "updated_at": moment,
-        "invoice_id": None,
-    }
-
-
-def _edited_after_invoice(e: dict[str, Any], before: tuple[Decimal, str | None]) -> Problem:
-    delta = Decimal(e["amount"]) - before[0]
+def _edited_after_invoice(e: dict[str, Any]) -> Problem:
+    billed, amount = Decimal(e["billed_amount"]), Decimal(e["amount"])
     return Problem(
         record_key=f"be:{e['source_id']}",
         stage="invoice",
         category="edited_after_invoiced",
         reason=(
-            f"Harvest entry {e['source_id']} changed after it was invoiced on {before[1]}: "
-            f"billed {before[0]:.2f}, now worth {Decimal(e['amount']):.2f} {e['currency']}. "
+            f"Harvest entry {e['source_id']} changed after it was invoiced: billed "
+            f"{billed:.2f}, now worth {amount:.2f} {e['currency']}. "
             "A credit note or adjustment is needed."
         ),
         entity_type="time_entry",
         entity_id=e["id"],
-        value_at_risk=abs(delta),
+        value_at_risk=abs(amount - billed),
         currency=e["currency"],
     )
 

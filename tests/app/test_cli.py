@@ -1,0 +1,102 @@
+"""The ``plan2cash`` command line against the sandbox served on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sandbox.server import Sandbox
+
+CLI = [sys.executable, "-m", "app.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def served() -> Iterator[Sandbox]:
+    box = Sandbox(seed=11).serve(harvest_port=0, xero_port=0)
+    yield box
+    box.stop()
+
+
+def env_for(box: Sandbox, db: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")}
+    return env | {
+        "PLAN2CASH__DATABASE_URL": f"sqlite:///{db}",
+        "PLAN2CASH__HARVEST__BASE_URL": box.harvest_base_url,
+        "PLAN2CASH__XERO__BASE_URL": box.xero_base_url,
+        "PLAN2CASH__XERO__TOKEN_URL": box.xero_token_url,
+        "PLAN2CASH__XERO__CONNECTIONS_URL": box.xero_connections_url,
+    }
+
+
+def plan2cash(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        env=env | {"PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_sync_once_twice_posts_each_invoice_exactly_once(served: Sandbox, tmp_path: Path) -> None:
+    env = env_for(served, tmp_path / "p2c.db")
+    first = plan2cash("sync", "--once", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "succeeded" in first.stdout and "failed" not in first.stdout
+    totals = {i["InvoiceNumber"]: i["Total"] for i in served.xero.invoices()}
+    second = plan2cash("sync", "--once", env=env, cwd=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert {i["InvoiceNumber"]: i["Total"] for i in served.xero.invoices()} == totals
+    expected = served.firm.expected_invoices()
+    assert len(totals) == len(expected)
+    assert sum(Decimal(str(t)) for t in totals.values()) == sum(e["total"] for e in expected)
+
+
+def test_exceptions_list_shows_categories_and_reasons(served: Sandbox, tmp_path: Path) -> None:
+    env = env_for(served, tmp_path / "p2c.db")
+    assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
+    listed = plan2cash("exceptions", "list", env=env, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    for category in set(served.firm.faults.values()):
+        assert category in listed.stdout
+
+
+def test_an_unreachable_vendor_fails_the_run_with_a_clear_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")} | {
+        "PLAN2CASH__DATABASE_URL": f"sqlite:///{tmp_path / 'p2c.db'}",
+        "PLAN2CASH__HARVEST__BASE_URL": "http://127.0.0.1:9/v2",
+        "PLAN2CASH__XERO__BASE_URL": "http://127.0.0.1:9/api.xro/2.0",
+        "PLAN2CASH__HARVEST__TIMEOUT_SECONDS": "1",
+    }
+    result = plan2cash("sync", "--once", "--flow", "reference", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "failed" in result.stdout and "ConnectError" in result.stdout
+
+
+def test_bad_configuration_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[schedule]\ntime_seconds = -5\n")
+    result = plan2cash("db", "upgrade", "--config", str(config), env=dict(os.environ), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Configuration error" in result.stderr and "Traceback" not in result.stderr
+    missing = plan2cash(
+        "db", "upgrade", "--config", str(tmp_path / "nope.toml"), env=dict(os.environ), cwd=tmp_path
+    )
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_db_upgrade_creates_the_default_store_under_var(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")}
+    result = plan2cash("db", "upgrade", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "var" / "plan2cash.db").is_file()
+    assert "0001" in result.stdout
