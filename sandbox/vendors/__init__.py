@@ -1,0 +1,1 @@
+"""Vendor emulators (Starlette apps) and the wire machinery they share."""

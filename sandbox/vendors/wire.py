@@ -1,0 +1,45 @@
+"""What the emulators put on the wire: fast JSON responses and a deliberately lost reply.
+
+``LostResponse`` sends the status line and headers, then raises ``ResponseLost``. Under uvicorn
+the connection is dropped mid-reply (the client sees a protocol error); the in-process transport
+turns the same exception into ``httpx.RemoteProtocolError``. Either way the server has already
+done the work, which is the situation idempotent re-delivery must survive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+
+class ResponseLost(ConnectionError):
+    """The emulator dropped its reply on purpose (fault injection)."""
+
+
+class FastJSON(JSONResponse):
+    """``JSONResponse`` rendered by orjson (pages of 2,000 time entries add up)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class LostResponse(Response):
+    """Starts a reply, then loses it: the request was applied but the client never hears so."""
+
+    def __init__(self) -> None:
+        super().__init__(content=b'{"lost": true}', status_code=200, media_type="application/json")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        raise ResponseLost("sandbox fault: reply lost after the request was applied")
+
+
+def json_error(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> FastJSON:
+    return FastJSON(body, status_code=status, headers=headers)
