@@ -1,0 +1,265 @@
+"""Billing: unbilled work (WIP) and its age, invoices posted and pending, and the events behind.
+
+A thin page: every number comes from :mod:`app.data`, every figure from :mod:`app.charts`, and
+money is always shown per currency.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from app import charts, data, labels
+
+if TYPE_CHECKING:
+    import polars as pl
+
+EMPTY_STORE = (
+    "**No data has synced into the store yet**, so there is nothing to report.\n\n"
+    "Run `plan2cash sync --once` to pull approved time from Harvest and invoices from Xero "
+    "once, or `make demo` to start the sandbox firm, the sync engine and this dashboard "
+    "together. Then press **Refresh**."
+)
+MONEY = "accounting"  # 1,234.50 — the currency sits in its own column next to it
+EVENT_VIEWS = {"All": None, "Not invoiced": False, "Invoiced": True}
+
+
+def header() -> None:
+    left, right = st.columns([6, 1], vertical_alignment="bottom")
+    left.title("Billing")
+    if right.button("Refresh", icon=":material/refresh:", width="stretch"):
+        data.refresh()
+
+
+def caption(summary: data.BillingSummary) -> None:
+    syncs = [
+        f"{row['flow']} "
+        + (labels.ago(row["finished_at"], summary.fetched_at) if row["finished_at"] else "never")
+        for row in summary.last_sync.iter_rows(named=True)
+    ]
+    st.caption(
+        f"Source: plan2cash store `{data.store_label()}` · as of "
+        f"{summary.fetched_at:%d %b %Y %H:%M} UTC · last successful sync: "
+        + (", ".join(syncs) if syncs else "none yet")
+    )
+
+
+def overview_tiles(summary: data.BillingSummary) -> None:
+    first, second, third, fourth = st.columns(4)
+    first.metric(
+        "Unbilled hours (approved, all currencies)",
+        labels.hours(summary.unbilled_hours),
+        help="Approved billable hours on billing events that are on no invoice yet.",
+        border=True,
+    )
+    second.metric("Billing events (all time)", f"{summary.billing_events:,}", border=True)
+    third.metric("Invoices (all time)", f"{summary.invoices:,}", border=True)
+    fourth.metric(
+        "Open exceptions (all flows)",
+        f"{summary.open_exceptions:,}",
+        help="Records that could not flow and are still open or retrying; "
+        "their value at risk is shown per currency below.",
+        border=True,
+    )
+
+
+def currency_tiles(summary: data.BillingSummary) -> None:
+    month = f"{summary.as_of:%b %Y}"
+    for kpi in summary.kpis.iter_rows(named=True):
+        cur = kpi["currency"]
+        tiles = st.columns(5)
+        tiles[0].metric(
+            f"WIP (unbilled, approved) — {cur}",
+            labels.money(kpi["wip"], cur),
+            help=f"{labels.count(kpi['wip_events'], 'billing event')}, "
+            f"{labels.hours(kpi['wip_hours'])}, approved and on no invoice yet.",
+            border=True,
+        )
+        tiles[1].metric(
+            f"Posted this month ({month}) — {cur}",
+            labels.money(kpi["posted_month"], cur),
+            help=f"{labels.count(kpi['posted_month_invoices'], 'invoice')} posted to Xero "
+            f"in {month} (UTC).",
+            border=True,
+        )
+        tiles[2].metric(
+            f"Posted to date — {cur}",
+            labels.money(kpi["posted"], cur),
+            help=f"{labels.count(kpi['posted_invoices'], 'invoice')} posted to Xero.",
+            border=True,
+        )
+        tiles[3].metric(
+            f"Pending delivery to Xero — {cur}",
+            labels.money(kpi["pending"], cur),
+            help=f"{labels.count(kpi['pending_invoices'], 'invoice')} created, not yet posted.",
+            border=True,
+        )
+        tiles[4].metric(
+            f"Open exceptions · value at risk — {cur}",
+            labels.money(kpi["at_risk"], cur),
+            help=f"{labels.count(kpi['at_risk_exceptions'], 'open exception')} "
+            f"carrying a {cur} value.",
+            border=True,
+        )
+
+
+def charts_row(summary: data.BillingSummary) -> None:
+    aging_col, trend_col = st.columns(2, gap="large")
+    with aging_col:
+        st.subheader("WIP aging")
+        st.caption("Un-invoiced approved work by age (days since the work was done), per currency.")
+        aging = data.wip_aging(summary.as_of)
+        if aging.is_empty():
+            st.success("No unbilled work: every approved billable hour is on an invoice.")
+        else:
+            st.plotly_chart(charts.wip_aging_bars(aging), key="wip_aging")
+    with trend_col:
+        st.subheader("Billable vs invoiced")
+        trend = data.billing_trend()
+        if not trend.currencies:
+            st.caption("No billable work yet.")
+            return
+        currency = st.segmented_control(
+            "Currency", trend.currencies, default=trend.currencies[0], key="trend_currency"
+        )
+        chosen = currency or trend.currencies[0]
+        st.plotly_chart(charts.billing_trend(trend.weekly, trend.monthly, chosen), key="trend")
+
+
+def invoices_section() -> None:
+    st.subheader("Invoices")
+    invoices = data.invoices()
+    if invoices.is_empty():
+        st.caption("No invoices yet: the invoicing flow creates them from approved billable time.")
+        return
+    event = st.dataframe(
+        invoices,
+        key="invoice_table",
+        placeholder="—",
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        column_order=[
+            "number",
+            "customer",
+            "period_start",
+            "period_end",
+            "issue_date",
+            "due_date",
+            "total",
+            "currency",
+            "status",
+            "posted_at",
+        ],
+        column_config={
+            "number": st.column_config.TextColumn("Invoice"),
+            "customer": st.column_config.TextColumn("Customer"),
+            "period_start": st.column_config.DateColumn("Period from", format="D MMM YYYY"),
+            "period_end": st.column_config.DateColumn("Period to", format="D MMM YYYY"),
+            "issue_date": st.column_config.DateColumn("Issued", format="D MMM YYYY"),
+            "due_date": st.column_config.DateColumn("Due", format="D MMM YYYY"),
+            "total": st.column_config.NumberColumn("Total", format=MONEY),
+            "currency": st.column_config.TextColumn("Currency", width="small"),
+            "status": st.column_config.TextColumn(
+                "Status", help="pending: created here, not yet posted to Xero; posted: in Xero."
+            ),
+            "posted_at": st.column_config.DatetimeColumn(
+                "Posted to Xero (UTC)", format="D MMM YYYY, HH:mm"
+            ),
+        },
+    )
+    rows = event.selection.rows
+    if not rows:
+        st.caption("Select an invoice to see its lines and the billing events behind it.")
+        return
+    invoice_drilldown(invoices.row(rows[0], named=True))
+
+
+def invoice_drilldown(invoice: dict[str, Any]) -> None:
+    period = f"{labels.day(invoice['period_start'])} – {labels.day(invoice['period_end'])}"
+    st.markdown(
+        f"#### Invoice {invoice['number']} · {invoice['customer'] or 'unknown customer'}\n"
+        f"{labels.money(invoice['total'], invoice['currency'])} · {invoice['status']} · "
+        f"service period {period}"
+    )
+    lines_col, events_col = st.columns([2, 3], gap="large")
+    with lines_col:
+        st.markdown("**Lines**")
+        st.dataframe(
+            data.invoice_lines(invoice["id"]),
+            hide_index=True,
+            column_config={
+                "description": st.column_config.TextColumn("Description"),
+                "quantity": st.column_config.NumberColumn("Hours", format="%.2f"),
+                "unit_amount": st.column_config.NumberColumn(
+                    f"Rate ({invoice['currency']})", format=MONEY
+                ),
+                "amount": st.column_config.NumberColumn(
+                    f"Amount ({invoice['currency']})", format=MONEY
+                ),
+            },
+        )
+    with events_col:
+        st.markdown("**Billing events on this invoice**")
+        events_table(
+            data.billing_events(1000, data.EventFilters(invoice_id=invoice["id"])),
+            key="invoice_events",
+        )
+
+
+def events_section() -> None:
+    st.subheader("Billing events")
+    view = st.segmented_control("Show", list(EVENT_VIEWS), default="All", key="event_view")
+    limit = 200
+    events = data.billing_events(limit, data.EventFilters(invoiced=EVENT_VIEWS[view or "All"]))
+    st.caption(f"The {limit} most recent by work date. Each event is approved billable time.")
+    events_table(events, key="events")
+
+
+def events_table(events: pl.DataFrame, *, key: str) -> None:
+    st.dataframe(
+        events,
+        key=key,
+        placeholder="—",
+        hide_index=True,
+        column_order=[
+            "occurred_on",
+            "customer",
+            "project_code",
+            "project",
+            "person",
+            "hours",
+            "rate",
+            "amount",
+            "currency",
+            "invoice_number",
+        ],
+        column_config={
+            "occurred_on": st.column_config.DateColumn("Work date", format="D MMM YYYY"),
+            "customer": st.column_config.TextColumn("Customer"),
+            "project_code": st.column_config.TextColumn("Code"),
+            "project": st.column_config.TextColumn("Project"),
+            "person": st.column_config.TextColumn("Person"),
+            "hours": st.column_config.NumberColumn("Hours", format="%.2f"),
+            "rate": st.column_config.NumberColumn("Rate", format=MONEY),
+            "amount": st.column_config.NumberColumn("Amount", format=MONEY),
+            "currency": st.column_config.TextColumn("Currency", width="small"),
+            "invoice_number": st.column_config.TextColumn("Invoice"),
+        },
+    )
+
+
+now = datetime.now(UTC)
+header()
+summary = data.billing_summary(now.date())
+caption(summary)
+if summary.empty:
+    st.info(EMPTY_STORE, icon=":material/hourglass_empty:")
+else:
+    overview_tiles(summary)
+    currency_tiles(summary)
+    charts_row(summary)
+    invoices_section()
+    events_section()

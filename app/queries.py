@@ -1,0 +1,243 @@
+"""The billing page's SQL: SQLAlchemy ``select(...)`` statements, each with its result columns.
+
+Each function returns a :class:`Query`: a statement that runs unchanged on SQLite and PostgreSQL
+and the polars schema its rows are read into (names by position, money as ``Float64``). Money is
+summed in SQL only within ``GROUP BY currency``. Nothing here executes or caches;
+:mod:`app.data` does both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
+
+import polars as pl
+from sqlalchemy import ColumnElement, Executable, case, func, select
+
+from sync.store.tables import (
+    BillingEventRow,
+    CustomerRow,
+    ExceptionRow,
+    InvoiceRow,
+    ProjectRow,
+    ResourceRow,
+    SyncRunRow,
+)
+
+OPEN_EXCEPTION_STATUSES = ("open", "retrying")
+UTC_TIME = pl.Datetime("us", "UTC")
+MONEY_BY_CURRENCY: dict[str, Any] = {
+    "currency": pl.String,
+    "amount": pl.Float64,
+    "count": pl.Int64,
+}
+
+
+class Query(NamedTuple):
+    statement: Executable
+    schema: dict[str, Any]
+
+
+def count(table: type[Any], *where: ColumnElement[bool]) -> Executable:
+    """``SELECT count(*)`` of ``table`` rows matching ``where``."""
+    return select(func.count()).select_from(table).where(*where)
+
+
+def wip_by_currency() -> Query:
+    """Un-invoiced billing events per currency: amount, hours, events."""
+    event = BillingEventRow
+    return Query(
+        select(event.currency, func.sum(event.amount), func.sum(event.quantity), func.count())
+        .where(event.invoice_id.is_(None))
+        .group_by(event.currency)
+        .order_by(event.currency),
+        {"currency": pl.String, "amount": pl.Float64, "hours": pl.Float64, "count": pl.Int64},
+    )
+
+
+def wip_by_day() -> Query:
+    """Un-invoiced billing events per work date and currency (bucketed by age in polars)."""
+    event = BillingEventRow
+    return Query(
+        select(
+            event.occurred_on,
+            event.currency,
+            func.sum(event.amount),
+            func.sum(event.quantity),
+            func.count(),
+        )
+        .where(event.invoice_id.is_(None))
+        .group_by(event.occurred_on, event.currency),
+        {
+            "occurred_on": pl.Date,
+            "currency": pl.String,
+            "amount": pl.Float64,
+            "hours": pl.Float64,
+            "events": pl.Int64,
+        },
+    )
+
+
+def invoice_totals(*where: ColumnElement[bool]) -> Query:
+    """Invoice value and count per currency for invoices matching ``where``."""
+    return Query(
+        select(InvoiceRow.currency, func.sum(InvoiceRow.total), func.count())
+        .where(*where)
+        .group_by(InvoiceRow.currency)
+        .order_by(InvoiceRow.currency),
+        MONEY_BY_CURRENCY,
+    )
+
+
+def posted_between(start: date, end: date) -> Query:
+    """Invoices posted from midnight UTC of ``start`` up to (not including) ``end``."""
+    return invoice_totals(
+        InvoiceRow.status == "posted",
+        InvoiceRow.posted_at >= _midnight(start),
+        InvoiceRow.posted_at < _midnight(end),
+    )
+
+
+def open_exception_count() -> Executable:
+    return count(ExceptionRow, ExceptionRow.status.in_(OPEN_EXCEPTION_STATUSES))
+
+
+def value_at_risk() -> Query:
+    """Open exceptions that carry a value, per currency."""
+    return Query(
+        select(ExceptionRow.currency, func.sum(ExceptionRow.value_at_risk), func.count())
+        .where(
+            ExceptionRow.status.in_(OPEN_EXCEPTION_STATUSES),
+            ExceptionRow.value_at_risk.is_not(None),
+            ExceptionRow.currency.is_not(None),
+        )
+        .group_by(ExceptionRow.currency)
+        .order_by(ExceptionRow.currency),
+        MONEY_BY_CURRENCY,
+    )
+
+
+def last_successful_syncs() -> Query:
+    """Every flow that ever ran, with the end of its last successful run (null: never)."""
+    succeeded = case((SyncRunRow.status == "succeeded", SyncRunRow.finished_at))
+    return Query(
+        select(SyncRunRow.flow, func.max(succeeded))
+        .group_by(SyncRunRow.flow)
+        .order_by(SyncRunRow.flow),
+        {"flow": pl.String, "finished_at": UTC_TIME},
+    )
+
+
+def billing_events(
+    limit: int, *, invoice_id: str | None, invoiced: bool | None, currency: str | None
+) -> Query:
+    """The most recent billing events, joined to customer, project, person and invoice."""
+    event = BillingEventRow
+    stmt = (
+        select(
+            event.id,
+            event.occurred_on,
+            CustomerRow.name,
+            ProjectRow.code,
+            ProjectRow.name,
+            ResourceRow.name,
+            event.description,
+            event.quantity,
+            event.rate,
+            event.amount,
+            event.currency,
+            InvoiceRow.number,
+        )
+        .outerjoin(CustomerRow, CustomerRow.id == event.customer_id)
+        .outerjoin(ProjectRow, ProjectRow.id == event.project_id)
+        .outerjoin(ResourceRow, ResourceRow.id == event.resource_id)
+        .outerjoin(InvoiceRow, InvoiceRow.id == event.invoice_id)
+        .order_by(event.occurred_on.desc(), event.id)
+        .limit(limit)
+    )
+    if invoice_id is not None:
+        stmt = stmt.where(event.invoice_id == invoice_id)
+    if invoiced is not None:
+        stmt = stmt.where(event.invoice_id.is_not(None) if invoiced else event.invoice_id.is_(None))
+    if currency is not None:
+        stmt = stmt.where(event.currency == currency)
+    return Query(stmt, EVENT_COLUMNS)
+
+
+EVENT_COLUMNS: dict[str, Any] = {
+    "id": pl.String,
+    "occurred_on": pl.Date,
+    "customer": pl.String,
+    "project_code": pl.String,
+    "project": pl.String,
+    "person": pl.String,
+    "description": pl.String,
+    "hours": pl.Float64,
+    "rate": pl.Float64,
+    "amount": pl.Float64,
+    "currency": pl.String,
+    "invoice_number": pl.String,
+}
+
+
+def invoices(limit: int) -> Query:
+    """Invoices, newest issue date first, with the customer's name."""
+    return Query(
+        select(
+            InvoiceRow.id,
+            InvoiceRow.number,
+            CustomerRow.name,
+            InvoiceRow.period_start,
+            InvoiceRow.period_end,
+            InvoiceRow.issue_date,
+            InvoiceRow.due_date,
+            InvoiceRow.total,
+            InvoiceRow.currency,
+            InvoiceRow.status,
+            InvoiceRow.posted_at,
+        )
+        .outerjoin(CustomerRow, CustomerRow.id == InvoiceRow.customer_id)
+        .order_by(InvoiceRow.issue_date.desc(), InvoiceRow.number.desc())
+        .limit(limit),
+        {
+            "id": pl.String,
+            "number": pl.String,
+            "customer": pl.String,
+            "period_start": pl.Date,
+            "period_end": pl.Date,
+            "issue_date": pl.Date,
+            "due_date": pl.Date,
+            "total": pl.Float64,
+            "currency": pl.String,
+            "status": pl.String,
+            "posted_at": UTC_TIME,
+        },
+    )
+
+
+def invoice_lines(invoice_id: str) -> Executable:
+    """The stored ``lines`` JSON of one invoice."""
+    return select(InvoiceRow.lines).where(InvoiceRow.id == invoice_id)
+
+
+def billable_by_day() -> Query:
+    """All billing events' value per work date and currency."""
+    event = BillingEventRow
+    return Query(
+        select(event.occurred_on, event.currency, func.sum(event.amount)).group_by(
+            event.occurred_on, event.currency
+        ),
+        {"occurred_on": pl.Date, "currency": pl.String, "amount": pl.Float64},
+    )
+
+
+def invoiced_by_period() -> Query:
+    """Every invoice's service month, currency, status and total."""
+    return Query(
+        select(InvoiceRow.period_start, InvoiceRow.currency, InvoiceRow.status, InvoiceRow.total),
+        {"period_start": pl.Date, "currency": pl.String, "status": pl.String, "total": pl.Float64},
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -1,0 +1,25 @@
+"""The plan2cash dashboard's entrypoint: page setup and navigation, nothing else.
+
+Run with ``streamlit run app/streamlit_app.py`` (``plan2cash demo`` does it for you). Only pages
+that exist are registered; each page is a thin script under ``app/app_pages/``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="plan2cash", page_icon=":material/payments:", layout="wide")
+
+navigation = st.navigation(
+    {
+        "Finance": [
+            st.Page(
+                "app_pages/billing.py",
+                title="Billing",
+                icon=":material/receipt_long:",
+                default=True,
+            ),
+        ],
+    }
+)
+navigation.run()
