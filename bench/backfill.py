@@ -14,11 +14,13 @@ import argparse
 import time
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, MetaData, delete, insert, select
+from sqlalchemy import Table as SqlTable
 
 from sandbox.server import Sandbox
 from sync.engine import Engine as SyncEngine
@@ -76,7 +78,7 @@ def run(box: Sandbox, store: Engine) -> dict[str, float]:
 
 def raw_insert_seconds(store: Engine) -> tuple[float, int]:
     """Insert the stored time entry rows again, plainly, into a copy of their table."""
-    copy = TimeEntryRow.__table__.to_metadata(MetaData(), name="time_entries_raw")
+    copy = cast(SqlTable, TimeEntryRow.__table__).to_metadata(MetaData(), name="time_entries_raw")
     copy.create(store, checkfirst=True)
     with store.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(select(TimeEntryRow.__table__))]

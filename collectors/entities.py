@@ -289,7 +289,7 @@ class Invoice(Entity):
     due_date: date
     lines: tuple[InvoiceLine, ...] = Field(min_length=1)
     total: Money
-    status: Literal["draft", "pending", "posted", "paid", "voided"] = "draft"
+    status: Literal["draft", "pending", "posted", "failed", "paid", "voided"] = "draft"
     amount_due: Money | None = None
 
     @model_validator(mode="after")

@@ -195,6 +195,12 @@ def _refused(
             .where(OutboxRow.id == item.id)
             .values(status=status, last_error=reason)
         )
+        if row is not None:  # the invoice itself shows that it needs a person
+            session.execute(
+                update(InvoiceRow)
+                .where(InvoiceRow.id == row.id)
+                .values(status="failed", updated_at=now())
+            )
         _fail(session, item, category, reason, row)
     return False
 
