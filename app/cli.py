@@ -156,7 +156,6 @@ def demo(
 ) -> None:
     """Start the sandbox firm, the engine on its schedule, and the dashboard."""
     from sandbox.server import Sandbox
-
     from sync.engine import Engine
     from sync.scheduler import build_scheduler
     from sync.telemetry import install
