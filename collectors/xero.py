@@ -9,10 +9,8 @@ invoice; before re-sending we can also look an invoice up by its number. Dates a
 
 from __future__ import annotations
 
-import base64
 import re
-import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +19,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, SecretStr
 
+from collectors.auth import OAuth2ClientCredentials
 from collectors.entities import Invoice
 from collectors.errors import AuthError, RecordError
 from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call, decode, make_client, pages
@@ -42,50 +41,6 @@ class XeroSettings(BaseModel):
     tenant_id: str | None = None
     sales_account_code: str = "200"
     timeout_seconds: float = 30.0
-
-
-class XeroClientCredentials(httpx.Auth):
-    """Fetches a bearer token with client credentials, and again shortly before it expires or
-    when the API answers 401 (revoked or expired early)."""
-
-    requires_response_body = True
-
-    def __init__(self, settings: XeroSettings) -> None:
-        self._settings = settings
-        self._token: str | None = None
-        self._expires = 0.0
-
-    def _token_request(self) -> httpx.Request:
-        secret = self._settings.client_secret.get_secret_value()
-        pair = base64.b64encode(f"{self._settings.client_id}:{secret}".encode()).decode()
-        return httpx.Request(
-            "POST",
-            self._settings.token_url,
-            data={"grant_type": "client_credentials", "scope": self._settings.scopes},
-            headers={"Authorization": f"Basic {pair}"},
-        )
-
-    def _store(self, response: httpx.Response) -> None:
-        if response.status_code != 200:
-            raise AuthError(
-                f"xero token request failed with {response.status_code}: {response.text[:200]}"
-                " — check the client id and secret of the Xero connection",
-                vendor=VENDOR,
-                status=response.status_code,
-            )
-        body = response.json()
-        self._token = body["access_token"]
-        self._expires = time.monotonic() + float(body.get("expires_in", 1800)) - 60
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._token is None or time.monotonic() >= self._expires:
-            self._store((yield self._token_request()))
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        response = yield request
-        if response.status_code == 401:
-            self._store((yield self._token_request()))
-            request.headers["Authorization"] = f"Bearer {self._token}"
-            yield request
 
 
 STREAMS = {
@@ -135,7 +90,13 @@ class XeroConnector:
         self.settings = settings
         self._transport = transport
         self._policy = policy
-        self._auth = XeroClientCredentials(settings)
+        self._auth = OAuth2ClientCredentials(
+            vendor=VENDOR,
+            token_url=settings.token_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            scope=settings.scopes,
+        )
 
     def client(self) -> httpx.Client:
         return make_client(

@@ -1,0 +1,93 @@
+"""Auth shared by vendors, as ``httpx.Auth`` classes. Secrets are unwrapped only here.
+
+``OAuth2ClientCredentials`` serves Xero custom connections and Salesforce's client-credentials
+flow (and any vendor like them): it fetches a bearer token, fetches a new one shortly before it
+expires, and once more when the API answers 401 (a token revoked or expired early).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Callable, Generator
+from typing import Any, Literal
+
+import httpx
+from pydantic import SecretStr
+
+from collectors.errors import AuthError
+
+EXPIRY_MARGIN_SECONDS = 60.0
+
+
+class OAuth2ClientCredentials(httpx.Auth):
+    """Bearer tokens from an OAuth2 token endpoint with the client-credentials grant."""
+
+    requires_response_body = True
+
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        token_url: str,
+        client_id: str,
+        client_secret: SecretStr,
+        scope: str | None = None,
+        credentials_in: Literal["basic", "body"] = "basic",
+        on_token: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self._vendor = vendor
+        self._token_url = token_url
+        self._client_id = client_id
+        self._secret = client_secret
+        self._scope = scope
+        self._credentials_in = credentials_in
+        self._on_token = on_token
+        self._token: str | None = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+
+    def token_request(self) -> httpx.Request:
+        data = {"grant_type": "client_credentials"}
+        if self._scope:
+            data["scope"] = self._scope
+        headers = {}
+        secret = self._secret.get_secret_value()
+        if self._credentials_in == "basic":
+            pair = base64.b64encode(f"{self._client_id}:{secret}".encode()).decode()
+            headers["Authorization"] = f"Basic {pair}"
+        else:
+            data |= {"client_id": self._client_id, "client_secret": secret}
+        return httpx.Request("POST", self._token_url, data=data, headers=headers)
+
+    def _store(self, response: httpx.Response) -> None:
+        if response.status_code != 200:
+            raise AuthError(
+                f"{self._vendor} token request to {self._token_url} failed with "
+                f"{response.status_code}: {response.text[:200]} — check the client id and "
+                "secret configured for this connection",
+                vendor=self._vendor,
+                status=response.status_code,
+            )
+        body = response.json()
+        with self._lock:
+            self._token = str(body["access_token"])
+            lifetime = float(body.get("expires_in", 1800))
+            self._expires = time.monotonic() + max(0.0, lifetime - EXPIRY_MARGIN_SECONDS)
+        if self._on_token is not None:
+            self._on_token(body)
+
+    def _fresh(self) -> bool:
+        with self._lock:
+            return self._token is not None and time.monotonic() < self._expires
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if not self._fresh():
+            self._store((yield self.token_request()))
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        response = yield request
+        if response.status_code == 401:
+            self._store((yield self.token_request()))
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            yield request
