@@ -7,7 +7,7 @@ process, one scheduler (APScheduler's job store must never be shared by two sche
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -28,11 +28,21 @@ def intervals(schedule: Schedule) -> dict[str, int]:
 
 
 def build_scheduler(engine: Engine, schedule: Schedule, *, blocking: bool) -> BaseScheduler:
-    """A scheduler with one job per flow, the first runs starting now in dependency order."""
+    """A scheduler with one job per flow. At start every flow runs once, in dependency order,
+    as one job (so the first invoices do not wait for the slowest interval); then each flow
+    runs on its own interval."""
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
     )
     start = datetime.now(UTC)
+    scheduler.add_job(
+        engine.run_once,
+        "date",
+        run_date=start,
+        id="startup",
+        name="every flow once, in order",
+        misfire_grace_time=None,
+    )
     for name, seconds in intervals(schedule).items():
         assert name in FLOWS
         scheduler.add_job(
@@ -44,7 +54,7 @@ def build_scheduler(engine: Engine, schedule: Schedule, *, blocking: bool) -> Ba
             coalesce=True,
             max_instances=1,
             misfire_grace_time=seconds,
-            next_run_time=start,
+            next_run_time=start + timedelta(seconds=seconds),
             replace_existing=True,
         )
     return scheduler

@@ -21,9 +21,10 @@ from collectors import harvest
 from collectors.entities import canonical_id
 from sync.flows.context import FlowContext, FlowResult, with_last
 from sync.flows.reference import load_reference
-from sync.rules import MONEY, check
+from sync.rules import MONEY, Reference, check
 from sync.store.db import transaction, upsert
 from sync.store.repo import (
+    OPEN_STATUSES,
     Problem,
     get_cursor,
     now,
@@ -53,11 +54,23 @@ TIME_COLUMNS = (
 )
 
 
+# Entries held for these reasons may be cured by a later reference sync (a project or an
+# assignment that arrived after the time), so they are checked again on every run.
+REFERENCE_CATEGORIES = (
+    "unknown_project",
+    "closed_project",
+    "inactive_contract",
+    "no_assignment",
+    "rate_card_missing",
+)
+PAGE = 2000
+
+
 def run(ctx: FlowContext) -> FlowResult:
-    result = FlowResult()
     with ctx.sessions() as session:
         reference = load_reference(session)
         cursor = get_cursor(session, "harvest", "time_entries")
+    result = recheck_waiting(ctx, reference)
     parsed = harvest.parse_datetime(cursor)
     since = parsed - timedelta(seconds=ctx.settings.billing.cursor_lag_seconds) if parsed else None
     newest = parsed
@@ -72,6 +85,28 @@ def run(ctx: FlowContext) -> FlowResult:
                     result.add(store_page(session, frame, page))
                     if last and newest is not None:
                         set_cursor(session, "harvest", "time_entries", harvest.iso(newest))
+    return result
+
+
+def recheck_waiting(ctx: FlowContext, reference: Reference) -> FlowResult:
+    """Check entries that wait on reference data again, from their stored payloads (the latest
+    version seen), against the reference data as it is now."""
+    with ctx.sessions() as session:
+        payloads = session.scalars(
+            select(ExceptionRow.payload).where(
+                ExceptionRow.flow == FLOW,
+                ExceptionRow.status.in_(OPEN_STATUSES),
+                ExceptionRow.category.in_(REFERENCE_CATEGORIES),
+            )
+        ).all()
+    waiting: list[Any] = [p for p in payloads if isinstance(p, dict)]
+    result = FlowResult()
+    for start in range(0, len(waiting), PAGE):
+        page = waiting[start : start + PAGE]
+        with tracer.start_as_current_span("billable recheck", attributes={"records": len(page)}):
+            frame = check(harvest.time_entries_frame(page), reference)
+            with transaction(ctx.sessions) as session:
+                result.add(store_page(session, frame, page))
     return result
 
 
