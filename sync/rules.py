@@ -166,7 +166,12 @@ def check(entries: pl.DataFrame, reference: Reference) -> pl.DataFrame:
     """``entries`` joined with the reference data, with ``category``/``reason`` of the first
     rule each entry breaks (null when billable) and ``amount`` = hours × rate to the cent."""
     frame = reference.join(entries)
-    billing = (c("status") == "approved") & c("billable").fill_null(False)
+    # time already invoiced in the time system (by the firm's earlier process) is never re-billed
+    billing = (
+        (c("status") == "approved")
+        & c("billable").fill_null(False)
+        & ~c("is_billed").fill_null(False)
+    )
     category: pl.Expr = pl.lit(None, dtype=pl.String)
     reason: pl.Expr = pl.lit(None, dtype=pl.String)
     for r in reversed(RULES):

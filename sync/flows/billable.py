@@ -51,6 +51,7 @@ TIME_COLUMNS = (
     "submitted_at",
     "approved_at",
     "updated_at",
+    "is_billed",
 )
 
 

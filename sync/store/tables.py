@@ -188,6 +188,7 @@ class TimeEntryRow(SourcedMixin, Base):
     vendor_rate: Mapped[Decimal | None]
     submitted_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
+    is_billed: Mapped[bool | None]  # invoiced outside plan2cash (e.g. before go-live)
     deleted_at: Mapped[datetime | None]
 
 

@@ -164,3 +164,11 @@ def test_rate_card_supplies_the_rate_when_there_is_no_override() -> None:
     }
     assert frame.height == 2
     assert frame["updated_at"][0] == datetime(2026, 10, 20, 10, tzinfo=UTC)
+
+
+def test_time_invoiced_outside_plan2cash_is_never_billed_again() -> None:
+    frame = check(
+        time_entries_frame([raw(1, is_billed=True), raw(2, is_billed=False)]), reference()
+    )
+    assert dict(zip(frame["source_id"], frame["billing"], strict=True)) == {"1": False, "2": True}
+    assert frame["category"].to_list() == [None, None]

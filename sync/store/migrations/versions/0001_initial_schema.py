@@ -329,6 +329,7 @@ def upgrade() -> None:
     sa.Column('vendor_rate', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('submitted_at', tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('approved_at', tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('is_billed', sa.Boolean(), nullable=True),
     sa.Column('deleted_at', tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=False),
