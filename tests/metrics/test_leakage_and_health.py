@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from metrics.health import flow_health, open_exceptions, vendor_calls
+from metrics.leakage import revenue_leakage
+
+
+def entries(*rows: tuple[date, float, bool, float, float | None, bool]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(d, h, "USD", a, True, r, b, c) for d, h, a, r, b, c in rows],
+        orient="row",
+        schema={
+            "spent_date": pl.Date,
+            "hours": pl.Float64,
+            "currency": pl.String,
+            "approved": pl.Boolean,
+            "billable": pl.Boolean,
+            "expected_rate": pl.Float64,
+            "billed_rate": pl.Float64,
+            "on_closed_project": pl.Boolean,
+        },
+    )
+
+
+def test_each_kind_of_leakage_valued_in_money() -> None:
+    frame = entries(
+        (date(2026, 5, 10), 8, True, 200, None, False),  # May closed + 15 days < 20 Jun: leak
+        (date(2026, 6, 3), 8, True, 200, None, False),  # June not closed: not yet leakage
+        (date(2026, 5, 11), 5, True, 200, 180, False),  # under-billed by 20 × 5
+        (date(2026, 5, 12), 5, True, 200, 220, False),  # over-billed: not leakage
+        (date(2026, 5, 13), 3, True, 150, None, True),  # on a closed project
+        (date(2026, 5, 14), 9, False, 150, None, False),  # not approved
+    )
+    out = revenue_leakage(frame, as_of=date(2026, 6, 20), grace_days=15)
+    got = {r["kind"]: r["amount"] for r in out.iter_rows(named=True)}
+    assert got == {"approved_not_billed": 1600.0, "wrong_rate": 100.0, "closed_project": 450.0}
+
+
+def test_leakage_waits_for_the_grace_period() -> None:
+    frame = entries((date(2026, 5, 10), 8, True, 200, None, False))
+    assert revenue_leakage(frame, as_of=date(2026, 6, 10), grace_days=15).height == 0
+
+
+NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
+
+
+def test_flow_health_counts_runs_errors_throughput_and_lag() -> None:
+    runs = pl.DataFrame(
+        [
+            (
+                "billable",
+                NOW - timedelta(minutes=30),
+                NOW - timedelta(minutes=29),
+                "succeeded",
+                600,
+                6,
+            ),
+            ("billable", NOW - timedelta(minutes=10), NOW - timedelta(minutes=9), "failed", 0, 0),
+            ("billable", NOW - timedelta(minutes=5), None, "running", 0, 0),
+        ],
+        orient="row",
+        schema={
+            "flow": pl.String,
+            "started_at": pl.Datetime("us", "UTC"),
+            "finished_at": pl.Datetime("us", "UTC"),
+            "status": pl.String,
+            "records_in": pl.Int64,
+            "exceptions": pl.Int64,
+        },
+    )
+    row = flow_health(runs, now=NOW).row(0, named=True)
+    assert (row["runs"], row["failed_runs"], row["run_error_rate"]) == (2, 1, 0.5)
+    assert row["record_error_rate"] == 0.01 and row["records_per_minute"] == 300.0
+    assert row["sync_lag_minutes"] == 29.0
+
+
+def test_vendor_call_latency_retries_and_throttling() -> None:
+    spans = pl.DataFrame(
+        {
+            "kind": ["client"] * 4 + ["internal"],
+            "name": ["x"] * 5,
+            "duration_ms": [10.0, 20.0, 30.0, 400.0, 9999.0],
+            "status": ["unset", "unset", "error", "unset", "unset"],
+            "attributes": [
+                {"vendor": "xero", "attempt": 1, "http.status_code": 200},
+                {"vendor": "xero", "attempt": 2, "http.status_code": 200},
+                {"vendor": "xero", "attempt": 1, "http.status_code": 429},
+                {"vendor": "xero", "attempt": 1, "http.status_code": 200},
+                {"vendor": None, "attempt": None, "http.status_code": None},
+            ],
+        }
+    )
+    row = vendor_calls(spans).row(0, named=True)
+    assert (row["vendor"], row["calls"], row["retries"], row["throttled"], row["errors"]) == (
+        "xero",
+        4,
+        1,
+        1,
+        1,
+    )
+    assert row["p50_ms"] == pytest.approx(30.0) and row["p99_ms"] == pytest.approx(400.0)
+
+
+def test_open_exceptions_by_category_with_age_and_value() -> None:
+    frame = pl.DataFrame(
+        [
+            ("billable", "negative_hours", "open", NOW - timedelta(days=3), Decimal(100), "USD"),
+            ("billable", "negative_hours", "open", NOW - timedelta(days=1), Decimal(50), "USD"),
+            ("billable", "negative_hours", "resolved", NOW - timedelta(days=9), Decimal(7), "USD"),
+        ],
+        orient="row",
+        schema={
+            "flow": pl.String,
+            "category": pl.String,
+            "status": pl.String,
+            "first_seen": pl.Datetime("us", "UTC"),
+            "value_at_risk": pl.Decimal(18, 2),
+            "currency": pl.String,
+        },
+    )
+    row = open_exceptions(frame, now=NOW).row(0, named=True)
+    assert (row["open"], row["oldest_days"], row["value_at_risk"]) == (2, 3.0, Decimal(150))
