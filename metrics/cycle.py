@@ -2,7 +2,7 @@
 
 For each billed time entry, the stages are:
 
-- approval lag: approved_at − the end of the day the work was done (spent_date);
+- approval lag: approved_at − the end of the day the work was done (occurred_on);
 - sync lag: the billing event's created_at − approved_at (when plan2cash saw the approval);
 - invoicing lag: the invoice's created_at − the billing event's created_at (mostly waiting for
   the period to close);
@@ -27,9 +27,9 @@ def _days(later: str, earlier: str | pl.Expr) -> pl.Expr:
 
 
 def stage_durations(events: pl.DataFrame) -> pl.DataFrame:
-    """Per billing event: each stage in days. ``events``: spent_date, approved_at,
+    """Per billing event: each stage in days. ``events``: occurred_on, approved_at,
     event_created_at, invoice_created_at, posted_at (datetimes UTC), plus slicing columns."""
-    worked = pl.col("spent_date").cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
+    worked = pl.col("occurred_on").cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
     return events.with_columns(
         _days("approved_at", worked).alias("approval_lag"),
         _days("event_created_at", "approved_at").alias("sync_lag"),

@@ -17,7 +17,7 @@ def events(rows: list[tuple[date, datetime, datetime, datetime, datetime]]) -> p
         rows,
         orient="row",
         schema={
-            "spent_date": pl.Date,
+            "occurred_on": pl.Date,
             "approved_at": pl.Datetime("us", "UTC"),
             "event_created_at": pl.Datetime("us", "UTC"),
             "invoice_created_at": pl.Datetime("us", "UTC"),
