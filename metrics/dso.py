@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -77,16 +78,19 @@ def dso_by(
         ar = Decimal(frame["due"].sum())
         sales = _monthly_sales(frame, window_start, as_of)
         period_sales = Decimal(sales["sales"].sum()) if sales.height else Decimal(0)
-        rows.append(
-            {
-                **dict(zip(keys, group, strict=True)),
-                "ending_ar": ar,
-                "sales": period_sales,
-                "standard_days": standard_dso(ar, period_sales, days_in(window_start, as_of)),
-                "countback_days": countback_dso(ar, sales),
-            }
-        )
-    return pl.DataFrame(rows)
+        standard = standard_dso(ar, period_sales, days_in(window_start, as_of))
+        rows.append((*group, ar, period_sales, _days(standard), _days(countback_dso(ar, sales))))
+    schema: dict[str, Any] = {key: invoices.schema[key] for key in keys} | {
+        "ending_ar": pl.Decimal(18, 2),
+        "sales": pl.Decimal(18, 2),
+        "standard_days": pl.Float64,
+        "countback_days": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _days(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _months_back(as_of: date, months: int) -> date:
