@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -247,8 +250,85 @@ def exceptions_list(
     console.print(table)
 
 
+@app.command()
+def kpis(
+    as_of: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); default today")] = None,
+    grain: Annotated[str, typer.Option(help="Period for cycle time: week, month, quarter")] = (
+        "month"
+    ),
+    by: Annotated[list[str] | None, typer.Option(help="Slice by: customer_id, project_id …")] = (
+        None
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """The executive KPIs from the store, as the dashboard shows them."""
+    from metrics.report import executive_kpis
+
+    day = _as_of(as_of)
+    if grain not in ("day", "week", "month", "quarter"):
+        err.print(f"[red]Unknown period[/red] {grain!r}: use day, week, month or quarter.")
+        raise typer.Exit(2)
+    allowed = {"customer_id", "project_id", "contract_id", "resource_id"}
+    if set(by or []) - allowed:
+        err.print(
+            f"[red]Cannot slice by[/red] {sorted(set(by or []) - allowed)}; "
+            f"choose from {sorted(allowed)}."
+        )
+        raise typer.Exit(2)
+    with _store(_settings(config)).connect() as connection:
+        report = executive_kpis(connection, as_of=day, grain=grain, by=by)  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    start, end = report.period
+    console.print(f"[bold]KPIs as of {day}[/bold] (period {start} – {end})")
+    for title, frame in (
+        ("WIP (unbilled approved work) by age, per currency", report.wip),
+        ("Billing cycle time, days (posted in period)", report.cycle_time),
+        ("DSO, days (3 months)", report.dso),
+        ("Flow health", report.flows),
+        ("Open exceptions", report.exceptions),
+    ):
+        console.print(_table(title, frame))
+
+
+def _as_of(text: str | None) -> date:
+    if text is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        err.print(f"[red]--as-of[/red] {text!r} is not a date; use YYYY-MM-DD.")
+        raise typer.Exit(2) from None
+
+
+def _table(title: str, frame: Any) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        table.add_column(column, justify="right" if frame[column].dtype.is_numeric() else "left")
+    if frame.height == 0:
+        table.caption = "no data for this period"
+    for row in frame.iter_rows():
+        table.add_row(*(_cell(v) for v in row))
+    return table
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return str(value)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     app()
 
 

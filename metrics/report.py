@@ -63,7 +63,7 @@ def executive_kpis(
     start, end = bounds(as_of, grain)
     end = min(end, as_of)
     events = load.billing_events(connection, until=as_of)
-    moment = datetime.combine(as_of, time.max, tzinfo=UTC)
+    moment = min(datetime.combine(as_of, time.max, tzinfo=UTC), datetime.now(UTC))
     invoices = load.invoices(connection).filter(pl.col("posted_at").is_not_null())
     return KpiReport(
         as_of=as_of,

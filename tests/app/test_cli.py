@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -100,3 +101,22 @@ def test_db_upgrade_creates_the_default_store_under_var(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "var" / "plan2cash.db").is_file()
     assert "0001" in result.stdout
+
+
+def test_kpis_as_json_after_a_sync(served: Sandbox, tmp_path: Path) -> None:
+    env = env_for(served, tmp_path / "p2c.db")
+    assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
+    result = plan2cash("kpis", "--json", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"as_of", "period", "wip", "cycle_time", "dso", "flows", "exceptions"} <= set(report)
+    assert {row["flow"] for row in report["flows"]} == {
+        "reference",
+        "billable",
+        "invoicing",
+        "outbox",
+    }
+    categories = {row["category"] for row in report["exceptions"]}
+    assert categories == set(served.firm.faults.values())
+    bad = plan2cash("kpis", "--as-of", "yesterday", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
