@@ -326,6 +326,167 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _filter(
+    ids: list[int] | None, flow: str | None, category: str | None, older_than_days: float | None
+) -> Any:
+    from sync.replay import ExceptionFilter
+
+    if not (ids or flow or category or older_than_days is not None):
+        err.print("Say which exceptions: ids, or --flow / --category / --older-than-days.")
+        raise typer.Exit(2)
+    return ExceptionFilter(
+        ids=ids or (), flow=flow, category=category, older_than_days=older_than_days
+    )
+
+
+IdsArgument = Annotated[list[int] | None, typer.Argument(help="Exception ids")]
+FlowOption = Annotated[str | None, typer.Option(help="Only this flow")]
+CategoryOption = Annotated[str | None, typer.Option(help="Only this category")]
+AgeOption = Annotated[float | None, typer.Option(help="Only exceptions older than this")]
+ActorOption = Annotated[str, typer.Option(help="Who is acting (for the audit log)")]
+ReasonOption = Annotated[str, typer.Option(help="Why (for the audit log)")]
+
+
+@exceptions_app.command("show")
+def exceptions_show(exception_id: int, config: ConfigOption = None) -> None:
+    """One exception in full: reason, payload as received, history."""
+    from sync.store.db import session_factory
+    from sync.store.tables import AuditRow, ExceptionRow
+
+    sessions = session_factory(_store(_settings(config)))
+    with sessions() as session:
+        row = session.get(ExceptionRow, exception_id)
+        if row is None:
+            err.print(f"No exception {exception_id}.")
+            raise typer.Exit(1)
+        history = session.scalars(
+            select(AuditRow)
+            .where(AuditRow.target == f"exception:{exception_id}")
+            .order_by(AuditRow.at)
+        ).all()
+    risk = f"{row.value_at_risk:,.2f} {row.currency}" if row.value_at_risk else "—"
+    console.print(
+        f"[bold]#{row.id}[/bold] {row.flow} · {row.category} · [bold]{row.status}[/bold]"
+        f"\n{row.reason}\nrecord {row.record_key} · value at risk {risk} · "
+        f"attempts {row.attempts} · first seen {row.first_seen:%Y-%m-%d %H:%M} UTC · "
+        f"last seen {row.last_seen:%Y-%m-%d %H:%M} UTC · trace {row.trace_id or '—'}"
+    )
+    console.print_json(json.dumps(row.payload, default=str))
+    for entry in history:
+        console.print(f"{entry.at:%Y-%m-%d %H:%M} {entry.actor}: {entry.action} {entry.detail}")
+
+
+@exceptions_app.command("replay")
+def exceptions_replay(
+    ids: IdsArgument = None,
+    flow: FlowOption = None,
+    category: CategoryOption = None,
+    older_than_days: AgeOption = None,
+    edit: Annotated[
+        str | None, typer.Option(help='JSON fields to change first, e.g. {"hours": 2}')
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen")] = False,
+    actor: ActorOption = "cli",
+    reason: ReasonOption = "replayed from the CLI",
+    config: ConfigOption = None,
+) -> None:
+    """Replay exceptions through the same idempotent path as the flows."""
+    from rich.progress import Progress
+
+    from sync.engine import Engine
+    from sync.replay import replay
+
+    which = _filter(ids, flow, category, older_than_days)
+    changes = _json_object(edit) if edit else None
+    settings = _settings(config)
+    engine = Engine(settings, _store(settings))
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("Replaying", total=None)
+        try:
+            report = replay(
+                engine.context,
+                which,
+                actor=actor,
+                reason=reason,
+                dry_run=dry_run,
+                edit=changes,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except ValueError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    table = Table(title="Replay (dry run: nothing was changed)" if dry_run else "Replay")
+    for column in ("id", "record", "result", "detail"):
+        table.add_column(column, overflow="fold")
+    for o in report.outcomes:
+        table.add_row(str(o.exception_id), o.record_key, o.result, o.detail)
+    console.print(table)
+    if any(o.result == "queued" for o in report.outcomes) and not dry_run:
+        console.print(
+            "Queued deliveries go out on the next outbox run "
+            "(`plan2cash sync --once --flow outbox`)."
+        )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        err.print(f"[red]--edit is not valid JSON:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if not isinstance(value, dict):
+        err.print("[red]--edit must be a JSON object[/red], e.g. '{\"hours\": 2}'.")
+        raise typer.Exit(2)
+    return value
+
+
+def _set_status(
+    status: str,
+    ids: list[int] | None,
+    flow: str | None,
+    category: str | None,
+    older_than_days: float | None,
+    actor: str,
+    reason: str,
+    config: Path | None,
+) -> None:
+    from sync.replay import set_status
+    from sync.store.db import session_factory, transaction
+
+    which = _filter(ids, flow, category, older_than_days)
+    with transaction(session_factory(_store(_settings(config)))) as session:
+        count = set_status(session, which, status, actor=actor, reason=reason)  # type: ignore[arg-type]
+    console.print(f"{count} exception(s) marked {status}.")
+
+
+@exceptions_app.command("resolve")
+def exceptions_resolve(
+    ids: IdsArgument = None,
+    flow: FlowOption = None,
+    category: CategoryOption = None,
+    older_than_days: AgeOption = None,
+    actor: ActorOption = "cli",
+    reason: ReasonOption = "resolved from the CLI",
+    config: ConfigOption = None,
+) -> None:
+    """Mark exceptions resolved (fixed elsewhere), with who and why."""
+    _set_status("resolved", ids, flow, category, older_than_days, actor, reason, config)
+
+
+@exceptions_app.command("ignore")
+def exceptions_ignore(
+    ids: IdsArgument = None,
+    flow: FlowOption = None,
+    category: CategoryOption = None,
+    older_than_days: AgeOption = None,
+    actor: ActorOption = "cli",
+    reason: ReasonOption = "ignored from the CLI",
+    config: ConfigOption = None,
+) -> None:
+    """Mark exceptions ignored (they will not be retried or reopened), with who and why."""
+    _set_status("ignored", ids, flow, category, older_than_days, actor, reason, config)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -120,3 +120,57 @@ def test_kpis_as_json_after_a_sync(served: Sandbox, tmp_path: Path) -> None:
     assert categories == set(served.firm.faults.values())
     bad = plan2cash("kpis", "--as-of", "yesterday", env=env, cwd=tmp_path)
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_exceptions_triage_from_the_command_line(served: Sandbox, tmp_path: Path) -> None:
+    env = env_for(served, tmp_path / "p2c.db")
+    assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
+    shown = plan2cash("exceptions", "show", "1", env=env, cwd=tmp_path)
+    assert shown.returncode == 0 and "value at risk" in shown.stdout
+    dry = plan2cash(
+        "exceptions",
+        "replay",
+        "--category",
+        "negative_hours",
+        "--dry-run",
+        "--edit",
+        '{"hours": 2}',
+        env=env,
+        cwd=tmp_path,
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run" in dry.stdout and "resolved" in dry.stdout
+    done = plan2cash(
+        "exceptions",
+        "replay",
+        "--category",
+        "negative_hours",
+        "--edit",
+        '{"hours": 2}',
+        "--actor",
+        "ana@firm",
+        "--reason",
+        "typo",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0 and "resolved" in done.stdout
+    listed = plan2cash("exceptions", "list", env=env, cwd=tmp_path)
+    assert "negative_hours" not in listed.stdout
+    ignored = plan2cash(
+        "exceptions",
+        "ignore",
+        "--category",
+        "unknown_project",
+        "--reason",
+        "internal project",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert ignored.returncode == 0 and "1 exception(s) marked ignored" in ignored.stdout
+    vague = plan2cash("exceptions", "resolve", env=env, cwd=tmp_path)
+    assert vague.returncode == 2 and "Say which exceptions" in vague.stderr
+    bad_edit = plan2cash(
+        "exceptions", "replay", "--category", "over_24h", "--edit", "{hours", env=env, cwd=tmp_path
+    )
+    assert bad_edit.returncode == 2 and "not valid JSON" in bad_edit.stderr

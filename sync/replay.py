@@ -1,0 +1,241 @@
+"""Triage of exceptions: find, replay, resolve, ignore, assign — each action audited.
+
+Replay goes through the same idempotent path as the flows, so it cannot double-bill or
+double-post:
+
+- a held time entry is checked again by the billing rules, from the payload as received (or as
+  edited by a person, the edit recorded in the audit log), against today's reference data;
+- a refused or dead outbox delivery is put back in the queue and delivered by the outbox flow
+  (whose look-up-before-post and idempotency key guard against a second invoice).
+
+A dry run does the same work inside a transaction that is rolled back, and reports what would
+change. The CLI and the dashboard call these functions; neither has logic of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from collectors import harvest
+from sync.flows import billable
+from sync.flows.context import FlowContext
+from sync.flows.reference import load_reference
+from sync.rules import check
+from sync.store.repo import OPEN_STATUSES, audit, now
+from sync.store.tables import BillingEventRow, ExceptionRow, OutboxRow
+
+Status = Literal["open", "retrying", "resolved", "ignored"]
+
+
+@dataclass(frozen=True)
+class ExceptionFilter:
+    """Which exceptions an action applies to; empty fields match everything."""
+
+    ids: Sequence[int] = ()
+    flow: str | None = None
+    category: str | None = None
+    statuses: Sequence[str] = OPEN_STATUSES
+    entity_id: str | None = None
+    older_than_days: float | None = None
+
+    def statement(self) -> Select[ExceptionRow]:
+        query = select(ExceptionRow).order_by(ExceptionRow.id)
+        if self.ids:
+            query = query.where(ExceptionRow.id.in_(self.ids))
+        if self.flow:
+            query = query.where(ExceptionRow.flow == self.flow)
+        if self.category:
+            query = query.where(ExceptionRow.category == self.category)
+        if self.statuses:
+            query = query.where(ExceptionRow.status.in_(self.statuses))
+        if self.entity_id:
+            query = query.where(ExceptionRow.entity_id == self.entity_id)
+        if self.older_than_days is not None:
+            cutoff = now() - timedelta(days=self.older_than_days)
+            query = query.where(ExceptionRow.first_seen <= cutoff)
+        return query
+
+
+@dataclass
+class Outcome:
+    """What happened (or, in a dry run, would happen) to one exception."""
+
+    exception_id: int
+    record_key: str
+    result: Literal["resolved", "still failing", "queued", "skipped"]
+    detail: str
+
+
+@dataclass
+class ReplayReport:
+    dry_run: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, result: str) -> int:
+        return sum(1 for o in self.outcomes if o.result == result)
+
+
+def find(
+    session: Session, which: ExceptionFilter, *, limit: int | None = None
+) -> list[ExceptionRow]:
+    query = which.statement()
+    return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def set_status(
+    session: Session, which: ExceptionFilter, status: Status, *, actor: str, reason: str
+) -> int:
+    """Resolve or ignore (or reopen) exceptions by filter, with who and why in the audit log."""
+    rows = find(session, which)
+    for row in rows:
+        audit(
+            session,
+            actor,
+            f"exception.{status}",
+            f"exception:{row.id}",
+            reason=reason,
+            previous=row.status,
+            category=row.category,
+        )
+    session.execute(
+        update(ExceptionRow)
+        .where(ExceptionRow.id.in_([r.id for r in rows]))
+        .values(status=status, notes=reason, last_seen=now())
+    )
+    return len(rows)
+
+
+def assign(session: Session, which: ExceptionFilter, assignee: str, *, actor: str) -> int:
+    rows = find(session, which)
+    for row in rows:
+        audit(session, actor, "exception.assign", f"exception:{row.id}", assignee=assignee)
+    session.execute(
+        update(ExceptionRow)
+        .where(ExceptionRow.id.in_([r.id for r in rows]))
+        .values(assignee=assignee)
+    )
+    return len(rows)
+
+
+def replay(
+    ctx: FlowContext,
+    which: ExceptionFilter,
+    *,
+    actor: str,
+    reason: str,
+    dry_run: bool = False,
+    edit: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayReport:
+    """Replay every exception the filter selects; ``edit`` changes the stored payload first
+    (only for a single time entry exception, and recorded in the audit log)."""
+    report = ReplayReport(dry_run=dry_run)
+    with ctx.sessions() as session:
+        rows = find(session, which)
+        reference = load_reference(session)
+    if edit is not None and not rows:
+        raise ValueError("no open exception matches; nothing to edit")
+    if edit is not None and len(rows) > 1:
+        raise ValueError("an edit applies to exactly one exception; narrow the filter to one id")
+    for row in rows:
+        session = ctx.sessions()
+        try:
+            with session.begin() as transaction:
+                outcome = _replay_one(session, row, reference, edit)
+                audit(
+                    session,
+                    actor,
+                    "exception.replay" + (".dry_run" if dry_run else ""),
+                    f"exception:{row.id}",
+                    reason=reason,
+                    edit=edit,
+                    result=outcome.result,
+                    detail=outcome.detail,
+                )
+                if dry_run:
+                    transaction.rollback()
+        finally:
+            session.close()
+        report.outcomes.append(outcome)
+        if progress is not None:
+            progress(len(report.outcomes), len(rows))
+    return report
+
+
+def _replay_one(
+    session: Session, row: ExceptionRow, reference: Any, edit: dict[str, Any] | None
+) -> Outcome:
+    if row.flow == billable.FLOW and row.entity_type == "time_entry" and row.payload:
+        return _replay_time_entry(session, row, reference, edit)
+    if row.flow == "outbox" and row.payload and row.payload.get("outbox_id"):
+        return _requeue(session, row)
+    return Outcome(
+        row.id,
+        row.record_key,
+        "skipped",
+        f"no replay for {row.flow}/{row.category}; fix at the source and resolve",
+    )
+
+
+def _replay_time_entry(
+    session: Session, row: ExceptionRow, reference: Any, edit: dict[str, Any] | None
+) -> Outcome:
+    payload = dict(row.payload or {}) | (edit or {})
+    frame = check(harvest.time_entries_frame([payload]), reference)
+    billable.store_page(session, frame, [payload])
+    session.flush()
+    status = session.scalar(select(ExceptionRow.status).where(ExceptionRow.id == row.id))
+    if status == "resolved" or frame["category"][0] is None:
+        session.execute(
+            update(ExceptionRow)
+            .where(ExceptionRow.id == row.id)
+            .values(status="resolved", notes="replayed")
+        )
+        event = session.scalar(
+            select(BillingEventRow.amount).where(BillingEventRow.source_record_id == frame["id"][0])
+        )
+        billed = (
+            f"billing event of {event:.2f} {frame['currency'][0]}"
+            if event is not None
+            else "no billing event needed (not billable)"
+        )
+        return Outcome(row.id, row.record_key, "resolved", billed)
+    return Outcome(
+        row.id, row.record_key, "still failing", f"{frame['category'][0]}: {frame['reason'][0]}"
+    )
+
+
+def _requeue(session: Session, row: ExceptionRow) -> Outcome:
+    assert row.payload is not None
+    item = session.get(OutboxRow, row.payload["outbox_id"])
+    if item is None or item.status == "delivered":
+        return Outcome(row.id, row.record_key, "skipped", "already delivered or no longer queued")
+    # one attempt on record keeps the look-up-before-post; the rest of the budget is fresh
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == item.id)
+        .values(status="pending", next_attempt_at=now(), attempts=min(item.attempts, 1))
+    )
+    session.execute(update(ExceptionRow).where(ExceptionRow.id == row.id).values(status="retrying"))
+    return Outcome(
+        row.id,
+        row.record_key,
+        "queued",
+        f"invoice {item.aggregate_id} queued for delivery to {item.system}",
+    )
+
+
+def summary_since(session: Session, since: datetime) -> dict[str, int]:
+    """Exceptions opened since ``since``, per category (for triage headlines)."""
+    rows = session.execute(
+        select(ExceptionRow.category, func.count())
+        .where(ExceptionRow.first_seen >= since)
+        .group_by(ExceptionRow.category)
+    ).all()
+    return {category: count for category, count in rows}
