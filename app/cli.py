@@ -8,6 +8,7 @@ import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -120,19 +121,84 @@ def _print_reports(reports) -> None:  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def run(config: ConfigOption = None) -> None:
-    """Run every flow on its schedule until interrupted."""
+def run(
+    workers: Annotated[int, typer.Option(help="PostgreSQL: also run N workers here")] = 0,
+    config: ConfigOption = None,
+) -> None:
+    """Run every flow on its schedule until interrupted.
+
+    On SQLite this process runs the flows itself. On PostgreSQL it is the scheduler: it takes
+    the leader lock (a second scheduler waits for it) and enqueues flow runs that
+    `plan2cash worker` processes pick up; --workers N also runs N workers in this process."""
     from sync.engine import Engine
-    from sync.scheduler import build_scheduler
+    from sync.scheduler import build_enqueuer, build_scheduler
+    from sync.store.db import session_factory
     from sync.telemetry import install
+    from sync.workqueue import leadership
 
     settings = _settings(config)
     store = _store(settings)
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
-    scheduler = build_scheduler(Engine(settings, store), settings.schedule, blocking=True)
-    console.print("Engine running; Ctrl-C stops it.")
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    if store.dialect.name != "postgresql":
+        scheduler = build_scheduler(Engine(settings, store), settings.schedule, blocking=True)
+        console.print("Engine running (SQLite: one process runs every flow); Ctrl-C stops it.")
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            scheduler.start()
+        return
+    stop = _start_workers(settings, store, workers)
+    console.print("Waiting to become the scheduler (leader)…")
+    try:
+        with leadership(store) as leading:
+            if leading:
+                console.print(f"Scheduler running with {workers} local worker(s); Ctrl-C stops.")
+                enqueuer = build_enqueuer(session_factory(store), settings.schedule, blocking=True)
+                with contextlib.suppress(KeyboardInterrupt, SystemExit):
+                    enqueuer.start()
+    finally:
+        stop.set()
+
+
+@app.command()
+def worker(
+    idle_seconds: Annotated[float, typer.Option(help="Pause when the queue is empty")] = 1.0,
+    config: ConfigOption = None,
+) -> None:
+    """Claim and run queued flow runs (PostgreSQL). Start as many as you like."""
+    settings = _settings(config)
+    store = _store(settings)
+    if store.dialect.name != "postgresql":
+        err.print(
+            "Workers need PostgreSQL (set database_url); on SQLite `plan2cash run` "
+            "runs every flow in one process."
+        )
+        raise typer.Exit(2)
+    from sync.engine import Engine
+    from sync.store.db import session_factory
+    from sync.telemetry import install
+    from sync.workqueue import work
+
+    install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
+    engine = Engine(settings, store)
+    console.print("Worker waiting for flow runs; Ctrl-C stops it.")
+    with contextlib.suppress(KeyboardInterrupt):
+        work(session_factory(store), engine.run_flow, idle_seconds=idle_seconds)
+
+
+def _start_workers(settings: Settings, store: Any, count: int) -> threading.Event:
+    from sync.engine import Engine
+    from sync.store.db import session_factory
+    from sync.workqueue import work
+
+    stop = threading.Event()
+    for _ in range(count):
+        engine = Engine(settings, store)
+        threading.Thread(
+            target=work,
+            args=(session_factory(store), engine.run_flow),
+            kwargs={"stop": stop},
+            daemon=True,
+        ).start()
+    return stop
 
 
 @app.command()

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -350,6 +351,33 @@ class OutboxRow(Base):
     external_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class WorkItemRow(Base):
+    """A flow run waiting for a worker (PostgreSQL scale-out). At most one item per flow is queued
+    or running at any time (a partial unique index), which is how a flow never runs twice at
+    once across processes; ``lease_until`` lets a crashed worker's item be taken over."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        Index(
+            "uq_work_items_active_flow",
+            "flow",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    enqueued_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditRow(Base):

@@ -342,6 +342,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_time_entries_resource_id'), ['resource_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_time_entries_spent_date'), ['spent_date'], unique=False)
 
+    op.create_table('work_items',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('flow', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('enqueued_at', tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_by', sa.String(length=128), nullable=True),
+    sa.Column('lease_until', tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_work_items'))
+    )
+    with op.batch_alter_table('work_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_work_items_status'), ['status'], unique=False)
+        batch_op.create_index('uq_work_items_active_flow', ['flow'], unique=True, sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
+
     op.create_table('xrefs',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('entity_type', sa.String(length=32), nullable=False),
@@ -364,6 +381,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_xrefs_canonical_id'))
 
     op.drop_table('xrefs')
+    with op.batch_alter_table('work_items', schema=None) as batch_op:
+        batch_op.drop_index('uq_work_items_active_flow', sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
+        batch_op.drop_index(batch_op.f('ix_work_items_status'))
+
+    op.drop_table('work_items')
     with op.batch_alter_table('time_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_time_entries_spent_date'))
         batch_op.drop_index(batch_op.f('ix_time_entries_resource_id'))

@@ -1,0 +1,97 @@
+"""Real processes on PostgreSQL: one scheduler (a second waits), two workers, exactly-once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from sandbox.server import Sandbox
+from sync.store.db import make_engine
+from tests.conftest import POSTGRES_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def schema(postgres_ok: bool) -> Iterator[str]:
+    if not postgres_ok:
+        pytest.skip("PostgreSQL not reachable")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    yield name
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    admin.dispose()
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_scheduler_and_two_worker_processes_post_each_invoice_once(
+    schema: str, tmp_path: Path
+) -> None:
+    box = Sandbox(seed=11).serve(harvest_port=0, xero_port=0)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")} | {
+        "PYTHONPATH": str(ROOT),
+        "PGOPTIONS": f"-csearch_path={schema}",
+        "PLAN2CASH__DATABASE_URL": POSTGRES_URL,
+        "PLAN2CASH__HARVEST__BASE_URL": box.harvest_base_url,
+        "PLAN2CASH__XERO__BASE_URL": box.xero_base_url,
+        "PLAN2CASH__XERO__TOKEN_URL": box.xero_token_url,
+        "PLAN2CASH__XERO__CONNECTIONS_URL": box.xero_connections_url,
+        "PLAN2CASH__SCHEDULE__REFERENCE_SECONDS": "1",
+        "PLAN2CASH__SCHEDULE__TIME_SECONDS": "1",
+        "PLAN2CASH__SCHEDULE__INVOICING_SECONDS": "1",
+        "PLAN2CASH__SCHEDULE__OUTBOX_SECONDS": "1",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "db", "upgrade"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    processes = [
+        start(["run"], env, tmp_path / "scheduler.log"),
+        start(["run"], env, tmp_path / "standby.log"),
+        start(["worker", "--idle-seconds", "0.1"], env, tmp_path / "worker1.log"),
+        start(["worker", "--idle-seconds", "0.1"], env, tmp_path / "worker2.log"),
+    ]
+    expected = len(box.firm.expected_invoices())
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(box.xero.invoices()) < expected:
+            time.sleep(0.5)
+        time.sleep(3)  # more scheduled rounds: nothing may be posted twice
+        numbers = [i["InvoiceNumber"] for i in box.xero.invoices()]
+        assert len(numbers) == len(set(numbers)) == expected
+        logs = [(tmp_path / n).read_text() for n in ("scheduler.log", "standby.log")]
+        assert sum("Scheduler running" in log for log in logs) == 1
+        assert all("Waiting to become the scheduler" in log for log in logs)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        box.stop()
