@@ -1,0 +1,77 @@
+"""Runs every flow once in a process that kills itself (SIGKILL) at a chosen point.
+
+Used by the crash-anywhere suite: ``python -m tests.reliability.crashy_engine <db-url>
+<harvest-url> <xero-base> <xero-token> <xero-connections> <kind> <n>`` where ``kind`` is
+``commit`` (die right after the n-th database commit) or ``call`` (die right after the n-th
+vendor response arrived, before anything is recorded) — ``none`` runs to completion.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from collectors.http import RetryPolicy
+from sync.engine import Engine
+from sync.settings import Settings
+from sync.store.db import make_engine
+from sync.store.migrate import upgrade
+
+
+class Countdown:
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def tick(self, *_: Any) -> None:
+        self.left -= 1
+        if self.left == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class DyingTransport(httpx.HTTPTransport):
+    def __init__(self, countdown: Countdown) -> None:
+        super().__init__()
+        self.countdown = countdown
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        response.read()
+        self.countdown.tick()
+        return response
+
+
+def main(argv: list[str]) -> None:
+    url, harvest, xero_base, xero_token, xero_connections, kind, n = argv
+    store = make_engine(url)
+    upgrade(store)
+    countdown = Countdown(int(n))
+    if kind == "commit":
+        event.listen(store, "commit", countdown.tick)
+    transports: dict[str, httpx.BaseTransport] = {}
+    if kind == "call":
+        transports = {"harvest": DyingTransport(countdown), "xero": DyingTransport(countdown)}
+    settings = Settings(database_url=url)
+    settings.harvest.base_url = harvest
+    settings.xero.base_url, settings.xero.token_url = xero_base, xero_token
+    settings.xero.connections_url = xero_connections
+    engine = Engine(
+        settings,
+        store,
+        transports=transports,
+        policy=RetryPolicy(attempts=3, initial=0.01, maximum=0.05, jitter=0.0),
+        clock=lambda: datetime.now(UTC),
+    )
+    reports = engine.run_once()
+    failed = [r for r in reports if r.status == "failed"]
+    print("\n".join(f"{r.flow} {r.status} {r.error or ''}" for r in reports))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
