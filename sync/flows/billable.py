@@ -18,11 +18,11 @@ from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 
 from collectors import harvest
-from collectors.entities import canonical_id
+from collectors.entities import SCHEMA_VERSION, canonical_id
 from sync.flows.context import FlowContext, FlowResult, with_last
 from sync.flows.reference import load_reference
 from sync.rules import MONEY, Reference, check
-from sync.store.db import transaction, upsert
+from sync.store.db import transaction, upsert_frame
 from sync.store.repo import (
     OPEN_STATUSES,
     Problem,
@@ -114,7 +114,7 @@ def recheck_waiting(ctx: FlowContext, reference: Reference) -> FlowResult:
 def store_page(session: Session, frame: pl.DataFrame, page: list[Any]) -> FlowResult:
     """Store one checked page: time entries, billing events, exceptions, business events."""
     readable = frame.filter(pl.col("id").is_not_null() & pl.col("updated_at").is_not_null())
-    upsert(session, TimeEntryRow, _time_rows(readable), keys=["id"])
+    upsert_frame(session, TimeEntryRow, _time_rows(readable), keys=["id"])
     good = frame.filter(pl.col("billing") & pl.col("category").is_null())
     bad = frame.filter(pl.col("category").is_not_null())
     settled = frame.filter(pl.col("category").is_null())
@@ -147,12 +147,12 @@ def store_page(session: Session, frame: pl.DataFrame, page: list[Any]) -> FlowRe
     return FlowResult(records_in=len(page), records_out=len(created), exceptions=len(problems))
 
 
-def _time_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    rows = frame.select(TIME_COLUMNS).to_dicts()
-    for row in rows:
-        row["source"] = "harvest"
-        row["deleted_at"] = None
-    return rows
+def _time_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(TIME_COLUMNS).with_columns(
+        source=pl.lit("harvest"),
+        schema_version=pl.lit(SCHEMA_VERSION),
+        deleted_at=pl.lit(None, dtype=pl.Datetime("us", "UTC")),
+    )
 
 
 def _existing_events(session: Session, entry_ids: list[str]) -> pl.DataFrame:
@@ -213,18 +213,16 @@ def _billing_events(
             pl.col("task").fill_null("Services"),
             pl.col("resource_name").fill_null(pl.col("resource_id")),
         ).alias("description"),
-    ).to_dicts()
-    for row in rows:
-        row["id"] = canonical_id("plan2cash", "billing_event", row["source_record_id"])
-        row["created_at"] = row["updated_at"] = moment
-        row["invoice_id"] = None
-    upsert(
-        session,
-        BillingEventRow,
-        rows,
-        keys=["id"],
-        update=EVENT_UPDATES,
-        where=BillingEventRow.__table__.c.invoice_id.is_(None),
+    )
+    ids = [canonical_id("plan2cash", "billing_event", te) for te in rows["source_record_id"]]
+    rows = rows.with_columns(
+        id=pl.Series(ids, dtype=pl.String),
+        created_at=pl.lit(moment),
+        updated_at=pl.lit(moment),
+        invoice_id=pl.lit(None, dtype=pl.String),
+    )
+    upsert_frame(
+        session, BillingEventRow, rows, keys=["id"], update=EVENT_UPDATES, unless_set="invoice_id"
     )
     return created, edited
 

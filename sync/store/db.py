@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy import ColumnElement, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -82,3 +83,59 @@ def upsert(
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     session.execute(stmt, list(rows))
     return len(rows)
+
+
+def upsert_frame(
+    session: Session,
+    table: type[Base] | Table,
+    frame: pl.DataFrame,
+    *,
+    keys: Sequence[str],
+    update: Sequence[str] | None = None,
+    unless_set: str | None = None,
+) -> int:
+    """The hot-path upsert: a polars frame written with one ``INSERT … ON CONFLICT`` executed by
+    the driver over all rows, without per-value SQLAlchemy type processing.
+
+    Values are converted a column at a time in polars to what the column type stores (on SQLite:
+    UTC datetimes as the ISO text ``UtcDateTime`` writes, dates as ISO text, decimals as floats as
+    ``Numeric`` does). ``unless_set`` names a column whose non-null value protects a row from the
+    update (e.g. a billing event already on an invoice).
+    """
+    if frame.height == 0:
+        return 0
+    target: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[assignment]
+    dialect = session.get_bind().dialect
+    columns = frame.columns
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    changing = update if update is not None else [c for c in columns if c not in keys]
+    sql = (
+        f"INSERT INTO {quote(target.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) "
+    )
+    if changing:
+        sql += "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in changing)
+        if unless_set:
+            sql += f" WHERE {quote(target.name)}.{quote(unless_set)} IS NULL"
+    else:
+        sql += "DO NOTHING"
+    rows = _native(frame).rows() if dialect.name == "sqlite" else frame.rows()
+    session.connection().exec_driver_sql(sql, rows)
+    return frame.height
+
+
+def _native(frame: pl.DataFrame) -> pl.DataFrame:
+    """Columns as SQLite stores them (matching ``UtcDateTime``, ``Date`` and ``Numeric``)."""
+    conversions = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            utc = column.dt.convert_time_zone("UTC") if dtype.time_zone else column
+            conversions.append(utc.dt.strftime("%Y-%m-%d %H:%M:%S%.6f").alias(name))
+        elif dtype == pl.Date:
+            conversions.append(column.dt.strftime("%Y-%m-%d").alias(name))
+        elif isinstance(dtype, pl.Decimal):
+            conversions.append(column.cast(pl.Float64).alias(name))
+    return frame.with_columns(conversions) if conversions else frame

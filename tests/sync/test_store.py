@@ -148,3 +148,40 @@ def test_a_failing_record_keeps_one_exception_until_it_is_resolved(store: Engine
         report_problems(s, "billable", [problem], trace_id=None)
     with sessions() as s:
         assert s.scalars(select(ExceptionRow.status)).one() == "open"
+
+
+def test_the_hot_path_upsert_stores_what_the_orm_reads_back(store: Engine) -> None:
+    import polars as pl
+
+    from sync.store.db import upsert_frame
+
+    moment = datetime(2026, 11, 1, 12, 30, 15, 250_000, tzinfo=UTC)
+    frame = pl.DataFrame(
+        [_event(1, "1125.50"), _event(2, "99.99", invoice="inv_1")],
+        schema_overrides={
+            "quantity": pl.Decimal(18, 4),
+            "rate": pl.Decimal(18, 4),
+            "amount": pl.Decimal(18, 4),
+        },
+    ).with_columns(pl.lit(moment).alias("created_at"))
+    sessions = session_factory(store)
+    with transaction(sessions) as s:
+        assert upsert_frame(s, BillingEventRow, frame, keys=["id"]) == 2
+    changed = frame.with_columns(pl.lit(Decimal("1.00")).cast(pl.Decimal(18, 4)).alias("amount"))
+    with transaction(sessions) as s:
+        upsert_frame(
+            s, BillingEventRow, changed, keys=["id"], update=["amount"], unless_set="invoice_id"
+        )
+    with sessions() as s:
+        rows = {r.id: r for r in s.scalars(select(BillingEventRow))}
+    assert rows["be_1"].amount == Decimal("1.00")  # updated
+    assert rows["be_2"].amount == Decimal("99.99")  # protected: already invoiced
+    assert rows["be_1"].created_at == moment and rows["be_1"].occurred_on == date(2026, 10, 5)
+    assert rows["be_1"].quantity == Decimal("7.5") and rows["be_1"].invoice_id is None
+    with sessions() as s:  # range queries compare correctly against ORM-bound datetimes
+        later = s.scalars(
+            select(BillingEventRow.id).where(
+                BillingEventRow.created_at > datetime(2026, 11, 1, 12, 30, 15, tzinfo=UTC)
+            )
+        ).all()
+    assert sorted(later) == ["be_1", "be_2"]
