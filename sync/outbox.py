@@ -1,24 +1,32 @@
 """Outbox delivery: every side effect on a vendor, posted at most once.
 
-An item is marked as attempted (attempts + 1, committed) *before* it is sent. So if the process
-dies after Xero accepted an invoice but before we recorded it, the next delivery sees an attempted
-item and first looks the invoice up by number; the ``Idempotency-Key`` (derived from the invoice's
-identity) covers the same gap inside Xero. A refusal (validation) becomes an exception with the
-value at risk; a transient failure is retried later with backoff; after too many attempts the item
-is dead-lettered.
+Due invoices are delivered per tenant in batches of up to 50 (one ``PUT /Invoices`` each, with
+``summarizeErrors=false``, so a refused invoice does not hold back the rest of its batch). Items
+are marked as attempted (attempts + 1, committed) *before* they are sent. So if the process dies
+after Xero accepted a batch but before we recorded it, the next delivery sees attempted items and
+first looks them up by number; the batch's ``Idempotency-Key`` (derived from its invoices' keys)
+covers the same gap inside Xero. A refusal (validation) becomes an exception with the value at
+risk; a transient failure is retried later with backoff; after too many attempts the item is
+dead-lettered.
+
+Batches start at one invoice and double after every batch that got a definite reply (1, 2, 4 … 50),
+falling back to one after a batch whose fate is unknown: a lost reply then leaves as few invoices
+as possible waiting on a look-up.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from collectors.errors import FatalError, RecordError, RetryableError
-from collectors.xero import PostedInvoice, XeroConnector, invoice_body
+from collectors.errors import FatalError, RecordError, RetryableError, SchemaDriftError
+from collectors.xero import MAX_BATCH, PostedInvoice, XeroConnector, invoice_body
 from sync.flows.context import FlowContext, FlowResult
 from sync.flows.invoicing import invoice_from_row
 from sync.store.db import transaction
@@ -28,6 +36,7 @@ from sync.telemetry import current_trace_id, record_events, tracer
 
 FLOW = "outbox"
 DUE = ("pending", "retrying")
+FIRST_BATCH = 1
 
 
 def run(ctx: FlowContext, *, limit: int = 500) -> FlowResult:
@@ -44,80 +53,185 @@ def run(ctx: FlowContext, *, limit: int = 500) -> FlowResult:
     if not items:
         return result
     with ctx.xero.client() as client:
-        tenant = ctx.xero.tenant_id(client)
+        default_tenant = ctx.xero.tenant_id(client)
+        by_tenant: dict[str, list[OutboxRow]] = {}
         for item in items:
-            with tracer.start_as_current_span(
-                "outbox deliver",
-                attributes={"outbox.id": item.id, "kind": item.kind, "attempt": item.attempts + 1},
-            ):
-                delivered = deliver(ctx, client, tenant, item)
-            result.records_in += 1
-            result.records_out += int(delivered)
-            result.exceptions += int(not delivered)
+            tenant = str((item.payload or {}).get("tenant_id") or default_tenant)
+            by_tenant.setdefault(tenant, []).append(item)
+        for tenant, group in by_tenant.items():
+            result.add(_deliver_tenant(ctx, client, tenant, group))
+    return result
+
+
+def _deliver_tenant(
+    ctx: FlowContext, client: httpx.Client, tenant: str, items: list[OutboxRow]
+) -> FlowResult:
+    result = FlowResult()
+    size = FIRST_BATCH
+    ceiling = max(1, min(ctx.settings.xero.batch_size, MAX_BATCH))
+    while items:
+        batch, items = items[:size], items[size:]
+        with tracer.start_as_current_span(
+            "outbox deliver",
+            attributes={
+                "outbox.ids": [item.id for item in batch],
+                "kind": batch[0].kind,
+                "batch.size": len(batch),
+                "attempt": max(item.attempts for item in batch) + 1,
+            },
+        ):
+            delivered, certain = deliver_batch(ctx, client, tenant, batch)
+        size = min(ceiling, size * 2) if certain else FIRST_BATCH
+        result.records_in += len(batch)
+        result.records_out += delivered
+        result.exceptions += len(batch) - delivered
     return result
 
 
 def deliver(ctx: FlowContext, client: httpx.Client, tenant: str, item: OutboxRow) -> bool:
     """Deliver one item; ``True`` when the vendor holds the document afterwards."""
+    return deliver_batch(ctx, client, tenant, [item])[0] == 1
+
+
+@dataclass
+class _Pending:
+    item: OutboxRow
+    invoice: InvoiceRow
+    customer: CustomerRow
+
+
+def deliver_batch(
+    ctx: FlowContext, client: httpx.Client, tenant: str, items: Sequence[OutboxRow]
+) -> tuple[int, bool]:
+    """Deliver up to 50 items to one tenant in one request (plus look-ups and contacts).
+
+    Returns how many the vendor holds afterwards, and whether every outcome is certain.
+    """
+    pending = _mark_attempted(ctx, items)
+    unsettled = {p.item.id: p for p in pending}
+    try:
+        delivered, certain = _settle(ctx, client, tenant, pending, unsettled)
+    except FatalError:
+        _unmark(ctx, list(unsettled))
+        raise
+    return delivered, certain
+
+
+def _mark_attempted(ctx: FlowContext, items: Sequence[OutboxRow]) -> list[_Pending]:
+    pending: list[_Pending] = []
+    missing: list[OutboxRow] = []
     with transaction(ctx.sessions) as session:
         session.execute(
-            update(OutboxRow).where(OutboxRow.id == item.id).values(attempts=OutboxRow.attempts + 1)
+            update(OutboxRow)
+            .where(OutboxRow.id.in_([item.id for item in items]))
+            .values(attempts=OutboxRow.attempts + 1)
         )
-        invoice_row = session.get(InvoiceRow, item.aggregate_id)
-        customer = session.get(CustomerRow, invoice_row.customer_id) if invoice_row else None
-    attempt = item.attempts + 1
-    if invoice_row is None or customer is None:
-        return _refused(
+        for item in items:
+            row = session.get(InvoiceRow, item.aggregate_id)
+            customer = session.get(CustomerRow, row.customer_id) if row else None
+            if row is None or customer is None:
+                missing.append(item)
+            else:
+                pending.append(_Pending(item, row, customer))
+    for item in missing:
+        _refused(
             ctx,
             item,
             "missing_reference",
             f"Invoice {item.aggregate_id} or its customer is missing from the store.",
         )
-    try:
-        posted = _send(ctx, client, tenant, item, invoice_row, customer)
-    except RecordError as exc:
-        return _refused(
-            ctx,
-            item,
-            "erp_rejected",
-            f"Xero refused invoice {invoice_row.number}: "
-            f"{exc.details or exc}. Fix the data and replay.",
-            invoice_row,
+    return pending
+
+
+def _unmark(ctx: FlowContext, ids: list[int]) -> None:
+    """A fatal error (credentials, configuration) is not the items' fault: undo the attempt."""
+    if not ids:
+        return
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(OutboxRow).where(OutboxRow.id.in_(ids)).values(attempts=OutboxRow.attempts - 1)
         )
-    except RetryableError as exc:
-        return _retry_later(ctx, item, attempt, str(exc), invoice_row)
-    except FatalError:
-        with transaction(ctx.sessions) as session:
-            session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == item.id)
-                .values(attempts=OutboxRow.attempts - 1)
-            )
-        raise
-    _posted(ctx, item, invoice_row, posted)
-    return True
 
 
-def _send(
+def _settle(
     ctx: FlowContext,
     client: httpx.Client,
     tenant: str,
-    item: OutboxRow,
-    invoice_row: InvoiceRow,
-    customer: CustomerRow,
-) -> PostedInvoice:
+    pending: list[_Pending],
+    unsettled: dict[int, _Pending],
+) -> tuple[int, bool]:
     xero: XeroConnector = ctx.xero
-    if item.attempts > 0:  # an earlier attempt may have reached Xero: look before posting
-        found = xero.find_invoice(client, tenant, invoice_row.number)
-        if found is not None:
-            return found
-    contact_id = _contact(ctx, client, tenant, customer)
-    body = invoice_body(
-        invoice_from_row(invoice_row),
-        contact_id=contact_id,
-        account_code=ctx.settings.xero.sales_account_code,
+    delivered = 0
+    # an earlier attempt may have reached Xero: look before posting
+    earlier = [p for p in pending if p.item.attempts > 0]
+    if earlier:
+        try:
+            found = xero.find_invoices(client, tenant, [p.invoice.number for p in earlier])
+        except RetryableError as exc:
+            _all_retry_later(ctx, list(unsettled.values()), str(exc), unsettled)
+            return 0, False
+        for p in earlier:
+            if p.invoice.number in found:
+                _posted(ctx, p.item, p.invoice, found[p.invoice.number])
+                unsettled.pop(p.item.id)
+                delivered += 1
+    sendable: list[tuple[_Pending, dict[str, object]]] = []
+    for p in list(unsettled.values()):
+        try:
+            contact_id = _contact(ctx, client, tenant, p.customer)
+        except RecordError as exc:
+            _rejected(ctx, p, exc)
+            unsettled.pop(p.item.id)
+            continue
+        except RetryableError as exc:
+            _retry_later(ctx, p.item, p.item.attempts + 1, str(exc), p.invoice)
+            unsettled.pop(p.item.id)
+            continue
+        body = invoice_body(
+            invoice_from_row(p.invoice),
+            contact_id=contact_id,
+            account_code=ctx.settings.xero.sales_account_code,
+        )
+        sendable.append((p, body))
+    if not sendable:
+        return delivered, True
+    try:
+        outcomes = xero.post_invoices(
+            client, tenant, [(p.item.idempotency_key, body) for p, body in sendable]
+        )
+    except RetryableError as exc:
+        _all_retry_later(ctx, [p for p, _ in sendable], str(exc), unsettled)
+        return delivered, False
+    certain = True
+    for (p, _), outcome in zip(sendable, outcomes, strict=True):
+        unsettled.pop(p.item.id)
+        if isinstance(outcome, PostedInvoice):
+            _posted(ctx, p.item, p.invoice, outcome)
+            delivered += 1
+        elif isinstance(outcome, SchemaDriftError):  # fate unknown: look it up next time
+            certain = False
+            _retry_later(ctx, p.item, p.item.attempts + 1, str(outcome), p.invoice)
+        else:
+            _rejected(ctx, p, outcome)
+    return delivered, certain
+
+
+def _all_retry_later(
+    ctx: FlowContext, items: list[_Pending], error: str, unsettled: dict[int, _Pending]
+) -> None:
+    for p in items:
+        _retry_later(ctx, p.item, p.item.attempts + 1, error, p.invoice)
+        unsettled.pop(p.item.id, None)
+
+
+def _rejected(ctx: FlowContext, p: _Pending, exc: RecordError) -> bool:
+    return _refused(
+        ctx,
+        p.item,
+        "erp_rejected",
+        f"Xero refused invoice {p.invoice.number}: {exc.details or exc}. Fix the data and replay.",
+        p.invoice,
     )
-    return xero.post_invoice(client, tenant, body, key=item.idempotency_key)
 
 
 def _contact(ctx: FlowContext, client: httpx.Client, tenant: str, customer: CustomerRow) -> str:

@@ -7,18 +7,20 @@ the ``spans`` table, and optionally an OTLP exporter to an external collector.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import polars as pl
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from sync.store.db import upsert
+from sync.store.db import insert_frame, upsert
 from sync.store.tables import BusinessEventRow, SpanRow
 
 tracer = trace.get_tracer("plan2cash.sync")
@@ -125,21 +127,15 @@ def record_events(
     """Business events (one per ``(entity_id, occurred_at)``) tied to the current trace."""
     if not items:
         return
-    now = datetime.now(UTC)
-    trace_id = current_trace_id()
-    attrs = scrub(attributes or {})
-    session.execute(
-        insert(BUSINESS_EVENTS),
-        [
-            {
-                "name": name,
-                "entity_type": entity_type,
-                "entity_id": entity_id,
-                "occurred_at": occurred_at,
-                "recorded_at": now,
-                "trace_id": trace_id,
-                "attributes": attrs,
-            }
-            for entity_id, occurred_at in items
-        ],
+    ids, moments = zip(*items, strict=True)
+    frame = pl.DataFrame(
+        {"entity_id": list(ids), "occurred_at": list(moments)},
+        schema={"entity_id": pl.String, "occurred_at": pl.Datetime("us", "UTC")},
+    ).with_columns(
+        name=pl.lit(name),
+        entity_type=pl.lit(entity_type),
+        recorded_at=pl.lit(datetime.now(UTC)),
+        trace_id=pl.lit(current_trace_id(), dtype=pl.String),
+        attributes=pl.lit(json.dumps(scrub(attributes or {}), default=str)),
     )
+    insert_frame(session, BUSINESS_EVENTS, frame, json_columns=("attributes",))

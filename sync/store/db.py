@@ -126,6 +126,31 @@ def upsert_frame(
     return frame.height
 
 
+def insert_frame(
+    session: Session,
+    table: type[Base] | Table,
+    frame: pl.DataFrame,
+    *,
+    json_columns: Sequence[str] = (),
+) -> int:
+    """Append rows with one driver-level ``executemany`` (``json_columns`` hold JSON text)."""
+    if frame.height == 0:
+        return 0
+    target: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[assignment]
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    cast = "" if dialect.name == "sqlite" else "::json"
+    values = [marker + (cast if c in json_columns else "") for c in frame.columns]
+    sql = (
+        f"INSERT INTO {quote(target.name)} ({', '.join(quote(c) for c in frame.columns)}) "
+        f"VALUES ({', '.join(values)})"
+    )
+    rows = _native(frame).rows() if dialect.name == "sqlite" else frame.rows()
+    session.connection().exec_driver_sql(sql, rows)
+    return frame.height
+
+
 def _native(frame: pl.DataFrame) -> pl.DataFrame:
     """Columns as SQLite stores them (matching ``UtcDateTime``, ``Date`` and ``Numeric``)."""
     conversions = []
