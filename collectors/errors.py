@@ -39,11 +39,13 @@ class ConnectorError(Exception):
         vendor: str = "",
         status: int | None = None,
         details: Any = None,
+        body: Any = None,
     ) -> None:
         super().__init__(message)
         self.vendor = vendor
         self.status = status
         self.details = details
+        self.body = body  # the vendor's decoded error body, to map batch refusals per record
 
 
 class RetryableError(ConnectorError):
@@ -116,6 +118,13 @@ def vendor_message(response: httpx.Response) -> str:
     return _message_from_body(body)
 
 
+def _body(response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content) if response.content else None
+    except orjson.JSONDecodeError:
+        return None
+
+
 def _message_from_body(body: Any) -> str:
     if isinstance(body, list) and body and isinstance(body[0], dict):  # Salesforce
         return "; ".join(f"{e.get('errorCode', '')}: {e.get('message', '')}" for e in body)
@@ -145,6 +154,9 @@ def classify(response: httpx.Response, *, vendor: str) -> ConnectorError | None:
     kw: dict[str, Any] = {"vendor": vendor, "status": status, "details": text}
     if status == 429 or (status == 403 and "REQUEST_LIMIT_EXCEEDED" in text):
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        problem = response.headers.get("X-Rate-Limit-Problem")  # Xero: minute, day, concurrent
+        if problem:
+            message = f"{message} (limit: {problem})"
         return RateLimitedError(message, retry_after=retry_after, **kw)
     if status == 503 and "Retry-After" in response.headers:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -154,5 +166,5 @@ def classify(response: httpx.Response, *, vendor: str) -> ConnectorError | None:
     if status in (408, 409, 425) or status >= 500:
         return RetryableError(message, **kw)
     if status in (400, 422):
-        return RecordError(message, **kw)
+        return RecordError(message, body=_body(response), **kw)
     return ConfigError(message, **kw)

@@ -1,4 +1,5 @@
-"""Harvest v2: clients, projects, users, user assignments and time entries.
+"""Harvest v2: clients, projects, users, tasks, assignments, time entries and expenses; provisions
+clients, projects and user assignments.
 
 Auth is Harvest's three headers (bearer token, ``Harvest-Account-Id``, a ``User-Agent`` naming us);
 every list follows ``links.next`` (page-number or cursor style alike); ``updated_since`` is the
@@ -9,12 +10,19 @@ Approval: Harvest's Timesheet Approval shows up only as ``is_closed`` (with ``is
 ``approved_at`` is the entry's ``updated_at`` when it is closed (the approval is its last change).
 
 Time entries are mapped a page at a time into a polars frame (the hot path, DESIGN §10);
-reference data is mapped record by record into canonical entities.
+reference data is mapped record by record into canonical entities. An entry Harvest already shows
+as invoiced (``is_billed``, or an ``invoice`` reference: invoiced outside plan2cash) carries
+``is_billed`` in the frame so that the engine never bills it again.
+
+Harvest has no idempotency key, so every create looks before it leaps: find the record by its
+natural key (client name, project code, user on project), create it only when absent, and after a
+create whose reply was lost, look again before creating again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,11 +35,15 @@ from collectors.entities import (
     Assignment,
     Contract,
     Customer,
+    Expense,
     Project,
     Resource,
+    TimeEntry,
     canonical_id,
 )
-from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, make_client, pages
+from collectors.errors import RateLimitedError, RetryableError, SchemaDriftError
+from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json, make_client, pages
+from collectors.pacing import Limit, Pacer
 from collectors.paging import NextUrl
 
 VENDOR = "harvest"
@@ -47,6 +59,7 @@ class HarvestSettings(BaseModel):
     user_agent: str = "plan2cash (ops@plan2cash.invalid)"
     per_page: int = MAX_PER_PAGE
     timeout_seconds: float = 30.0
+    requests_per_15s: int = 100
 
 
 class HarvestAuth(httpx.Auth):
@@ -62,13 +75,27 @@ class HarvestAuth(httpx.Auth):
         yield request
 
 
+def harvest_pacer(settings: HarvestSettings, *, time_scale: float = 1.0) -> Pacer:
+    """Harvest's published limit: 100 requests per 15 seconds per access token."""
+    return Pacer([Limit(settings.requests_per_15s, 15.0)], time_scale=time_scale, name=VENDOR)
+
+
 def _stream(name: str) -> Stream:
     return Stream(name, path=f"/{name}", records=name, paginator=NextUrl("links.next"))
 
 
 STREAMS = {
     name: _stream(name)
-    for name in ("clients", "projects", "users", "user_assignments", "time_entries")
+    for name in (
+        "clients",
+        "projects",
+        "users",
+        "tasks",
+        "user_assignments",
+        "task_assignments",
+        "time_entries",
+        "expenses",
+    )
 }
 
 
@@ -84,10 +111,12 @@ class HarvestConnector:
         *,
         transport: httpx.BaseTransport | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
+        pacer: Pacer | None = None,
     ) -> None:
         self.settings = settings
         self._transport = transport
         self._policy = policy
+        self.pacer = pacer or harvest_pacer(settings)
 
     def client(self) -> httpx.Client:
         return make_client(
@@ -108,8 +137,177 @@ class HarvestConnector:
     ) -> Iterator[list[dict[str, Any]]]:
         """Raw pages of ``stream`` changed since ``since`` (all of it when ``None``)."""
         return pages(
-            client, self.streams[stream], self.params(since), vendor=VENDOR, policy=self._policy
+            client,
+            self.streams[stream],
+            self.params(since),
+            vendor=VENDOR,
+            policy=self._policy,
+            pacer=self.pacer,
         )
+
+    def reconcile_ids(self, client: httpx.Client, stream: str) -> set[str]:
+        """Every id ``stream`` holds now (a full pass, largest pages): the engine compares it with
+        what it stored to find deletions, which Harvest never reports."""
+        params = {"per_page": str(MAX_PER_PAGE)}
+        return {
+            str(record["id"])
+            for page in pages(
+                client,
+                self.streams[stream],
+                params,
+                vendor=VENDOR,
+                policy=self._policy,
+                pacer=self.pacer,
+            )
+            for record in page
+            if isinstance(record, dict) and record.get("id") is not None
+        }
+
+    # --- provisioning: look up, then create ---------------------------------------------------
+
+    def ensure_client(self, client: httpx.Client, *, name: str, currency: str) -> int:
+        """The id of the client named ``name`` (case-insensitive), created if absent."""
+
+        def find() -> int | None:
+            return self._find(client, "clients", {}, lambda c: _same(c.get("name"), name))
+
+        body = {"name": name, "currency": currency, "is_active": True}
+        return self._create_once(client, "clients", "/clients", body, find)
+
+    def ensure_project(
+        self,
+        client: httpx.Client,
+        *,
+        client_id: int,
+        name: str,
+        code: str | None = None,
+        hourly_rate: float | None = None,
+        starts_on: date | None = None,
+        ends_on: date | None = None,
+    ) -> int:
+        """The id of the client's project with this code (or name when it has none)."""
+
+        def find() -> int | None:
+            def match(p: dict[str, Any]) -> bool:
+                return _same(p.get("code"), code) if code else _same(p.get("name"), name)
+
+            return self._find(client, "projects", {"client_id": str(client_id)}, match)
+
+        body: dict[str, Any] = {
+            "client_id": client_id,
+            "name": name,
+            "is_billable": True,
+            "bill_by": "People",
+            "budget_by": "none",
+        }
+        optional = {
+            "code": code,
+            "hourly_rate": hourly_rate,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+        }
+        body |= {
+            k: v.isoformat() if isinstance(v, date) else v
+            for k, v in optional.items()
+            if v is not None
+        }
+        return self._create_once(client, "projects", "/projects", body, find)
+
+    def ensure_user_assignment(
+        self,
+        client: httpx.Client,
+        *,
+        project_id: int,
+        user_id: int,
+        hourly_rate: float | None = None,
+    ) -> int:
+        """The id of ``user_id``'s assignment to ``project_id``, created if absent."""
+        path = f"/projects/{project_id}/user_assignments"
+        nested = Stream("user_assignments", path, "user_assignments", NextUrl("links.next"))
+
+        def find() -> int | None:
+            for page in pages(
+                client,
+                nested,
+                {"per_page": str(MAX_PER_PAGE)},
+                vendor=VENDOR,
+                policy=self._policy,
+                pacer=self.pacer,
+            ):
+                for record in page:
+                    if _ref(record, "user") == user_id:
+                        return int(record["id"])
+            return None
+
+        body: dict[str, Any] = {"user_id": user_id, "use_default_rates": hourly_rate is None}
+        if hourly_rate is not None:
+            body["hourly_rate"] = hourly_rate
+        return self._create_once(client, "user_assignments", path, body, find)
+
+    def _find(
+        self,
+        client: httpx.Client,
+        stream: str,
+        params: dict[str, str],
+        match: Callable[[dict[str, Any]], bool],
+    ) -> int | None:
+        query = {"per_page": str(MAX_PER_PAGE), **params}
+        for page in pages(
+            client,
+            self.streams[stream],
+            query,
+            vendor=VENDOR,
+            policy=self._policy,
+            pacer=self.pacer,
+        ):
+            for record in page:
+                if isinstance(record, dict) and match(record):
+                    return int(record["id"])
+        return None
+
+    def _create_once(
+        self,
+        client: httpx.Client,
+        what: str,
+        path: str,
+        body: dict[str, Any],
+        find: Callable[[], int | None],
+    ) -> int:
+        """Look up, create when absent; a create whose outcome is unknown is never repeated
+        before looking up again. Bounded by the retry policy's attempts."""
+        once = replace(self._policy, attempts=1)
+        last: RetryableError | None = None
+        for _ in range(self._policy.attempts):
+            found = find()
+            if found is not None:
+                return found
+            try:
+                _, created = call_json(
+                    client,
+                    "POST",
+                    path.lstrip("/"),
+                    vendor=VENDOR,
+                    route=path,
+                    policy=once,
+                    pacer=self.pacer,
+                    json=body,
+                )
+            except RetryableError as exc:
+                last = exc
+                if isinstance(exc, RateLimitedError) and exc.retry_after:
+                    self.pacer.hold(min(exc.retry_after, self._policy.max_retry_after))
+                continue
+            if not isinstance(created, dict) or created.get("id") is None:
+                raise SchemaDriftError(
+                    f"harvest created {what} without an id", vendor=VENDOR, details=created
+                )
+            return int(created["id"])
+        assert last is not None
+        raise last
+
+
+def _same(value: Any, wanted: str | None) -> bool:
+    return isinstance(value, str) and wanted is not None and value.casefold() == wanted.casefold()
 
 
 def iso(moment: datetime) -> str:
@@ -226,6 +424,49 @@ def _money(value: Any) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal("0.0001"))
 
 
+def to_expense(raw: dict[str, Any]) -> Expense:
+    """An expense; approved once Harvest's approval closed it, billable as Harvest says."""
+    client = raw.get("client") or {}
+    category = raw.get("expense_category") or {}
+    return Expense(
+        id=canonical_id(VENDOR, "expense", raw["id"]),
+        source=VENDOR,
+        source_id=str(raw["id"]),
+        updated_at=raw["updated_at"],
+        resource_id=canonical_id(VENDOR, "resource", _ref(raw, "user")),
+        project_id=canonical_id(VENDOR, "project", _ref(raw, "project")),
+        spent_date=raw["spent_date"],
+        amount=Decimal(str(raw["total_cost"])).quantize(Decimal("0.01")),
+        currency=client.get("currency") or "USD",
+        billable=bool(raw.get("billable")),
+        approved=raw.get("is_closed") is True,
+        category=category.get("name"),
+    )
+
+
+def to_time_entry(raw: dict[str, Any]) -> TimeEntry:
+    """One entry as a canonical entity (for the edges: replay, single-record checks); the hot
+    path maps whole pages with ``time_entries_frame`` instead. Raises on a malformed record."""
+    row = dict(zip(TIME_SCHEMA, _time_row(0, raw), strict=True))
+    return TimeEntry(
+        id=row["id"],
+        source=VENDOR,
+        source_id=row["source_id"],
+        updated_at=row["updated_at"],
+        resource_id=row["resource_id"],
+        project_id=row["project_id"],
+        task=row["task"],
+        spent_date=row["spent_date"],
+        hours=raw["hours"] if row["hours"] is None else Decimal(row["hours"]),
+        billable=row["billable"],
+        status=row["status"],
+        notes=row["notes"],
+        vendor_rate=None if row["vendor_rate"] is None else Decimal(row["vendor_rate"]),
+        submitted_at=row["submitted_at"],
+        approved_at=row["approved_at"],
+    )
+
+
 # --- time entries: a page at a time -----------------------------------------------------------
 
 TIME_SCHEMA: dict[str, Any] = {
@@ -286,7 +527,7 @@ def _time_row(i: int, raw: Any) -> tuple[Any, ...]:
         parse_datetime(raw.get("created_at")),
         updated if closed else None,
         updated,
-        _bool(raw.get("is_billed")),
+        True if raw.get("invoice") else _bool(raw.get("is_billed")),  # invoiced outside us
         i,
     )
 

@@ -1,16 +1,20 @@
-"""The HTTP machinery every connector shares: the client factory, one call with bounded retries,
-and one page loop.
+"""The HTTP machinery every connector shares: the client factory, one call with bounded retries
+and pacing, and one page loop.
 
 Retries use tenacity: exponential backoff with jitter, bounded in attempts, and a ``Retry-After``
-from the vendor takes precedence over our own backoff. A span is opened per vendor call (never per
-record) through ``opentelemetry-api`` only; the process decides where spans go.
+from the vendor (seconds or an HTTP-date, on 429 and 503) takes precedence over our own backoff.
+Before every attempt the call takes a slot from the vendor's ``Pacer`` (``collectors.pacing``), so
+a healthy run stays under the published limits. A span is opened per vendor call (never per
+record) through ``opentelemetry-api`` only, with the attempt, the pacing wait and the retry wait;
+the process decides where spans go.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -24,6 +28,7 @@ from tenacity import (
 )
 
 from collectors.errors import (
+    ConfigError,
     ConnectorError,
     RateLimitedError,
     RetryableError,
@@ -31,8 +36,10 @@ from collectors.errors import (
     classify,
     redact_url,
 )
+from collectors.pacing import Pacer
 from collectors.paging import Paginator
 
+T = TypeVar("T")
 tracer = trace.get_tracer("plan2cash.collectors")
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -93,9 +100,57 @@ def call(
     vendor: str,
     route: str | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
+    pacer: Pacer | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
-    """Send one request, retrying transient failures; raise a classified error otherwise."""
+    """Send one request, retrying transient failures; raise a classified error otherwise.
+
+    With a ``pacer``, every attempt first waits for a slot under the vendor's limits.
+    """
+    return _retrying(client, method, url, vendor, route, policy, pacer, kwargs, _identity)
+
+
+def call_json(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    vendor: str,
+    route: str | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    pacer: Pacer | None = None,
+    **kwargs: Any,
+) -> tuple[httpx.Response, Any]:
+    """``call()`` and decode the JSON body inside the same attempt, so that a cut or garbled body
+    is retried like the dropped connection it usually is."""
+    return _retrying(
+        client,
+        method,
+        url,
+        vendor,
+        route,
+        policy,
+        pacer,
+        kwargs,
+        lambda response: (response, decode(response, vendor=vendor)),
+    )
+
+
+def _identity(response: httpx.Response) -> httpx.Response:
+    return response
+
+
+def _retrying(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    vendor: str,
+    route: str | None,
+    policy: RetryPolicy,
+    pacer: Pacer | None,
+    kwargs: dict[str, Any],
+    then: Callable[[httpx.Response], T],
+) -> T:
     retrying = Retrying(
         retry=retry_if_exception_type(RetryableError),
         stop=stop_after_attempt(policy.attempts),
@@ -104,43 +159,72 @@ def call(
     )
     for attempt in retrying:
         with attempt:
-            return _send(client, method, url, vendor, route or url, attempt, kwargs)
+            state = attempt.retry_state
+            waited = state.upcoming_sleep if state.attempt_number > 1 else 0.0
+            call = _Call(vendor, method, url, route or url, state.attempt_number, waited)
+            try:
+                return then(_send(client, call, pacer, kwargs))
+            except RateLimitedError as exc:
+                if pacer is not None and exc.retry_after:
+                    pacer.hold(min(exc.retry_after, policy.max_retry_after))
+                raise
     raise AssertionError("unreachable: tenacity either returns or re-raises")
 
 
+@dataclass(frozen=True)
+class _Call:
+    vendor: str
+    method: str
+    url: str
+    route: str
+    attempt: int
+    retry_wait: float
+
+
+_TRANSIENT = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.DecodingError,
+)
+
+
 def _send(
-    client: httpx.Client,
-    method: str,
-    url: str,
-    vendor: str,
-    route: str,
-    attempt: Any,
-    kwargs: dict[str, Any],
+    client: httpx.Client, call: _Call, pacer: Pacer | None, kwargs: dict[str, Any]
 ) -> httpx.Response:
-    number = attempt.retry_state.attempt_number
+    vendor, method = call.vendor, call.method
     with tracer.start_as_current_span(
-        f"{vendor} {method} {route}",
+        f"{vendor} {method} {call.route}",
         kind=trace.SpanKind.CLIENT,
         attributes={
             "vendor": vendor,
             "http.method": method,
-            "http.route": route,
-            "attempt": number,
+            "http.route": call.route,
+            "attempt": call.attempt,
+            "retry.wait_s": round(call.retry_wait, 3),
         },
     ) as span:
         try:
-            response = client.request(method, url, **kwargs)
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            with pacer.slot() if pacer is not None else nullcontext(0.0) as paced:
+                span.set_attribute("pacing.wait_s", round(paced, 3))
+                response = client.request(method, call.url, **kwargs)
+        except _TRANSIENT as exc:
             span.set_attribute("error.type", type(exc).__name__)
             span.set_status(trace.StatusCode.ERROR)
-            where = redact_url(client.base_url.join(url))
+            where = redact_url(client.base_url.join(call.url))
             raise RetryableError(
+                f"{vendor} {method} {where}: {type(exc).__name__}: {exc}", vendor=vendor
+            ) from exc
+        except httpx.TransportError as exc:  # a proxy or scheme we cannot use: configuration
+            where = redact_url(client.base_url.join(call.url))
+            raise ConfigError(
                 f"{vendor} {method} {where}: {type(exc).__name__}: {exc}", vendor=vendor
             ) from exc
         span.set_attribute("http.status_code", response.status_code)
         error = classify(response, vendor=vendor)
         if error is not None:
             span.set_status(trace.StatusCode.ERROR)
+            span.set_attribute("error.type", type(error).__name__)
             if isinstance(error, RateLimitedError):
                 span.set_attribute("retry_after", error.retry_after or 0.0)
             raise error
@@ -153,8 +237,8 @@ def decode(response: httpx.Response, *, vendor: str) -> Any:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
         raise RetryableError(
-            f"{vendor} {response.request.method} {redact_url(response.request.url)}: "
-            f"response is not valid JSON ({exc})",
+            f"{vendor} {response.request.method} {redact_url(response.request.url)} → "
+            f"{response.status_code}: response is not valid JSON ({exc})",
             vendor=vendor,
             status=response.status_code,
         ) from exc
@@ -182,22 +266,23 @@ def pages(
     headers: Mapping[str, str] | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
     max_pages: int = 100_000,
+    pacer: Pacer | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Every page of ``stream``, as lists of raw vendor records, one span per page."""
     url: str = stream.path.lstrip("/")
     query: dict[str, str] = dict(params)
     for _ in range(max_pages):
-        response = call(
+        response, body = call_json(
             client,
             "GET",
             url,
             vendor=vendor,
             route=stream.path,
             policy=policy,
+            pacer=pacer,
             params=query or None,
             headers={**stream.headers, **(headers or {})},
         )
-        body = decode(response, vendor=vendor)
         records = _records(body, stream, vendor)
         yield records
         following = stream.paginator.next_request(response.request, body)

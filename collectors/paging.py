@@ -1,4 +1,5 @@
-"""Paginators, named by mechanism. Each answers one question: what is the next request, if any?
+"""Paginators, named by mechanism (``NextUrl``, ``PageNumber``, ``Offset``, ``Cursor``). Each
+answers one question: what is the next request, if any?
 
 A paginator gets the request just sent and the decoded body that came back, and returns the URL
 and params of the next request, or ``None`` when the collection is exhausted.
@@ -63,4 +64,48 @@ class PageNumber:
         if not records:
             return None
         params[self.page_param] = str(page + 1)
+        return str(request.url.copy_with(params=None)), params
+
+
+@dataclass(frozen=True)
+class Offset:
+    """``offset=N&limit=M``, advancing by the records received, until a short page or the total
+    the vendor reports (QuickBooks ``startPosition``/``maxResults`` work the same way)."""
+
+    records: str
+    limit: int = 100
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    total: str | None = None
+    first: int = 0
+
+    def next_request(self, request: httpx.Request, body: Any) -> NextRequest | None:
+        params = dict(request.url.params)
+        offset = int(params.get(self.offset_param, self.first))
+        received = len(dig(body, self.records) or [])
+        following = offset + received
+        total = dig(body, self.total) if self.total else None
+        if received == 0 or received < self.limit:
+            return None
+        if total is not None and following - self.first >= int(total):
+            return None
+        params[self.offset_param] = str(following)
+        params.setdefault(self.limit_param, str(self.limit))
+        return str(request.url.copy_with(params=None)), params
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """An opaque token in the body (BambooHR ``nextCursor``), sent back as a parameter; the other
+    parameters of the first request are kept. No token, or the same token twice, ends the list."""
+
+    token: str
+    param: str = "cursor"
+
+    def next_request(self, request: httpx.Request, body: Any) -> NextRequest | None:
+        value = dig(body, self.token)
+        params = dict(request.url.params)
+        if not value or params.get(self.param) == str(value):
+            return None
+        params[self.param] = str(value)
         return str(request.url.copy_with(params=None)), params

@@ -84,3 +84,39 @@ def test_urls_are_redacted() -> None:
     assert "page=2" in cleaned
     error = classify(response(500, url=url), vendor="x")
     assert "abc" not in str(error)
+
+
+def test_a_503_with_retry_after_is_a_rate_limit_and_without_it_transient() -> None:
+    limited = classify(response(503, headers={"Retry-After": "5"}), vendor="bamboohr")
+    assert isinstance(limited, RateLimitedError) and limited.retry_after == 5.0
+    plain = classify(response(503), vendor="bamboohr")
+    assert type(plain) is RetryableError
+
+
+def test_xero_names_the_limit_it_hit() -> None:
+    error = classify(
+        response(429, headers={"Retry-After": "30", "X-Rate-Limit-Problem": "minute"}),
+        vendor="xero",
+    )
+    assert isinstance(error, RateLimitedError) and "limit: minute" in str(error)
+
+
+def test_messages_carry_vendor_method_redacted_url_status_and_vendor_text() -> None:
+    error = classify(
+        response(
+            422,
+            json={"message": "Spent date can't be blank"},
+            url="https://api.example.com/v2/time_entries?access_token=tok",
+        ),
+        vendor="harvest",
+    )
+    assert str(error) == (
+        "harvest GET https://api.example.com/v2/time_entries?access_token=*** → 422: "
+        "Spent date can't be blank"
+    )
+    assert isinstance(error, RecordError) and error.body == {"message": "Spent date can't be blank"}
+
+
+def test_salesforce_403_without_the_limit_code_stays_an_auth_failure() -> None:
+    body = [{"message": "insufficient access", "errorCode": "INSUFFICIENT_ACCESS"}]
+    assert type(classify(response(403, json=body), vendor="salesforce")) is AuthError

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import email.utils
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from collectors.errors import AuthError, RetryableError, SchemaDriftError
-from collectors.http import RetryPolicy, Stream, call, make_client, pages
+from collectors import http
+from collectors.errors import AuthError, ConfigError, RecordError, RetryableError, SchemaDriftError
+from collectors.http import RetryPolicy, Stream, call, call_json, make_client, pages
+from collectors.pacing import Limit, Pacer
 from collectors.paging import NextUrl
 
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -115,3 +122,105 @@ def test_invalid_json_is_retryable() -> None:
     stream = Stream("items", "/items", "items", NextUrl())
     with pytest.raises(RetryableError, match="not valid JSON"):
         list(pages(client(transport), stream, {}, vendor="v", policy=FAST))
+
+
+def test_retry_after_as_an_http_date_is_honoured() -> None:
+    soon = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+    transport, seen = scripted(
+        httpx.Response(429, headers={"Retry-After": soon}), httpx.Response(200, json={})
+    )
+    started = time.monotonic()
+    call(client(transport), "GET", "x", vendor="v", policy=FAST)
+    assert len(seen) == 2 and time.monotonic() - started >= 1.0
+
+
+def test_503_with_retry_after_is_a_rate_limit_and_recovers() -> None:
+    transport, seen = scripted(
+        httpx.Response(503, headers={"Retry-After": "0"}), httpx.Response(200, json={})
+    )
+    call(client(transport), "GET", "x", vendor="bamboohr", policy=FAST)
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectTimeout("connect"),
+        httpx.ReadTimeout("hang"),
+        httpx.ConnectError("refused"),
+        httpx.ReadError("reset by peer"),
+        httpx.RemoteProtocolError("peer closed connection without sending complete message body"),
+    ],
+)
+def test_every_transport_failure_ends_in_a_bounded_classified_error(failure: Exception) -> None:
+    transport, seen = scripted(*[failure] * FAST.attempts)
+    with pytest.raises(RetryableError) as caught:
+        call(client(transport), "GET", "things?access_token=abc", vendor="harvest", policy=FAST)
+    assert len(seen) == FAST.attempts
+    message = str(caught.value)
+    assert message.startswith("harvest GET https://api.example.com/v2/things")
+    assert type(failure).__name__ in message and "abc" not in message
+
+
+def test_a_cut_body_is_retried_inside_the_page_loop_and_recovers() -> None:
+    transport, seen = scripted(
+        httpx.Response(200, content=b'{"items": [{"id": 1}, {"i'),
+        httpx.Response(200, json={"items": [{"id": 1}], "links": {"next": None}}),
+    )
+    stream = Stream("items", "/items", "items", NextUrl())
+    got = list(pages(client(transport), stream, {}, vendor="v", policy=FAST))
+    assert got == [[{"id": 1}]] and len(seen) == 2
+
+
+def test_call_json_names_vendor_method_url_and_status_when_json_stays_invalid() -> None:
+    transport, _ = scripted(*[httpx.Response(200, content=b"<html>")] * FAST.attempts)
+    with pytest.raises(RetryableError, match=r"xero GET https://api\.example\.com/v2/x → 200"):
+        call_json(client(transport), "GET", "x", vendor="xero", policy=FAST)
+
+
+def test_a_4xx_names_the_vendor_text_and_is_not_retried() -> None:
+    body = {"Elements": [{"ValidationErrors": [{"Message": "Contact missing"}]}]}
+    transport, seen = scripted(httpx.Response(400, json=body))
+    with pytest.raises(RecordError, match=r"xero PUT .* → 400: Contact missing") as caught:
+        call(client(transport), "PUT", "Invoices", vendor="xero", policy=FAST)
+    assert caught.value.body == body and len(seen) == 1
+
+
+def test_an_unusable_scheme_is_a_config_error() -> None:
+    transport, _ = scripted(httpx.UnsupportedProtocol("ftp"))
+    with pytest.raises(ConfigError):
+        call(client(transport), "GET", "x", vendor="v", policy=FAST)
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(http, "tracer", provider.get_tracer("test"))
+    yield exporter
+    provider.shutdown()
+
+
+def test_spans_record_attempt_retry_wait_and_pacing_wait(spans: InMemorySpanExporter) -> None:
+    transport, _ = scripted(
+        httpx.Response(429, headers={"Retry-After": "0.05"}), httpx.Response(200, json={})
+    )
+    pacer = Pacer([Limit(100, 1.0)])
+    call(client(transport), "GET", "x", vendor="v", route="/x", policy=FAST, pacer=pacer)
+    first, second = spans.get_finished_spans()
+    assert first.attributes is not None and second.attributes is not None
+    assert first.attributes["attempt"] == 1 and first.attributes["retry.wait_s"] == 0
+    assert first.attributes["retry_after"] == 0.05
+    assert second.attributes["attempt"] == 2 and second.attributes["retry.wait_s"] == 0.05
+    assert "pacing.wait_s" in second.attributes
+    assert pacer.admitted == 2
+
+
+def test_a_retry_after_holds_the_pacer_for_every_thread() -> None:
+    transport, _ = scripted(
+        httpx.Response(429, headers={"Retry-After": "0.1"}), httpx.Response(200, json={})
+    )
+    pacer = Pacer([Limit(100, 1.0)])
+    call(client(transport), "GET", "x", vendor="v", policy=FAST, pacer=pacer)
+    assert pacer._held_until > 0

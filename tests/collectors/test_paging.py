@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from collectors.paging import NextUrl, PageNumber, dig
+from collectors.paging import Cursor, NextUrl, Offset, PageNumber, dig
 
 
 def test_dig_follows_paths_and_tolerates_gaps() -> None:
@@ -46,3 +46,37 @@ def test_page_number_without_count_stops_on_a_short_page() -> None:
         {"page": "4"},
     )
     assert paginator.next_request(request, {"items": [{}]}) is None
+
+
+def test_offset_advances_by_what_arrived_and_stops_on_a_short_page() -> None:
+    paginator = Offset("items", limit=2)
+    first = httpx.Request("GET", "https://x.example/items?q=a")
+    assert paginator.next_request(first, {"items": [{}, {}]}) == (
+        "https://x.example/items",
+        {"q": "a", "offset": "2", "limit": "2"},
+    )
+    later = httpx.Request("GET", "https://x.example/items?offset=4&limit=2")
+    assert paginator.next_request(later, {"items": [{}]}) is None
+    assert paginator.next_request(later, {"items": []}) is None
+
+
+def test_offset_stops_at_the_reported_total() -> None:
+    paginator = Offset("items", limit=2, total="total")
+    request = httpx.Request("GET", "https://x.example/items?offset=2&limit=2")
+    assert paginator.next_request(request, {"items": [{}, {}], "total": 4}) is None
+    assert paginator.next_request(request, {"items": [{}, {}], "total": 5}) is not None
+
+
+def test_cursor_sends_the_token_back_and_stops_without_one() -> None:
+    paginator = Cursor("meta.nextCursor", param="page[after]")
+    request = httpx.Request("GET", "https://b.example/employees?page[limit]=2")
+    assert paginator.next_request(request, {"meta": {"nextCursor": "abc"}}) == (
+        "https://b.example/employees",
+        {"page[limit]": "2", "page[after]": "abc"},
+    )
+    assert paginator.next_request(request, {"meta": {"nextCursor": None}}) is None
+
+
+def test_cursor_stops_when_the_vendor_repeats_the_token() -> None:
+    request = httpx.Request("GET", "https://b.example/e?cursor=abc")
+    assert Cursor("next").next_request(request, {"next": "abc"}) is None

@@ -1,0 +1,337 @@
+"""The Xero connector against the sandbox emulator (and strict mock transports where the
+emulator serves nothing yet: credit notes, payments)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from collectors.entities import InvoiceLine
+from collectors.errors import RecordError
+from collectors.http import RetryPolicy
+from collectors.xero import (
+    PostedCreditNote,
+    PostedInvoice,
+    XeroConnector,
+    XeroSettings,
+    batch_key,
+    credit_note_body,
+    parse_ms_date,
+    to_customer,
+    to_invoice,
+    to_payment,
+)
+from sandbox.server import Sandbox
+
+FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
+
+
+class Counting(httpx.BaseTransport):
+    """Passes requests through and keeps them, to count what the connector sent."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.inner.handle_request(request)
+
+    def writes(self) -> list[httpx.Request]:
+        return [
+            r for r in self.requests if r.method in ("PUT", "POST") and "/api.xro" in r.url.path
+        ]
+
+
+@pytest.fixture
+def box() -> Iterator[Sandbox]:
+    with Sandbox(7, today=date(2026, 11, 25)) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def wire(box: Sandbox) -> Counting:
+    return Counting(box.transports()["xero"])
+
+
+@pytest.fixture
+def xero(wire: Counting) -> XeroConnector:
+    return XeroConnector(XeroSettings(), transport=wire, policy=FAST)
+
+
+def body(number: str, contact_id: str, *, description: str = "Consulting") -> dict[str, Any]:
+    return {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": contact_id},
+        "InvoiceNumber": number,
+        "Date": "2026-11-01",
+        "DueDate": "2026-12-01",
+        "CurrencyCode": "USD",
+        "LineAmountTypes": "NoTax",
+        "Status": "AUTHORISED",
+        "LineItems": [
+            {"Description": description, "Quantity": 2.5, "UnitAmount": 150.0, "AccountCode": "200"}
+        ],
+    }
+
+
+def contact(box: Sandbox) -> str:
+    return str(box.xero.contacts()[0]["ContactID"])
+
+
+def test_one_bad_invoice_does_not_fail_its_batch(
+    box: Sandbox, xero: XeroConnector, wire: Counting
+) -> None:
+    who = contact(box)
+    batch = [
+        ("k1", body("T-1", who)),
+        ("k2", body("T-2", who, description="")),
+        ("k3", body("T-3", who)),
+    ]
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        results = xero.post_invoices(client, tenant, batch)
+    assert [type(r) for r in results] == [PostedInvoice, RecordError, PostedInvoice]
+    refused = results[1]
+    assert isinstance(refused, RecordError) and "Description cannot be empty" in str(refused)
+    assert {i["InvoiceNumber"] for i in box.xero.invoices()} == {"T-1", "T-3"}
+    (put,) = wire.writes()
+    assert put.url.params["summarizeErrors"] == "false"
+    assert put.headers["Idempotency-Key"] == batch_key(["k1", "k2", "k3"])
+    assert len(orjson.loads(put.content)["Invoices"]) == 3
+
+
+def test_a_lost_reply_is_retried_as_the_same_request_and_creates_nothing_twice(
+    box: Sandbox, xero: XeroConnector, wire: Counting
+) -> None:
+    who = contact(box)
+    box.xero.lose_next_response(1)
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        results = xero.post_invoices(
+            client, tenant, [("a", body("L-1", who)), ("b", body("L-2", who))]
+        )
+    assert all(isinstance(r, PostedInvoice) for r in results)
+    assert sorted(i["InvoiceNumber"] for i in box.xero.invoices()) == ["L-1", "L-2"]
+    first, second = wire.writes()
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    assert first.content == second.content
+
+
+def test_more_than_fifty_invoices_go_in_requests_of_fifty(
+    box: Sandbox, xero: XeroConnector, wire: Counting
+) -> None:
+    who = contact(box)
+    invoices = [(f"k{i}", body(f"B-{i:03d}", who)) for i in range(55)]
+    with xero.client() as client:
+        results = xero.post_invoices(client, xero.tenant_id(client), invoices)
+    assert len(results) == 55 and all(isinstance(r, PostedInvoice) for r in results)
+    assert [len(orjson.loads(r.content)["Invoices"]) for r in wire.writes()] == [50, 5]
+    assert [r.number for r in results] == [f"B-{i:03d}" for i in range(55)]  # type: ignore[union-attr]
+
+
+def test_batch_keys_are_stable_bounded_and_order_free() -> None:
+    assert batch_key(["p2c-inv_1"]) == "p2c-inv_1"
+    many = [f"p2c-inv_{i}" for i in range(50)]
+    assert batch_key(many) == batch_key(list(reversed(many)))
+    assert batch_key(many) != batch_key(many[:49])
+    assert len(batch_key(many)) <= 128
+    assert len(batch_key(["x" * 300])) == 128
+
+
+def test_find_invoices_looks_many_numbers_up_in_one_call(
+    box: Sandbox, xero: XeroConnector, wire: Counting
+) -> None:
+    who = contact(box)
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        xero.post_invoices(client, tenant, [("a", body("F-1", who)), ("b", body("F-2", who))])
+        before = len(wire.requests)
+        found = xero.find_invoices(client, tenant, ["F-1", "F-2", "F-9"])
+    assert set(found) == {"F-1", "F-2"} and len(wire.requests) == before + 1
+
+
+def test_invoices_are_read_incrementally_and_map_to_canonical_invoices(
+    box: Sandbox, xero: XeroConnector, wire: Counting
+) -> None:
+    who = contact(box)
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        xero.post_invoices(client, tenant, [("a", body("I-1", who))])
+        everything = [r for page in xero.pages(client, "invoices", tenant) for r in page]
+        since = datetime.now(UTC) + timedelta(minutes=1)
+        later = [r for page in xero.pages(client, "invoices", tenant, since) for r in page]
+    assert [r["InvoiceNumber"] for r in everything] == ["I-1"] and later == []
+    assert "If-Modified-Since" in wire.requests[-1].headers
+    invoice = to_invoice(everything[0])
+    assert invoice.number == "I-1" and invoice.total == Decimal("375.00")
+    assert invoice.status == "posted" and invoice.amount_due == Decimal("375.00")
+    assert invoice.updated_at.tzinfo is UTC
+
+
+def test_contacts_map_to_customers(box: Sandbox, xero: XeroConnector) -> None:
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        raw = [r for page in xero.pages(client, "contacts", tenant) for r in page]
+    customers = [to_customer(r) for r in raw]
+    assert customers and all(c.source == "xero" for c in customers)
+
+
+def test_every_accounting_call_is_paced_per_tenant(box: Sandbox, xero: XeroConnector) -> None:
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        xero.find_invoices(client, tenant, ["nothing"])
+        xero.find_contact(client, tenant, "nobody")
+    pacer = xero.pacers.get(tenant)
+    assert pacer.admitted == 2 and pacer.concurrency == 5
+
+
+def test_ms_json_dates() -> None:
+    assert parse_ms_date("/Date(1539993600000+0000)/") == datetime(2018, 10, 20, tzinfo=UTC)
+    assert parse_ms_date("/Date(1552326816230)/") == datetime(
+        2019, 3, 11, 17, 53, 36, 230000, tzinfo=UTC
+    )
+    assert parse_ms_date("/Date(-86400000+0000)/") == datetime(1969, 12, 31, tzinfo=UTC)
+    assert parse_ms_date("2018-10-20") is None and parse_ms_date(None) is None
+
+
+# --- where the emulator serves nothing yet: strict mock transports ------------------------------
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def mocked(*handlers: Handler) -> tuple[XeroConnector, list[httpx.Request]]:
+    """A connector whose every call must be answered by the next handler, in order."""
+    seen: list[httpx.Request] = []
+    queue = list(handlers)
+
+    def route(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 1800})
+        seen.append(request)
+        if not queue:
+            raise AssertionError(f"unexpected call {request.method} {request.url}")
+        return queue.pop(0)(request)
+
+    settings = XeroSettings(tenant_id="tenant-1")
+    return XeroConnector(settings, transport=httpx.MockTransport(route), policy=FAST), seen
+
+
+def test_credit_notes_are_put_in_batches_with_per_note_outcomes() -> None:
+    def reply(request: httpx.Request) -> httpx.Response:
+        sent = orjson.loads(request.content)["CreditNotes"]
+        out = [
+            {**sent[0], "CreditNoteID": "cn-1", "Status": "AUTHORISED", "Total": 150.0},
+            {**sent[1], "HasErrors": True, "ValidationErrors": [{"Message": "Contact archived"}]},
+        ]
+        return httpx.Response(200, json={"CreditNotes": out})
+
+    connector, seen = mocked(reply)
+    line = InvoiceLine(
+        description="Correction", quantity=Decimal(1), unit_amount=Decimal(150), amount=Decimal(150)
+    )
+    notes = [
+        (
+            f"p2c-cn-{n}",
+            credit_note_body(
+                number=f"CN-{n}",
+                contact_id="c-1",
+                issued=date(2026, 11, 25),
+                currency="USD",
+                lines=[line],
+                account_code="200",
+                reference="P2C-202610-ACME",
+            ),
+        )
+        for n in (1, 2)
+    ]
+    with connector.client() as client:
+        results = connector.post_credit_notes(client, "tenant-1", notes)
+    assert isinstance(results[0], PostedCreditNote) and results[0].credit_note_id == "cn-1"
+    assert isinstance(results[1], RecordError) and "Contact archived" in str(results[1])
+    (put,) = seen
+    assert put.method == "PUT" and put.url.path.endswith("/CreditNotes")
+    assert put.url.params["summarizeErrors"] == "false"
+    assert put.headers["xero-tenant-id"] == "tenant-1"
+    assert put.headers["Idempotency-Key"] == batch_key(["p2c-cn-1", "p2c-cn-2"])
+    assert orjson.loads(put.content)["CreditNotes"][0]["Type"] == "ACCRECCREDIT"
+
+
+def test_a_whole_batch_refusal_refuses_the_named_invoice_and_resends_the_rest() -> None:
+    """Should Xero summarise errors anyway (400 for the batch, nothing saved), the invoice it
+    names is refused with its reasons and the others go again, without it."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            400,
+            json={
+                "ErrorNumber": 10,
+                "Type": "ValidationException",
+                "Message": "A validation exception occurred",
+                "Elements": [
+                    {"InvoiceNumber": "W-2", "ValidationErrors": [{"Message": "Bad account"}]}
+                ],
+            },
+        )
+
+    def accept(request: httpx.Request) -> httpx.Response:
+        sent = orjson.loads(request.content)["Invoices"]
+        assert [i["InvoiceNumber"] for i in sent] == ["W-1", "W-3"]
+        return httpx.Response(
+            200, json={"Invoices": [{**i, "InvoiceID": f"id-{i['InvoiceNumber']}"} for i in sent]}
+        )
+
+    connector, seen = mocked(refuse, accept)
+    batch = [("a", body("W-1", "c")), ("b", body("W-2", "c")), ("c", body("W-3", "c"))]
+    with connector.client() as client:
+        results = connector.post_invoices(client, "tenant-1", batch)
+    assert [type(r) for r in results] == [PostedInvoice, RecordError, PostedInvoice]
+    assert "Bad account" in str(results[1])
+    assert seen[0].headers["Idempotency-Key"] != seen[1].headers["Idempotency-Key"]
+
+
+def test_a_refusal_naming_nobody_refuses_the_whole_batch() -> None:
+    connector, _ = mocked(lambda r: httpx.Response(400, json={"Message": "Bad request"}))
+    with connector.client() as client:
+        results = connector.post_invoices(
+            client, "tenant-1", [("a", body("X-1", "c")), ("b", body("X-2", "c"))]
+        )
+    assert all(isinstance(r, RecordError) and "Bad request" in str(r) for r in results)
+
+
+def test_payments_are_read_incrementally_page_by_page() -> None:
+    def page(n: int, count: int) -> Handler:
+        def reply(request: httpx.Request) -> httpx.Response:
+            assert request.url.params["page"] == str(n)
+            assert request.headers["If-Modified-Since"] == "2026-11-01T00:00:00"
+            payments = [
+                {
+                    "PaymentID": f"p{n}-{i}",
+                    "Date": "/Date(1764028800000+0000)/",
+                    "Amount": 100.5,
+                    "Status": "AUTHORISED",
+                    "UpdatedDateUTC": "/Date(1764070000000+0000)/",
+                    "Invoice": {"InvoiceID": "inv-1", "CurrencyCode": "EUR"},
+                }
+                for i in range(count)
+            ]
+            return httpx.Response(
+                200, json={"pagination": {"page": n, "pageCount": 2}, "Payments": payments}
+            )
+
+        return reply
+
+    connector, seen = mocked(page(1, 100), page(2, 3))
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    with connector.client() as client:
+        raw = [r for p in connector.pages(client, "payments", "tenant-1", since) for r in p]
+    assert len(raw) == 103 and len(seen) == 2
+    payment = to_payment(raw[0])
+    assert payment.amount == Decimal("100.50") and payment.currency == "EUR"
+    assert payment.received_on == date(2025, 11, 25)
