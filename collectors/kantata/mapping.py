@@ -1,0 +1,187 @@
+"""Kantata records → canonical entities. Kantata field names appear here and nowhere else.
+
+A workspace is a ``Project``; its contract and customer are the Salesforce records named by its
+external references (``service_model`` "Contract" and "Account", ``service_model_ref`` the
+Salesforce reference), so their canonical ids are those of the CRM records. A participation is
+an ``Assignment`` (role from the side-loaded ``primary_role``); a story of ``story_type``
+"milestone" is a ``Milestone`` (amount from ``budget_estimate_in_cents``, currency from its
+side-loaded workspace); a rate card's versions and roles assemble into ``RateLine``s, each version
+running until the day before the next one starts. Money arrives in cents.
+
+A record that lacks a field we map from, or holds a value of the wrong type, raises
+``SchemaDriftError``; one that is well formed but unusable (no contract reference, an end before
+its start) raises ``RecordError``. Either concerns that record only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from collectors.entities import Assignment, Milestone, Project, RateLine, canonical_id
+from collectors.errors import RecordError, SchemaDriftError
+from collectors.kantata.pages import KantataPage, Raw
+
+VENDOR = "kantata"
+CRM = "salesforce"
+CLOSED_STATUS_KEYS = 400  # [unconfirmed] status keys of 400 and above are the "done" group
+E = TypeVar("E")
+_DRIFT_TYPES = ("missing", "_type", "_parsing", "none_required")
+
+
+def mapped(
+    stream: str, raw: Raw, page: KantataPage, to: Callable[[Raw, KantataPage], E]
+) -> E | RecordError:
+    """``to(raw, page)``, or the ``RecordError``/``SchemaDriftError`` that says why it failed."""
+    where = f"{VENDOR} {stream} record {raw.get('id')!r}"
+    try:
+        return to(raw, page)
+    except RecordError as problem:
+        return problem
+    except (KeyError, TypeError, AttributeError, ValueError) as problem:
+        if isinstance(problem, ValidationError):
+            drift = any(e["type"].endswith(_DRIFT_TYPES) for e in problem.errors())
+            kind = SchemaDriftError if drift else RecordError
+            return kind(f"{where}: {_summary(problem)}", vendor=VENDOR, details=raw)
+        return SchemaDriftError(
+            f"{where}: {type(problem).__name__}: {problem}", vendor=VENDOR, details=raw
+        )
+
+
+def _summary(problem: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in problem.errors())
+
+
+def money(value_in_cents: Any) -> Decimal | None:
+    if value_in_cents is None:
+        return None
+    if isinstance(value_in_cents, bool) or not isinstance(value_in_cents, int | str):
+        raise TypeError(f"expected an amount in cents, got {value_in_cents!r}")
+    return (Decimal(value_in_cents) / 100).quantize(Decimal("0.01"))
+
+
+def parse_time(value: Any) -> datetime:
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def external_ref(raw: Raw, page: KantataPage, model: str) -> str | None:
+    """The CRM reference of ``model`` ("Contract", "Account") among the side-loaded links."""
+    for ref_id in raw["external_reference_ids"]:
+        link = page.lookup("external_references", ref_id)
+        if link and link.get("service_name") == CRM and link.get("service_model") == model:
+            return str(link["service_model_ref"])
+    return None
+
+
+def to_project(raw: Raw, page: KantataPage) -> Project:
+    contract, account = external_ref(raw, page, "Contract"), external_ref(raw, page, "Account")
+    if not contract or not account:
+        raise RecordError(
+            f"{VENDOR} workspace {raw['id']} ({raw['title']!r}) has no Salesforce contract and "
+            "account reference; link it in Kantata (External References) to its contract",
+            vendor=VENDOR,
+            details=raw,
+        )
+    closed = raw["archived"] or int(raw["status"]["key"]) >= CLOSED_STATUS_KEYS
+    return Project(
+        id=canonical_id(VENDOR, "project", raw["id"]),
+        source=VENDOR,
+        source_id=str(raw["id"]),
+        updated_at=raw["updated_at"],
+        contract_id=canonical_id(CRM, "contract", contract),
+        customer_id=canonical_id(CRM, "customer", account),
+        name=raw["title"],
+        status="closed" if closed else "active",
+        budget=money(raw["price_in_cents"]),
+        currency=raw["currency"],
+        start=raw["start_date"],
+        end=raw["due_date"],
+    )
+
+
+def to_assignment(raw: Raw, page: KantataPage) -> Assignment:
+    role = page.lookup("roles", raw["primary_role_id"])
+    return Assignment(
+        id=canonical_id(VENDOR, "assignment", raw["id"]),
+        source=VENDOR,
+        source_id=str(raw["id"]),
+        updated_at=raw["updated_at"],
+        project_id=canonical_id(VENDOR, "project", raw["workspace_id"]),
+        resource_id=canonical_id(VENDOR, "resource", raw["user_id"]),
+        role=role["name"] if role else None,
+    )
+
+
+def to_milestone(raw: Raw, page: KantataPage) -> Milestone:
+    workspace = page.lookup("workspaces", raw["workspace_id"])
+    if workspace is None:
+        raise KeyError(f"workspace {raw['workspace_id']} was not side-loaded")
+    return Milestone(
+        id=canonical_id(VENDOR, "milestone", raw["id"]),
+        source=VENDOR,
+        source_id=str(raw["id"]),
+        updated_at=raw["updated_at"],
+        project_id=canonical_id(VENDOR, "project", raw["workspace_id"]),
+        name=raw["title"],
+        due=raw["due_date"],
+        amount=money(raw["budget_estimate_in_cents"]) or Decimal(0),
+        currency=workspace["currency"],
+        completed=raw["state"] == "completed",
+    )
+
+
+@dataclass(frozen=True)
+class AssembledCard:
+    """One Kantata rate card with every version's role rates as dated lines."""
+
+    card_id: str
+    currency: str
+    lines: tuple[RateLine, ...]
+    updated_at: datetime
+
+
+def role_rates(pages: Iterable[KantataPage]) -> dict[str, list[tuple[str, Decimal, datetime]]]:
+    """Rate card roles (fetched with ``include=role``) by version: (role name, rate, updated)."""
+    by_version: dict[str, list[tuple[str, Decimal, datetime]]] = {}
+    for page in pages:
+        for raw in page.records:
+            role = page.lookup("roles", raw["role_id"])
+            if role is None:
+                raise SchemaDriftError(
+                    f"{VENDOR} rate card role {raw['id']}: role {raw['role_id']} not side-loaded",
+                    vendor=VENDOR,
+                    details=raw,
+                )
+            rate = money(raw["rate"])
+            by_version.setdefault(str(raw["rate_card_version_id"]), []).append(
+                (role["name"], rate or Decimal(0), parse_time(raw["updated_at"]))
+            )
+    return by_version
+
+
+def assemble_card(
+    raw: Raw, page: KantataPage, rates: dict[str, list[tuple[str, Decimal, datetime]]]
+) -> AssembledCard:
+    """A rate card (fetched with ``include=rate_card_versions``) and its dated role rates."""
+    versions = [page.lookup("rate_card_versions", v) for v in raw["rate_card_version_ids"]]
+    if any(v is None for v in versions):
+        raise KeyError("rate_card_versions were not side-loaded")
+    dated = sorted(
+        ((date.fromisoformat(v["effective_date"]), v) for v in versions if v is not None),
+        key=lambda pair: pair[0],
+    )
+    lines: list[RateLine] = []
+    stamps = [parse_time(raw["updated_at"])]
+    for i, (starts, version) in enumerate(dated):
+        ends = dated[i + 1][0] - timedelta(days=1) if i + 1 < len(dated) else None
+        stamps.append(parse_time(version["updated_at"]))
+        for role, rate, updated in rates.get(str(version["id"]), []):
+            lines.append(RateLine(role=role, rate=rate, effective_from=starts, effective_to=ends))
+            stamps.append(updated)
+    return AssembledCard(str(raw["id"]), raw["currency"], tuple(lines), max(stamps))
