@@ -64,7 +64,7 @@ DETAIL_FIELDS = (
 class BambooHRSettings(BaseModel):
     """Where and how to reach one BambooHR company."""
 
-    base_url: str = "http://127.0.0.1:8713/api/gateway.php/meridian/v1"
+    base_url: str = "http://127.0.0.1:8715/api/gateway.php/meridian/v1"
     api_key: SecretStr = SecretStr("sandbox-bamboohr-key")
     page_limit: int = Field(default=1000, ge=1, le=MAX_PAGE_LIMIT)
     timeout_seconds: float = 30.0

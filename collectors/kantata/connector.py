@@ -50,7 +50,7 @@ E = TypeVar("E")
 class KantataSettings(BaseModel):
     """Where and how to reach one Kantata OX account."""
 
-    base_url: str = "http://127.0.0.1:8713/api/v1"
+    base_url: str = "http://127.0.0.1:8714/api/v1"
     token: SecretStr = SecretStr("sandbox-kantata-token")
     per_page: int = Field(default=MAX_PER_PAGE, ge=1, le=MAX_PER_PAGE)
     timeout_seconds: float = 30.0

@@ -24,6 +24,8 @@ from collectors.kantata import (
 )
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.kantata import KantataEmulator
+from sandbox.vendors.salesforce.records import account_id as sf_account
+from sandbox.vendors.salesforce.records import contract_id as sf_contract
 from tests.sandbox.kantata_world import build_world
 
 SECRET = "kantata-s3cret-token-do-not-log"
@@ -108,8 +110,10 @@ def test_workspaces_become_projects_linked_to_crm_contracts(
     by_name = {p.name: p for p in projects}
     assert set(by_name) == {p.name for p in world.projects}
     first = by_name["Project 1"]
-    assert first.contract_id == sf("contract", "00001001")
-    assert first.customer_id == sf("customer", "ACME")
+    source = next(p for p in world.projects if p.name == "Project 1")
+    # linked by the Salesforce record ids, so they meet the Salesforce connector's canonical ids
+    assert first.contract_id == sf("contract", sf_contract(source.contract_id))
+    assert first.customer_id == sf("customer", sf_account(source.customer_id))
     assert first.budget == Decimal("50000.00") and first.currency == "USD"
     assert first.start == date(2024, 6, 1) and first.status == "active"
     assert by_name["Project 4"].status == "closed"
@@ -144,9 +148,9 @@ def test_rate_cards_assemble_versions_with_effective_dates(kantata: KantataConne
         batch = kantata.rate_cards(client)
     assert batch.errors == []
     cards = {card.contract_id: card for card in batch.entities}
-    assert set(cards) == {sf("contract", c.number) for c in world.contracts}
+    assert set(cards) == {sf("contract", sf_contract(c.id)) for c in world.contracts}
     for contract in world.contracts:
-        card = cards[sf("contract", contract.number)]
+        card = cards[sf("contract", sf_contract(contract.id))]
         truth = next(c for c in world.rate_cards if c.id == contract.rate_card_id)
         assert card.currency == truth.currency
         for version in truth.versions:
@@ -154,7 +158,7 @@ def test_rate_cards_assemble_versions_with_effective_dates(kantata: KantataConne
                 assert card.rate_for(role, version.effective_from) == rate
                 if version.effective_to:
                     assert card.rate_for(role, version.effective_to) == rate
-    usd = cards[sf("contract", "00001001")]
+    usd = cards[sf("contract", sf_contract(world.contracts[0].id))]
     consultant = sorted((x for x in usd.lines if x.role == "Consultant"), key=lambda x: x.rate)
     assert [(x.effective_from, x.effective_to) for x in consultant] == [
         (date(2024, 1, 1), date(2024, 12, 31)),

@@ -5,7 +5,7 @@ milestones stories of ``story_type`` "milestone", rate cards a rate card set eac
 card (one per currency) whose versions carry the role rates in cents. The contract and customer a
 workspace belongs to are Salesforce records, so each workspace has two external references
 (``service_name`` "salesforce", ``service_model`` "Contract" and "Account", ``service_model_ref``
-the contract number and the customer code): that is how an integration links a Kantata object
+the Salesforce Contract and Account ids): that is how an integration links a Kantata object
 to a third-party one. Money is in cents, ids are strings, times ISO 8601 UTC.
 
 Assumed where the notes are silent [unconfirmed]: the status keys and colours (300s active,
@@ -21,6 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.vendors.kantata.query import Record, Table
+from sandbox.vendors.salesforce.records import account_id as salesforce_account_id
+from sandbox.vendors.salesforce.records import contract_id as salesforce_contract_id
 from sandbox.world.model import (
     Assignment,
     Contract,
@@ -166,8 +168,16 @@ class Projection:
     def _workspace(self, project: Project, contract: Contract, customer_code: str) -> None:
         workspace_id = kantata_id("workspace", project.id)
         refs = [
-            self.add_reference(workspace_id, "Contract", contract.number, project.created_at),
-            self.add_reference(workspace_id, "Account", customer_code, project.created_at),
+            # the CRM's own record ids, as a real Kantata–Salesforce link stores them
+            self.add_reference(
+                workspace_id, "Contract", salesforce_contract_id(contract.id), project.created_at
+            ),
+            self.add_reference(
+                workspace_id,
+                "Account",
+                salesforce_account_id(project.customer_id),
+                project.created_at,
+            ),
         ]
         self.put("workspaces", {
             "id": workspace_id, "title": project.name, "description": project.code,
