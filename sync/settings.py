@@ -20,7 +20,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from collectors.bamboohr import BambooHRSettings
 from collectors.harvest import HarvestSettings
+from collectors.kantata import KantataSettings
+from collectors.salesforce import SalesforceSettings
 from collectors.xero import XeroSettings
 
 DEFAULT_DATABASE = "sqlite:///var/plan2cash.db"
@@ -56,7 +59,10 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE
     dashboard_url: str = "http://localhost:8501"
+    salesforce: SalesforceSettings = SalesforceSettings()
+    kantata: KantataSettings = KantataSettings()
     harvest: HarvestSettings = HarvestSettings()
+    bamboohr: BambooHRSettings = BambooHRSettings()
     xero: XeroSettings = XeroSettings()
     schedule: Schedule = Schedule()
     billing: Billing = Billing()

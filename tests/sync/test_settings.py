@@ -39,8 +39,18 @@ def test_toml_file_then_environment_override(
     assert settings.schedule.time_seconds == 20
 
 
-def test_secrets_do_not_show_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLAN2CASH__XERO__CLIENT_SECRET", "s3cr3t-value")
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "PLAN2CASH__XERO__CLIENT_SECRET",
+        "PLAN2CASH__SALESFORCE__CLIENT_SECRET",
+        "PLAN2CASH__KANTATA__TOKEN",
+        "PLAN2CASH__HARVEST__TOKEN",
+        "PLAN2CASH__BAMBOOHR__API_KEY",
+    ],
+)
+def test_secrets_do_not_show_in_reprs(variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(variable, "s3cr3t-value")
     settings = load_settings()
     assert "s3cr3t-value" not in repr(settings) and "s3cr3t-value" not in str(settings)
     assert "s3cr3t-value" not in settings.model_dump_json()
