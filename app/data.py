@@ -5,26 +5,38 @@ fresh clone); every query function is cached for 30 s and returns polars frames 
 the SQLAlchemy statements of :mod:`app.queries`, which run unchanged on SQLite and PostgreSQL.
 Grouping by currency happens in SQL or in :mod:`app.frames`; amounts in different currencies
 never meet.
+
+Triage actions (replay, resolve, ignore, assign) call :mod:`sync.replay`, the functions the CLI
+uses, are never cached, and forget every cached result when they are done.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import streamlit as st
-from sqlalchemy import Engine, Executable
+from sqlalchemy import Engine, Executable, func, select
 
-from app import frames, queries
+from app import frames, labels, queries
+from collectors.entities import canonical_id
+from metrics import health, load
+from sync import replay as triage
+from sync.engine import Engine as SyncEngine
+from sync.replay import ExceptionFilter
+from sync.scheduler import intervals
 from sync.settings import load_settings
-from sync.store.db import make_engine
+from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import upgrade
-from sync.store.tables import BillingEventRow, InvoiceRow
+from sync.store.tables import BillingEventRow, ExceptionRow, InvoiceRow
 
 TTL_SECONDS = 30
+EXCEPTIONS_URL = "exceptions"  # the Exceptions page's url_path, for links from other pages
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,232 @@ def billing_trend() -> BillingTrend:
     )
 
 
+# --- exceptions: triage ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExceptionHeadline:
+    """Triage headlines over every exception in the store (filters do not apply)."""
+
+    fetched_at: datetime
+    total: int  # exceptions of any status, ever
+    open: int  # open or retrying
+    value_at_risk: pl.DataFrame  # currency, amount, count (open exceptions with a value)
+    oldest_open_days: float | None
+    opened_last_day: int  # first seen in the last 24 h, whatever their status now
+    by_category: pl.DataFrame  # category, open, oldest_days
+    at_risk_by_category: pl.DataFrame  # category, currency, amount, count
+
+
+@dataclass(frozen=True)
+class ExceptionList:
+    """The exceptions a filter selects (``rows`` capped at the limit; ``matching`` is all)."""
+
+    rows: pl.DataFrame  # queries.EXCEPTION_COLUMNS + age_days
+    matching: int
+
+
+@dataclass(frozen=True)
+class ExceptionDetail:
+    """One exception with its payload as received, audit history and the record's journey."""
+
+    exception: dict[str, Any]  # queries.EXCEPTION_COLUMNS + age_days
+    payload: dict[str, Any] | None
+    history: pl.DataFrame  # at, actor, action, reason, detail
+    journey: pl.DataFrame  # occurred_at, event, entity_type, entity_id, trace_id
+
+    @property
+    def replayable_with_edit(self) -> bool:
+        """Only a held time entry can be edited before it is replayed."""
+        ex = self.exception
+        return ex["flow"] == "billable" and ex["entity_type"] == "time_entry" and bool(self.payload)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def exception_headline() -> ExceptionHeadline:
+    """Open count, value at risk per currency, oldest open age, opened in the last 24 h."""
+    now = datetime.now(UTC)
+    with engine().connect() as connection:
+        open_exceptions = health.open_exceptions(load.exceptions(connection), now=now)
+        oldest = connection.scalar(queries.oldest_open_exception())
+    with session_factory(engine())() as session:
+        opened = triage.summary_since(session, now - timedelta(days=1))
+    return ExceptionHeadline(
+        fetched_at=now,
+        total=_count(queries.count(ExceptionRow)),
+        open=_count(queries.open_exception_count()),
+        value_at_risk=_read(queries.value_at_risk()),
+        oldest_open_days=(now - oldest).total_seconds() / 86_400 if oldest else None,
+        opened_last_day=sum(opened.values()),
+        by_category=frames.open_by_category(open_exceptions),
+        at_risk_by_category=frames.at_risk_by_category(open_exceptions),
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def exception_choices() -> tuple[list[str], list[str]]:
+    """Flows and categories to filter by: those in the store plus every known category."""
+    pairs = _read(queries.exception_flows_and_categories())
+    flows = sorted(set(pairs["flow"].to_list()))
+    categories = sorted(set(pairs["category"].to_list()) | set(labels.CATEGORIES))
+    return flows, categories
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def exceptions(which: ExceptionFilter, limit: int = 500) -> ExceptionList:
+    """The exceptions ``which`` selects, oldest id first, at most ``limit`` of them."""
+    with session_factory(engine())() as session:
+        rows = triage.find(session, which, limit=limit)
+        matching = session.scalar(select(func.count()).select_from(which.statement().subquery()))
+        values = [tuple(_plain(v) for v in queries.exception_values(row)) for row in rows]
+    frame = pl.DataFrame(values, schema=queries.EXCEPTION_COLUMNS, orient="row")
+    return ExceptionList(frames.with_age(frame, now=datetime.now(UTC)), int(matching or 0))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def exception_detail(exception_id: int) -> ExceptionDetail | None:
+    """One exception in full, or ``None`` if it does not exist (any more)."""
+    with session_factory(engine())() as session:
+        row = session.get(ExceptionRow, exception_id)
+        if row is None:
+            return None
+        values = tuple(_plain(v) for v in queries.exception_values(row))
+        payload = row.payload
+        history = [
+            (entry.at, entry.actor, entry.action, *labels.audit_detail(entry.detail))
+            for entry in session.scalars(queries.audit_history(f"exception:{exception_id}"))
+        ]
+    exception = frames.with_age(
+        pl.DataFrame([values], schema=queries.EXCEPTION_COLUMNS, orient="row"),
+        now=datetime.now(UTC),
+    ).row(0, named=True)
+    entity = exception["entity_id"]
+    related = [entity, canonical_id("plan2cash", "billing_event", entity)] if entity else []
+    return ExceptionDetail(
+        exception=exception,
+        payload=payload,
+        history=pl.DataFrame(
+            history,
+            schema={
+                "at": queries.UTC_TIME,
+                "actor": pl.String,
+                "action": pl.String,
+                "reason": pl.String,
+                "detail": pl.String,
+            },
+            orient="row",
+        ),
+        journey=_read(queries.journey(related)),
+    )
+
+
+def parse_edit(text: str) -> dict[str, Any] | None:
+    """The JSON object a person typed to change a time entry before replaying it.
+
+    Blank means no edit. Raises :class:`ValueError` with a message for a person otherwise.
+    """
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"The edit is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
+            'Write an object of fields to change, e.g. {"hours": 2.0}.'
+        ) from None
+    if not isinstance(value, dict) or not value:
+        raise ValueError('The edit must be a JSON object of fields to change, e.g. {"hours": 2.0}.')
+    return value
+
+
+def replay_exceptions(
+    which: ExceptionFilter,
+    *,
+    actor: str,
+    reason: str,
+    dry_run: bool,
+    edit: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pl.DataFrame:
+    """Replay (or dry-run) what ``which`` selects; one outcome row per exception."""
+    context = SyncEngine(load_settings(), engine()).context
+    report = triage.replay(
+        context, which, actor=actor, reason=reason, dry_run=dry_run, edit=edit, progress=progress
+    )
+    if not dry_run:
+        refresh()
+    return pl.DataFrame(
+        [(o.exception_id, o.record_key, o.result, o.detail) for o in report.outcomes],
+        schema={"id": pl.Int64, "record_key": pl.String, "result": pl.String, "detail": pl.String},
+        orient="row",
+    )
+
+
+def set_exception_status(
+    which: ExceptionFilter,
+    status: Literal["resolved", "ignored", "open"],
+    *,
+    actor: str,
+    reason: str,
+) -> int:
+    """Resolve, ignore or reopen what ``which`` selects, audited; how many changed."""
+    with transaction(session_factory(engine())) as session:
+        changed = triage.set_status(session, which, status, actor=actor, reason=reason)
+    refresh()
+    return changed
+
+
+def assign_exceptions(which: ExceptionFilter, assignee: str, *, actor: str) -> int:
+    """Assign what ``which`` selects to ``assignee``, audited; how many changed."""
+    with transaction(session_factory(engine())) as session:
+        changed = triage.assign(session, which, assignee, actor=actor)
+    refresh()
+    return changed
+
+
+# --- integration health -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Integration health from the engine's own records (runs, vendor call spans, exceptions)."""
+
+    fetched_at: datetime
+    flows: pl.DataFrame  # metrics.health.flow_health + interval_minutes, stale_after, state
+    vendors: pl.DataFrame  # vendor, calls, p50_ms, p95_ms, p99_ms, retries, throttled, errors
+    latency: pl.DataFrame  # bucket, vendor, p95_ms, calls
+    open_exceptions: (
+        pl.DataFrame
+    )  # flow, category, currency, open, oldest_days, value_at_risk, link
+    failed_runs: pl.DataFrame  # flow, started_at, finished_at, error, trace_id
+
+    @property
+    def empty(self) -> bool:
+        """No flow has run and no vendor has been called yet."""
+        return self.flows.is_empty() and self.vendors.is_empty()
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def integration_health(failed_limit: int = 20) -> HealthReport:
+    """Per flow, per vendor and per exception category, as :mod:`metrics.health` defines them."""
+    now = datetime.now(UTC)
+    with engine().connect() as connection:
+        runs = load.runs(connection)
+        spans = load.client_spans(connection)
+        exceptions = load.exceptions(connection)
+    schedule = intervals(load_settings().schedule)
+    return HealthReport(
+        fetched_at=now,
+        flows=frames.flow_status(health.flow_health(runs, now=now), schedule),
+        vendors=health.vendor_calls(spans),
+        latency=frames.latency_over_time(_read(queries.client_call_times())),
+        open_exceptions=frames.open_exception_table(
+            health.open_exceptions(exceptions, now=now), triage_url=EXCEPTIONS_URL
+        ),
+        failed_runs=_read(queries.failed_runs(failed_limit)),
+    )
+
+
 # --- plumbing -----------------------------------------------------------------------------------
 
 
@@ -192,13 +430,27 @@ __all__ = [
     "BillingSummary",
     "BillingTrend",
     "EventFilters",
+    "ExceptionDetail",
+    "ExceptionFilter",
+    "ExceptionHeadline",
+    "ExceptionList",
+    "HealthReport",
+    "assign_exceptions",
     "billing_events",
     "billing_summary",
     "billing_trend",
     "engine",
+    "exception_choices",
+    "exception_detail",
+    "exception_headline",
+    "exceptions",
+    "integration_health",
     "invoice_lines",
     "invoices",
+    "parse_edit",
     "refresh",
+    "replay_exceptions",
+    "set_exception_status",
     "store_label",
     "wip_aging",
 ]

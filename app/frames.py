@@ -1,4 +1,4 @@
-"""Pure frame transformations behind the billing page: frames in, frames out, no I/O, no streamlit.
+"""Pure frame transformations behind the dashboard: frames in, frames out, no I/O, no streamlit.
 
 Every money column here is in one currency per row: aggregations always group by ``currency``
 so that amounts in different currencies are never added together.
@@ -6,7 +6,7 @@ so that amounts in different currencies are never added together.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 
@@ -145,3 +145,111 @@ def kpi_table(
         renamed = part.rename({"amount": name, "count": counts[name]})
         table = table.join(renamed, on="currency", how="left")
     return table.with_columns(pl.exclude("currency").fill_null(0))
+
+
+# --- operations: exceptions and integration health ----------------------------------------------
+
+STALE_AFTER_INTERVALS = 3
+"""A flow is stale when its last success is older than this many of its scheduled intervals."""
+
+
+def with_age(exceptions: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
+    """Add ``age_days``: days (fractional) since the exception was first seen."""
+    age = (pl.lit(now) - pl.col("first_seen")).dt.total_seconds() / 86_400
+    return exceptions.with_columns(age_days=age)
+
+
+def open_by_category(open_exceptions: pl.DataFrame) -> pl.DataFrame:
+    """Open exceptions per category, most first: ``category``, ``open``, ``oldest_days``.
+
+    ``open_exceptions`` is :func:`metrics.health.open_exceptions` output (one row per flow,
+    category and currency).
+    """
+    return (
+        open_exceptions.group_by("category")
+        .agg(pl.col("open").sum(), pl.col("oldest_days").max())
+        .sort(["open", "category"], descending=[True, False])
+    )
+
+
+def at_risk_by_category(open_exceptions: pl.DataFrame) -> pl.DataFrame:
+    """Value at risk of open exceptions per category and currency (amounts never cross
+    currencies): ``category``, ``currency``, ``amount`` (float), ``count``."""
+    return (
+        open_exceptions.filter(pl.col("currency").is_not_null())
+        .group_by("category", "currency")
+        .agg(
+            pl.col("value_at_risk").cast(pl.Float64).sum().alias("amount"),
+            pl.col("open").sum().alias("count"),
+        )
+        .sort("currency", "amount", descending=[False, True])
+    )
+
+
+def open_exception_table(open_exceptions: pl.DataFrame, *, triage_url: str) -> pl.DataFrame:
+    """:func:`metrics.health.open_exceptions` output with money as floats, for display, and a
+    ``link`` to the triage page filtered to the row's category (``<triage_url>?category=…``)."""
+    money = pl.col("value_at_risk").cast(pl.Float64)
+    return open_exceptions.with_columns(
+        # a sum over exceptions without a currency is no amount at all, not zero
+        value_at_risk=pl.when(pl.col("currency").is_not_null()).then(money),
+        link=pl.lit(f"{triage_url}?category=") + pl.col("category"),
+    )
+
+
+def flow_status(flows: pl.DataFrame, intervals: dict[str, int]) -> pl.DataFrame:
+    """Add the flow's schedule and whether it is on time to :func:`metrics.health.flow_health`.
+
+    New columns: ``interval_minutes`` (from the schedule, null for an unscheduled flow),
+    ``stale_after_minutes`` (:data:`STALE_AFTER_INTERVALS` intervals) and ``state``: "never
+    succeeded", "stale", "on time" or "no schedule".
+    """
+    schedule = pl.DataFrame(
+        {"flow": list(intervals), "interval_minutes": [s / 60 for s in intervals.values()]},
+        schema={"flow": pl.String, "interval_minutes": pl.Float64},
+    )
+    stale_after = pl.col("interval_minutes") * STALE_AFTER_INTERVALS
+    return (
+        flows.join(schedule, on="flow", how="left")
+        .with_columns(stale_after_minutes=stale_after)
+        .with_columns(
+            state=pl.when(pl.col("last_ok").is_null())
+            .then(pl.lit("never succeeded"))
+            .when(pl.col("interval_minutes").is_null())
+            .then(pl.lit("no schedule"))
+            .when(pl.col("sync_lag_minutes") > pl.col("stale_after_minutes"))
+            .then(pl.lit("stale"))
+            .otherwise(pl.lit("on time"))
+        )
+    )
+
+
+def latency_over_time(calls: pl.DataFrame) -> pl.DataFrame:
+    """p95 latency per vendor per time bucket from ``start_time``, ``vendor``, ``duration_ms``.
+
+    The bucket grows with the span of time covered (5 minutes within two hours, an hour within
+    two days, else a day) so that the line has a readable number of points. Returns ``bucket``
+    (start), ``vendor``, ``p95_ms``, ``calls``.
+    """
+    if calls.is_empty():
+        return pl.DataFrame(
+            schema={
+                "bucket": calls.schema["start_time"],
+                "vendor": pl.String,
+                "p95_ms": pl.Float64,
+                "calls": pl.UInt32,
+            }
+        )
+    spread = calls.select(pl.col("start_time").max() - pl.col("start_time").min())
+    hours = float(spread.select(pl.first().dt.total_seconds()).item()) / 3600
+    every = "5m" if hours <= 2 else "1h" if hours <= 48 else "1d"
+    return (
+        calls.with_columns(
+            bucket=pl.col("start_time").dt.truncate(every),
+            vendor=pl.col("vendor").fill_null("unknown"),
+        )
+        .group_by("vendor", "bucket")
+        .agg(pl.col("duration_ms").quantile(0.95).alias("p95_ms"), pl.len().alias("calls"))
+        .sort("vendor", "bucket")
+        .select("bucket", "vendor", "p95_ms", "calls")
+    )

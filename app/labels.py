@@ -41,3 +41,99 @@ def ago(moment: datetime, now: datetime) -> str:
 def day(value: date) -> str:
     """``1 Oct 2026``: the same day format as the tables (no leading zero)."""
     return f"{value.day} {value:%b %Y}"
+
+
+CATEGORIES: dict[str, tuple[str, str]] = {
+    # category: (a short title, what it means and what usually fixes it)
+    "malformed": (
+        "Unreadable record",
+        "The vendor sent a record with missing or unreadable fields. Fix it at the source.",
+    ),
+    "negative_hours": (
+        "Negative hours",
+        "The time entry has negative hours. Correct it in Harvest, or replay with an edit.",
+    ),
+    "over_24h": (
+        "More than 24 h in a day",
+        "One entry holds more hours than a day has. Correct it in Harvest, or replay with an edit.",
+    ),
+    "unknown_project": (
+        "Unknown project",
+        "The time is on a project plan2cash has not synced. Sync projects, then replay.",
+    ),
+    "closed_project": (
+        "Closed project",
+        "The time is dated after the project ended. Move the time or reopen the project.",
+    ),
+    "inactive_contract": (
+        "Contract not in force",
+        "The contract was not active on the date of the work. Fix the contract dates or status.",
+    ),
+    "no_assignment": (
+        "Person not assigned",
+        "The person is not assigned to the project. Add the assignment in the PSA, then replay.",
+    ),
+    "rate_card_missing": (
+        "No bill rate",
+        "The contract's rate card has no rate for the person's role. Add it, then replay.",
+    ),
+    "edited_after_invoiced": (
+        "Changed after invoicing",
+        "The entry changed after it was invoiced. Issue a credit note or an adjustment.",
+    ),
+    "invalid_record": (
+        "Invalid reference record",
+        "A customer, project or person record could not be read. Fix it at the source.",
+    ),
+    "missing_reference": (
+        "Invoice data missing",
+        "The invoice or its customer is missing from the store. Re-sync, then replay.",
+    ),
+    "erp_rejected": (
+        "Refused by Xero",
+        "Xero refused the invoice. Fix the data it complains about, then replay.",
+    ),
+    "delivery_failed": (
+        "Could not post to Xero",
+        "Posting the invoice kept failing. Check Xero's status, then replay to queue it again.",
+    ),
+}
+
+
+def category(name: str) -> str:
+    """The category's short title, or the raw name for a category this dashboard does not know."""
+    return CATEGORIES.get(name, (name.replace("_", " ").capitalize(), ""))[0]
+
+
+def category_help(name: str) -> str:
+    """What the category means and what usually fixes it (empty when unknown)."""
+    return CATEGORIES.get(name, ("", ""))[1]
+
+
+def days(value: float) -> str:
+    """An age in days as an ops reader wants it: ``3 h``, ``1.5 days``, ``12 days``."""
+    if value < 1:
+        return f"{value * 24:,.0f} h"
+    return f"{value:,.1f} days" if value < 10 else f"{value:,.0f} days"
+
+
+def minutes(value: float | None) -> str:
+    """``4.5 min``, ``2.3 h`` past two hours, ``never`` for none."""
+    if value is None:
+        return "never"
+    return f"{value:,.1f} min" if value < 120 else f"{value / 60:,.1f} h"
+
+
+def percent(share: float | None) -> str:
+    """``12.5 %`` from a share of one; ``—`` when there is nothing to divide."""
+    return "—" if share is None else f"{share * 100:,.1f} %"
+
+
+def audit_detail(detail: dict[str, object]) -> tuple[str, str]:
+    """An audit entry's ``reason`` and the rest of its detail as ``key: value`` words."""
+    rest = "; ".join(
+        f"{key.replace('_', ' ')}: {value}"
+        for key, value in detail.items()
+        if key != "reason" and value not in (None, "", {})
+    )
+    return str(detail.get("reason") or ""), rest

@@ -1,4 +1,4 @@
-"""The billing page's SQL: SQLAlchemy ``select(...)`` statements, each with its result columns.
+"""The dashboard's SQL: SQLAlchemy ``select(...)`` statements, each with its result columns.
 
 Each function returns a :class:`Query`: a statement that runs unchanged on SQLite and PostgreSQL
 and the polars schema its rows are read into (names by position, money as ``Float64``). Money is
@@ -15,12 +15,15 @@ import polars as pl
 from sqlalchemy import ColumnElement, Executable, case, func, select
 
 from sync.store.tables import (
+    AuditRow,
     BillingEventRow,
+    BusinessEventRow,
     CustomerRow,
     ExceptionRow,
     InvoiceRow,
     ProjectRow,
     ResourceRow,
+    SpanRow,
     SyncRunRow,
 )
 
@@ -236,6 +239,103 @@ def invoiced_by_period() -> Query:
     return Query(
         select(InvoiceRow.period_start, InvoiceRow.currency, InvoiceRow.status, InvoiceRow.total),
         {"period_start": pl.Date, "currency": pl.String, "status": pl.String, "total": pl.Float64},
+    )
+
+
+# --- operations: exceptions, audit, journeys, runs, spans ----------------------------------------
+
+EXCEPTION_COLUMNS: dict[str, Any] = {
+    "id": pl.Int64,
+    "flow": pl.String,
+    "stage": pl.String,
+    "category": pl.String,
+    "reason": pl.String,
+    "record_key": pl.String,
+    "entity_type": pl.String,
+    "entity_id": pl.String,
+    "value_at_risk": pl.Float64,
+    "currency": pl.String,
+    "attempts": pl.Int64,
+    "first_seen": UTC_TIME,
+    "last_seen": UTC_TIME,
+    "trace_id": pl.String,
+    "status": pl.String,
+    "assignee": pl.String,
+    "notes": pl.String,
+}
+"""The columns of an exception row as the dashboard lists it (everything but the payload)."""
+
+
+def exception_values(row: ExceptionRow) -> tuple[Any, ...]:
+    """One :class:`ExceptionRow` as a tuple in :data:`EXCEPTION_COLUMNS` order."""
+    return tuple(getattr(row, name) for name in EXCEPTION_COLUMNS)
+
+
+def exception_flows_and_categories() -> Query:
+    """Every (flow, category) pair that has ever held an exception, for the filters."""
+    return Query(
+        select(ExceptionRow.flow, ExceptionRow.category)
+        .distinct()
+        .order_by(ExceptionRow.flow, ExceptionRow.category),
+        {"flow": pl.String, "category": pl.String},
+    )
+
+
+def oldest_open_exception() -> Executable:
+    """When the oldest open (or retrying) exception was first seen."""
+    return select(func.min(ExceptionRow.first_seen)).where(
+        ExceptionRow.status.in_(OPEN_EXCEPTION_STATUSES)
+    )
+
+
+def audit_history(target: str) -> Executable:
+    """The audit log of one target (``exception:<id>``), oldest first, as ORM rows."""
+    return select(AuditRow).where(AuditRow.target == target).order_by(AuditRow.at, AuditRow.id)
+
+
+def journey(entity_ids: list[str]) -> Query:
+    """Business events of the given entities in time order: a record's path through the chain."""
+    event = BusinessEventRow
+    return Query(
+        select(event.occurred_at, event.name, event.entity_type, event.entity_id, event.trace_id)
+        .where(event.entity_id.in_(entity_ids))
+        .order_by(event.occurred_at, event.id),
+        {
+            "occurred_at": UTC_TIME,
+            "event": pl.String,
+            "entity_type": pl.String,
+            "entity_id": pl.String,
+            "trace_id": pl.String,
+        },
+    )
+
+
+def failed_runs(limit: int) -> Query:
+    """The most recent failed flow runs with their error text."""
+    run = SyncRunRow
+    return Query(
+        select(run.flow, run.started_at, run.finished_at, run.error, run.trace_id)
+        .where(run.status == "failed")
+        .order_by(run.started_at.desc())
+        .limit(limit),
+        {
+            "flow": pl.String,
+            "started_at": UTC_TIME,
+            "finished_at": UTC_TIME,
+            "error": pl.String,
+            "trace_id": pl.String,
+        },
+    )
+
+
+def client_call_times() -> Query:
+    """Every vendor call's start, vendor and duration (ms), for latency over time."""
+    span = SpanRow
+    return Query(
+        select(span.start_time, span.attributes["vendor"].as_string(), span.duration_ms).where(
+            span.kind == "client"
+        ),
+        {"start_time": UTC_TIME, "vendor": pl.String, "duration_ms": pl.Float64},
     )
 
 

@@ -20,6 +20,22 @@ navigation = st.navigation(
                 default=True,
             ),
         ],
+        "Operations": [
+            st.Page(
+                "app_pages/exceptions.py",
+                title="Exceptions",
+                icon=":material/report:",
+                url_path="exceptions",  # app.data.EXCEPTIONS_URL: alerts link here
+                help="Records that could not flow: triage, replay, resolve.",
+            ),
+            st.Page(
+                "app_pages/health.py",
+                title="Integration health",
+                icon=":material/monitor_heart:",
+                url_path="health",
+                help="Flows, vendor calls, sync lag and failed runs.",
+            ),
+        ],
     }
 )
 navigation.run()

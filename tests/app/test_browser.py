@@ -1,4 +1,9 @@
-"""Real-browser smoke test: the billing page served by ``streamlit run`` and read by chromium."""
+"""Real-browser smoke tests: the dashboard served by ``streamlit run`` and read by chromium.
+
+One server on a seeded store (billing and operations rows) for the module; each page is opened by
+its URL path, waited for, checked for its key text and for the absence of a traceback, and saved
+as a screenshot under ``var/screenshots/`` for a person to look at.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,21 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sync.store.db import make_engine
 from sync.store.migrate import upgrade
-from tests.app.seed import USD_INVOICE, seed
+from tests.app.seed import BILLABLE_ERROR, USD_INVOICE, seed, seed_operations
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = ROOT / "var" / "screenshots" / "billing.png"
+SCREENSHOTS = ROOT / "var" / "screenshots"
+SCREENSHOT = SCREENSHOTS / "billing.png"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = pytest.mark.browser
@@ -44,16 +52,20 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], deadline: float) ->
     raise TimeoutError(f"streamlit at {url} never became healthy")
 
 
-def test_billing_page_renders_in_chromium(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run`` on a seeded store; yields the base URL."""
     if not CHROMIUM.exists():
         pytest.skip(
             "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
         )
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
+    tmp_path = tmp_path_factory.mktemp("dashboard")
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine = make_engine(url)
     upgrade(engine)
     seed(engine, datetime.now(UTC).date())
+    seed_operations(engine, datetime.now(UTC))
     engine.dispose()
 
     port = _free_port()
@@ -86,36 +98,93 @@ def test_billing_page_renders_in_chromium(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, server, time.monotonic() + 30)
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 2800})
-            page.goto(base, timeout=30_000)
-            expect = sync_api.expect
-            expect(page.get_by_role("heading", name="Billing")).to_be_visible(timeout=30_000)
-            page.wait_for_selector('[data-testid="stMetric"]', timeout=30_000)
-            page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
-            expect(page.get_by_text("WIP (unbilled, approved) — USD")).to_be_visible()
-            page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
-            _select_first_invoice(page)
-            expect(page.get_by_text(f"Invoice {USD_INVOICE}")).to_be_visible(timeout=15_000)
-            # invoices, its lines, its events, all events: the rerun after the click is complete
-            grids = page.locator('[data-testid="stDataFrame"]')
-            expect(grids).to_have_count(4, timeout=15_000)
-            expect(page.get_by_role("heading", name="Billing events")).to_be_visible()
-            text = page.inner_text('[data-testid="stMain"]')
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-            browser.close()
-        assert USD_INVOICE in text
-        assert "$2,300.00" in text
-        assert "Traceback" not in text
-        assert "Error" not in text
+        yield base
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(dashboard: str) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_billing_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page = browser.new_page(viewport={"width": 1600, "height": 2800})
+    page.goto(dashboard, timeout=30_000)
+    expect(page.get_by_role("heading", name="Billing")).to_be_visible(timeout=30_000)
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=30_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
+    expect(page.get_by_text("WIP (unbilled, approved) — USD")).to_be_visible()
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
+    _select_first_invoice(page)
+    expect(page.get_by_text(f"Invoice {USD_INVOICE}")).to_be_visible(timeout=15_000)
+    # invoices, its lines, its events, all events: the rerun after the click is complete
+    grids = page.locator('[data-testid="stDataFrame"]')
+    expect(grids).to_have_count(4, timeout=15_000)
+    expect(page.get_by_role("heading", name="Billing events")).to_be_visible()
+    text = page.inner_text('[data-testid="stMain"]')
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.close()
+    assert USD_INVOICE in text
+    assert "$2,300.00" in text
+    assert "Traceback" not in text
+    assert "Error" not in text
+
+
+def test_exceptions_page_renders_and_selects_in_chromium(dashboard: str, browser: Any) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page = browser.new_page(viewport={"width": 1600, "height": 2400})
+    page.goto(f"{dashboard}/exceptions", timeout=30_000)
+    expect(page.get_by_role("heading", name="Exceptions")).to_be_visible(timeout=30_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
+    tiles = page.locator('[data-testid="stMetric"]')
+    expect(tiles.filter(has_text="Value at risk — USD")).to_be_visible()
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
+    _select_row(page, 3)  # the over-24 h entry: x1, x2, negative hours, over 24 h, …
+    expect(page.get_by_role("heading", name="Exception #5")).to_be_visible(timeout=15_000)
+    page.wait_for_selector('[data-testid="stJson"]', timeout=15_000)
+    text = page.inner_text('[data-testid="stMain"]')
+    page.screenshot(path=str(SCREENSHOTS / "exceptions.png"), full_page=True)
+    page.close()
+    assert "$4,950.00" in text and "£240.00" in text
+    assert "30.0 hours on" in text
+    assert "Traceback" not in text
+
+
+def test_health_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page = browser.new_page(viewport={"width": 1600, "height": 2200})
+    page.goto(f"{dashboard}/health", timeout=30_000)
+    expect(page.get_by_role("heading", name="Integration health")).to_be_visible(timeout=30_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
+    expect(page.get_by_role("heading", name="Recent failed runs")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(4, timeout=15_000)
+    text = page.inner_text('[data-testid="stMain"]')
+    page.screenshot(path=str(SCREENSHOTS / "health.png"), full_page=True)
+    page.close()
+    assert "billable · sync lag" in text
+    assert "Stale" in text
+    assert "Traceback" not in text
+    assert BILLABLE_ERROR  # shown in a canvas grid; its text is asserted under AppTest
+
+
+def _select_row(page: Any, row: int) -> None:
+    """Click a row's selection marker in the first grid (drawn on a canvas, so by coordinates)."""
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * row + 17)
 
 
 def _select_first_invoice(page: object) -> None:
