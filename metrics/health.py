@@ -74,7 +74,10 @@ def open_exceptions(exceptions: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
         .agg(
             pl.len().alias("open"),
             pl.col("age").max().alias("oldest_days"),
-            pl.col("value_at_risk").sum().alias("value_at_risk"),
+            # unknown stays unknown: a sum over no known values is null, not 0
+            pl.when(pl.col("value_at_risk").count() > 0)
+            .then(pl.col("value_at_risk").sum())
+            .alias("value_at_risk"),
         )
         .sort("flow", "category", "currency", nulls_last=True)
     )

@@ -111,10 +111,19 @@ def set_status(
     return len(rows)
 
 
-def assign(session: Session, which: ExceptionFilter, assignee: str, *, actor: str) -> int:
+def assign(
+    session: Session, which: ExceptionFilter, assignee: str, *, actor: str, reason: str = ""
+) -> int:
     rows = find(session, which)
     for row in rows:
-        audit(session, actor, "exception.assign", f"exception:{row.id}", assignee=assignee)
+        audit(
+            session,
+            actor,
+            "exception.assign",
+            f"exception:{row.id}",
+            assignee=assignee,
+            reason=reason,
+        )
     session.execute(
         update(ExceptionRow)
         .where(ExceptionRow.id.in_([r.id for r in rows]))

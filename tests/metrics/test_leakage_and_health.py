@@ -125,3 +125,19 @@ def test_open_exceptions_by_category_with_age_and_value() -> None:
     )
     row = open_exceptions(frame, now=NOW).row(0, named=True)
     assert (row["open"], row["oldest_days"], row["value_at_risk"]) == (2, 3.0, Decimal(150))
+
+
+def test_an_unknown_value_at_risk_is_not_reported_as_zero() -> None:
+    frame = pl.DataFrame(
+        [("billable", "negative_hours", "open", NOW, None, None)],
+        orient="row",
+        schema={
+            "flow": pl.String,
+            "category": pl.String,
+            "status": pl.String,
+            "first_seen": pl.Datetime("us", "UTC"),
+            "value_at_risk": pl.Decimal(18, 2),
+            "currency": pl.String,
+        },
+    )
+    assert open_exceptions(frame, now=NOW)["value_at_risk"].to_list() == [None]
