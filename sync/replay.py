@@ -122,7 +122,7 @@ def assign(
             "exception.assign",
             f"exception:{row.id}",
             assignee=assignee,
-            reason=reason,
+            **({"reason": reason} if reason else {}),
         )
     session.execute(
         update(ExceptionRow)
