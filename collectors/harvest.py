@@ -591,9 +591,13 @@ DECIMAL = pl.Decimal(18, 4)
 
 
 def _instant(column: str) -> pl.Expr:
-    return pl.col(column).str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%#z", time_zone="UTC", time_unit="us", strict=False
+    """ISO 8601 with an offset (``Z``, ``+02:00``) or without one (taken as UTC)."""
+    text = pl.col(column)
+    zoned = text.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False
     )
+    naive = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
+    return pl.coalesce(zoned, naive.dt.replace_time_zone("UTC"))
 
 
 def _canonical(entity_type: str, ids: pl.Series) -> list[str | None]:

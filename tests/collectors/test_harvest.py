@@ -222,6 +222,7 @@ def test_the_columnar_page_reader_agrees_with_the_record_by_record_one() -> None
         _entry(6, hours=26, updated_at="2026-10-20T10:00:00+02:00"),
         _entry(7, task=None, project=None),
         _entry(8, hours=0.1, created_at="bad"),
+        _entry(9, updated_at="2026-11-25T18:31:00.123456+00:00", created_at="2026-11-25T18:31:00"),
     ]
     assert_frame_equal(
         harvest.time_entries_frame(page),
