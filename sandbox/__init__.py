@@ -1,24 +1,29 @@
-"""A simulated firm behind faithful emulators of Harvest v2 and Xero Accounting.
+"""A simulated firm behind faithful emulators of its vendors' APIs (Harvest v2, Xero, …).
 
 Speaks vendor shapes only: nothing here imports plan2cash's own packages.
 """
 
 from __future__ import annotations
 
-from sandbox.firm import XERO_TENANT_ID, Firm, build_firm
+from sandbox.firm import Firm, build_firm
 from sandbox.server import HARVEST_PORT, XERO_PORT, Sandbox
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.vendors.xero import XeroEmulator
+from sandbox.world import World, build_world
+from sandbox.world.clock import SimClock, advance
 
 __all__ = [
     "HARVEST_PORT",
     "XERO_PORT",
-    "XERO_TENANT_ID",
     "Firm",
     "HarvestEmulator",
     "InProcessTransport",
     "Sandbox",
+    "SimClock",
+    "World",
     "XeroEmulator",
+    "advance",
     "build_firm",
+    "build_world",
 ]

@@ -17,16 +17,18 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--weeks", type=int, default=8)
+    parser.add_argument("--size", default="tiny", choices=["tiny", "small", "medium", "large"])
+    parser.add_argument("--weeks", type=int, default=None)
+    parser.add_argument("--speed", type=float, default=None, help="simulated seconds per second")
     parser.add_argument("--harvest-port", type=int, default=HARVEST_PORT)
     parser.add_argument("--xero-port", type=int, default=XERO_PORT)
     args = parser.parse_args(argv)
-    sandbox = Sandbox(args.seed, weeks=args.weeks)
+    sandbox = Sandbox(args.seed, size=args.size, weeks=args.weeks, speed=args.speed)
     sandbox.serve(harvest_port=args.harvest_port, xero_port=args.xero_port)
-    firm = sandbox.firm
+    world = sandbox.world
     print(
-        f"{firm.tenant_name}: seed {firm.seed}, {len(firm.time_entries)} time entries, "
-        f"{len(firm.faults)} labelled faults"
+        f"{world.name} ({world.size}): seed {world.seed}, {len(world.employees)} people, "
+        f"{world.time_entries.height} time entries, {len(world.faults)} labelled faults"
     )
     print(f"Harvest  {sandbox.harvest_base_url}")
     print(

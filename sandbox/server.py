@@ -1,8 +1,12 @@
-"""The whole sandbox: one firm behind both emulators, in-process or on loopback ports.
+"""The whole sandbox: one world behind every vendor emulator, in-process or on loopback ports.
 
 ``Sandbox(seed).transports()`` gives sync httpx transports for tests (no sockets);
-``Sandbox(seed).serve()`` runs both apps under uvicorn in daemon threads on 127.0.0.1 for the
+``Sandbox(seed).serve()`` runs every app under uvicorn in daemon threads on 127.0.0.1 for the
 demo. Ports 0 pick free ports; the ``*_url`` properties then name the real ones.
+
+Emulators live in ``Sandbox.emulators`` by vendor name; anything with an ASGI ``app`` can be
+added with ``add_emulator`` (an emulator with ``refresh(world)`` follows the world when the
+sandbox ``advance``s it).
 """
 
 from __future__ import annotations
@@ -10,17 +14,22 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
-from typing import Any
+from datetime import time as time_of_day
+from typing import Any, cast
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from sandbox.firm import Firm, build_firm
+from sandbox.firm import Firm
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.vendors.xero import XeroEmulator
+from sandbox.vendors.xero_payments import collect_payments
+from sandbox.world.build import build_world
+from sandbox.world.clock import SimClock, advance
+from sandbox.world.model import World
 
 HOST = "127.0.0.1"
 HARVEST_PORT = 8711
@@ -64,53 +73,120 @@ class _Served:
 
 
 class Sandbox:
-    """A seeded firm, its Harvest and Xero emulators, and ways to reach them."""
+    """A seeded world, its vendor emulators, and ways to reach them."""
 
     def __init__(
         self,
         seed: int = 7,
         *,
+        size: str = "tiny",
         today: date | None = None,
-        weeks: int = 8,
+        weeks: int | None = None,
         extra_entries: int = 0,
         time_scale: float = 1.0,
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] | None = None,
+        faults: Collection[str] | None = None,
+        speed: float | None = None,
+        **world_options: Any,
     ) -> None:
-        self.firm: Firm = build_firm(seed, today=today, weeks=weeks, extra_entries=extra_entries)
-        self.harvest = HarvestEmulator(self.firm, time_scale=time_scale, now=now)
-        self.xero = XeroEmulator(self.firm, time_scale=time_scale, now=now)
+        """``now`` is the emulators' clock (real UTC time by default); ``speed`` instead starts
+        a ``SimClock`` at the world's today that runs that many times faster than real time."""
+        self.world: World = build_world(
+            seed,
+            size=size,
+            today=today,
+            weeks=weeks,
+            faults=faults,
+            extra_entries=extra_entries,
+            **world_options,
+        )
+        self.clock = (
+            SimClock(datetime.combine(self.world.today, time_of_day(9), tzinfo=UTC), speed)
+            if speed
+            else None
+        )
+        self.now: Callable[[], datetime] = self.clock.now if self.clock else (now or _utc_now)
+        self.firm = Firm(self.world)
+        self.emulators: dict[str, Any] = {}
+        self._ports: dict[str, int] = {}
         self.host = HOST
-        self._ports = {"harvest": HARVEST_PORT, "xero": XERO_PORT}
         self._served: list[_Served] = []
         self._transports: dict[str, InProcessTransport] = {}
+        self.add_emulator(
+            "harvest",
+            HarvestEmulator(self.world, time_scale=time_scale, now=self.now),
+            HARVEST_PORT,
+        )
+        self.add_emulator(
+            "xero", XeroEmulator(self.world, time_scale=time_scale, now=self.now), XERO_PORT
+        )
+
+    def add_emulator(self, vendor: str, emulator: Any, port: int) -> None:
+        """Put ``emulator`` (anything with an ASGI ``.app``) behind the sandbox as ``vendor``."""
+        if self._served or self._transports:
+            raise RuntimeError("add emulators before serving or making transports")
+        self.emulators[vendor] = emulator
+        self._ports[vendor] = port
+
+    @property
+    def harvest(self) -> HarvestEmulator:
+        return cast(HarvestEmulator, self.emulators["harvest"])
+
+    @property
+    def xero(self) -> XeroEmulator:
+        return cast(XeroEmulator, self.emulators["xero"])
+
+    def advance(self, to: date) -> int:
+        """Move the world on to ``to``: new time, approvals, and payments of invoices in Xero.
+        Returns the number of time entries added."""
+        added = advance(self.world, to)
+        for emulator in self.emulators.values():
+            refresh = getattr(emulator, "refresh", None)
+            if callable(refresh):
+                refresh(self.world)
+        collect_payments(self.world, self.xero)
+        return added
 
     def transports(self) -> dict[str, InProcessTransport]:
         """In-process transports, made once and closed by ``stop()``."""
         if not self._transports:
             self._transports = {
-                "harvest": InProcessTransport(self.harvest.app),
-                "xero": InProcessTransport(self.xero.app),
+                vendor: InProcessTransport(emulator.app)
+                for vendor, emulator in self.emulators.items()
             }
         return dict(self._transports)
 
     def serve(
-        self, host: str = HOST, harvest_port: int = HARVEST_PORT, xero_port: int = XERO_PORT
+        self,
+        host: str = HOST,
+        harvest_port: int | None = None,
+        xero_port: int | None = None,
+        **ports: int,
     ) -> Sandbox:
-        """Serve both emulators on ``host`` and return once they accept connections."""
+        """Serve every emulator on ``host`` and return once they accept connections.
+        ``<vendor>_port`` (or ``ports[vendor]``) overrides a port; 0 picks a free one."""
         if self._served:
             raise RuntimeError("sandbox is already serving")
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the sandbox serves on loopback only")
         self.host = host
-        for name, app, port in (
-            ("harvest", self.harvest.app, harvest_port),
-            ("xero", self.xero.app, xero_port),
-        ):
-            served = _Served(app, host, port)
+        chosen = {**self._ports, **{k.removesuffix("_port"): v for k, v in ports.items()}}
+        if harvest_port is not None:
+            chosen["harvest"] = harvest_port
+        if xero_port is not None:
+            chosen["xero"] = xero_port
+        for vendor, emulator in self.emulators.items():
+            served = _Served(emulator.app, host, chosen[vendor])
             self._served.append(served)
             served.start()
-            self._ports[name] = served.port
+            self._ports[vendor] = served.port
         return self
+
+    def port(self, vendor: str) -> int:
+        return self._ports[vendor]
+
+    def base_url(self, vendor: str) -> str:
+        return f"http://{self.host}:{self._ports[vendor]}"
 
     def stop(self) -> None:
         for served in self._served:

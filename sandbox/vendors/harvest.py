@@ -19,21 +19,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.firm import Firm
-from sandbox.timesheets import LOCKED_REASON
+from sandbox.vendors.harvest_entries import EntryStore
 from sandbox.vendors.harvest_params import (
     EDITABLE,
-    Filters,
     entry_changes,
-    entry_matches,
     parse_filters,
     read_body,
     record_matches,
 )
+from sandbox.vendors.harvest_projection import ENTRY_COLUMNS, HarvestProjection
 from sandbox.vendors.harvest_records import HarvestRecords, Record
 from sandbox.vendors.limits import SlidingWindow
 from sandbox.vendors.paging import PagingError, cursor_page, numbered_page, parse_paging
 from sandbox.vendors.wire import FastJSON, json_error
+from sandbox.world.model import World
 
 DEFAULT_TOKEN = "sandbox-harvest-token"
 DEFAULT_ACCOUNT_ID = "100001"
@@ -55,23 +54,19 @@ class HarvestEmulator:
 
     def __init__(
         self,
-        firm: Firm,
+        world: World,
         *,
         token: str = DEFAULT_TOKEN,
         account_id: str = DEFAULT_ACCOUNT_ID,
         time_scale: float = 1.0,
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self.firm = firm
         self.token = token
         self.account_id = account_id
         self._now = now
-        self._records = HarvestRecords(firm)
-        self._entries = {e["id"]: dict(e) for e in firm.time_entries}
-        self._next_id = max(self._entries, default=636709354) + 1
         self._lock = threading.RLock()
-        self._version = 0
-        self._cache: tuple[tuple[int, Filters], list[Record]] | None = None
+        self._source: object = None
+        self.refresh(world)
         self._limiter = SlidingWindow(RATE_LIMIT, RATE_WINDOW_SECONDS * time_scale)
         self.app = Starlette(
             routes=[
@@ -91,27 +86,49 @@ class HarvestEmulator:
 
     # --- control surface for tests and the demo (not HTTP) ---------------------------------
 
+    def refresh(self, world: World) -> None:
+        """Project ``world`` again (after the clock moved it); edits made here are kept."""
+        with self._lock:
+            self.world = world
+            self.view = HarvestProjection(world)
+            self._records = HarvestRecords(self.view)
+            self._rendered: dict[str, list[Record]] = {}
+            if self._source is not world.time_entries:
+                frame = self.view.time_entry_frame()
+                if self._source is None:
+                    self._store = EntryStore(frame)
+                else:
+                    self._store.rebase(frame)
+                self._source = world.time_entries
+
     def entry(self, entry_id: int) -> Record:
         """A copy of the stored entry (raw: dates and datetimes as Python objects)."""
-        with self._lock:
-            return dict(self._entries[entry_id])
+        return self._store.get(entry_id)
 
     def entries(self) -> list[Record]:
-        with self._lock:
-            return [dict(e) for e in self._entries.values()]
+        """Every entry as a raw dict (fine for tests; large worlds should page over HTTP)."""
+        with self._store.lock:
+            return list(self._store.matching(()))
+
+    def entry_count(self) -> int:
+        return self._store.count()
 
     def edit_entry(self, entry_id: int, **fields: Any) -> Record:
         """Change stored fields of an entry and bump its ``updated_at``."""
         unknown = set(fields) - set(EDITABLE) - {"is_closed", "is_locked", "locked_reason"}
         if unknown:
             raise ValueError(f"cannot edit {sorted(unknown)}")
-        with self._lock:
-            entry = self._entries[entry_id]
-            entry.update(fields)
-            if "project_id" in fields and self._records.has_project(fields["project_id"]):
-                entry["client_id"] = self.firm.project_by_id[fields["project_id"]].client_id
+        with self._store.lock:
+            entry = self._store.get(entry_id)
+            entry.update({k: v for k, v in fields.items() if k in ENTRY_COLUMNS})
+            if "is_locked" in fields and "is_closed" not in fields:
+                entry["is_closed"] = bool(fields["is_locked"])
+            if "project_id" in fields:
+                entry["client_id"] = self._records.client_of(fields["project_id"])
+            if "hours" in fields:
+                entry["hours"] = float(fields["hours"])
             entry["updated_at"] = self._stamp()
-            self._version += 1
+            self._store.put(entry)
             return dict(entry)
 
     def add_entry(
@@ -127,41 +144,37 @@ class HarvestEmulator:
         approved: bool = False,
     ) -> int:
         """Log a new entry (unapproved unless ``approved``); returns its id."""
-        with self._lock:
-            project = self.firm.project_by_id[project_id]
+        if not self._records.has_project(project_id):
+            raise KeyError(project_id)
+        with self._store.lock:
             stamp = self._stamp()
-            entry_id = self._next_id
-            self._next_id += 1
-            self._entries[entry_id] = {
-                "id": entry_id,
-                "spent_date": spent_date,
-                "user_id": user_id,
-                "project_id": project_id,
-                "client_id": project.client_id,
-                "task_id": task_id or self.firm.tasks[0].id,
-                "hours": float(hours),
-                "notes": notes,
-                "billable": billable,
-                "is_closed": approved,
-                "is_locked": approved,
-                "locked_reason": LOCKED_REASON if approved else None,
-                "is_billed": False,
-                "created_at": stamp,
-                "updated_at": stamp,
-            }
-            self._version += 1
+            entry_id = self._store.next_id
+            self._store.put(
+                {
+                    "id": entry_id,
+                    "spent_date": spent_date,
+                    "user_id": user_id,
+                    "project_id": project_id,
+                    "client_id": self._records.client_of(project_id),
+                    "task_id": task_id or self.view.tasks[0].id,
+                    "hours": float(hours),
+                    "notes": notes,
+                    "billable": billable,
+                    "is_closed": approved,
+                    "is_billed": False,
+                    "invoice_id": None,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
             return entry_id
 
     def delete_entry(self, entry_id: int) -> None:
-        with self._lock:
-            del self._entries[entry_id]
-            self._version += 1
+        self._store.delete(entry_id)
 
     def approve_entry(self, entry_id: int) -> Record:
         """Timesheet Approval: the entry becomes closed and locked."""
-        return self.edit_entry(
-            entry_id, is_closed=True, is_locked=True, locked_reason=LOCKED_REASON
-        )
+        return self.edit_entry(entry_id, is_closed=True)
 
     def _stamp(self) -> datetime:
         return self._now().astimezone(UTC).replace(microsecond=0)
@@ -195,25 +208,16 @@ class HarvestEmulator:
             filters = parse_filters(request.query_params, entries=True)
         except (PagingError, ValueError) as problem:
             return _error(422, str(problem))
-        with self._lock:
-            chosen = self._matching(filters)
+        with self._store.lock:
+            chosen = self._store.matching(filters)
             body = numbered_page("time_entries", chosen, paging, self._records.time_entry)
         return FastJSON(body)
-
-    def _matching(self, filters: Filters) -> list[Record]:
-        key = (self._version, filters)
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
-        chosen = [e for e in self._entries.values() if entry_matches(e, filters)]
-        chosen.sort(key=lambda e: (e["spent_date"], e["id"]), reverse=True)
-        self._cache = (key, chosen)
-        return chosen
 
     async def _one_entry(self, request: Request) -> Response:
         if (refused := self._guard(request)) is not None:
             return refused
         entry_id: int = request.path_params["entry_id"]
-        if entry_id not in self._entries:
+        if entry_id not in self._store:
             return _error(404, "Not Found")
         if request.method == "DELETE":
             self.delete_entry(entry_id)
@@ -224,8 +228,7 @@ class HarvestEmulator:
             except ValueError as problem:
                 return _error(422, str(problem))
             self.edit_entry(entry_id, **changes)
-        with self._lock:
-            return FastJSON(self._records.time_entry(self._entries[entry_id]))
+        return FastJSON(self._records.time_entry(self._store.get(entry_id)))
 
     async def _create_entry(self, request: Request) -> Response:
         if (refused := self._guard(request)) is not None:
@@ -239,28 +242,27 @@ class HarvestEmulator:
         except ValueError as problem:
             return _error(422, str(problem))
         entry_id = self.add_entry(
-            user_id=fields.get("user_id", self.firm.consultants[0].id),
+            user_id=fields.get("user_id", self.view.users[0].id),
             project_id=fields["project_id"],
             spent_date=fields["spent_date"],
             hours=fields.get("hours", 0.0),
             task_id=fields["task_id"],
             notes=fields.get("notes", ""),
         )
-        with self._lock:
-            return FastJSON(self._records.time_entry(self._entries[entry_id]), status_code=201)
+        return FastJSON(self._records.time_entry(self._store.get(entry_id)), status_code=201)
 
     async def _list_projects(self, request: Request) -> Response:
-        return self._reference(request, "projects", self.firm.projects, self._records.project)
+        return self._reference(request, "projects", self.view.projects, self._records.project)
 
     async def _list_users(self, request: Request) -> Response:
-        return self._reference(request, "users", self.firm.consultants, self._records.user)
+        return self._reference(request, "users", self.view.users, self._records.user)
 
     async def _list_clients(self, request: Request) -> Response:
-        return self._reference(request, "clients", self.firm.clients, self._records.client)
+        return self._reference(request, "clients", self.view.clients, self._records.client)
 
     async def _list_user_assignments(self, request: Request) -> Response:
         return self._reference(
-            request, "user_assignments", self.firm.assignments, self._records.user_assignment
+            request, "user_assignments", self.view.user_links, self._records.user_assignment
         )
 
     def _reference(
@@ -274,9 +276,16 @@ class HarvestEmulator:
             filters = parse_filters(request.query_params, entries=False)
         except (PagingError, ValueError) as problem:
             return _error(422, str(problem))
-        rendered = [render(i) for i in items]
+        with self._lock:
+            rendered = self._rendered.get(collection)
+            if rendered is None:
+                rendered = sorted(
+                    (render(i) for i in items),
+                    key=lambda r: (r["created_at"], r["id"]),
+                    reverse=True,
+                )
+                self._rendered[collection] = rendered
         chosen = [r for r in rendered if record_matches(r, filters)]
-        chosen.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
         body = cursor_page(collection, chosen, paging, lambda r: r, lambda r: int(r["id"]))
         return FastJSON(body)
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+import polars as pl
 from starlette.requests import Request
 
 from sandbox.vendors.harvest_records import HarvestRecords, Record, iso
@@ -87,6 +88,24 @@ def entry_matches(entry: dict[str, Any], filters: Filters) -> bool:
     return True
 
 
+def entry_expression(filters: Filters) -> pl.Expr:
+    """The same filters as a polars predicate over the Harvest entry frame."""
+    c = pl.col
+    predicate = pl.lit(True)
+    for name, wanted in filters:
+        if name == "updated_since":
+            predicate &= c("updated_at") >= wanted
+        elif name == "from":
+            predicate &= c("spent_date") >= wanted
+        elif name == "to":
+            predicate &= c("spent_date") <= wanted
+        elif name == "is_running":
+            predicate &= pl.lit(not wanted)
+        elif name != "is_active":
+            predicate &= c(name) == wanted
+    return predicate
+
+
 def record_matches(record: Record, filters: Filters) -> bool:
     for name, wanted in filters:
         if name == "updated_since":
@@ -133,8 +152,8 @@ def entry_changes(body: dict[str, Any], records: HarvestRecords) -> dict[str, An
             out[name] = str(value)
     if "project_id" in out and not records.has_project(out["project_id"]):
         raise ValueError("Project not found")
-    if "task_id" in out and out["task_id"] not in records.firm.task_by_id:
+    if "task_id" in out and not records.has_task(out["task_id"]):
         raise ValueError("Task not found")
-    if "user_id" in out and out["user_id"] not in records.firm.consultant_by_id:
+    if "user_id" in out and not records.has_user(out["user_id"]):
         raise ValueError("User not found")
     return out

@@ -1,4 +1,4 @@
-"""The sandbox firm in Harvest v2 record shapes (spec schemas TimeEntry, Project, User, Client,
+"""The world in Harvest v2 record shapes (spec schemas TimeEntry, Project, User, Client,
 UserAssignment). Nested references are built once and shared, so a page of 2,000 entries costs
 one dict per entry.
 """
@@ -8,7 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sandbox.firm import Assignment, Client, Consultant, Firm, Project
+from sandbox.vendors.harvest_projection import (
+    LOCKED_REASON,
+    HarvestProjection,
+    UserLink,
+)
+from sandbox.world.model import Customer, Employee, Project
+from sandbox.world.org import at
 
 Record = dict[str, Any]
 
@@ -19,48 +25,63 @@ def iso(moment: datetime) -> str:
 
 
 class HarvestRecords:
-    """Renders firm objects and time-entry dicts as Harvest JSON records."""
+    """Renders the projection's objects and time-entry rows as Harvest JSON records."""
 
-    def __init__(self, firm: Firm) -> None:
-        self.firm = firm
-        self._users = {c.id: {"id": c.id, "name": c.name} for c in firm.consultants}
+    def __init__(self, view: HarvestProjection) -> None:
+        self.view = view
+        self._users = {u.id: {"id": u.id, "name": u.name} for u in view.users}
         self._clients = {
-            c.id: {"id": c.id, "name": c.name, "currency": c.currency} for c in firm.clients
+            c.id: {"id": c.id, "name": c.name, "currency": c.currency} for c in view.clients
         }
-        self._projects = {p.id: {"id": p.id, "name": p.name, "code": p.code} for p in firm.projects}
-        self._tasks = {t.id: {"id": t.id, "name": t.name} for t in firm.tasks}
+        self._project_clients = {
+            p.id: {**self._clients[p.customer_id], "currency": p.currency} for p in view.projects
+        }
+        self._projects = {p.id: {"id": p.id, "name": p.name, "code": p.code} for p in view.projects}
+        self._tasks = {t.id: {"id": t.id, "name": t.name} for t in view.tasks}
         self._user_links = {
-            pair: self._nested_assignment(a) for pair, a in firm.assignment_by_pair.items()
+            (u.user_id, u.project_id): self._nested_assignment(u) for u in view.user_links
         }
         self._task_links = {
-            pair: {
-                "id": t.id,
+            (p.id, t.id): {
+                "id": p.id * 10 + k,
                 "billable": True,
                 "is_active": True,
-                "created_at": iso(t.created_at),
-                "updated_at": iso(t.created_at),
+                "created_at": iso(p.created_at),
+                "updated_at": iso(p.created_at),
                 "hourly_rate": None,
                 "budget": None,
             }
-            for pair, t in firm.task_assignment_by_pair.items()
+            for p in view.projects
+            for k, t in enumerate(view.tasks)
         }
-        self._cost = {c.id: float(c.cost_rate) for c in firm.consultants}
+        self._cost = {u.id: float(u.cost_rate) for u in view.users}
+        self._numbers = {i.id: i.number for i in view.world.invoices}
 
     @staticmethod
-    def _nested_assignment(a: Assignment) -> Record:
+    def _nested_assignment(u: UserLink) -> Record:
         return {
-            "id": a.id,
+            "id": u.id,
             "is_project_manager": False,
             "is_active": True,
             "use_default_rates": False,
             "budget": None,
-            "created_at": iso(a.created_at),
-            "updated_at": iso(a.created_at),
-            "hourly_rate": float(a.hourly_rate),
+            "created_at": iso(u.created_at),
+            "updated_at": iso(u.updated_at),
+            "hourly_rate": float(u.hourly_rate) if u.hourly_rate is not None else None,
         }
 
     def has_project(self, project_id: int) -> bool:
         return project_id in self._projects
+
+    def has_task(self, task_id: int) -> bool:
+        return task_id in self._tasks
+
+    def has_user(self, user_id: int) -> bool:
+        return user_id in self._users
+
+    def client_of(self, project_id: int) -> int:
+        project = self.view.project_by_id.get(project_id)
+        return project.customer_id if project else self.view.fallback_client
 
     def time_entry(self, e: Record) -> Record:
         user_link = self._user_links.get((e["user_id"], e["project_id"]))
@@ -70,6 +91,9 @@ class HarvestRecords:
             "code": None,
         }
         hours = e["hours"]
+        closed = e["is_closed"]
+        invoice_id = e.get("invoice_id")
+        rate = user_link["hourly_rate"] if user_link and e["billable"] else None
         return {
             "id": e["id"],
             "spent_date": e["spent_date"].isoformat(),
@@ -80,14 +104,16 @@ class HarvestRecords:
             "task": self._tasks[e["task_id"]],
             "task_assignment": self._task_links.get((e["project_id"], e["task_id"])),
             "external_reference": None,
-            "invoice": None,
+            "invoice": {"id": invoice_id, "number": self._numbers.get(invoice_id)}
+            if invoice_id is not None
+            else None,
             "hours": hours,
             "hours_without_timer": hours,
             "rounded_hours": hours,
             "notes": e["notes"],
-            "is_locked": e["is_locked"],
-            "locked_reason": e["locked_reason"],
-            "is_closed": e["is_closed"],
+            "is_locked": e.get("is_locked", closed),
+            "locked_reason": e.get("locked_reason", LOCKED_REASON if closed else None),
+            "is_closed": closed,
             "is_billed": e["is_billed"],
             "timer_started_at": None,
             "started_time": None,
@@ -95,34 +121,34 @@ class HarvestRecords:
             "is_running": False,
             "billable": e["billable"],
             "budgeted": True,
-            "billable_rate": user_link["hourly_rate"] if user_link and e["billable"] else None,
+            "billable_rate": rate,
             "cost_rate": self._cost.get(e["user_id"]),
             "created_at": iso(e["created_at"]),
             "updated_at": iso(e["updated_at"]),
         }
 
-    def user(self, c: Consultant) -> Record:
+    def user(self, u: Employee) -> Record:
         return {
-            "id": c.id,
-            "first_name": c.first_name,
-            "last_name": c.last_name,
-            "email": c.email,
+            "id": u.id,
+            "first_name": u.first_name,
+            "last_name": u.last_name,
+            "email": u.email,
             "telephone": "",
             "timezone": "Eastern Time (US & Canada)",
             "has_access_to_all_future_projects": False,
             "is_contractor": False,
-            "is_active": True,
-            "weekly_capacity": c.weekly_capacity_hours * 3600,
-            "default_hourly_rate": float(c.default_rate),
-            "cost_rate": float(c.cost_rate),
-            "roles": [c.role],
+            "is_active": self.view.is_active_user(u),
+            "weekly_capacity": int(u.weekly_capacity_hours * 3600),
+            "default_hourly_rate": float(self.view.standard_rate(u)),
+            "cost_rate": float(u.cost_rate),
+            "roles": [u.role],
             "access_roles": ["member"],
             "avatar_url": "https://d3s3969qhosaug.cloudfront.net/v2/user.png",
-            "created_at": iso(c.created_at),
-            "updated_at": iso(c.created_at),
+            "created_at": iso(_hired(u)),
+            "updated_at": iso(max(u.updated_at, _hired(u))),
         }
 
-    def client(self, c: Client) -> Record:
+    def client(self, c: Customer) -> Record:
         return {
             "id": c.id,
             "name": c.name,
@@ -131,19 +157,20 @@ class HarvestRecords:
             "statement_key": f"sk{c.id}",
             "currency": c.currency,
             "created_at": iso(c.created_at),
-            "updated_at": iso(c.created_at),
+            "updated_at": iso(c.updated_at),
         }
 
     def project(self, p: Project) -> Record:
-        client = self._clients[p.client_id]
+        contract = self.view.world.contracts[p.contract_id - 1]
+        fixed = contract.billing_model == "fixed-fee"
         return {
             "id": p.id,
-            "client": client,
+            "client": self._project_clients[p.id],
             "name": p.name,
             "code": p.code,
-            "is_active": p.is_active,
+            "is_active": p.status == "active",
             "is_billable": True,
-            "is_fixed_fee": False,
+            "is_fixed_fee": fixed,
             "bill_by": "People",
             "hourly_rate": None,
             "budget": None,
@@ -155,17 +182,21 @@ class HarvestRecords:
             "show_budget_to_all": False,
             "cost_budget": None,
             "cost_budget_include_expenses": False,
-            "fee": None,
+            "fee": float(contract.fee) if fixed and contract.fee is not None else None,
             "notes": "",
-            "starts_on": p.starts_on.isoformat(),
-            "ends_on": p.ends_on.isoformat() if p.ends_on else None,
+            "starts_on": p.start.isoformat(),
+            "ends_on": p.end.isoformat() if p.end else None,
             "created_at": iso(p.created_at),
             "updated_at": iso(p.updated_at),
         }
 
-    def user_assignment(self, a: Assignment) -> Record:
+    def user_assignment(self, u: UserLink) -> Record:
         return {
-            **self._nested_assignment(a),
-            "project": self._projects[a.project_id],
-            "user": self._users[a.user_id],
+            **self._nested_assignment(u),
+            "project": self._projects[u.project_id],
+            "user": self._users[u.user_id],
         }
+
+
+def _hired(u: Employee) -> datetime:
+    return at(u.hire_date, 8)

@@ -17,7 +17,8 @@ import math
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -26,7 +27,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.firm import Firm
 from sandbox.vendors.limits import SlidingWindow
 from sandbox.vendors.wire import FastJSON, LostResponse
 from sandbox.vendors.xero_books import Books, Record
@@ -37,6 +37,8 @@ from sandbox.vendors.xero_identity import (
     XeroIdentity,
     problem,
 )
+from sandbox.vendors.xero_projection import tenants
+from sandbox.world.model import World
 
 API = "/api.xro/2.0"
 PROVIDER_NAME = "plan2cash sandbox"
@@ -55,27 +57,33 @@ def _list(request: Request, name: str) -> list[str]:
 
 
 class XeroEmulator:
-    """One Xero custom connection to one organisation (tenant), served by ``.app``."""
+    """One Xero custom connection to every organisation of the firm (one per legal entity),
+    served by ``.app``; ``tenant_id`` is the first."""
 
     def __init__(
         self,
-        firm: Firm,
+        world: World,
         *,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         time_scale: float = 1.0,
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self.firm = firm
         self.client_id = client_id
         self.client_secret = client_secret
-        self.tenant_id = firm.xero_tenant_id
-        self.tenant_name = firm.tenant_name
         self._now = now
         self.identity = XeroIdentity(client_id, client_secret, now=now)
-        self.identity.connect(self.tenant_id, self.tenant_name)
-        opened = datetime.combine(firm.window_start, datetime.min.time(), tzinfo=UTC)
-        self._books = {self.tenant_id: Books(firm.xero_contacts(), now=now, created=opened)}
+        self._books: dict[str, Books] = {}
+        for tenant in tenants(world):
+            self.identity.connect(tenant.tenant_id, tenant.name)
+            books = Books(
+                tenant.contacts, now=now, created=tenant.opened, base_currency=tenant.currency
+            )
+            books.load_invoices(tenant.invoices)
+            self._books[tenant.tenant_id] = books
+        self.tenant_ids = list(self._books)
+        self.tenant_id = self.tenant_ids[0]
+        self.tenant_name = world.legal_entities[0].name
         self._replays: dict[tuple[str, str], Replay] = {}
         self._lose = 0
         self._lock = threading.Lock()
@@ -99,10 +107,17 @@ class XeroEmulator:
     # --- accessors and fault switches for tests ---------------------------------------------
 
     def invoices(self, tenant_id: str | None = None) -> list[Record]:
-        return self._books[tenant_id or self.tenant_id].find_invoices()
+        """The invoices of one tenant, or of every tenant (in tenant order) when ``None``."""
+        chosen = [tenant_id] if tenant_id else self.tenant_ids
+        return [i for t in chosen for i in self._books[t].find_invoices()]
 
     def contacts(self, tenant_id: str | None = None) -> list[Record]:
-        return self._books[tenant_id or self.tenant_id].find_contacts(include_archived=True)
+        chosen = [tenant_id] if tenant_id else self.tenant_ids
+        return [c for t in chosen for c in self._books[t].find_contacts(include_archived=True)]
+
+    def record_payment(self, tenant_id: str, invoice_id: str, amount: Decimal, on: date) -> Record:
+        """The customer paid: the invoice's ``AmountDue`` drops (PAID once nothing is due)."""
+        return self._books[tenant_id].record_payment(invoice_id, amount, on)
 
     def lose_next_response(self, n: int = 1) -> None:
         """The next ``n`` accepted invoice writes are applied, then their replies are lost."""

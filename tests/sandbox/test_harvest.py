@@ -7,12 +7,13 @@ from datetime import date
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 
-from sandbox.firm import build_firm
 from sandbox.server import Sandbox
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.harvest import HarvestEmulator
+from sandbox.world import build_world
 from tests.sandbox.conftest import HARVEST_HEADERS, TODAY, FakeClock
 
 
@@ -48,7 +49,7 @@ def test_bad_token_or_account_is_401(harvest: httpx.Client, header: str, value: 
 
 def test_time_entries_page_by_number_to_the_end(harvest: httpx.Client, sandbox: Sandbox) -> None:
     pages = follow(
-        harvest, "time_entries", {"per_page": 100, "project_id": sandbox.firm.projects[0].id}
+        harvest, "time_entries", {"per_page": 20, "project_id": sandbox.world.projects[0].id}
     )
     first = pages[0]
     assert first["page"] == 1 and first["previous_page"] is None and first["next_page"] == 2
@@ -67,7 +68,7 @@ def test_reference_lists_hand_out_cursor_links(harvest: httpx.Client, sandbox: S
     assert pages[0]["next_page"] == 2
     assert all(p["next_page"] is None and p["previous_page"] is None for p in pages[1:])
     ids = [p["id"] for page in pages for p in page["projects"]]
-    assert sorted(ids) == sorted(p.id for p in sandbox.firm.projects)
+    assert sorted(ids) == sorted(p.id for p in sandbox.world.projects)
     by_number = harvest.get("projects", params={"per_page": 2, "page": 2}).json()
     assert by_number["projects"] == pages[1]["projects"]
 
@@ -80,7 +81,7 @@ def test_per_page_over_2000_is_422(harvest: httpx.Client) -> None:
 def test_updated_since_returns_the_edit(
     harvest: httpx.Client, sandbox: Sandbox, clock: FakeClock
 ) -> None:
-    edited = sandbox.firm.time_entries[10]["id"]
+    edited = sandbox.world.time_entries["id"][10]
     since = clock.advance(hours=1)
     assert (
         harvest.get("time_entries", params={"updated_since": since.isoformat()}).json()[
@@ -98,9 +99,9 @@ def test_updated_since_returns_the_edit(
 def test_control_methods_add_approve_and_delete(
     sandbox: Sandbox, harvest: httpx.Client, clock: FakeClock
 ) -> None:
-    link = sandbox.firm.assignments[0]
+    link = sandbox.world.assignments[0]
     entry_id = sandbox.harvest.add_entry(
-        user_id=link.user_id, project_id=link.project_id, spent_date=TODAY, hours=2
+        user_id=link.employee_id, project_id=link.project_id, spent_date=TODAY, hours=2
     )
     assert harvest.get(f"time_entries/{entry_id}").json()["is_closed"] is False
     clock.advance(minutes=5)
@@ -113,7 +114,7 @@ def test_control_methods_add_approve_and_delete(
 
 
 def test_http_create_patch_delete(harvest: httpx.Client, sandbox: Sandbox) -> None:
-    project, task = sandbox.firm.projects[0], sandbox.firm.tasks[1]
+    project, task = sandbox.world.projects[0], sandbox.harvest.view.tasks[1]
     created = harvest.post(
         "time_entries",
         json={"project_id": project.id, "task_id": task.id, "spent_date": "2025-03-11", "hours": 3},
@@ -129,7 +130,10 @@ def test_http_create_patch_delete(harvest: httpx.Client, sandbox: Sandbox) -> No
 
 
 def test_filters_by_date_user_and_billed(harvest: httpx.Client, sandbox: Sandbox) -> None:
-    user = sandbox.firm.consultants[2].id
+    busy = sandbox.world.time_entries.filter(
+        pl.col("spent_date").is_between(date(2025, 2, 3), date(2025, 2, 7))
+    )
+    user = int(busy["employee_id"][0])
     body = harvest.get(
         "time_entries",
         params={"from": "2025-02-03", "to": "2025-02-07", "user_id": user, "is_billed": "false"},
@@ -151,7 +155,7 @@ def test_unknown_project_fault_points_outside_projects(
 
 
 def test_rate_limit_is_429_with_retry_after() -> None:
-    emulator = HarvestEmulator(build_firm(7, today=TODAY), time_scale=0.01)
+    emulator = HarvestEmulator(build_world(7, size="tiny", today=TODAY), time_scale=0.01)
     with (
         InProcessTransport(emulator.app) as transport,
         httpx.Client(
@@ -174,7 +178,7 @@ def test_transport_serves_several_threads(sandbox: Sandbox) -> None:
             return int(client.get("users").json()["total_entries"])
 
     with ThreadPoolExecutor(8) as pool:
-        assert set(pool.map(fetch, range(40))) == {len(sandbox.firm.consultants)}
+        assert set(pool.map(fetch, range(40))) == {len(sandbox.world.employees)}
 
 
 def test_dates_are_iso(harvest: httpx.Client) -> None:

@@ -19,7 +19,7 @@ def test_serves_both_vendors_on_free_loopback_ports() -> None:
         with httpx.Client(
             base_url=box.harvest_base_url + "/", headers=HARVEST_HEADERS, timeout=5
         ) as harvest:
-            assert harvest.get("users").json()["total_entries"] == len(box.firm.consultants)
+            assert harvest.get("users").json()["total_entries"] == len(box.world.employees)
         with httpx.Client(base_url=box.xero_base_url + "/", timeout=5) as xero:
             xero.headers.update(
                 {

@@ -8,14 +8,16 @@ import httpx
 import pytest
 
 from sandbox.server import Sandbox
+from sandbox.vendors.xero_projection import contact_id
 from tests.sandbox.conftest import FakeClock, xero_token
 
 
 def invoice(sandbox: Sandbox, number: str, **overrides: Any) -> dict[str, Any]:
-    client = sandbox.firm.clients[0]
+    client = sandbox.world.customers[0]
+    entity = sandbox.world.legal_entities[client.legal_entity_id - 1]
     body: dict[str, Any] = {
         "Type": "ACCREC",
-        "Contact": {"ContactID": client.xero_contact_id},
+        "Contact": {"ContactID": contact_id(entity, client.id)},
         "InvoiceNumber": number,
         "Reference": "2025-02 services",
         "Date": "2025-03-01",
@@ -194,9 +196,9 @@ def test_reads_filter_and_page(xero: httpx.Client, sandbox: Sandbox, clock: Fake
 
 def test_contacts_are_seeded_and_created(xero: httpx.Client, sandbox: Sandbox) -> None:
     seeded = xero.get("Contacts").json()["Contacts"]
-    assert {c["Name"] for c in seeded} == {c.name for c in sandbox.firm.clients}
+    assert {c["Name"] for c in seeded} == {c.name for c in sandbox.world.customers}
     assert all(c["ContactStatus"] == "ACTIVE" and c["IsCustomer"] for c in seeded)
-    name = sandbox.firm.clients[1].name
+    name = sandbox.world.customers[1].name
     found = xero.get("Contacts", params={"where": f'Name=="{name}"'}).json()["Contacts"]
     assert [c["Name"] for c in found] == [name]
     created = xero.put(
@@ -204,7 +206,7 @@ def test_contacts_are_seeded_and_created(xero: httpx.Client, sandbox: Sandbox) -
     )
     assert created.status_code == 200
     assert xero.put("Contacts", json={"Contacts": [{"Name": "New Co"}]}).status_code == 400
-    assert len(sandbox.xero.contacts()) == len(sandbox.firm.clients) + 1
+    assert len(sandbox.xero.contacts()) == len(sandbox.world.customers) + 1
 
 
 def test_rate_limit_per_tenant(clock: FakeClock) -> None:
