@@ -31,6 +31,8 @@ db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 exceptions_app = typer.Typer(help="Records that could not flow.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(exceptions_app, name="exceptions")
+sandbox_app = typer.Typer(help="The simulated firm and its vendor APIs.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
 console = Console()
 err = Console(stderr=True)
 
@@ -201,39 +203,62 @@ def _start_workers(settings: Settings, store: Any, count: int) -> threading.Even
     return stop
 
 
-@app.command()
-def sandbox(
+@sandbox_app.command("serve")
+def sandbox_serve(
     seed: int = 7,
-    harvest_port: int = 8711,
-    xero_port: int = 8712,
+    size: Annotated[str, typer.Option(help="tiny, small, medium or large")] = "tiny",
+    scenario: Annotated[str, typer.Option(help="calm, flaky, storm, outage:xero:2h …")] = "calm",
+    speed: Annotated[float | None, typer.Option(help="simulated seconds per second")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print connections as JSON")] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """Serve the sandbox firm's Harvest and Xero on loopback until interrupted."""
-    from sandbox.server import Sandbox
+    """Serve the sandbox firm's five vendor APIs on loopback until interrupted, on the ports
+    plan2cash's configuration points at."""
+    from sandbox.__main__ import describe
 
-    box = Sandbox(seed=seed)
-    box.serve(harvest_port=harvest_port, xero_port=xero_port)
-    console.print(f"Harvest {box.harvest_base_url}\nXero    {box.xero_base_url}")
+    box = _sandbox(seed=seed, size=size, scenario=scenario, speed=speed)
+    box.serve(**_sandbox_ports(_settings(config)))
+    describe(box, as_json=as_json)
     _wait_forever()
     box.stop()
+
+
+def _sandbox(**options: Any) -> Any:
+    from sandbox.server import Sandbox
+
+    try:
+        return Sandbox(**options)
+    except ValueError as exc:
+        err.print(f"[red]Sandbox:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _sandbox_ports(settings: Settings) -> dict[str, int]:
+    """Each vendor's loopback port, from the URL configured for it."""
+    return {
+        "harvest_port": _port(settings.harvest.base_url),
+        "xero_port": _port(settings.xero.base_url),
+        "salesforce_port": _port(settings.salesforce.login_url),
+        "kantata_port": _port(settings.kantata.base_url),
+        "bamboohr_port": _port(settings.bamboohr.base_url),
+    }
 
 
 @app.command()
 def demo(
     seed: int = 7,
+    scenario: Annotated[str, typer.Option(help="API faults: calm, flaky, storm …")] = "calm",
     port: int = 8501,
     config: ConfigOption = None,
 ) -> None:
     """Start the sandbox firm, the engine on its schedule, and the dashboard."""
-    from sandbox.server import Sandbox
     from sync.engine import Engine
     from sync.scheduler import build_scheduler
     from sync.telemetry import install
 
     settings = _settings(config)
-    box = Sandbox(seed=seed)
-    box.serve(
-        harvest_port=_port(settings.harvest.base_url), xero_port=_port(settings.xero.base_url)
-    )
+    box = _sandbox(seed=seed, scenario=scenario)
+    box.serve(**_sandbox_ports(settings))
     store = _store(settings)
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
     scheduler = build_scheduler(Engine(settings, store), settings.schedule, blocking=False)
@@ -252,7 +277,7 @@ def demo(
         ]
     )
     console.print(
-        f"Sandbox firm: Harvest {box.harvest_base_url}, Xero {box.xero_base_url}\n"
+        f"Sandbox firm: {', '.join(f'{v} {box.base_url(v)}' for v in box.emulators)}\n"
         f"Dashboard: [bold]http://localhost:{port}[/bold]  (Ctrl-C stops everything)"
     )
     try:

@@ -1,47 +1,49 @@
-"""``python -m sandbox``: serve the sandbox firm's Harvest and Xero emulators until Ctrl-C."""
+"""``python -m sandbox``: serve the sandbox firm's five vendor APIs until Ctrl-C.
+
+Prints each API's base URL and sandbox credentials (``--json``: one JSON object keyed by vendor,
+in the shape of plan2cash's configuration sections).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import threading
 from types import FrameType
 
-from sandbox.server import HARVEST_PORT, XERO_PORT, Sandbox
+from sandbox.server import Sandbox
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    options.add_argument("--seed", type=int, default=7)
+    options.add_argument("--size", default="tiny", choices=["tiny", "small", "medium", "large"])
+    options.add_argument("--weeks", type=int, default=None)
+    options.add_argument("--speed", type=float, default=None, help="simulated seconds per second")
+    options.add_argument("--scenario", default="calm", help="calm, flaky, storm, outage:xero:2h …")
+    options.add_argument("--json", action="store_true", help="print connections as JSON")
+    for vendor in ("harvest", "xero", "salesforce", "kantata", "bamboohr"):
+        options.add_argument(f"--{vendor}-port", type=int, default=None)
+    return options
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--size", default="tiny", choices=["tiny", "small", "medium", "large"])
-    parser.add_argument("--weeks", type=int, default=None)
-    parser.add_argument("--speed", type=float, default=None, help="simulated seconds per second")
-    parser.add_argument("--harvest-port", type=int, default=HARVEST_PORT)
-    parser.add_argument("--xero-port", type=int, default=XERO_PORT)
-    args = parser.parse_args(argv)
-    sandbox = Sandbox(args.seed, size=args.size, weeks=args.weeks, speed=args.speed)
-    sandbox.serve(harvest_port=args.harvest_port, xero_port=args.xero_port)
-    world = sandbox.world
-    print(
-        f"{world.name} ({world.size}): seed {world.seed}, {len(world.employees)} people, "
-        f"{world.time_entries.height} time entries, {len(world.faults)} labelled faults"
+    args = parser().parse_args(argv)
+    sandbox = Sandbox(
+        args.seed, size=args.size, weeks=args.weeks, speed=args.speed, scenario=args.scenario
     )
-    print(f"Harvest  {sandbox.harvest_base_url}")
-    print(
-        f"         token {sandbox.harvest.token}  Harvest-Account-Id "
-        f"{sandbox.harvest.account_id}  (send a User-Agent)"
-    )
-    print(f"Xero     {sandbox.xero_base_url}")
-    print(f"         token {sandbox.xero_token_url}  connections {sandbox.xero_connections_url}")
-    print(
-        f"         client_id {sandbox.xero.client_id}  client_secret "
-        f"{sandbox.xero.client_secret}  xero-tenant-id {sandbox.xero.tenant_id}"
-    )
-    print("Ctrl-C to stop.", flush=True)
+    ports = {
+        f"{v}_port": getattr(args, f"{v}_port")
+        for v in sandbox.emulators
+        if getattr(args, f"{v}_port") is not None
+    }
+    sandbox.serve(**ports)
+    describe(sandbox, as_json=args.json)
     signal.signal(signal.SIGTERM, _interrupt)  # a demo script stopping us gets a clean shutdown
     try:
         threading.Event().wait()
@@ -49,6 +51,22 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         sandbox.stop()
+
+
+def describe(sandbox: Sandbox, *, as_json: bool) -> None:
+    connections = sandbox.connections()
+    if as_json:
+        print(json.dumps(connections, indent=2), flush=True)
+        return
+    world = sandbox.world
+    print(
+        f"{world.name} ({world.size}): seed {world.seed}, {len(world.employees)} people, "
+        f"{world.time_entries.height} time entries, {len(world.faults)} labelled faults; "
+        f"API faults: {sandbox.scenario}"
+    )
+    for vendor, details in connections.items():
+        print(f"{vendor:<11}" + "  ".join(f"{k}={v}" for k, v in details.items()))
+    print("Ctrl-C to stop.", flush=True)
 
 
 if __name__ == "__main__":

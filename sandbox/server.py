@@ -19,12 +19,17 @@ from datetime import UTC, date, datetime
 from datetime import time as time_of_day
 from typing import Any, cast
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from sandbox.faults import FaultPlan, FaultyTransport, inject_faults, parse_scenario
 from sandbox.firm import Firm
 from sandbox.transport import InProcessTransport
+from sandbox.vendors.bamboohr import BambooHREmulator
 from sandbox.vendors.harvest import HarvestEmulator
+from sandbox.vendors.kantata import KantataEmulator
+from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.vendors.xero import XeroEmulator
 from sandbox.vendors.xero_payments import collect_payments
 from sandbox.world.build import build_world
@@ -34,6 +39,9 @@ from sandbox.world.model import World
 HOST = "127.0.0.1"
 HARVEST_PORT = 8711
 XERO_PORT = 8712
+SALESFORCE_PORT = 8713
+KANTATA_PORT = 8714
+BAMBOOHR_PORT = 8715
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -87,10 +95,13 @@ class Sandbox:
         now: Callable[[], datetime] | None = None,
         faults: Collection[str] | None = None,
         speed: float | None = None,
+        scenario: str = "calm",
         **world_options: Any,
     ) -> None:
         """``now`` is the emulators' clock (real UTC time by default); ``speed`` instead starts
-        a ``SimClock`` at the world's today that runs that many times faster than real time."""
+        a ``SimClock`` at the world's today that runs that many times faster than real time.
+        ``faults`` are the data-quality faults planted in the world; ``scenario`` the API faults
+        the emulators inject (``calm``, ``flaky``, ``storm``, ``outage:xero:2h``, …)."""
         self.world: World = build_world(
             seed,
             size=size,
@@ -111,7 +122,7 @@ class Sandbox:
         self._ports: dict[str, int] = {}
         self.host = HOST
         self._served: list[_Served] = []
-        self._transports: dict[str, InProcessTransport] = {}
+        self._transports: dict[str, httpx.BaseTransport] = {}
         self.add_emulator(
             "harvest",
             HarvestEmulator(self.world, time_scale=time_scale, now=self.now),
@@ -120,6 +131,24 @@ class Sandbox:
         self.add_emulator(
             "xero", XeroEmulator(self.world, time_scale=time_scale, now=self.now), XERO_PORT
         )
+        self.add_emulator(
+            "salesforce",
+            SalesforceEmulator(self.world, time_scale=time_scale, now=self.now),
+            SALESFORCE_PORT,
+        )
+        self.add_emulator(
+            "kantata",
+            KantataEmulator(self.world, time_scale=time_scale, now=self.now),
+            KANTATA_PORT,
+        )
+        self.add_emulator(
+            "bamboohr",
+            BambooHREmulator(self.world, time_scale=time_scale, now=self.now),
+            BAMBOOHR_PORT,
+        )
+        self.scenario = scenario
+        self.fault_plans: dict[str, FaultPlan] = parse_scenario(scenario, seed=seed)
+        self._time_scale = time_scale
 
     def add_emulator(self, vendor: str, emulator: Any, port: int) -> None:
         """Put ``emulator`` (anything with an ASGI ``.app``) behind the sandbox as ``vendor``."""
@@ -147,13 +176,26 @@ class Sandbox:
         collect_payments(self.world, self.xero)
         return added
 
-    def transports(self) -> dict[str, InProcessTransport]:
-        """In-process transports, made once and closed by ``stop()``."""
+    def faulty(self, vendor: str) -> bool:
+        """Whether the scenario injects anything into this vendor's API."""
+        plan = self.fault_plans.get(vendor)
+        return plan is not None and (any(plan.rates.values()) or plan.outage is not None)
+
+    def app(self, vendor: str) -> ASGIApp:
+        """The vendor's emulator, behind the scenario's fault injection when it has any."""
+        app: ASGIApp = self.emulators[vendor].app
+        if not self.faulty(vendor):
+            return app
+        plan = self.fault_plans[vendor]
+        return inject_faults(app, plan, clock=self.now, time_scale=self._time_scale)
+
+    def transports(self) -> dict[str, httpx.BaseTransport]:
+        """In-process transports (a hang ends as ``httpx.ReadTimeout`` where faults are
+        injected), made once and closed by ``stop()``."""
         if not self._transports:
-            self._transports = {
-                vendor: InProcessTransport(emulator.app)
-                for vendor, emulator in self.emulators.items()
-            }
+            for vendor in self.emulators:
+                inner = InProcessTransport(self.app(vendor))
+                self._transports[vendor] = FaultyTransport(inner) if self.faulty(vendor) else inner
         return dict(self._transports)
 
     def serve(
@@ -175,8 +217,8 @@ class Sandbox:
             chosen["harvest"] = harvest_port
         if xero_port is not None:
             chosen["xero"] = xero_port
-        for vendor, emulator in self.emulators.items():
-            served = _Served(emulator.app, host, chosen[vendor])
+        for vendor in self.emulators:
+            served = _Served(self.app(vendor), host, chosen[vendor])
             self._served.append(served)
             served.start()
             self._ports[vendor] = served.port
@@ -201,6 +243,29 @@ class Sandbox:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
+
+    def connections(self) -> dict[str, dict[str, str]]:
+        """How to reach each emulator, keyed as plan2cash's settings are (``[harvest]``
+        ``base_url``, ``token`` …), so the output can be pasted into a configuration file."""
+        harvest, xero = self.harvest, self.xero
+        sf, kantata, bamboo = (self.emulators[v] for v in ("salesforce", "kantata", "bamboohr"))
+        return {
+            "harvest": {"base_url": self.harvest_base_url, "account_id": harvest.account_id,
+                        "token": harvest.token},
+            "xero": {"base_url": self.xero_base_url, "token_url": self.xero_token_url,
+                     "connections_url": self.xero_connections_url,
+                     "client_id": xero.client_id, "client_secret": xero.client_secret,
+                     "tenant_id": xero.tenant_id},
+            "salesforce": {"login_url": self.base_url("salesforce"), "client_id": sf.client_id,
+                           "client_secret": sf.client_secret, "api_version": sf.api_version},
+            "kantata": {"base_url": f"{self.base_url('kantata')}/api/v1",
+                        "token": kantata.token},
+            "bamboohr": {
+                "base_url": f"{self.base_url('bamboohr')}/api/gateway.php/"
+                f"{bamboo.company_domain}/v1",
+                "api_key": bamboo.api_key, "webhook_key": bamboo.webhook_key,
+            },
+        }  # fmt: skip
 
     @property
     def harvest_port(self) -> int:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sandbox.server import Sandbox
@@ -174,3 +175,59 @@ def test_exceptions_triage_from_the_command_line(served: Sandbox, tmp_path: Path
         "exceptions", "replay", "--category", "over_24h", "--edit", "{hours", env=env, cwd=tmp_path
     )
     assert bad_edit.returncode == 2 and "not valid JSON" in bad_edit.stderr
+
+
+def test_sandbox_serve_prints_every_vendor_as_json(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")} | {
+        "PYTHONPATH": str(ROOT),
+        **{
+            f"PLAN2CASH__{v}": url
+            for v, url in (
+                ("HARVEST__BASE_URL", "http://127.0.0.1:0/v2"),
+                ("XERO__BASE_URL", "http://127.0.0.1:0/api.xro/2.0"),
+                ("SALESFORCE__LOGIN_URL", "http://127.0.0.1:0"),
+                ("KANTATA__BASE_URL", "http://127.0.0.1:0/api/v1"),
+                ("BAMBOOHR__BASE_URL", "http://127.0.0.1:0/api/gateway.php/meridian/v1"),
+            )
+        },
+    }
+    process = subprocess.Popen(
+        [*CLI, "sandbox", "serve", "--json"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        text = ""
+        while True:
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else "no output"
+            text += line
+            if line.startswith("}"):
+                break
+        connections = json.loads(text)
+        assert set(connections) == {"harvest", "xero", "salesforce", "kantata", "bamboohr"}
+        harvest = connections["harvest"]
+        response = httpx.get(
+            f"{harvest['base_url']}/users",
+            headers={
+                "Authorization": f"Bearer {harvest['token']}",
+                "Harvest-Account-Id": harvest["account_id"],
+                "User-Agent": "test (t@example.com)",
+            },
+        )
+        assert response.status_code == 200 and response.json()["users"]
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_an_unknown_scenario_is_a_clear_error(tmp_path: Path) -> None:
+    result = plan2cash(
+        "sandbox", "serve", "--scenario", "hurricane", env=dict(os.environ), cwd=tmp_path
+    )
+    assert result.returncode == 2 and "hurricane" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -25,10 +25,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
 
-from collectors import harvest, xero
+from collectors import bamboohr, harvest, kantata, salesforce, xero
 from collectors.entities import Entity
 from collectors.errors import SchemaDriftError
 from collectors.http import RetryPolicy
+from collectors.kantata.mapping import to_project
 from sandbox.server import Sandbox
 
 TODAY = date(2026, 11, 25)
@@ -136,7 +137,73 @@ def _invoice(number: str, contact: str) -> dict[str, Any]:
     }
 
 
-# One entry per connector. Salesforce, Kantata and BambooHR plug in here, one line each.
+def open_salesforce(box: Sandbox) -> Reader:
+    settings = salesforce.SalesforceSettings(login_url=box.base_url("salesforce"), batch_size=200)
+    seen: list[str] = []
+    connector = salesforce.SalesforceConnector(
+        settings, transport=Watching(box.transports()["salesforce"], seen), policy=FAST
+    )
+    client = connector.client()
+    return Reader(
+        pages=lambda stream, since: connector.pages(client, stream, since),
+        normalize={"accounts": salesforce.to_customer, "contracts": salesforce.to_contract},
+        cursor=salesforce.cursor_of,
+        key={"accounts": "Id", "contracts": "Id"},
+        page_size=200,
+        secrets=[settings.client_secret.get_secret_value()],
+        close=client.close,
+        seen_headers=seen,
+    )
+
+
+def open_kantata(box: Sandbox) -> Reader:
+    settings = kantata.KantataSettings(base_url=f"{box.base_url('kantata')}/api/v1", per_page=2)
+    seen: list[str] = []
+    connector = kantata.KantataConnector(
+        settings, transport=Watching(box.transports()["kantata"], seen), policy=FAST
+    )
+    client = connector.client()
+    context: dict[str, kantata.KantataPage] = {}  # record id → the page that side-loaded it
+
+    def pages(stream: str, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
+        for page in connector.pages(client, stream, since):
+            context.update({str(raw["id"]): page for raw in page.records})
+            yield page.records
+
+    return Reader(
+        pages=pages,
+        normalize={"workspaces": lambda raw: to_project(raw, context[str(raw["id"])])},
+        cursor=lambda raw: harvest.parse_datetime(raw.get("updated_at")),
+        key={"workspaces": "id"},
+        page_size=2,
+        secrets=[settings.token.get_secret_value()],
+        close=client.close,
+        seen_headers=seen,
+    )
+
+
+def open_bamboohr(box: Sandbox) -> Reader:
+    settings = bamboohr.BambooHRSettings(
+        base_url=f"{box.base_url('bamboohr')}/api/gateway.php/meridian/v1", page_limit=5
+    )
+    seen: list[str] = []
+    connector = bamboohr.BambooHRConnector(
+        settings, transport=Watching(box.transports()["bamboohr"], seen), policy=FAST
+    )
+    client = connector.client()
+    return Reader(
+        pages=lambda stream, since: connector.pages(client, stream, since),
+        normalize={"employees": bamboohr.to_resource},
+        cursor=lambda raw: datetime.fromisoformat(raw[bamboohr.LAST_CHANGED]),
+        key={"employees": "employeeId"},
+        page_size=5,
+        secrets=[settings.api_key.get_secret_value()],
+        close=client.close,
+        seen_headers=seen,
+    )
+
+
+# One entry per connector.
 ADAPTERS = [
     Adapter(
         "harvest",
@@ -144,6 +211,10 @@ ADAPTERS = [
         open_harvest,
     ),
     Adapter("xero", ("contacts", "invoices"), open_xero),
+    Adapter("salesforce", ("accounts", "contracts"), open_salesforce),
+    # the tiny firm has no milestones (all time-and-materials); Kantata's own tests map them
+    Adapter("kantata", ("workspaces",), open_kantata),
+    Adapter("bamboohr", ("employees",), open_bamboohr),
 ]
 PARAMS = [
     pytest.param(adapter, stream, id=f"{adapter.name}-{stream}")
