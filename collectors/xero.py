@@ -13,9 +13,11 @@ request, and Xero replays its first reply instead of creating the documents twic
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -584,3 +586,11 @@ def to_payment(raw: dict[str, Any], *, base_currency: str = "USD") -> Payment:
         amount=_money(raw["Amount"]),
         currency=invoice.get("CurrencyCode") or base_currency,
     )
+
+
+def verify_webhook(headers: Mapping[str, str], body: bytes, key: SecretStr) -> bool:
+    """Whether a delivery really comes from Xero: ``x-xero-signature`` must be
+    base64(HMAC-SHA256(webhook key, raw body)). Answer 401 when it is not."""
+    given = next((v for k, v in headers.items() if k.lower() == "x-xero-signature"), "")
+    digest = hmac.new(key.get_secret_value().encode(), body, hashlib.sha256).digest()
+    return hmac.compare_digest(given.encode(), base64.b64encode(digest))

@@ -38,6 +38,7 @@ from sandbox.vendors.xero_identity import (
     problem,
 )
 from sandbox.vendors.xero_projection import tenants
+from sandbox.vendors.xero_webhooks import DEFAULT_WEBHOOK_KEY, delivery
 from sandbox.world.model import World
 
 API = "/api.xro/2.0"
@@ -66,11 +67,13 @@ class XeroEmulator:
         *,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
+        webhook_key: str = DEFAULT_WEBHOOK_KEY,
         time_scale: float = 1.0,
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
+        self.webhook_key = webhook_key
         self._now = now
         self.identity = XeroIdentity(client_id, client_secret, now=now)
         self._books: dict[str, Books] = {}
@@ -114,6 +117,10 @@ class XeroEmulator:
     def contacts(self, tenant_id: str | None = None) -> list[Record]:
         chosen = [tenant_id] if tenant_id else self.tenant_ids
         return [c for t in chosen for c in self._books[t].find_contacts(include_archived=True)]
+
+    def webhook_delivery(self, events: list[dict[str, str]]) -> tuple[dict[str, str], bytes]:
+        """A signed delivery of ``events`` (see ``xero_webhooks.event``), as Xero posts it."""
+        return delivery(events, self.webhook_key)
 
     def record_payment(self, tenant_id: str, invoice_id: str, amount: Decimal, on: date) -> Record:
         """The customer paid: the invoice's ``AmountDue`` drops (PAID once nothing is due)."""
