@@ -205,27 +205,32 @@ def _start_workers(settings: Settings, store: Any, count: int) -> threading.Even
 
 @sandbox_app.command("serve")
 def sandbox_serve(
-    seed: int = 7,
-    size: Annotated[str, typer.Option(help="tiny, small, medium or large")] = "tiny",
-    scenario: Annotated[str, typer.Option(help="calm, flaky, storm, outage:xero:2h …")] = "calm",
+    seed: Annotated[int | None, typer.Option(help="Default: [sandbox] seed")] = None,
+    size: Annotated[str | None, typer.Option(help="tiny, small, medium or large")] = None,
+    scenario: Annotated[str | None, typer.Option(help="calm, flaky, storm, outage:xero:2h …")] = (
+        None
+    ),
     speed: Annotated[float | None, typer.Option(help="simulated seconds per second")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print connections as JSON")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Serve the sandbox firm's five vendor APIs on loopback until interrupted, on the ports
-    plan2cash's configuration points at."""
+    plan2cash's configuration points at. Options default to the [sandbox] configuration."""
     from sandbox.__main__ import describe
 
-    box = _sandbox(seed=seed, size=size, scenario=scenario, speed=speed)
-    box.serve(**_sandbox_ports(_settings(config)))
+    settings = _settings(config)
+    box = _sandbox(settings, seed=seed, size=size, scenario=scenario, speed=speed)
+    box.serve(**_sandbox_ports(settings))
     describe(box, as_json=as_json)
     _wait_forever()
     box.stop()
 
 
-def _sandbox(**options: Any) -> Any:
+def _sandbox(settings: Settings, **given: Any) -> Any:
+    """The sandbox the configuration describes, with any options given on the command line."""
     from sandbox.server import Sandbox
 
+    options = settings.sandbox.model_dump() | {k: v for k, v in given.items() if v is not None}
     try:
         return Sandbox(**options)
     except ValueError as exc:
@@ -246,8 +251,8 @@ def _sandbox_ports(settings: Settings) -> dict[str, int]:
 
 @app.command()
 def demo(
-    seed: int = 7,
-    scenario: Annotated[str, typer.Option(help="API faults: calm, flaky, storm …")] = "calm",
+    seed: Annotated[int | None, typer.Option(help="Default: [sandbox] seed")] = None,
+    scenario: Annotated[str | None, typer.Option(help="API faults: calm, flaky, storm …")] = None,
     port: int = 8501,
     config: ConfigOption = None,
 ) -> None:
@@ -257,7 +262,7 @@ def demo(
     from sync.telemetry import install
 
     settings = _settings(config)
-    box = _sandbox(seed=seed, scenario=scenario)
+    box = _sandbox(settings, seed=seed, scenario=scenario)
     box.serve(**_sandbox_ports(settings))
     store = _store(settings)
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)

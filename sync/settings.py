@@ -47,6 +47,15 @@ class Billing(BaseModel):
     max_delivery_attempts: int = Field(default=8, ge=1)
 
 
+class SandboxOptions(BaseModel):
+    """The simulated firm ``plan2cash demo`` and ``plan2cash sandbox serve`` start."""
+
+    seed: int = 7
+    size: str = Field(default="tiny", pattern="^(tiny|small|medium|large)$")
+    scenario: str = "calm"  # API faults: calm, flaky, storm, outage:xero:2h, drift:harvest …
+    speed: float | None = Field(default=None, gt=0)  # simulated seconds per real second
+
+
 class Telemetry(BaseModel):
     otlp_endpoint: str | None = None
     service_name: str = "plan2cash"
@@ -67,6 +76,7 @@ class Settings(BaseSettings):
     schedule: Schedule = Schedule()
     billing: Billing = Billing()
     telemetry: Telemetry = Telemetry()
+    sandbox: SandboxOptions = SandboxOptions()
 
     @classmethod
     def settings_customise_sources(

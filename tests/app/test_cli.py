@@ -231,3 +231,30 @@ def test_an_unknown_scenario_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and "hurricane" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_sandbox_scenario_comes_from_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "p2c.toml"
+    config.write_text('[sandbox]\nscenario = "flaky+drift:harvest"\nseed = 3\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")} | {
+        "PYTHONPATH": str(ROOT),
+        "PLAN2CASH__HARVEST__BASE_URL": "http://127.0.0.1:0/v2",
+        "PLAN2CASH__XERO__BASE_URL": "http://127.0.0.1:0/api.xro/2.0",
+        "PLAN2CASH__SALESFORCE__LOGIN_URL": "http://127.0.0.1:0",
+        "PLAN2CASH__KANTATA__BASE_URL": "http://127.0.0.1:0/api/v1",
+        "PLAN2CASH__BAMBOOHR__BASE_URL": "http://127.0.0.1:0/api/gateway.php/meridian/v1",
+    }
+    process = subprocess.Popen(
+        [*CLI, "sandbox", "serve", "--config", str(config)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert "seed 3" in first and "API faults: flaky+drift:harvest" in first
+    finally:
+        process.terminate()
+        process.wait(10)
