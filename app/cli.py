@@ -266,7 +266,21 @@ def demo(
     box.serve(**_sandbox_ports(settings))
     store = _store(settings)
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
-    scheduler = build_scheduler(Engine(settings, store), settings.schedule, blocking=False)
+    # the engine lives on the sandbox's clock, so an accelerated firm closes months for it too
+    scheduler = build_scheduler(
+        Engine(settings, store, clock=box.now), settings.schedule, blocking=False
+    )
+    speed = settings.sandbox.speed
+    scheduler.add_job(
+        _advance_firm,
+        "interval",
+        args=[box],
+        id="sandbox-clock",
+        name="the firm lives on",
+        seconds=max(2.0, 3600 / speed) if speed else 60.0,
+        coalesce=True,
+        max_instances=1,
+    )
     scheduler.start()
     dashboard = subprocess.Popen(
         [
@@ -291,6 +305,13 @@ def demo(
         dashboard.terminate()
         scheduler.shutdown(wait=False)
         box.stop()
+
+
+def _advance_firm(box: Any) -> None:
+    """The sandbox firm logs, approves and pays up to the sandbox clock's today."""
+    added = box.advance(box.now().date())
+    if added:
+        logging.getLogger("plan2cash.demo").info("the sandbox firm logged %s new entries", added)
 
 
 def _port(url: str) -> int:

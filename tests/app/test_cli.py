@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -258,3 +259,19 @@ def test_the_sandbox_scenario_comes_from_configuration(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_the_demo_firm_lives_on_its_clock() -> None:
+    import time as wall
+
+    from app.cli import _advance_firm
+
+    box = Sandbox(seed=7, today=date(2026, 11, 23), speed=200_000)  # a Monday; ≈2.3 days a second
+    try:
+        before = len(box.harvest.entries())
+        wall.sleep(1.0)
+        _advance_firm(box)
+        assert box.world.today > date(2026, 11, 23)
+        assert len(box.harvest.entries()) > before
+    finally:
+        box.stop()
