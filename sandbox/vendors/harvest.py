@@ -1,18 +1,22 @@
-"""Harvest API v2 emulator: time entries, projects, users, clients and user assignments.
+"""Harvest API v2 emulator: time entries, expenses, projects, users, clients, tasks and
+assignments; creates clients, projects and user assignments.
 
 Auth as Harvest: ``Authorization: Bearer``, ``Harvest-Account-Id`` and a ``User-Agent`` (400
 without one, 401 with a bad token or account). 100 requests per 15 s per token (window times
 ``time_scale``), then 429 with ``Retry-After``. Lists use the spec envelope (``sandbox.vendors.
-paging``); time entries come newest ``spent_date`` first. Tests and the demo change the data
-through ``edit_entry``, ``add_entry``, ``delete_entry`` and ``approve_entry``.
+paging``); time entries and expenses page by number, newest ``spent_date`` first; the reference
+lists also hand out cursor links. Tests and the demo change the data through ``edit_entry``,
+``add_entry``, ``delete_entry`` and ``approve_entry``; API clients through the create routes
+(``sandbox.vendors.harvest_writes``), whose records show in the lists with a fresh
+``updated_at``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +24,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.vendors.harvest_entries import EntryStore
+from sandbox.vendors.harvest_gate import HarvestGate
+from sandbox.vendors.harvest_gate import error as _error
 from sandbox.vendors.harvest_params import (
     EDITABLE,
     entry_changes,
@@ -29,24 +35,22 @@ from sandbox.vendors.harvest_params import (
 )
 from sandbox.vendors.harvest_projection import ENTRY_COLUMNS, HarvestProjection
 from sandbox.vendors.harvest_records import HarvestRecords, Record
-from sandbox.vendors.limits import SlidingWindow
+from sandbox.vendors.harvest_reference import ReferenceLists
+from sandbox.vendors.harvest_writes import Provisioning
 from sandbox.vendors.paging import PagingError, cursor_page, numbered_page, parse_paging
-from sandbox.vendors.wire import FastJSON, json_error
+from sandbox.vendors.wire import FastJSON
 from sandbox.world.model import World
 
 DEFAULT_TOKEN = "sandbox-harvest-token"
 DEFAULT_ACCOUNT_ID = "100001"
-RATE_LIMIT = 100
-RATE_WINDOW_SECONDS = 15.0
-T = TypeVar("T")
+# reference lists that accept ``cursor`` in the spec (the others page by number only)
+CURSOR_LISTS = ("clients", "projects", "users", "tasks", "user_assignments", "task_assignments")
+LISTS = (*CURSOR_LISTS, "expenses")
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> FastJSON:
-    return json_error(status, {"code": status, "message": message}, headers)
 
 
 class HarvestEmulator:
@@ -66,8 +70,10 @@ class HarvestEmulator:
         self._now = now
         self._lock = threading.RLock()
         self._source: object = None
+        self._lists = ReferenceLists()
         self.refresh(world)
-        self._limiter = SlidingWindow(RATE_LIMIT, RATE_WINDOW_SECONDS * time_scale)
+        self._guard = HarvestGate(token, account_id, time_scale=time_scale)
+        self._writes = writes = Provisioning(self._lists, self._guard, _error, now)
         self.app = Starlette(
             routes=[
                 Route("/v2/time_entries", self._list_entries, methods=["GET"]),
@@ -77,10 +83,14 @@ class HarvestEmulator:
                     self._one_entry,
                     methods=["GET", "PATCH", "DELETE"],
                 ),
-                Route("/v2/projects", self._list_projects, methods=["GET"]),
-                Route("/v2/users", self._list_users, methods=["GET"]),
-                Route("/v2/clients", self._list_clients, methods=["GET"]),
-                Route("/v2/user_assignments", self._list_user_assignments, methods=["GET"]),
+                *(Route(f"/v2/{name}", self._lister(name), methods=["GET"]) for name in LISTS),
+                Route("/v2/clients", writes.create_client, methods=["POST"]),
+                Route("/v2/projects", writes.create_project, methods=["POST"]),
+                Route(
+                    "/v2/projects/{project_id:int}/user_assignments",
+                    writes.project_assignments,
+                    methods=["GET", "POST"],
+                ),
             ]
         )
 
@@ -92,7 +102,7 @@ class HarvestEmulator:
             self.world = world
             self.view = HarvestProjection(world)
             self._records = HarvestRecords(self.view)
-            self._rendered: dict[str, list[Record]] = {}
+            self._lists.rebase(self.view, self._records)
             if self._source is not world.time_entries:
                 frame = self.view.time_entry_frame()
                 if self._source is None:
@@ -169,6 +179,16 @@ class HarvestEmulator:
             )
             return entry_id
 
+    def lose_next_response(self, n: int = 1) -> None:
+        """The next ``n`` creates (clients, projects, user assignments) are applied, then their
+        replies are lost."""
+        self._writes.lose_next_response(n)
+
+    def created(self, collection: str) -> list[Record]:
+        """What API clients created: ``clients``, ``projects`` or ``user_assignments``."""
+        with self._lists.lock:
+            return list(self._lists.created[collection])
+
     def delete_entry(self, entry_id: int) -> None:
         self._store.delete(entry_id)
 
@@ -180,25 +200,6 @@ class HarvestEmulator:
         return self._now().astimezone(UTC).replace(microsecond=0)
 
     # --- HTTP -------------------------------------------------------------------------------
-
-    def _guard(self, request: Request) -> Response | None:
-        if not request.headers.get("user-agent", "").strip():
-            return _error(400, "A User-Agent header is required")
-        auth = request.headers.get("authorization", "")
-        account = request.headers.get("harvest-account-id", "")
-        if auth != f"Bearer {self.token}" or account != self.account_id:
-            return json_error(
-                401,
-                {
-                    "error": "invalid_token",
-                    "error_description": "The access token provided is expired, revoked, "
-                    "malformed or invalid for other reasons.",
-                },
-            )
-        verdict = self._limiter.hit(self.token)
-        if not verdict.allowed:
-            return _error(429, "Too Many Requests", {"Retry-After": str(verdict.retry_after)})
-        return None
 
     async def _list_entries(self, request: Request) -> Response:
         if (refused := self._guard(request)) is not None:
@@ -251,42 +252,26 @@ class HarvestEmulator:
         )
         return FastJSON(self._records.time_entry(self._store.get(entry_id)), status_code=201)
 
-    async def _list_projects(self, request: Request) -> Response:
-        return self._reference(request, "projects", self.view.projects, self._records.project)
+    def _lister(self, collection: str) -> Handler:
+        async def handler(request: Request) -> Response:
+            return self._reference(request, collection)
 
-    async def _list_users(self, request: Request) -> Response:
-        return self._reference(request, "users", self.view.users, self._records.user)
+        return handler
 
-    async def _list_clients(self, request: Request) -> Response:
-        return self._reference(request, "clients", self.view.clients, self._records.client)
-
-    async def _list_user_assignments(self, request: Request) -> Response:
-        return self._reference(
-            request, "user_assignments", self.view.user_links, self._records.user_assignment
-        )
-
-    def _reference(
-        self, request: Request, collection: str, items: Sequence[T], render: Callable[[T], Record]
-    ) -> Response:
-        """A cursor-capable list: newest first by creation, filtered on the rendered record."""
+    def _reference(self, request: Request, collection: str) -> Response:
+        """A reference list (or expenses), filtered on the rendered record."""
         if (refused := self._guard(request)) is not None:
             return refused
         try:
             paging = parse_paging(_base(request), request.query_params)
-            filters = parse_filters(request.query_params, entries=False)
+            filters = parse_filters(request.query_params, entries=collection == "expenses")
         except (PagingError, ValueError) as problem:
             return _error(422, str(problem))
-        with self._lock:
-            rendered = self._rendered.get(collection)
-            if rendered is None:
-                rendered = sorted(
-                    (render(i) for i in items),
-                    key=lambda r: (r["created_at"], r["id"]),
-                    reverse=True,
-                )
-                self._rendered[collection] = rendered
-        chosen = [r for r in rendered if record_matches(r, filters)]
-        body = cursor_page(collection, chosen, paging, lambda r: r, lambda r: int(r["id"]))
+        chosen = [r for r in self._lists.rendered(collection) if record_matches(r, filters)]
+        if collection in CURSOR_LISTS:
+            body = cursor_page(collection, chosen, paging, lambda r: r, lambda r: int(r["id"]))
+        else:
+            body = numbered_page(collection, chosen, paging, lambda r: r)
         return FastJSON(body)
 
 

@@ -107,9 +107,14 @@ def entry_expression(filters: Filters) -> pl.Expr:
 
 
 def record_matches(record: Record, filters: Filters) -> bool:
+    """Whether a rendered record (reference lists, expenses) passes every filter."""
     for name, wanted in filters:
         if name == "updated_since":
             if record["updated_at"] < iso(wanted):
+                return False
+        elif name in ("from", "to"):
+            day = record["spent_date"]
+            if day < wanted.isoformat() if name == "from" else day > wanted.isoformat():
                 return False
         elif name in ("client_id", "user_id", "project_id"):
             ref = record.get(name.removesuffix("_id"))

@@ -1,6 +1,7 @@
 """The world in Harvest v2 record shapes (spec schemas TimeEntry, Project, User, Client,
-UserAssignment). Nested references are built once and shared, so a page of 2,000 entries costs
-one dict per entry.
+UserAssignment, TaskAssignment). Nested references are built once and shared, so a
+page of 2,000 entries costs one dict per entry. Clients, projects and user assignments that API
+clients create are ``adopt``ed, so time entries on them render like any other.
 """
 
 from __future__ import annotations
@@ -41,19 +42,10 @@ class HarvestRecords:
         self._user_links = {
             (u.user_id, u.project_id): self._nested_assignment(u) for u in view.user_links
         }
-        self._task_links = {
-            (p.id, t.id): {
-                "id": p.id * 10 + k,
-                "billable": True,
-                "is_active": True,
-                "created_at": iso(p.created_at),
-                "updated_at": iso(p.created_at),
-                "hourly_rate": None,
-                "budget": None,
-            }
-            for p in view.projects
-            for k, t in enumerate(view.tasks)
-        }
+        self._task_links: dict[tuple[int, int], Record] = {}
+        for p in view.projects:
+            self._link_default_tasks(p.id, iso(p.created_at))
+        self._client_of: dict[int, int] = {}
         self._cost = {u.id: float(u.cost_rate) for u in view.users}
         self._numbers = {i.id: i.number for i in view.world.invoices}
 
@@ -81,7 +73,58 @@ class HarvestRecords:
 
     def client_of(self, project_id: int) -> int:
         project = self.view.project_by_id.get(project_id)
-        return project.customer_id if project else self.view.fallback_client
+        if project is None:
+            return self._client_of.get(project_id, self.view.fallback_client)
+        return project.customer_id
+
+    def _link_default_tasks(self, project_id: int, created_at: str) -> None:
+        """Harvest assigns every default task to a new project."""
+        for k, t in enumerate(self.view.tasks):
+            self._task_links[(project_id, t.id)] = {
+                "id": project_id * 10 + k,
+                "billable": True,
+                "is_active": True,
+                "created_at": created_at,
+                "updated_at": created_at,
+                "hourly_rate": None,
+                "budget": None,
+            }
+
+    # --- records API clients created --------------------------------------------------------
+
+    def client_ref(self, client_id: int) -> Record | None:
+        return self._clients.get(client_id)
+
+    def is_assigned(self, user_id: int, project_id: int) -> bool:
+        return (user_id, project_id) in self._user_links
+
+    def adopt_client(self, client: Record) -> None:
+        self._clients[client["id"]] = {k: client[k] for k in ("id", "name", "currency")}
+
+    def adopt_project(self, project: Record) -> None:
+        project_id = project["id"]
+        self._projects[project_id] = {k: project[k] for k in ("id", "name", "code")}
+        self._project_clients[project_id] = project["client"]
+        self._client_of[project_id] = project["client"]["id"]
+        self._link_default_tasks(project_id, project["created_at"])
+
+    def adopt_user_assignment(self, assignment: Record) -> None:
+        nested = {k: v for k, v in assignment.items() if k not in ("project", "user")}
+        self._user_links[(assignment["user"]["id"], assignment["project"]["id"])] = nested
+
+    def user_link(self, user_id: int, project_id: int) -> Record | None:
+        return self._user_links.get((user_id, project_id))
+
+    def invoice_ref(self, invoice_id: int | None) -> Record | None:
+        if invoice_id is None:
+            return None
+        return {"id": invoice_id, "number": self._numbers.get(invoice_id)}
+
+    def user_ref(self, user_id: int) -> Record:
+        return self._users[user_id]
+
+    def project_ref(self, project_id: int) -> Record:
+        return self._projects[project_id]
 
     def time_entry(self, e: Record) -> Record:
         user_link = self._user_links.get((e["user_id"], e["project_id"]))
@@ -196,6 +239,12 @@ class HarvestRecords:
             "project": self._projects[u.project_id],
             "user": self._users[u.user_id],
         }
+
+    def task_assignments(self) -> list[Record]:
+        return [
+            {**link, "project": self._projects[project_id], "task": self._tasks[task_id]}
+            for (project_id, task_id), link in self._task_links.items()
+        ]
 
 
 def _hired(u: Employee) -> datetime:

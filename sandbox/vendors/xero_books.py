@@ -11,12 +11,11 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Collection
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.vendors import xero_invoices
-from sandbox.vendors.xero_dates import ms_date, ms_datetime
+from sandbox.vendors.xero_dates import ms_datetime
 
 Record = dict[str, Any]
 _NAME_EQUALS = re.compile(r'\s*Name\s*==\s*"((?:[^"\\]|\\.)*)"\s*')
@@ -52,38 +51,6 @@ class Books:
             for record, changed in invoices:
                 self.invoices[record["InvoiceID"]] = record
                 self.updated[record["InvoiceID"]] = changed
-
-    def record_payment(self, invoice_id: str, amount: Decimal, on: date) -> Record:
-        """A payment received against an AUTHORISED invoice: lowers ``AmountDue``, and an
-        invoice paid in full becomes PAID."""
-        with self.lock:
-            record = self.invoices[invoice_id]
-            due = Decimal(str(record["AmountDue"]))
-            if record["Status"] != "AUTHORISED" or not 0 < amount <= due:
-                raise ValueError(f"cannot pay {amount} on invoice {invoice_id}")
-            stamp = self._stamp()
-            payment = {
-                "PaymentID": str(
-                    uuid.uuid5(uuid.UUID(invoice_id), f"payment:{len(record['Payments'])}")
-                ),
-                "Date": ms_date(on),
-                "Amount": float(amount),
-                "CurrencyRate": 1.0,
-                "Reference": record["InvoiceNumber"],
-                "HasAccount": False,
-                "HasValidationErrors": False,
-            }
-            paid = Decimal(str(record["AmountPaid"])) + amount
-            record.update(
-                Payments=[*record["Payments"], payment],
-                AmountPaid=float(paid),
-                AmountDue=float(due - amount),
-                UpdatedDateUTC=ms_datetime(stamp),
-            )
-            if due - amount == 0:
-                record.update(Status="PAID", FullyPaidOnDate=ms_date(on))
-            self.updated[invoice_id] = stamp
-            return dict(record)
 
     # --- invoices ---------------------------------------------------------------------------
 

@@ -36,13 +36,13 @@ CENT = Decimal("0.01")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-def _amount(value: Any) -> Decimal:
+def amount(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidOperation
     return Decimal(str(value))
 
 
-def _money(value: Decimal) -> float:
+def money(value: Decimal) -> float:
     return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
@@ -71,7 +71,7 @@ def validate(
         problems.append("A Contact must be specified for this type of transaction")
     elif contact_id not in contacts:
         problems.append(f"The contact with ContactID {contact_id} could not be found")
-    problems.extend(_line_problems(invoice.get("LineItems")))
+    problems.extend(line_problems(invoice.get("LineItems")))
     number = invoice.get("InvoiceNumber")
     if kind == "ACCREC" and number and str(number) in taken_numbers:
         problems.append("Invoice # must be unique.")
@@ -80,7 +80,7 @@ def validate(
         problems.append(f"The currency code '{currency}' is not a valid currency code")
     if invoice.get("LineAmountTypes", "Exclusive") not in LINE_AMOUNT_TYPES:
         problems.append("LineAmountTypes must be Exclusive, Inclusive or NoTax")
-    problems.extend(_date_problems(invoice))
+    problems.extend(date_problems(invoice))
     status = invoice.get("Status", "DRAFT")
     if current_status is None and status not in CREATE_STATUSES:
         problems.append("Invoice not of valid status for creation")
@@ -89,7 +89,7 @@ def validate(
     return problems
 
 
-def _line_problems(lines: Any) -> list[str]:
+def line_problems(lines: Any) -> list[str]:
     if not isinstance(lines, list) or not lines:
         return ["The invoice must contain at least one line item"]
     problems: list[str] = []
@@ -101,13 +101,13 @@ def _line_problems(lines: Any) -> list[str]:
             problems.append("Description cannot be empty")
         for field in ("Quantity", "UnitAmount"):
             try:
-                _amount(line[field])
+                amount(line[field])
             except (KeyError, InvalidOperation):
                 problems.append(f"Line item {n}: {field} must be a number")
     return problems
 
 
-def _date_problems(invoice: Mapping[str, Any]) -> list[str]:
+def date_problems(invoice: Mapping[str, Any]) -> list[str]:
     problems = []
     for field in ("Date", "DueDate"):
         if invoice.get(field) is None:
@@ -130,7 +130,7 @@ def build(
     base_currency: str,
 ) -> Record:
     """The stored invoice for a validated proposal, with Xero's computed fields."""
-    lines = [_line(line) for line in invoice["LineItems"]]
+    lines = [line_item(line) for line in invoice["LineItems"]]
     subtotal = sum((Decimal(str(line["LineAmount"])) for line in lines), Decimal(0))
     issued = parse_date(invoice["Date"]) if invoice.get("Date") else today
     due = parse_date(invoice["DueDate"]) if invoice.get("DueDate") else None
@@ -143,7 +143,7 @@ def build(
         "CreditNotes": [],
         "Prepayments": [],
         "Overpayments": [],
-        "AmountDue": _money(subtotal),
+        "AmountDue": money(subtotal),
         "AmountPaid": 0.0,
         "AmountCredited": 0.0,
         "SentToContact": bool(invoice.get("SentToContact", False)),
@@ -157,9 +157,9 @@ def build(
         "Status": invoice.get("Status", "DRAFT"),
         "LineAmountTypes": invoice.get("LineAmountTypes", "Exclusive"),
         "LineItems": lines,
-        "SubTotal": _money(subtotal),
+        "SubTotal": money(subtotal),
         "TotalTax": 0.0,
-        "Total": _money(subtotal),
+        "Total": money(subtotal),
         "UpdatedDateUTC": ms_datetime(now),
         "UpdatedDateUTCString": utc_string(now),
         "CurrencyCode": invoice.get("CurrencyCode") or base_currency,
@@ -171,14 +171,14 @@ def build(
     return record
 
 
-def _line(line: Mapping[str, Any]) -> Record:
-    quantity, unit = _amount(line["Quantity"]), _amount(line["UnitAmount"])
+def line_item(line: Mapping[str, Any]) -> Record:
+    quantity, unit = amount(line["Quantity"]), amount(line["UnitAmount"])
     built: Record = {
         "Description": str(line["Description"]),
         "UnitAmount": float(unit),
         "TaxType": "NONE",
         "TaxAmount": 0.0,
-        "LineAmount": _money(quantity * unit),
+        "LineAmount": money(quantity * unit),
         "Tracking": [],
         "Quantity": float(quantity),
         "LineItemID": str(line.get("LineItemID") or uuid.uuid4()),

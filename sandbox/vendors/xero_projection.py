@@ -1,6 +1,7 @@
 """The world as Xero holds it: one organisation (tenant) per legal entity, with that entity's
 customers as contacts and the invoices the firm issued before go-live, their payments and the
-credit notes that settled disputes and write-offs."""
+credit notes that settled disputes and write-offs (embedded in each invoice, and as records of
+their own for ``GET /Payments`` and ``GET /CreditNotes``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sandbox.vendors import xero_invoices
+from sandbox.vendors import xero_allocations, xero_credit_notes, xero_invoices
 from sandbox.vendors.xero_dates import ms_date, ms_datetime, utc_string
 from sandbox.world.model import CreditNote, Invoice, LegalEntity, Payment, World
 
@@ -28,6 +29,8 @@ class Tenant:
     opened: datetime
     contacts: list[Record] = field(default_factory=list)
     invoices: list[tuple[Record, datetime]] = field(default_factory=list)
+    credit_notes: list[tuple[Record, datetime]] = field(default_factory=list)
+    payments: list[tuple[Record, datetime]] = field(default_factory=list)
 
 
 def contact_id(entity: LegalEntity, customer_id: int) -> str:
@@ -72,8 +75,35 @@ def tenants(world: World) -> list[Tenant]:
         )
         changes = [invoice.updated_at, *(p.updated_at for p in payments.get(invoice.id, []))]
         changes += [n.updated_at for n in credits.get(invoice.id, [])]
-        out[entity.id].invoices.append((record, max(changes)))
+        tenant = out[entity.id]
+        tenant.invoices.append((record, max(changes)))
+        _settlements(
+            tenant, entity, record, payments.get(invoice.id, []), credits.get(invoice.id, [])
+        )
     return list(out.values())
+
+
+def _settlements(
+    tenant: Tenant,
+    entity: LegalEntity,
+    invoice: Record,
+    payments: list[Payment],
+    credits: list[CreditNote],
+) -> None:
+    """The history invoice's payments and credit notes as records of their own."""
+    account = xero_allocations.bank_account(entity.xero_tenant_id)
+    for p in payments:
+        record = xero_allocations.payment_record(
+            _uuid(entity, "payment", p.id), invoice, p.amount, p.paid_on, p.updated_at, account,
+            invoice["InvoiceNumber"],
+        )  # fmt: skip
+        tenant.payments.append((record, p.updated_at))
+    for n in credits:
+        note = xero_credit_notes.history(
+            _uuid(entity, "credit", n.id), f"CN-{n.id:05d}", invoice, n.amount, n.issued_on,
+            n.reason, n.updated_at,
+        )  # fmt: skip
+        tenant.credit_notes.append((note, n.updated_at))
 
 
 def _invoice(

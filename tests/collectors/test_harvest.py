@@ -1,15 +1,15 @@
-"""The Harvest connector: reconciliation against the emulator, invoiced-outside entries, and
-provisioning (look up before create) against strict mock transports."""
+"""The Harvest connector against the sandbox emulator: reconciliation, expenses, tasks and task
+assignments read and mapped, and provisioning (look up before create, also after a lost reply);
+pure mapping checks for time entries invoiced outside plan2cash and malformed pages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from collectors import harvest
@@ -78,114 +78,123 @@ def test_one_entry_maps_to_a_canonical_time_entry() -> None:
     assert e.approved_at is not None and e.vendor_rate == Decimal(150)
 
 
-def test_expenses_map_to_canonical_expenses() -> None:
-    raw = {
-        "id": 5,
-        "spent_date": "2026-11-02",
-        "total_cost": 84.5,
-        "billable": True,
-        "is_closed": True,
-        "user": {"id": 10},
-        "project": {"id": 20},
-        "client": {"id": 30, "currency": "EUR"},
-        "expense_category": {"id": 1, "name": "Travel"},
-        "updated_at": "2026-11-03T09:00:00Z",
+class Counting(httpx.BaseTransport):
+    """Passes requests through and keeps them, to count what the connector sent."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.inner.handle_request(request)
+
+    def posts(self) -> list[str]:
+        return [r.url.path.removeprefix("/v2") for r in self.requests if r.method == "POST"]
+
+
+@pytest.fixture
+def wire(box: Sandbox) -> Counting:
+    return Counting(box.transports()["harvest"])
+
+
+@pytest.fixture
+def connector(wire: Counting) -> HarvestConnector:
+    return HarvestConnector(HarvestSettings(per_page=40), transport=wire, policy=FAST)
+
+
+def read(connector: HarvestConnector, stream: str, since: datetime | None = None) -> list[Any]:
+    with connector.client() as client:
+        return [r for page in connector.pages(client, stream, since) for r in page]
+
+
+def test_expenses_are_read_and_map_to_canonical_expenses(
+    box: Sandbox, connector: HarvestConnector, wire: Counting
+) -> None:
+    raw = read(connector, "expenses")
+    assert len(raw) == len(box.world.expenses) and len(wire.requests) > 1  # paged
+    world = {e.id: e for e in box.world.expenses}
+    for record in raw:
+        expense = to_expense(record)
+        truth = world[int(expense.source_id)]
+        assert expense.amount == truth.amount.quantize(Decimal("0.01"))
+        assert expense.currency == truth.currency and expense.approved is truth.approved
+        assert expense.category == truth.category and expense.billable is truth.billable
+    latest = max(e.updated_at for e in box.world.expenses)
+    assert {r["id"] for r in read(connector, "expenses", latest)} == {
+        e.id for e in box.world.expenses if e.updated_at >= latest
     }
-    expense = to_expense(raw)
-    assert expense.amount == Decimal("84.50") and expense.currency == "EUR"
-    assert expense.approved and expense.category == "Travel"
 
 
-# --- provisioning -------------------------------------------------------------------------------
+def test_tasks_and_task_assignments_are_read(box: Sandbox, connector: HarvestConnector) -> None:
+    tasks = read(connector, "tasks")
+    assert sorted(t["name"] for t in tasks) == ["Analysis", "Consulting"]
+    links = read(connector, "task_assignments")
+    assert len(links) == len(box.world.projects) * len(tasks)
+    assert {link["project"]["id"] for link in links} == {p.id for p in box.world.projects}
 
 
-class FakeHarvest:
-    """Lists and creates clients/projects/user assignments; can lose the reply to a create."""
-
-    def __init__(self) -> None:
-        self.clients: list[dict[str, Any]] = [{"id": 1, "name": "Acme Ltd", "currency": "USD"}]
-        self.projects: list[dict[str, Any]] = []
-        self.assignments: list[dict[str, Any]] = []
-        self.posts: list[str] = []
-        self.lose_next_reply = False
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path.removeprefix("/v2")
-        listed = {"/clients": self.clients, "/projects": self.projects}
-        if request.method == "GET" and path in listed:
-            return self._page(path.strip("/"), listed[path])
-        if request.method == "GET" and path.endswith("/user_assignments"):
-            return self._page("user_assignments", self.assignments)
-        if request.method == "POST":
-            self.posts.append(path)
-            body = orjson.loads(request.content)
-            record = self._create(path, body)
-            if self.lose_next_reply:
-                self.lose_next_reply = False
-                raise httpx.ReadError("connection reset by peer")
-            return httpx.Response(201, json=record)
-        raise AssertionError(f"unexpected {request.method} {request.url}")
-
-    def _create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        if path == "/clients":
-            target = self.clients
-        elif path == "/projects":
-            target = self.projects
-        else:
-            target = self.assignments
-            body = {"user": {"id": body["user_id"]}, **body}
-        record = {"id": 100 + len(self.posts), **body}
-        target.append(record)
-        return record
-
-    @staticmethod
-    def _page(name: str, records: list[dict[str, Any]]) -> httpx.Response:
-        return httpx.Response(200, json={name: records, "links": {"next": None}})
+# --- provisioning: look up, then create --------------------------------------------------------
 
 
-def provisioner(fake: Callable[[httpx.Request], httpx.Response]) -> HarvestConnector:
-    return HarvestConnector(
-        HarvestSettings(base_url="https://api.harvestapp.com/v2"),
-        transport=httpx.MockTransport(fake),
-        policy=FAST,
-    )
+def test_an_existing_client_is_found_not_created(
+    box: Sandbox, connector: HarvestConnector, wire: Counting
+) -> None:
+    customer = box.world.customers[0]
+    with connector.client() as client:
+        found = connector.ensure_client(client, name=customer.name.upper(), currency="USD")
+    assert found == customer.id and wire.posts() == []
 
 
-def test_an_existing_client_is_found_not_created() -> None:
-    fake = FakeHarvest()
-    harvest = provisioner(fake)
-    with harvest.client() as client:
-        assert harvest.ensure_client(client, name="ACME LTD", currency="USD") == 1
-    assert fake.posts == []
+def test_a_missing_client_is_created_once(
+    box: Sandbox, connector: HarvestConnector, wire: Counting
+) -> None:
+    with connector.client() as client:
+        created = connector.ensure_client(client, name="Globex Nordic", currency="EUR")
+        again = connector.ensure_client(client, name="globex nordic", currency="EUR")
+    assert created == again and wire.posts() == ["/clients"]
+    [stored] = box.harvest.created("clients")
+    assert stored["id"] == created and stored["currency"] == "EUR"
 
 
-def test_a_missing_client_is_created_once() -> None:
-    fake = FakeHarvest()
-    harvest = provisioner(fake)
-    with harvest.client() as client:
-        created = harvest.ensure_client(client, name="Globex", currency="EUR")
-        again = harvest.ensure_client(client, name="Globex", currency="EUR")
-    assert created == again and fake.posts == ["/clients"]
+def test_a_create_whose_reply_was_lost_is_looked_up_not_repeated(
+    box: Sandbox, connector: HarvestConnector, wire: Counting
+) -> None:
+    customer = box.world.customers[0]
+    box.harvest.lose_next_response()
+    with connector.client() as client:
+        project = connector.ensure_project(
+            client, client_id=customer.id, name="Rollout", code="ACME-77", hourly_rate=180.0
+        )
+        again = connector.ensure_project(
+            client, client_id=customer.id, name="Rollout", code="ACME-77"
+        )
+    assert wire.posts() == ["/projects"] and project == again
+    [stored] = box.harvest.created("projects")
+    assert stored["id"] == project and stored["code"] == "ACME-77"
+    assert stored["bill_by"] == "People" and stored["hourly_rate"] == 180.0
 
 
-def test_a_create_whose_reply_was_lost_is_looked_up_not_repeated() -> None:
-    fake = FakeHarvest()
-    fake.lose_next_reply = True
-    harvest = provisioner(fake)
-    with harvest.client() as client:
-        project = harvest.ensure_project(client, client_id=1, name="Rollout", code="ACME-07")
-    assert fake.posts == ["/projects"] and [p["id"] for p in fake.projects] == [project]
-    assert fake.projects[0]["code"] == "ACME-07" and fake.projects[0]["bill_by"] == "People"
-
-
-def test_user_assignments_are_provisioned_per_project_once() -> None:
-    fake = FakeHarvest()
-    harvest = provisioner(fake)
-    with harvest.client() as client:
-        first = harvest.ensure_user_assignment(client, project_id=9, user_id=5, hourly_rate=180)
-        second = harvest.ensure_user_assignment(client, project_id=9, user_id=5, hourly_rate=180)
-    assert first == second and fake.posts == ["/projects/9/user_assignments"]
-    assert fake.assignments[0]["hourly_rate"] == 180
+def test_user_assignments_are_provisioned_per_project_once(
+    box: Sandbox, connector: HarvestConnector, wire: Counting
+) -> None:
+    customer, user = box.world.customers[0], box.world.employees[0]
+    existing = box.world.assignments[0]
+    with connector.client() as client:
+        project = connector.ensure_project(client, client_id=customer.id, name="Audit", code="A-1")
+        first = connector.ensure_user_assignment(
+            client, project_id=project, user_id=user.id, hourly_rate=180
+        )
+        second = connector.ensure_user_assignment(
+            client, project_id=project, user_id=user.id, hourly_rate=180
+        )
+        known = connector.ensure_user_assignment(
+            client, project_id=existing.project_id, user_id=existing.employee_id
+        )
+    assert first == second and known == existing.id
+    assert wire.posts() == ["/projects", f"/projects/{project}/user_assignments"]
+    [stored] = box.harvest.created("user_assignments")
+    assert stored["hourly_rate"] == 180 and stored["use_default_rates"] is False
 
 
 def _entry(i: int, **over: object) -> dict[str, object]:

@@ -1,5 +1,6 @@
-"""The Xero connector against the sandbox emulator (and strict mock transports where the
-emulator serves nothing yet: credit notes, payments)."""
+"""The Xero connector against the sandbox emulator: invoices, credit notes and payments; strict
+mock transports only for replies the emulator never gives (a summarised refusal to a batch sent
+with ``summarizeErrors=false``, a refusal naming no document)."""
 
 from __future__ import annotations
 
@@ -201,7 +202,109 @@ def test_ms_json_dates() -> None:
     assert parse_ms_date("2018-10-20") is None and parse_ms_date(None) is None
 
 
-# --- where the emulator serves nothing yet: strict mock transports ------------------------------
+def credit_note(number: str, contact_id: str, *, amount: str = "150") -> dict[str, Any]:
+    line = InvoiceLine(
+        description="Correction",
+        quantity=Decimal(1),
+        unit_amount=Decimal(amount),
+        amount=Decimal(amount),
+    )
+    return credit_note_body(
+        number=number,
+        contact_id=contact_id,
+        issued=date(2026, 11, 25),
+        currency="USD",
+        lines=[line],
+        account_code="200",
+        reference="P2C-202610-ACME",
+    )
+
+
+def test_credit_notes_are_put_in_batches_with_per_note_outcomes(
+    box: Sandbox, xero: XeroConnector, wire: Counting
+) -> None:
+    who = contact(box)
+    stranger = "5b96e86b-418e-48e8-8949-308c14aec278"
+    notes = [
+        ("p2c-cn-1", credit_note("CN-1", who)),
+        ("p2c-cn-2", credit_note("CN-2", stranger)),
+        ("p2c-cn-3", credit_note("CN-3", who, amount="75.5")),
+    ]
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        results = xero.post_credit_notes(client, tenant, notes)
+    assert [type(r) for r in results] == [PostedCreditNote, RecordError, PostedCreditNote]
+    first, refused, third = results
+    assert isinstance(first, PostedCreditNote) and first.status == "AUTHORISED"
+    assert isinstance(third, PostedCreditNote) and third.total == Decimal("75.5")
+    assert isinstance(refused, RecordError) and "could not be found" in str(refused)
+    stored = {n["CreditNoteNumber"]: n for n in box.xero.credit_notes()}
+    assert (
+        set(stored) == {"CN-1", "CN-3"} and stored["CN-1"]["CreditNoteID"] == first.credit_note_id
+    )
+    (put,) = wire.writes()
+    assert put.method == "PUT" and put.url.path.endswith("/CreditNotes")
+    assert put.url.params["summarizeErrors"] == "false"
+    assert put.headers["xero-tenant-id"] == tenant
+    assert put.headers["Idempotency-Key"] == batch_key(["p2c-cn-1", "p2c-cn-2", "p2c-cn-3"])
+    assert orjson.loads(put.content)["CreditNotes"][0]["Type"] == "ACCRECCREDIT"
+
+
+def test_a_lost_credit_note_reply_is_retried_and_creates_nothing_twice(
+    box: Sandbox, xero: XeroConnector, wire: Counting
+) -> None:
+    who = contact(box)
+    box.xero.lose_next_response(1)
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        results = xero.post_credit_notes(client, tenant, [("k", credit_note("CN-L", who))])
+    assert all(isinstance(r, PostedCreditNote) for r in results)
+    assert [n["CreditNoteNumber"] for n in box.xero.credit_notes()] == ["CN-L"]
+    first, second = wire.writes()
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"] == "k"
+
+
+def test_credit_notes_are_read_incrementally(box: Sandbox, xero: XeroConnector) -> None:
+    who = contact(box)
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        xero.post_credit_notes(client, tenant, [("a", credit_note("CN-R1", who))])
+        everything = [r for page in xero.pages(client, "credit_notes", tenant) for r in page]
+        later = datetime.now(UTC) + timedelta(minutes=1)
+        none = [r for page in xero.pages(client, "credit_notes", tenant, later) for r in page]
+    assert [r["CreditNoteNumber"] for r in everything] == ["CN-R1"] and none == []
+    assert parse_ms_date(everything[0]["UpdatedDateUTC"]) is not None
+
+
+def test_payments_are_read_incrementally_page_by_page_and_mapped(
+    box: Sandbox, wire: Counting
+) -> None:
+    xero = XeroConnector(XeroSettings(page_size=2), transport=wire, policy=FAST)
+    who = contact(box)
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        (posted,) = xero.post_invoices(client, tenant, [("p", body("PAY-1", who))])  # 375.00
+        assert isinstance(posted, PostedInvoice)
+        start = datetime.now(UTC).replace(microsecond=0)
+        for amount, day in ((Decimal("100.5"), 20), (Decimal("74.5"), 22), (Decimal("200"), 24)):
+            box.xero.record_payment(tenant, posted.invoice_id, amount, date(2026, 11, day))
+        before = len(wire.requests)
+        raw = [r for page in xero.pages(client, "payments", tenant, start) for r in page]
+        later = datetime.now(UTC) + timedelta(minutes=1)
+        none = [r for page in xero.pages(client, "payments", tenant, later) for r in page]
+    assert len(raw) == 3 and none == []
+    reads = wire.requests[before:]
+    assert [r.url.params["page"] for r in reads[:2]] == ["1", "2"]
+    assert reads[0].headers["If-Modified-Since"] == start.strftime("%Y-%m-%dT%H:%M:%S")
+    payments = [to_payment(r) for r in raw]
+    assert [p.amount for p in payments] == [Decimal("100.50"), Decimal("74.50"), Decimal("200.00")]
+    assert payments[0].received_on == date(2026, 11, 20) and payments[0].currency == "USD"
+    assert {p.invoice_id for p in payments} == {to_invoice(box.xero.invoices()[0]).id}
+    (invoice,) = box.xero.invoices()
+    assert invoice["Status"] == "PAID" and invoice["AmountDue"] == 0
+
+
+# --- replies the emulator never gives: strict mock transports -----------------------------------
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -221,46 +324,6 @@ def mocked(*handlers: Handler) -> tuple[XeroConnector, list[httpx.Request]]:
 
     settings = XeroSettings(tenant_id="tenant-1")
     return XeroConnector(settings, transport=httpx.MockTransport(route), policy=FAST), seen
-
-
-def test_credit_notes_are_put_in_batches_with_per_note_outcomes() -> None:
-    def reply(request: httpx.Request) -> httpx.Response:
-        sent = orjson.loads(request.content)["CreditNotes"]
-        out = [
-            {**sent[0], "CreditNoteID": "cn-1", "Status": "AUTHORISED", "Total": 150.0},
-            {**sent[1], "HasErrors": True, "ValidationErrors": [{"Message": "Contact archived"}]},
-        ]
-        return httpx.Response(200, json={"CreditNotes": out})
-
-    connector, seen = mocked(reply)
-    line = InvoiceLine(
-        description="Correction", quantity=Decimal(1), unit_amount=Decimal(150), amount=Decimal(150)
-    )
-    notes = [
-        (
-            f"p2c-cn-{n}",
-            credit_note_body(
-                number=f"CN-{n}",
-                contact_id="c-1",
-                issued=date(2026, 11, 25),
-                currency="USD",
-                lines=[line],
-                account_code="200",
-                reference="P2C-202610-ACME",
-            ),
-        )
-        for n in (1, 2)
-    ]
-    with connector.client() as client:
-        results = connector.post_credit_notes(client, "tenant-1", notes)
-    assert isinstance(results[0], PostedCreditNote) and results[0].credit_note_id == "cn-1"
-    assert isinstance(results[1], RecordError) and "Contact archived" in str(results[1])
-    (put,) = seen
-    assert put.method == "PUT" and put.url.path.endswith("/CreditNotes")
-    assert put.url.params["summarizeErrors"] == "false"
-    assert put.headers["xero-tenant-id"] == "tenant-1"
-    assert put.headers["Idempotency-Key"] == batch_key(["p2c-cn-1", "p2c-cn-2"])
-    assert orjson.loads(put.content)["CreditNotes"][0]["Type"] == "ACCRECCREDIT"
 
 
 def test_a_whole_batch_refusal_refuses_the_named_invoice_and_resends_the_rest() -> None:
@@ -303,35 +366,3 @@ def test_a_refusal_naming_nobody_refuses_the_whole_batch() -> None:
             client, "tenant-1", [("a", body("X-1", "c")), ("b", body("X-2", "c"))]
         )
     assert all(isinstance(r, RecordError) and "Bad request" in str(r) for r in results)
-
-
-def test_payments_are_read_incrementally_page_by_page() -> None:
-    def page(n: int, count: int) -> Handler:
-        def reply(request: httpx.Request) -> httpx.Response:
-            assert request.url.params["page"] == str(n)
-            assert request.headers["If-Modified-Since"] == "2026-11-01T00:00:00"
-            payments = [
-                {
-                    "PaymentID": f"p{n}-{i}",
-                    "Date": "/Date(1764028800000+0000)/",
-                    "Amount": 100.5,
-                    "Status": "AUTHORISED",
-                    "UpdatedDateUTC": "/Date(1764070000000+0000)/",
-                    "Invoice": {"InvoiceID": "inv-1", "CurrencyCode": "EUR"},
-                }
-                for i in range(count)
-            ]
-            return httpx.Response(
-                200, json={"pagination": {"page": n, "pageCount": 2}, "Payments": payments}
-            )
-
-        return reply
-
-    connector, seen = mocked(page(1, 100), page(2, 3))
-    since = datetime(2026, 11, 1, tzinfo=UTC)
-    with connector.client() as client:
-        raw = [r for p in connector.pages(client, "payments", "tenant-1", since) for r in p]
-    assert len(raw) == 103 and len(seen) == 2
-    payment = to_payment(raw[0])
-    assert payment.amount == Decimal("100.50") and payment.currency == "EUR"
-    assert payment.received_on == date(2025, 11, 25)
