@@ -20,9 +20,10 @@ from sqlalchemy import Engine as SqlEngine
 from collectors.errors import ConnectorError
 from collectors.harvest import HarvestConnector
 from collectors.http import DEFAULT_POLICY, RetryPolicy
+from collectors.salesforce import SalesforceConnector
 from collectors.xero import XeroConnector
 from sync import outbox
-from sync.flows import billable, invoicing, reference
+from sync.flows import billable, invoicing, reference, status_back
 from sync.flows.context import FlowContext, FlowResult
 from sync.settings import Settings
 from sync.store.db import session_factory, transaction
@@ -36,6 +37,7 @@ FLOWS: dict[str, Callable[[FlowContext], FlowResult]] = {
     "billable": billable.run,
     "invoicing": invoicing.run,
     "outbox": outbox.run,
+    "status_back": status_back.run,
 }
 
 
@@ -67,6 +69,9 @@ class Engine:
                 settings.harvest, transport=transports.get("harvest"), policy=policy
             ),
             xero=XeroConnector(settings.xero, transport=transports.get("xero"), policy=policy),
+            salesforce=SalesforceConnector(
+                settings.salesforce, transport=transports.get("salesforce"), policy=policy
+            ),
             clock=clock,
         )
         self._locks = {name: threading.Lock() for name in FLOWS}

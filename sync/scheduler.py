@@ -26,6 +26,7 @@ def intervals(schedule: Schedule) -> dict[str, int]:
         "billable": schedule.time_seconds,
         "invoicing": schedule.invoicing_seconds,
         "outbox": schedule.outbox_seconds,
+        "status_back": schedule.status_back_seconds,
     }
 
 

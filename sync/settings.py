@@ -36,6 +36,7 @@ class Schedule(BaseModel):
     time_seconds: int = Field(default=60, ge=1)
     invoicing_seconds: int = Field(default=120, ge=1)
     outbox_seconds: int = Field(default=30, ge=1)
+    status_back_seconds: int = Field(default=300, ge=1)
 
 
 class Billing(BaseModel):

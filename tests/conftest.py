@@ -69,3 +69,14 @@ def store(request: pytest.FixtureRequest) -> Engine:
     """The store on each dialect in turn."""
     name = "sqlite_store" if request.param == "sqlite" else "postgres_store"
     return request.getfixturevalue(name)
+
+
+def sandbox_environment(box: object) -> dict[str, str]:
+    """``PLAN2CASH__<VENDOR>__<URL>`` variables pointing plan2cash at a served sandbox."""
+    connections: dict[str, dict[str, str]] = box.connections()  # type: ignore[attr-defined]
+    return {
+        f"PLAN2CASH__{vendor.upper()}__{key.upper()}": value
+        for vendor, details in connections.items()
+        for key, value in details.items()
+        if key.endswith("_url")
+    }

@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.harvest import HarvestConnector
+from collectors.salesforce import SalesforceConnector
 from collectors.xero import XeroConnector
 from sync.settings import Settings
 
@@ -22,6 +23,7 @@ class FlowContext:
     sessions: sessionmaker[Session]
     harvest: HarvestConnector
     xero: XeroConnector
+    salesforce: SalesforceConnector
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def today(self) -> date:

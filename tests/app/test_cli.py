@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from sandbox.server import Sandbox
+from sync.engine import FLOWS
+from tests.conftest import sandbox_environment
 
 CLI = [sys.executable, "-m", "app.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,13 +31,7 @@ def served() -> Iterator[Sandbox]:
 
 def env_for(box: Sandbox, db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")}
-    return env | {
-        "PLAN2CASH__DATABASE_URL": f"sqlite:///{db}",
-        "PLAN2CASH__HARVEST__BASE_URL": box.harvest_base_url,
-        "PLAN2CASH__XERO__BASE_URL": box.xero_base_url,
-        "PLAN2CASH__XERO__TOKEN_URL": box.xero_token_url,
-        "PLAN2CASH__XERO__CONNECTIONS_URL": box.xero_connections_url,
-    }
+    return env | sandbox_environment(box) | {"PLAN2CASH__DATABASE_URL": f"sqlite:///{db}"}
 
 
 def plan2cash(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -112,12 +108,7 @@ def test_kpis_as_json_after_a_sync(served: Sandbox, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert {"as_of", "period", "wip", "cycle_time", "dso", "flows", "exceptions"} <= set(report)
-    assert {row["flow"] for row in report["flows"]} == {
-        "reference",
-        "billable",
-        "invoicing",
-        "outbox",
-    }
+    assert {row["flow"] for row in report["flows"]} == set(FLOWS)
     categories = {row["category"] for row in report["exceptions"]}
     assert categories == set(served.firm.faults.values())
     bad = plan2cash("kpis", "--as-of", "yesterday", env=env, cwd=tmp_path)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from sandbox.server import Sandbox
 from sync.store.db import make_engine
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, sandbox_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,14 +53,12 @@ def test_scheduler_and_two_worker_processes_post_each_invoice_once(
         "PYTHONPATH": str(ROOT),
         "PGOPTIONS": f"-csearch_path={schema}",
         "PLAN2CASH__DATABASE_URL": POSTGRES_URL,
-        "PLAN2CASH__HARVEST__BASE_URL": box.harvest_base_url,
-        "PLAN2CASH__XERO__BASE_URL": box.xero_base_url,
-        "PLAN2CASH__XERO__TOKEN_URL": box.xero_token_url,
-        "PLAN2CASH__XERO__CONNECTIONS_URL": box.xero_connections_url,
+        **sandbox_environment(box),
         "PLAN2CASH__SCHEDULE__REFERENCE_SECONDS": "1",
         "PLAN2CASH__SCHEDULE__TIME_SECONDS": "1",
         "PLAN2CASH__SCHEDULE__INVOICING_SECONDS": "1",
         "PLAN2CASH__SCHEDULE__OUTBOX_SECONDS": "1",
+        "PLAN2CASH__SCHEDULE__STATUS_BACK_SECONDS": "1",
     }
     subprocess.run(
         [sys.executable, "-m", "app.cli", "db", "upgrade"],

@@ -13,6 +13,7 @@ from metrics.cycle import cycle_time
 from metrics.health import flow_health, open_exceptions
 from metrics.wip import wip_aging
 from sandbox.server import Sandbox
+from sync.engine import FLOWS
 from sync.engine import Engine as SyncEngine
 from sync.settings import Settings
 from sync.store.tables import BillingEventRow, ExceptionRow
@@ -51,6 +52,6 @@ def test_kpis_from_the_store_match_the_rows_behind_them(store: Engine) -> None:
     assert cycle["events"] == events.filter(pl.col("posted_at").is_not_null()).height > 0
     assert cycle["cycle_time_median"] > 0
     health = flow_health(runs, now=datetime.now(UTC))
-    assert set(health["flow"]) == {"reference", "billable", "invoicing", "outbox"}
+    assert set(health["flow"]) == set(FLOWS)
     assert health["failed_runs"].sum() == 0
     assert open_exceptions(problems, now=datetime.now(UTC))["open"].sum() == open_count

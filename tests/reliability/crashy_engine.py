@@ -1,13 +1,14 @@
 """Runs every flow once in a process that kills itself (SIGKILL) at a chosen point.
 
 Used by the crash-anywhere suite: ``python -m tests.reliability.crashy_engine <db-url>
-<harvest-url> <xero-base> <xero-token> <xero-connections> <kind> <n>`` where ``kind`` is
+<sandbox-connections-json> <kind> <n>`` where ``kind`` is
 ``commit`` (die right after the n-th database commit) or ``call`` (die right after the n-th
 vendor response arrived, before anything is recorded) — ``none`` runs to completion.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -47,7 +48,7 @@ class DyingTransport(httpx.HTTPTransport):
 
 
 def main(argv: list[str]) -> None:
-    url, harvest, xero_base, xero_token, xero_connections, kind, n = argv
+    url, connections, kind, n = argv
     store = make_engine(url)
     upgrade(store)
     countdown = Countdown(int(n))
@@ -56,10 +57,11 @@ def main(argv: list[str]) -> None:
     transports: dict[str, httpx.BaseTransport] = {}
     if kind == "call":
         transports = {"harvest": DyingTransport(countdown), "xero": DyingTransport(countdown)}
-    settings = Settings(database_url=url)
-    settings.harvest.base_url = harvest
-    settings.xero.base_url, settings.xero.token_url = xero_base, xero_token
-    settings.xero.connections_url = xero_connections
+    urls = {
+        vendor: {k: v for k, v in details.items() if k.endswith("_url")}
+        for vendor, details in json.loads(connections).items()
+    }
+    settings = Settings(database_url=url, **urls)
     engine = Engine(
         settings,
         store,

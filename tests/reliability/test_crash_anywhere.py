@@ -8,6 +8,7 @@ twice, totals to the cent — and the store every source record. Trials: PLAN2CA
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -33,10 +34,7 @@ def run_engine(box: Sandbox, db: Path, kind: str, n: int) -> int:
             "-m",
             "tests.reliability.crashy_engine",
             f"sqlite:///{db}",
-            box.harvest_base_url,
-            box.xero_base_url,
-            box.xero_token_url,
-            box.xero_connections_url,
+            json.dumps(box.connections()),
             kind,
             str(n),
         ],

@@ -13,7 +13,11 @@ from sync.settings import Schedule, Settings
 def test_every_flow_runs_once_in_order_then_on_its_own_interval(sqlite_store: Engine) -> None:
     engine = SyncEngine(Settings(), sqlite_store)
     schedule = Schedule(
-        reference_seconds=600, time_seconds=60, invoicing_seconds=120, outbox_seconds=30
+        reference_seconds=600,
+        time_seconds=60,
+        invoicing_seconds=120,
+        outbox_seconds=30,
+        status_back_seconds=240,
     )
     scheduler = build_scheduler(engine, schedule, blocking=False)
     scheduler.start(paused=True)
@@ -27,6 +31,7 @@ def test_every_flow_runs_once_in_order_then_on_its_own_interval(sqlite_store: En
             ("billable", 60),
             ("invoicing", 120),
             ("outbox", 30),
+            ("status_back", 240),
         ):
             job = jobs[name]
             assert job.trigger.interval.total_seconds() == seconds
