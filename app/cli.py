@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -282,19 +283,7 @@ def demo(
         max_instances=1,
     )
     scheduler.start()
-    dashboard = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(Path(__file__).with_name("streamlit_app.py")),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-        ]
-    )
+    dashboard = _dashboard(settings, store, port)
     console.print(
         f"Sandbox firm: {', '.join(f'{v} {box.base_url(v)}' for v in box.emulators)}\n"
         f"Dashboard: [bold]http://localhost:{port}[/bold]  (Ctrl-C stops everything)"
@@ -305,6 +294,21 @@ def demo(
         dashboard.terminate()
         scheduler.shutdown(wait=False)
         box.stop()
+
+
+def _dashboard(settings: Settings, store: Any, port: int) -> subprocess.Popen[bytes]:
+    """Streamlit on the same store as the engine, from the project folder (its .streamlit/)."""
+    project = Path(__file__).resolve().parents[1]
+    env = os.environ | {
+        "PLAN2CASH__DATABASE_URL": store.url.render_as_string(hide_password=False),
+    }
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("streamlit_app.py")),
+        "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    cwd = project if (project / ".streamlit").is_dir() else None
+    return subprocess.Popen(command, cwd=cwd, env=env)
 
 
 def _advance_firm(box: Any) -> None:

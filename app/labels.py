@@ -15,6 +15,19 @@ def money(amount: float, currency: str) -> str:
     return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
 
 
+def money_tile(amount: float, currency: str) -> str:
+    """Money short enough for a metric tile: ``$92,536.25`` below 100,000, then ``$220.4k``
+    and ``$1.23M`` (the tile's help gives the exact amount)."""
+    size = abs(amount)
+    if size < 100_000:
+        return money(amount, currency)
+    scaled, suffix = (amount / 1_000_000, "M") if size >= 1_000_000 else (amount / 1000, "k")
+    sign = "-" if amount < 0 else ""
+    digits = f"{abs(scaled):,.2f}" if suffix == "M" else f"{abs(scaled):,.1f}"
+    symbol = SYMBOLS.get(currency)
+    return f"{sign}{symbol}{digits}{suffix}" if symbol else f"{sign}{digits}{suffix} {currency}"
+
+
 def hours(value: float) -> str:
     """``1,234.5 h``: one decimal, as timesheets are kept in tenths or quarters of an hour."""
     return f"{value:,.1f} h"

@@ -203,16 +203,20 @@ class Sandbox:
         host: str = HOST,
         harvest_port: int | None = None,
         xero_port: int | None = None,
+        *,
+        free_ports: bool = False,
         **ports: int,
     ) -> Sandbox:
         """Serve every emulator on ``host`` and return once they accept connections.
-        ``<vendor>_port`` (or ``ports[vendor]``) overrides a port; 0 picks a free one."""
+        ``<vendor>_port`` (or ``ports[vendor]``) overrides a port; 0 picks a free one, and
+        ``free_ports`` picks a free one for every vendor (tests, several sandboxes at once)."""
         if self._served:
             raise RuntimeError("sandbox is already serving")
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the sandbox serves on loopback only")
         self.host = host
-        chosen = {**self._ports, **{k.removesuffix("_port"): v for k, v in ports.items()}}
+        chosen = {v: 0 for v in self._ports} if free_ports else dict(self._ports)
+        chosen |= {k.removesuffix("_port"): v for k, v in ports.items()}
         if harvest_port is not None:
             chosen["harvest"] = harvest_port
         if xero_port is not None:

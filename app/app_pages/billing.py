@@ -71,35 +71,40 @@ def currency_tiles(summary: data.BillingSummary) -> None:
         cur = kpi["currency"]
         tiles = st.columns(5)
         tiles[0].metric(
-            f"WIP (unbilled, approved) — {cur}",
-            labels.money(kpi["wip"], cur),
-            help=f"{labels.count(kpi['wip_events'], 'billing event')}, "
+            f"WIP, unbilled — {cur}",
+            labels.money_tile(kpi["wip"], cur),
+            help=f"Exactly {labels.money(kpi['wip'], cur)}: "
+            + f"{labels.count(kpi['wip_events'], 'billing event')}, "
             f"{labels.hours(kpi['wip_hours'])}, approved and on no invoice yet.",
             border=True,
         )
         tiles[1].metric(
-            f"Posted this month ({month}) — {cur}",
-            labels.money(kpi["posted_month"], cur),
-            help=f"{labels.count(kpi['posted_month_invoices'], 'invoice')} posted to Xero "
+            f"Posted in {month} — {cur}",
+            labels.money_tile(kpi["posted_month"], cur),
+            help=f"Exactly {labels.money(kpi['posted_month'], cur)}: "
+            + f"{labels.count(kpi['posted_month_invoices'], 'invoice')} posted to Xero "
             f"in {month} (UTC).",
             border=True,
         )
         tiles[2].metric(
             f"Posted to date — {cur}",
-            labels.money(kpi["posted"], cur),
-            help=f"{labels.count(kpi['posted_invoices'], 'invoice')} posted to Xero.",
+            labels.money_tile(kpi["posted"], cur),
+            help=f"Exactly {labels.money(kpi['posted'], cur)}: "
+            + f"{labels.count(kpi['posted_invoices'], 'invoice')} posted to Xero.",
             border=True,
         )
         tiles[3].metric(
-            f"Pending delivery to Xero — {cur}",
-            labels.money(kpi["pending"], cur),
-            help=f"{labels.count(kpi['pending_invoices'], 'invoice')} created, not yet posted.",
+            f"Awaiting posting — {cur}",
+            labels.money_tile(kpi["pending"], cur),
+            help=f"Exactly {labels.money(kpi['pending'], cur)}: "
+            + f"{labels.count(kpi['pending_invoices'], 'invoice')} created, not yet posted.",
             border=True,
         )
         tiles[4].metric(
-            f"Open exceptions · value at risk — {cur}",
-            labels.money(kpi["at_risk"], cur),
-            help=f"{labels.count(kpi['at_risk_exceptions'], 'open exception')} "
+            f"At risk (open exceptions) — {cur}",
+            labels.money_tile(kpi["at_risk"], cur),
+            help=f"Exactly {labels.money(kpi['at_risk'], cur)}: "
+            + f"{labels.count(kpi['at_risk_exceptions'], 'open exception')} "
             f"carrying a {cur} value.",
             border=True,
         )

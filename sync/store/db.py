@@ -26,9 +26,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # absolute, so that every process of one run (engine, dashboard) opens the same file
+            path = Path(parsed.database).resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            parsed = parsed.set(database=str(path))
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -37,15 +37,15 @@ def test_metrics_are_the_hand_computed_figures_per_currency() -> None:
     at = _run()
     month = f"{datetime.now(UTC):%b %Y}"
     metrics = _metrics(at)
-    assert metrics["WIP (unbilled, approved) — USD"] == "$2,300.00"  # 1,200 + 600 + 500
-    assert metrics["WIP (unbilled, approved) — GBP"] == "£720.00"
-    assert metrics["WIP (unbilled, approved) — EUR"] == "€0.00"
-    assert metrics[f"Posted this month ({month}) — USD"] == "$1,500.00"
-    assert metrics[f"Posted this month ({month}) — EUR"] == "€0.00"  # posted 70 days ago
+    assert metrics["WIP, unbilled — USD"] == "$2,300.00"  # 1,200 + 600 + 500
+    assert metrics["WIP, unbilled — GBP"] == "£720.00"
+    assert metrics["WIP, unbilled — EUR"] == "€0.00"
+    assert metrics[f"Posted in {month} — USD"] == "$1,500.00"
+    assert metrics[f"Posted in {month} — EUR"] == "€0.00"  # posted 70 days ago
     assert metrics["Posted to date — EUR"] == "€300.00"
-    assert metrics["Pending delivery to Xero — GBP"] == "£600.00"
-    assert metrics["Pending delivery to Xero — USD"] == "$0.00"
-    assert metrics["Open exceptions · value at risk — USD"] == "$450.00"  # not the resolved 999
+    assert metrics["Awaiting posting — GBP"] == "£600.00"
+    assert metrics["Awaiting posting — USD"] == "$0.00"
+    assert metrics["At risk (open exceptions) — USD"] == "$450.00"  # not the resolved 999
     assert metrics["Open exceptions (all flows)"] == "2"
     assert metrics["Billing events (all time)"] == "7"
     assert metrics["Invoices (all time)"] == "3"

@@ -123,7 +123,7 @@ def test_billing_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
     expect(page.get_by_role("heading", name="Billing")).to_be_visible(timeout=30_000)
     page.wait_for_selector('[data-testid="stMetric"]', timeout=30_000)
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
-    expect(page.get_by_text("WIP (unbilled, approved) — USD")).to_be_visible()
+    expect(page.get_by_text("WIP, unbilled — USD")).to_be_visible()
     page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
     _select_first_invoice(page)
     expect(page.get_by_text(f"Invoice {USD_INVOICE}")).to_be_visible(timeout=15_000)

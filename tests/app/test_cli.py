@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def served() -> Iterator[Sandbox]:
-    box = Sandbox(seed=11).serve(harvest_port=0, xero_port=0)
+    box = Sandbox(seed=11).serve(free_ports=True)
     yield box
     box.stop()
 

@@ -48,7 +48,7 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
 def test_scheduler_and_two_worker_processes_post_each_invoice_once(
     schema: str, tmp_path: Path
 ) -> None:
-    box = Sandbox(seed=11).serve(harvest_port=0, xero_port=0)
+    box = Sandbox(seed=11).serve(free_ports=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")} | {
         "PYTHONPATH": str(ROOT),
         "PGOPTIONS": f"-csearch_path={schema}",

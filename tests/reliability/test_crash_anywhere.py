@@ -51,7 +51,7 @@ def run_engine(box: Sandbox, db: Path, kind: str, n: int) -> int:
 @pytest.mark.parametrize("trial", range(TRIALS))
 def test_crash_anywhere_then_restart_converges(trial: int, tmp_path: Path) -> None:
     rng = random.Random(trial)
-    box = Sandbox(seed=7).serve(harvest_port=0, xero_port=0)
+    box = Sandbox(seed=7).serve(free_ports=True)
     db = tmp_path / "store.db"
     crashes = 0
     try:

@@ -12,7 +12,7 @@ from tests.sandbox.test_xero import invoice
 
 def test_serves_both_vendors_on_free_loopback_ports() -> None:
     with Sandbox(7, today=TODAY) as box:
-        box.serve(harvest_port=0, xero_port=0)
+        box.serve(free_ports=True)
         assert box.harvest_port not in (0, 8711) and box.xero_port not in (0, 8712)
         assert box.harvest_base_url == f"http://127.0.0.1:{box.harvest_port}/v2"
         assert box.xero_token_url.endswith("/connect/token")
