@@ -31,6 +31,7 @@ import httpx
 import polars as pl
 from pydantic import BaseModel, SecretStr
 
+from collectors.connector import Connector
 from collectors.entities import (
     Assignment,
     Contract,
@@ -42,7 +43,7 @@ from collectors.entities import (
     canonical_id,
 )
 from collectors.errors import RateLimitedError, RetryableError, SchemaDriftError
-from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json, make_client, pages
+from collectors.http import Stream, call_json, pages
 from collectors.pacing import Limit, Pacer
 from collectors.paging import NextUrl
 
@@ -99,32 +100,17 @@ STREAMS = {
 }
 
 
-class HarvestConnector:
+class HarvestConnector(Connector[HarvestSettings]):
     """Reads Harvest collections as raw pages and maps them to canonical entities."""
 
     name = VENDOR
     streams = STREAMS
 
-    def __init__(
-        self,
-        settings: HarvestSettings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        policy: RetryPolicy = DEFAULT_POLICY,
-        pacer: Pacer | None = None,
-    ) -> None:
-        self.settings = settings
-        self._transport = transport
-        self._policy = policy
-        self.pacer = pacer or harvest_pacer(settings)
+    def default_pacer(self, settings: HarvestSettings) -> Pacer:
+        return harvest_pacer(settings)
 
-    def client(self) -> httpx.Client:
-        return make_client(
-            self.settings.base_url,
-            auth=HarvestAuth(self.settings),
-            transport=self._transport,
-            timeout=self.settings.timeout_seconds,
-        )
+    def auth(self) -> httpx.Auth:
+        return HarvestAuth(self.settings)
 
     def params(self, since: datetime | None) -> dict[str, str]:
         params = {"per_page": str(min(self.settings.per_page, MAX_PER_PAGE))}
@@ -294,7 +280,7 @@ class HarvestConnector:
                 )
             except RetryableError as exc:
                 last = exc
-                if isinstance(exc, RateLimitedError) and exc.retry_after:
+                if isinstance(exc, RateLimitedError) and exc.retry_after and self.pacer:
                     self.pacer.hold(min(exc.retry_after, self._policy.max_retry_after))
                 continue
             if not isinstance(created, dict) or created.get("id") is None:

@@ -27,6 +27,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from collectors.auth import OAuth2ClientCredentials
+from collectors.connector import Connector
 from collectors.entities import Customer, Invoice, InvoiceLine, Payment, canonical_id
 from collectors.errors import AuthError, RecordError, SchemaDriftError
 from collectors.http import (
@@ -36,7 +37,6 @@ from collectors.http import (
     call,
     call_json,
     decode,
-    make_client,
     pages,
 )
 from collectors.pacing import Limit, Pacer, PacerPool
@@ -116,7 +116,7 @@ class PostedCreditNote:
     total: Decimal
 
 
-class XeroConnector:
+class XeroConnector(Connector[XeroSettings]):
     """Reads contacts, invoices, credit notes and payments; creates contacts; posts invoices and
     credit notes in batches."""
 
@@ -131,9 +131,8 @@ class XeroConnector:
         policy: RetryPolicy = DEFAULT_POLICY,
         pacers: PacerPool | None = None,
     ) -> None:
-        self.settings = settings
-        self._transport = transport
-        self._policy = policy
+        super().__init__(settings, transport=transport, policy=policy)
+        # Xero's limits are per tenant (organisation): one pacer each
         self.pacers = pacers or PacerPool(lambda tenant: xero_pacer(tenant, settings))
         self._auth = OAuth2ClientCredentials(
             vendor=VENDOR,
@@ -143,13 +142,11 @@ class XeroConnector:
             scope=settings.scopes,
         )
 
-    def client(self) -> httpx.Client:
-        return make_client(
-            self.settings.base_url,
-            auth=self._auth,
-            transport=self._transport,
-            timeout=self.settings.timeout_seconds,
-        )
+    def default_pacer(self, settings: XeroSettings) -> Pacer | None:
+        return None  # Xero's limits are per tenant: see ``pacers``
+
+    def auth(self) -> httpx.Auth:
+        return self._auth
 
     def _call(self, client: httpx.Client, tenant: str, method: str, path: str, **kw: Any) -> Any:
         """One paced accounting call for ``tenant``; the decoded body."""

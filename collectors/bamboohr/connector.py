@@ -25,8 +25,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field, SecretStr
 
+from collectors.connector import Connector
 from collectors.errors import SchemaDriftError
-from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json, make_client, pages
+from collectors.http import Stream, call_json, pages
 from collectors.pacing import Limit, Pacer
 from collectors.paging import Cursor
 
@@ -110,33 +111,20 @@ class ChangeSet:
     deleted: dict[str, datetime]
 
 
-class BambooHRConnector:
+class BambooHRConnector(Connector[BambooHRSettings]):
     """Reads BambooHR employees, their changes, time off and Who's Out as raw records."""
 
     name = VENDOR
     streams = STREAMS
 
-    def __init__(
-        self,
-        settings: BambooHRSettings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        policy: RetryPolicy = DEFAULT_POLICY,
-        pacer: Pacer | None = None,
-    ) -> None:
-        self.settings = settings
-        self._transport = transport
-        self._policy = policy
-        self.pacer = pacer or bamboohr_pacer(settings)
+    def default_pacer(self, settings: BambooHRSettings) -> Pacer:
+        return bamboohr_pacer(settings)
 
-    def client(self) -> httpx.Client:
-        return make_client(
-            self.settings.base_url,
-            auth=BambooHRAuth(self.settings.api_key),
-            headers={"Accept": "application/json"},
-            transport=self._transport,
-            timeout=self.settings.timeout_seconds,
-        )
+    def auth(self) -> httpx.Auth:
+        return BambooHRAuth(self.settings.api_key)
+
+    def headers(self) -> dict[str, str]:
+        return {"Accept": "application/json"}  # several endpoints default to XML
 
     def params(self, ids: Sequence[str] | None = None) -> dict[str, str]:
         params = {"page[limit]": str(self.settings.page_limit), "fields": ",".join(LIST_FIELDS)}

@@ -19,9 +19,10 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, Field, SecretStr
 
+from collectors.connector import Connector
 from collectors.entities import Assignment, Milestone, Project, RateCard, canonical_id
 from collectors.errors import RecordError
-from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, make_client
+from collectors.http import Stream
 from collectors.kantata.mapping import (
     VENDOR,
     AssembledCard,
@@ -117,33 +118,18 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class KantataConnector:
+class KantataConnector(Connector[KantataSettings]):
     """Reads workspaces, participations, milestones and rate cards; provisions workspaces and
     writes invoice status back."""
 
     name = VENDOR
     streams = STREAMS
 
-    def __init__(
-        self,
-        settings: KantataSettings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        policy: RetryPolicy = DEFAULT_POLICY,
-        pacer: Pacer | None = None,
-    ) -> None:
-        self.settings = settings
-        self._transport = transport
-        self._policy = policy
-        self.pacer = pacer or kantata_pacer(settings)
+    def default_pacer(self, settings: KantataSettings) -> Pacer:
+        return kantata_pacer(settings)
 
-    def client(self) -> httpx.Client:
-        return make_client(
-            self.settings.base_url,
-            auth=KantataAuth(self.settings.token),
-            transport=self._transport,
-            timeout=self.settings.timeout_seconds,
-        )
+    def auth(self) -> httpx.Auth:
+        return KantataAuth(self.settings.token)
 
     def params(self, stream: str, since: datetime | None, **filters: str) -> dict[str, str]:
         params = {"per_page": str(self.settings.per_page), "order": "id:asc"}

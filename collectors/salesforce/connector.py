@@ -19,8 +19,9 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr
 
 from collectors.auth import OAuth2ClientCredentials
+from collectors.connector import Connector
 from collectors.errors import RetryableError, SchemaDriftError, redact_url
-from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json, make_client, pages
+from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json, pages
 from collectors.pacing import Limit, Pacer
 from collectors.paging import NextUrl
 from collectors.salesforce import writeback
@@ -152,7 +153,7 @@ class _Borrowed(httpx.BaseTransport):
         return self._inner.handle_request(request)
 
 
-class SalesforceConnector:
+class SalesforceConnector(Connector[SalesforceSettings]):
     """Reads accounts, won opportunities and activated contracts; writes AR onto accounts."""
 
     name = VENDOR
@@ -166,10 +167,7 @@ class SalesforceConnector:
         policy: RetryPolicy = DEFAULT_POLICY,
         pacer: Pacer | None = None,
     ) -> None:
-        self.settings = settings
-        self._transport = transport
-        self._policy = policy
-        self.pacer = pacer or salesforce_pacer(settings)
+        super().__init__(settings, transport=transport, policy=policy, pacer=pacer)
         self._instance_url = settings.instance_url
         self._auth = SalesforceAuth(
             vendor=VENDOR,
@@ -188,16 +186,20 @@ class SalesforceConnector:
         origin = self._instance_url or self.settings.login_url.rstrip("/")
         return f"{origin}/services/data/{self.settings.api_version}"
 
+    def default_pacer(self, settings: SalesforceSettings) -> Pacer:
+        return salesforce_pacer(settings)
+
+    def auth(self) -> httpx.Auth:
+        return self._auth
+
+    def base_url(self) -> str:
+        return self._api_base()
+
     def client(self) -> httpx.Client:
         """A client on the org's REST API (logging in first when the instance is unknown)."""
         if self._instance_url is None:
             self._login()
-        return make_client(
-            self._api_base(),
-            auth=self._auth,
-            transport=self._transport,
-            timeout=self.settings.timeout_seconds,
-        )
+        return super().client()
 
     def _login(self) -> None:
         """Fetch a token now, to learn the instance URL before the first API call."""
