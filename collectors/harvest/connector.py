@@ -1,0 +1,267 @@
+"""Harvest v2 connector: settings, auth, pacing, streams, reads and provisioning.
+
+See the package docstring for Harvest's rules (auth, paging, approval, idempotency)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, SecretStr
+
+from collectors.connector import Connector
+from collectors.errors import RateLimitedError, RetryableError, SchemaDriftError
+from collectors.harvest.mapping import VENDOR, _ref, iso
+from collectors.http import Stream, call_json, pages
+from collectors.pacing import Limit, Pacer
+from collectors.paging import NextUrl
+
+MAX_PER_PAGE = 2000
+
+
+class HarvestSettings(BaseModel):
+    """Where and how to reach one Harvest account."""
+
+    base_url: str = "http://127.0.0.1:8711/v2"
+    account_id: str = "100001"
+    token: SecretStr = SecretStr("sandbox-harvest-token")
+    user_agent: str = "plan2cash (ops@plan2cash.invalid)"
+    per_page: int = MAX_PER_PAGE
+    timeout_seconds: float = 30.0
+    requests_per_15s: int = 100
+
+
+class HarvestAuth(httpx.Auth):
+    """The three headers Harvest requires on every request."""
+
+    def __init__(self, settings: HarvestSettings) -> None:
+        self._settings = settings
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._settings.token.get_secret_value()}"
+        request.headers["Harvest-Account-Id"] = self._settings.account_id
+        request.headers["User-Agent"] = self._settings.user_agent
+        yield request
+
+
+def harvest_pacer(settings: HarvestSettings, *, time_scale: float = 1.0) -> Pacer:
+    """Harvest's published limit: 100 requests per 15 seconds per access token."""
+    return Pacer([Limit(settings.requests_per_15s, 15.0)], time_scale=time_scale, name=VENDOR)
+
+
+def _stream(name: str) -> Stream:
+    return Stream(name, path=f"/{name}", records=name, paginator=NextUrl("links.next"))
+
+
+STREAMS = {
+    name: _stream(name)
+    for name in (
+        "clients",
+        "projects",
+        "users",
+        "tasks",
+        "user_assignments",
+        "task_assignments",
+        "time_entries",
+        "expenses",
+    )
+}
+
+
+class HarvestConnector(Connector[HarvestSettings]):
+    """Reads Harvest collections as raw pages and maps them to canonical entities."""
+
+    name = VENDOR
+    streams = STREAMS
+
+    def default_pacer(self, settings: HarvestSettings) -> Pacer:
+        return harvest_pacer(settings)
+
+    def auth(self) -> httpx.Auth:
+        return HarvestAuth(self.settings)
+
+    def params(self, since: datetime | None) -> dict[str, str]:
+        params = {"per_page": str(min(self.settings.per_page, MAX_PER_PAGE))}
+        if since is not None:
+            params["updated_since"] = iso(since)
+        return params
+
+    def pages(
+        self, client: httpx.Client, stream: str, since: datetime | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Raw pages of ``stream`` changed since ``since`` (all of it when ``None``)."""
+        return pages(
+            client,
+            self.streams[stream],
+            self.params(since),
+            vendor=VENDOR,
+            policy=self._policy,
+            pacer=self.pacer,
+        )
+
+    def reconcile_ids(self, client: httpx.Client, stream: str) -> set[str]:
+        """Every id ``stream`` holds now (a full pass, largest pages): the engine compares it with
+        what it stored to find deletions, which Harvest never reports."""
+        params = {"per_page": str(MAX_PER_PAGE)}
+        return {
+            str(record["id"])
+            for page in pages(
+                client,
+                self.streams[stream],
+                params,
+                vendor=VENDOR,
+                policy=self._policy,
+                pacer=self.pacer,
+            )
+            for record in page
+            if isinstance(record, dict) and record.get("id") is not None
+        }
+
+    # --- provisioning: look up, then create ---------------------------------------------------
+
+    def ensure_client(self, client: httpx.Client, *, name: str, currency: str) -> int:
+        """The id of the client named ``name`` (case-insensitive), created if absent."""
+
+        def find() -> int | None:
+            return self._find(client, "clients", {}, lambda c: _same(c.get("name"), name))
+
+        body = {"name": name, "currency": currency, "is_active": True}
+        return self._create_once(client, "clients", "/clients", body, find)
+
+    def ensure_project(
+        self,
+        client: httpx.Client,
+        *,
+        client_id: int,
+        name: str,
+        code: str | None = None,
+        hourly_rate: float | None = None,
+        starts_on: date | None = None,
+        ends_on: date | None = None,
+    ) -> int:
+        """The id of the client's project with this code (or name when it has none)."""
+
+        def find() -> int | None:
+            def match(p: dict[str, Any]) -> bool:
+                return _same(p.get("code"), code) if code else _same(p.get("name"), name)
+
+            return self._find(client, "projects", {"client_id": str(client_id)}, match)
+
+        body: dict[str, Any] = {
+            "client_id": client_id,
+            "name": name,
+            "is_billable": True,
+            "bill_by": "People",
+            "budget_by": "none",
+        }
+        optional = {
+            "code": code,
+            "hourly_rate": hourly_rate,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+        }
+        body |= {
+            k: v.isoformat() if isinstance(v, date) else v
+            for k, v in optional.items()
+            if v is not None
+        }
+        return self._create_once(client, "projects", "/projects", body, find)
+
+    def ensure_user_assignment(
+        self,
+        client: httpx.Client,
+        *,
+        project_id: int,
+        user_id: int,
+        hourly_rate: float | None = None,
+    ) -> int:
+        """The id of ``user_id``'s assignment to ``project_id``, created if absent."""
+        path = f"/projects/{project_id}/user_assignments"
+        nested = Stream("user_assignments", path, "user_assignments", NextUrl("links.next"))
+
+        def find() -> int | None:
+            for page in pages(
+                client,
+                nested,
+                {"per_page": str(MAX_PER_PAGE)},
+                vendor=VENDOR,
+                policy=self._policy,
+                pacer=self.pacer,
+            ):
+                for record in page:
+                    if _ref(record, "user") == user_id:
+                        return int(record["id"])
+            return None
+
+        body: dict[str, Any] = {"user_id": user_id, "use_default_rates": hourly_rate is None}
+        if hourly_rate is not None:
+            body["hourly_rate"] = hourly_rate
+        return self._create_once(client, "user_assignments", path, body, find)
+
+    def _find(
+        self,
+        client: httpx.Client,
+        stream: str,
+        params: dict[str, str],
+        match: Callable[[dict[str, Any]], bool],
+    ) -> int | None:
+        query = {"per_page": str(MAX_PER_PAGE), **params}
+        for page in pages(
+            client,
+            self.streams[stream],
+            query,
+            vendor=VENDOR,
+            policy=self._policy,
+            pacer=self.pacer,
+        ):
+            for record in page:
+                if isinstance(record, dict) and match(record):
+                    return int(record["id"])
+        return None
+
+    def _create_once(
+        self,
+        client: httpx.Client,
+        what: str,
+        path: str,
+        body: dict[str, Any],
+        find: Callable[[], int | None],
+    ) -> int:
+        """Look up, create when absent; a create whose outcome is unknown is never repeated
+        before looking up again. Bounded by the retry policy's attempts."""
+        once = replace(self._policy, attempts=1)
+        last: RetryableError | None = None
+        for _ in range(self._policy.attempts):
+            found = find()
+            if found is not None:
+                return found
+            try:
+                _, created = call_json(
+                    client,
+                    "POST",
+                    path.lstrip("/"),
+                    vendor=VENDOR,
+                    route=path,
+                    policy=once,
+                    pacer=self.pacer,
+                    json=body,
+                )
+            except RetryableError as exc:
+                last = exc
+                if isinstance(exc, RateLimitedError) and exc.retry_after and self.pacer:
+                    self.pacer.hold(min(exc.retry_after, self._policy.max_retry_after))
+                continue
+            if not isinstance(created, dict) or created.get("id") is None:
+                raise SchemaDriftError(
+                    f"harvest created {what} without an id", vendor=VENDOR, details=created
+                )
+            return int(created["id"])
+        assert last is not None
+        raise last
+
+
+def _same(value: Any, wanted: str | None) -> bool:
+    return isinstance(value, str) and wanted is not None and value.casefold() == wanted.casefold()
