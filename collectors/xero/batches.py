@@ -1,0 +1,134 @@
+"""Batches of up to 50 documents: one Idempotency-Key per request, per-document outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from collectors.errors import RecordError, SchemaDriftError
+from collectors.xero.mapping import VENDOR
+
+MAX_BATCH = 50
+MAX_IDEMPOTENCY_KEY = 128
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PostedInvoice:
+    """What Xero made of one invoice we sent."""
+
+    invoice_id: str
+    number: str
+    status: str
+    total: Decimal
+    amount_due: Decimal
+
+
+@dataclass(frozen=True)
+class PostedCreditNote:
+    """What Xero made of one credit note we sent."""
+
+    credit_note_id: str
+    number: str
+    status: str
+    total: Decimal
+
+
+def batch_key(keys: Sequence[str]) -> str:
+    """The ``Idempotency-Key`` of a request carrying documents with these keys: a document's own
+    key when it travels alone, else a digest of the batch (order does not matter)."""
+    if len(keys) == 1:
+        return keys[0][:MAX_IDEMPOTENCY_KEY]
+    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
+    return f"p2c-batch-{len(keys)}-{digest}"
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _match(
+    elements: Any, chunk: list[tuple[str, dict[str, Any]]], number_field: str
+) -> list[dict[str, Any] | None]:
+    """The reply element for each document sent: by position, checked (or found) by number."""
+    if not isinstance(elements, list):
+        return [None] * len(chunk)
+    by_number = {
+        str(e.get(number_field)): e for e in elements if isinstance(e, dict) and e.get(number_field)
+    }
+    matched: list[dict[str, Any] | None] = []
+    for i, (_, sent) in enumerate(chunk):
+        number = sent.get(number_field)
+        element = elements[i] if i < len(elements) and isinstance(elements[i], dict) else None
+        if number and (element is None or element.get(number_field) != number):
+            element = by_number.get(str(number))
+        matched.append(element)
+    return matched
+
+
+def _outcome(
+    sent: dict[str, Any],
+    element: dict[str, Any] | None,
+    number_field: str,
+    parse: Callable[[dict[str, Any]], T],
+) -> T | RecordError:
+    number = sent.get(number_field)
+    if element is None:
+        return SchemaDriftError(
+            f"xero reply has no element for {number}; whether it was created is unknown",
+            vendor=VENDOR,
+        )
+    if element.get("HasErrors") or element.get("ValidationErrors"):
+        reasons = "; ".join(e.get("Message", "") for e in element.get("ValidationErrors") or [])
+        return RecordError(
+            f"xero refused {number}: {reasons}", vendor=VENDOR, status=200, details=reasons
+        )
+    try:
+        return parse(element)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        return SchemaDriftError(
+            f"xero reply for {number} cannot be read: {exc!r}", vendor=VENDOR, details=element
+        )
+
+
+def _reasons(refused: RecordError, number_field: str) -> dict[str, str]:
+    """Xero's reasons per document number, from a 400's ``Elements``."""
+    elements = refused.body.get("Elements") if isinstance(refused.body, dict) else None
+    reasons: dict[str, str] = {}
+    for element in elements if isinstance(elements, list) else []:
+        if isinstance(element, dict) and element.get(number_field):
+            messages = [v.get("Message", "") for v in element.get("ValidationErrors") or []]
+            reasons[str(element[number_field])] = "; ".join(messages) or "refused"
+    return reasons
+
+
+def _refusal(number: str, text: str, refused: RecordError) -> RecordError:
+    return RecordError(
+        f"xero refused {number}: {text}", vendor=VENDOR, status=refused.status, details=text
+    )
+
+
+def _posted(element: dict[str, Any]) -> PostedInvoice:
+    return PostedInvoice(
+        invoice_id=str(element["InvoiceID"]),
+        number=str(element.get("InvoiceNumber", "")),
+        status=str(element.get("Status", "")),
+        total=Decimal(str(element.get("Total", 0))),
+        amount_due=Decimal(str(element.get("AmountDue", 0))),
+    )
+
+
+def _posted_credit_note(element: dict[str, Any]) -> PostedCreditNote:
+    return PostedCreditNote(
+        credit_note_id=str(element["CreditNoteID"]),
+        number=str(element.get("CreditNoteNumber", "")),
+        status=str(element.get("Status", "")),
+        total=Decimal(str(element.get("Total", 0))),
+    )
+
+
+# --- what we send ------------------------------------------------------------------------------
