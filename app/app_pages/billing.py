@@ -69,45 +69,27 @@ def currency_tiles(summary: data.BillingSummary) -> None:
     month = f"{summary.as_of:%b %Y}"
     for kpi in summary.kpis.iter_rows(named=True):
         cur = kpi["currency"]
-        tiles = st.columns(5)
-        tiles[0].metric(
-            f"WIP, unbilled — {cur}",
-            labels.money_tile(kpi["wip"], cur),
-            help=f"Exactly {labels.money(kpi['wip'], cur)}: "
-            + f"{labels.count(kpi['wip_events'], 'billing event')}, "
-            f"{labels.hours(kpi['wip_hours'])}, approved and on no invoice yet.",
-            border=True,
-        )
-        tiles[1].metric(
-            f"Posted in {month} — {cur}",
-            labels.money_tile(kpi["posted_month"], cur),
-            help=f"Exactly {labels.money(kpi['posted_month'], cur)}: "
-            + f"{labels.count(kpi['posted_month_invoices'], 'invoice')} posted to Xero "
-            f"in {month} (UTC).",
-            border=True,
-        )
-        tiles[2].metric(
-            f"Posted to date — {cur}",
-            labels.money_tile(kpi["posted"], cur),
-            help=f"Exactly {labels.money(kpi['posted'], cur)}: "
-            + f"{labels.count(kpi['posted_invoices'], 'invoice')} posted to Xero.",
-            border=True,
-        )
-        tiles[3].metric(
-            f"Awaiting posting — {cur}",
-            labels.money_tile(kpi["pending"], cur),
-            help=f"Exactly {labels.money(kpi['pending'], cur)}: "
-            + f"{labels.count(kpi['pending_invoices'], 'invoice')} created, not yet posted.",
-            border=True,
-        )
-        tiles[4].metric(
-            f"At risk (open exceptions) — {cur}",
-            labels.money_tile(kpi["at_risk"], cur),
-            help=f"Exactly {labels.money(kpi['at_risk'], cur)}: "
-            + f"{labels.count(kpi['at_risk_exceptions'], 'open exception')} "
-            f"carrying a {cur} value.",
-            border=True,
-        )
+        tiles = (  # label, amount column, what the amount is made of
+            ("WIP, unbilled", "wip", f"{labels.count(kpi['wip_events'], 'billing event')}, "
+             f"{labels.hours(kpi['wip_hours'])}, approved and on no invoice yet."),
+            (f"Posted in {month}", "posted_month",
+             f"{labels.count(kpi['posted_month_invoices'], 'invoice')} posted to Xero "
+             f"in {month} (UTC)."),
+            ("Posted to date", "posted",
+             f"{labels.count(kpi['posted_invoices'], 'invoice')} posted to Xero."),
+            ("Awaiting posting", "pending",
+             f"{labels.count(kpi['pending_invoices'], 'invoice')} created, not yet posted."),
+            ("At risk (open exceptions)", "at_risk",
+             f"{labels.count(kpi['at_risk_exceptions'], 'open exception')} "
+             f"carrying a {cur} value."),
+        )  # fmt: skip
+        for column, (label, key, made_of) in zip(st.columns(len(tiles)), tiles, strict=True):
+            column.metric(
+                f"{label} — {cur}",
+                labels.money_tile(kpi[key], cur),
+                help=f"Exactly {labels.money(kpi[key], cur)}: {made_of}",
+                border=True,
+            )
 
 
 def charts_row(summary: data.BillingSummary) -> None:
