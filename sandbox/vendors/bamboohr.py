@@ -14,8 +14,6 @@ that day on (BambooHR's announced change); ``"503"`` or ``"429"`` force one beha
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -32,7 +30,7 @@ from sandbox.vendors.bamboohr_lists import ListError, cursor_page, parse_list_qu
 from sandbox.vendors.bamboohr_roster import BambooHRRoster, utc_now
 from sandbox.vendors.bamboohr_webhooks import POSTED_FIELDS, action_of, payload, signed
 from sandbox.vendors.limits import SlidingWindow
-from sandbox.vendors.wire import FastJSON
+from sandbox.vendors.wire import FastJSON, basic_credentials
 from sandbox.world.model import World
 
 DEFAULT_DOMAIN = "meridian"
@@ -139,7 +137,7 @@ class BambooHREmulator(BambooHRRoster):
         domain = request.path_params.get("companyDomain")
         if domain is not None and domain != self.company_domain:
             return error(404, f"Company {domain} not found")
-        key = _basic_username(request.headers.get("authorization", ""))
+        key = basic_credentials(request.headers.get("authorization", ""))[0] or None
         if key is None:
             return error(401, "Missing API key: use HTTP Basic auth with the key as the username")
         if key != self.api_key:
@@ -266,18 +264,6 @@ class BambooHREmulator(BambooHRRoster):
         except ValueError:
             return error(400, "start and end must be dates (YYYY-MM-DD)")
         return FastJSON(leave.whos_out(self.time_off(), self.people(), self._holidays, start, end))
-
-
-def _basic_username(header: str) -> str | None:
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    username, _, _ = decoded.partition(":")
-    return username or None
 
 
 def _timestamp(raw: str) -> datetime:

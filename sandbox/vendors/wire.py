@@ -8,6 +8,8 @@ done the work, which is the situation idempotent re-delivery must survive.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 import orjson
@@ -43,3 +45,17 @@ def json_error(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> FastJSON:
     return FastJSON(body, status_code=status, headers=headers)
+
+
+def basic_credentials(header: str) -> tuple[str, str]:
+    """``(user, password)`` from an ``Authorization: Basic …`` header; empty strings when the
+    header is missing, of another scheme, or not valid base64."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return "", ""
+    try:
+        pair = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    user, _, password = pair.partition(":")
+    return user, password

@@ -6,8 +6,6 @@ moving the clock. Refusals use Xero's identity-layer problem body.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 import threading
 import uuid
@@ -19,7 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandbox.vendors.wire import FastJSON, json_error
+from sandbox.vendors.wire import FastJSON, basic_credentials, json_error
 
 DEFAULT_CLIENT_ID = "sandbox-xero-client"
 DEFAULT_CLIENT_SECRET = "sandbox-xero-secret"
@@ -83,7 +81,7 @@ class XeroIdentity:
     async def token_endpoint(self, request: Request) -> Response:
         """``POST /connect/token`` with ``grant_type=client_credentials`` and HTTP Basic."""
         form = dict(parse_qsl((await request.body()).decode()))
-        client_id, secret = _basic(request.headers.get("authorization", ""))
+        client_id, secret = basic_credentials(request.headers.get("authorization", ""))
         client_id = client_id or form.get("client_id", "")
         secret = secret or form.get("client_secret", "")
         if (client_id, secret) != (self.client_id, self.client_secret):
@@ -104,14 +102,3 @@ class XeroIdentity:
         if not self.authenticated(request):
             return problem(401, "Unauthorized", "AuthenticationUnsuccessful")
         return FastJSON(list(self._tenants))
-
-
-def _basic(header: str) -> tuple[str, str]:
-    if not header.startswith("Basic "):
-        return "", ""
-    try:
-        pair = base64.b64decode(header[6:]).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return "", ""
-    client_id, _, secret = pair.partition(":")
-    return client_id, secret

@@ -10,7 +10,6 @@ measured on the injected clock, and a revoked or expired token gets 401 ``INVALI
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -22,7 +21,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandbox.vendors.wire import FastJSON, json_error
+from sandbox.vendors.wire import FastJSON, basic_credentials, json_error
 
 DEFAULT_CLIENT_ID = "sandbox-sf-client"
 DEFAULT_CLIENT_SECRET = "sandbox-sf-secret"
@@ -69,7 +68,7 @@ class SalesforceIdentity:
 
     async def token_endpoint(self, request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode(errors="replace")))
-        client_id, secret = _basic(request.headers.get("authorization", ""))
+        client_id, secret = basic_credentials(request.headers.get("authorization", ""))
         client_id = form.get("client_id") or client_id
         secret = form.get("client_secret") or secret
         grant = form.get("grant_type", "")
@@ -112,14 +111,3 @@ class SalesforceIdentity:
 
 def _origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
-
-
-def _basic(header: str) -> tuple[str, str]:
-    if not header.startswith("Basic "):
-        return "", ""
-    try:
-        pair = base64.b64decode(header[6:]).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return "", ""
-    client_id, _, secret = pair.partition(":")
-    return client_id, secret
