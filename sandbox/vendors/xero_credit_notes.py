@@ -28,23 +28,11 @@ def validate(
 ) -> list[str]:
     """Every reason Xero would refuse this credit note (``note`` is the full proposed state;
     ``current`` the stored credit note on update, ``None`` on create)."""
-    problems: list[str] = []
-    kind = note.get("Type")
-    if kind not in TYPES:
-        problems.append(
-            "CreditNote Type must be specified"
-            if not kind
-            else f"'{kind}' is not a valid credit note type"
-        )
-    contact = note.get("Contact")
-    contact_id = contact.get("ContactID") if isinstance(contact, dict) else None
-    if not contact_id:
-        problems.append("A Contact must be specified for this type of transaction")
-    elif contact_id not in contacts:
-        problems.append(f"The contact with ContactID {contact_id} could not be found")
-    problems.extend(xero_invoices.line_problems(note.get("LineItems")))
+    problems = xero_invoices.document_problems(
+        note, "CreditNote", TYPES, contacts, described="credit note"
+    )
     number = note.get("CreditNoteNumber")
-    if kind == "ACCRECCREDIT" and number and str(number) in taken_numbers:
+    if note.get("Type") == "ACCRECCREDIT" and number and str(number) in taken_numbers:
         problems.append("Credit Note # must be unique.")
     currency = note.get("CurrencyCode")
     if currency is not None and not (isinstance(currency, str) and len(currency) == 3):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -46,6 +46,34 @@ def money(value: Decimal) -> float:
     return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
+def document_problems(
+    document: Mapping[str, Any],
+    noun: str,
+    types: Sequence[str],
+    contacts: Mapping[str, Record],
+    *,
+    described: str,
+) -> list[str]:
+    """What Xero checks on every sales document: its type, its contact, its line items
+    (``noun`` as Xero names the field's owner, ``described`` as its messages say it)."""
+    problems: list[str] = []
+    kind = document.get("Type")
+    if kind not in types:
+        problems.append(
+            f"{noun} Type must be specified"
+            if not kind
+            else f"'{kind}' is not a valid {described} type"
+        )
+    contact = document.get("Contact")
+    contact_id = contact.get("ContactID") if isinstance(contact, dict) else None
+    if not contact_id:
+        problems.append("A Contact must be specified for this type of transaction")
+    elif contact_id not in contacts:
+        problems.append(f"The contact with ContactID {contact_id} could not be found")
+    problems.extend(line_problems(document.get("LineItems")))
+    return problems
+
+
 def validate(
     invoice: Mapping[str, Any],
     contacts: Mapping[str, Record],
@@ -57,23 +85,9 @@ def validate(
     ``invoice`` is the full proposed state (for an update: the stored invoice with the changes
     merged in); ``current_status`` is the stored status, ``None`` on create.
     """
-    problems: list[str] = []
-    kind = invoice.get("Type")
-    if kind not in TYPES:
-        problems.append(
-            "Invoice Type must be specified"
-            if not kind
-            else f"'{kind}' is not a valid invoice type"
-        )
-    contact = invoice.get("Contact")
-    contact_id = contact.get("ContactID") if isinstance(contact, dict) else None
-    if not contact_id:
-        problems.append("A Contact must be specified for this type of transaction")
-    elif contact_id not in contacts:
-        problems.append(f"The contact with ContactID {contact_id} could not be found")
-    problems.extend(line_problems(invoice.get("LineItems")))
+    problems = document_problems(invoice, "Invoice", TYPES, contacts, described="invoice")
     number = invoice.get("InvoiceNumber")
-    if kind == "ACCREC" and number and str(number) in taken_numbers:
+    if invoice.get("Type") == "ACCREC" and number and str(number) in taken_numbers:
         problems.append("Invoice # must be unique.")
     currency = invoice.get("CurrencyCode")
     if currency is not None and not (isinstance(currency, str) and _CURRENCY.fullmatch(currency)):
