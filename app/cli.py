@@ -68,7 +68,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
     engine = _store(settings)
     console.print(
         f"Store at {engine.url.render_as_string(hide_password=True)} is at "
-        f"revision [bold]{current(engine)}[/bold]."
+        f"revision [bold]{', '.join(sorted(current(engine)))}[/bold]."
     )
 
 

@@ -20,17 +20,24 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database behind ``engine`` up to ``revision``."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the database behind ``engine`` up to ``revision`` (by default every head)."""
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
-def current(engine: Engine) -> str | None:
-    """The revision the database is at, or ``None`` when it has never been migrated."""
+def current(engine: Engine) -> set[str]:
+    """The revisions the database is at (empty when it has never been migrated)."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def heads() -> set[str]:
+    """The newest revisions the code ships."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory(str(MIGRATIONS)).get_heads())
