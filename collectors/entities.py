@@ -198,6 +198,8 @@ class Resource(Entity):
     cost_rate: Rate | None = None
     weekly_capacity_hours: Decimal = Field(default=Decimal(40), ge=0, le=168)
     employment_status: Literal["active", "terminated", "leave"] = "active"
+    hire_date: date | None = None
+    termination_date: date | None = None
 
 
 class Assignment(Entity):

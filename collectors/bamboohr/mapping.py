@@ -132,6 +132,8 @@ def to_resource(raw: dict[str, Any], *, updated_at: datetime | None = None) -> R
         region=field(raw, "region") or None,
         weekly_capacity_hours=_weekly_hours(raw),
         employment_status=_employment_status(raw),
+        hire_date=parse_date(field(raw, "hire_date")),
+        termination_date=parse_date(field(raw, "termination_date")),
     )
 
 

@@ -160,6 +160,36 @@ class ResourceRow(SourcedMixin, Base):
     cost_rate: Mapped[Decimal | None]
     weekly_capacity_hours: Mapped[Decimal]
     employment_status: Mapped[str] = mapped_column(String(16))
+    hire_date: Mapped[date | None]
+    termination_date: Mapped[date | None]
+
+
+class TimeOffRow(Base):
+    """One day of a person's time off, in hours (a request spread over its dates). ``status``
+    is the request's: only ``approved`` time off reduces available hours."""
+
+    __tablename__ = "time_off"
+    id: Mapped[str] = mapped_column(String(96), primary_key=True)  # request id + day
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    resource_id: Mapped[str] = mapped_column(String(64), index=True)
+    day: Mapped[date] = mapped_column(index=True)
+    hours: Mapped[Decimal]
+    kind: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+
+
+class HolidayRow(Base):
+    """A public or company holiday; ``region`` null means it applies everywhere."""
+
+    __tablename__ = "holidays"
+    id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    region: Mapped[str | None] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
 
 
 class AssignmentRow(SourcedMixin, Base):
