@@ -30,6 +30,7 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.backfill
+	$(BIN)/python -m bench.workers
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm

@@ -257,3 +257,211 @@ def latency_trend(latency: pl.DataFrame) -> go.Figure:
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
     )
     return fig
+
+
+# --- executive overview -------------------------------------------------------------------------
+
+UTILIZATION_COLOUR = "#1f4e79"
+PREVIOUS_COLOUR = "#9fb3c8"
+STAGE_LABELS = {
+    "approval_lag": "Approval lag",
+    "sync_lag": "Sync lag",
+    "invoicing_lag": "Invoicing lag",
+    "posting_lag": "Posting lag",
+    "cycle_time": "Cycle time (approved → posted)",
+}
+LEAKAGE_LABELS = {
+    "approved_not_billed": "Approved, never billed",
+    "wrong_rate": "Billed below rate",
+    "closed_project": "Time on closed projects",
+}
+WIP_COLOURS = dict(zip(("0–30", "31–60", "61–90", "90+"), AGE_COLOURS, strict=True))
+_MARGIN = {"t": 40, "b": 10, "l": 10, "r": 10}
+
+
+def _titled(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin=_MARGIN,
+        title={"text": title, "x": 0, "font": {"size": 14}},
+        showlegend=False,
+        clickmode="event+select",
+    )
+    return fig
+
+
+def utilization_trend(trend: pl.DataFrame) -> go.Figure:
+    """Billable utilization per period (%), the current (last) period in full colour.
+
+    ``trend``: label, billable_hours, available_hours, utilization (share of one, or null).
+    """
+    shares = [None if u is None else u * 100 for u in trend["utilization"].to_list()]
+    colours = [PREVIOUS_COLOUR] * (trend.height - 1) + [UTILIZATION_COLOUR]
+    fig = go.Figure(
+        go.Bar(
+            x=trend["label"].to_list(),
+            y=shares,
+            marker_color=colours[-trend.height :] if trend.height else [],
+            text=[f"{s:.1f} %" if s is not None else "—" for s in shares],
+            textposition="outside",
+            customdata=list(
+                zip(
+                    trend["billable_hours"].to_list(),
+                    trend["available_hours"].to_list(),
+                    strict=True,
+                )
+            ),
+            hovertemplate="%{x}<br>%{y:.1f} %<br>%{customdata[0]:,.1f} h billable of "
+            "%{customdata[1]:,.1f} h available<extra></extra>",
+        )
+    )
+    top = max([s for s in shares if s is not None], default=100.0)
+    fig.update_yaxes(ticksuffix=" %", range=[0, max(100.0, top * 1.15)])
+    return _titled(fig, "Billable utilization per period", 320)
+
+
+def utilization_by_group(groups: pl.DataFrame, column: str, title: str) -> go.Figure:
+    """Utilization (%) per group, lowest first so that the people or teams to look at lead.
+
+    ``groups``: the ``column``, billable_hours, available_hours, utilization. Click a bar to
+    drill into its time entries (``customdata`` is the group's value).
+    """
+    ordered = groups.sort("utilization", nulls_last=True)
+    shares = [None if u is None else u * 100 for u in ordered["utilization"].to_list()]
+    names = ordered[column].to_list()
+    fig = go.Figure(
+        go.Bar(
+            y=names,
+            x=shares,
+            orientation="h",
+            marker_color=UTILIZATION_COLOUR,
+            text=[f"{s:.1f} %" if s is not None else "no capacity" for s in shares],
+            textposition="auto",
+            customdata=names,
+            hovertemplate="%{y}<br>%{x:.1f} % billable<extra></extra>",
+        )
+    )
+    fig.update_xaxes(ticksuffix=" %", rangemode="tozero")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _titled(fig, title, max(260, 70 + 26 * len(names)))
+
+
+def wip_by_bucket(aging: pl.DataFrame, currency: str) -> go.Figure:
+    """Unbilled value of one currency per age bucket (days since the work was done).
+
+    ``aging``: :func:`metrics.wip.wip_aging` output. Click a bar to list its billing events.
+    """
+    part = aging.filter(pl.col("currency") == currency).sort("bucket")
+    buckets = part["bucket"].cast(pl.String).to_list()
+    amounts = part["amount"].cast(pl.Float64).to_list()
+    symbol = SYMBOLS.get(currency, "")
+    fig = go.Figure(
+        go.Bar(
+            x=[f"{b} days" for b in buckets],
+            y=amounts,
+            marker_color=[WIP_COLOURS.get(b, OTHER_STATUS_COLOUR) for b in buckets],
+            text=[f"{symbol}{a:,.0f}" for a in amounts],
+            textposition="auto",
+            customdata=buckets,
+            hovertemplate=f"%{{x}}<br>{symbol}%{{y:,.2f}} {currency}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(**_money_axis(currency))
+    return _titled(fig, f"WIP by age — {currency}", 320)
+
+
+def cycle_stages(stages: pl.DataFrame) -> go.Figure:
+    """Median and p90 of each billing stage in days (``stage``, ``median``, ``p90``)."""
+    names = [STAGE_LABELS.get(s, s) for s in stages["stage"].to_list()]
+    fig = go.Figure()
+    for column, colour, label in (("median", UTILIZATION_COLOUR, "median"),
+                                  ("p90", "#e67e22", "p90")):  # fmt: skip
+        values = stages[column].to_list()
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=values,
+                orientation="h",
+                name=label,
+                marker_color=colour,
+                text=[f"{v:,.1f} d" if v is not None else "" for v in values],
+                textposition="auto",
+                hovertemplate=f"%{{y}}<br>{label}: %{{x:,.1f}} days<extra></extra>",
+            )
+        )
+    fig.update_xaxes(ticksuffix=" d", rangemode="tozero")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    _titled(fig, "Billing cycle time by stage (days)", 320)
+    fig.update_layout(
+        barmode="group",
+        showlegend=True,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+    )
+    return fig
+
+
+def dso_trend(trend: pl.DataFrame, currency: str) -> go.Figure:
+    """Countback and standard DSO (days) at each period end, for one currency."""
+    part = trend.filter(pl.col("currency") == currency).sort("period_end")
+    fig = go.Figure()
+    for column, colour, name in (("countback_days", UTILIZATION_COLOUR, "Countback"),
+                                 ("standard_days", "#e67e22", "Standard (3 months)")):  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=part["label"].to_list(),
+                y=part[column].to_list(),
+                mode="lines+markers",
+                name=name,
+                line={"color": colour},
+                hovertemplate=f"%{{x}}<br>{name}: %{{y:,.1f}} days<extra></extra>",
+            )
+        )
+    fig.update_yaxes(ticksuffix=" d", rangemode="tozero")
+    _titled(fig, f"DSO at each period end — {currency}", 320)
+    fig.update_layout(
+        showlegend=True,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+    )
+    return fig
+
+
+def leakage_by_kind(leakage: pl.DataFrame, currency: str) -> go.Figure:
+    """Revenue leakage of one currency per kind, in money. Click a bar to list its entries."""
+    part = leakage.filter(pl.col("currency") == currency)
+    kinds = part["kind"].to_list()
+    amounts = part["amount"].cast(pl.Float64).to_list()
+    symbol = SYMBOLS.get(currency, "")
+    fig = go.Figure(
+        go.Bar(
+            x=[LEAKAGE_LABELS.get(k, k) for k in kinds],
+            y=amounts,
+            marker_color="#c0392b",
+            text=[f"{symbol}{a:,.0f}" for a in amounts],
+            textposition="auto",
+            customdata=kinds,
+            hovertemplate=f"%{{x}}<br>{symbol}%{{y:,.2f}} {currency}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(**_money_axis(currency))
+    return _titled(fig, f"Revenue leakage — {currency}", 320)
+
+
+def journey_timeline(journey: pl.DataFrame) -> go.Figure:
+    """A record's business events on a time axis (UTC), one row per kind of event."""
+    events = journey["event"].to_list()
+    order = list(dict.fromkeys(events))
+    fig = go.Figure(
+        go.Scatter(
+            x=journey["occurred_at"].to_list(),
+            y=events,
+            mode="markers+lines",
+            marker={"size": 12, "color": UTILIZATION_COLOUR},
+            line={"color": PREVIOUS_COLOUR, "dash": "dot"},
+            customdata=journey["entity_id"].to_list(),
+            hovertemplate="%{y}<br>%{x|%d %b %Y %H:%M} UTC<br>%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(
+        categoryorder="array", categoryarray=order, autorange="reversed", automargin=True
+    )
+    return _titled(fig, "Journey (UTC)", max(220, 80 + 34 * len(order)))

@@ -264,6 +264,10 @@ def demo(
 
     settings = _settings(config)
     box = _sandbox(settings, seed=seed, scenario=scenario)
+    if settings.billing.closed_through is None:  # the firm's books are closed where it closed them
+        settings.billing.closed_through = box.world.period_lock
+    if not settings.bamboohr.location_countries:  # whose public holidays each office observes
+        settings.bamboohr.location_countries = {r.name: r.country for r in box.world.regions}
     box.serve(**_sandbox_ports(settings))
     store = _store(settings)
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
@@ -374,44 +378,70 @@ def exceptions_list(
 @app.command()
 def kpis(
     as_of: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); default today")] = None,
-    grain: Annotated[str, typer.Option(help="Period for cycle time: week, month, quarter")] = (
-        "month"
-    ),
-    by: Annotated[list[str] | None, typer.Option(help="Slice by: customer_id, project_id …")] = (
-        None
-    ),
+    grain: Annotated[str, typer.Option(help="Period: day, week, month or quarter")] = "month",
+    by: Annotated[
+        str | None,
+        typer.Option(help="Slice by: region, practice, legal_entity, customer, project, person"),
+    ] = None,
+    where: Annotated[
+        list[str] | None, typer.Option(help="Keep one slice value, e.g. region=Europe (repeatable)")
+    ] = None,
+    source: Annotated[str, typer.Option(help="rollups (default) or raw records")] = "rollups",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """The executive KPIs from the store, as the dashboard shows them."""
+    """The executive KPIs from the store, as the dashboard shows them, with the previous period."""
     from metrics.report import executive_kpis
+    from metrics.slices import DIMENSIONS
 
     day = _as_of(as_of)
     if grain not in ("day", "week", "month", "quarter"):
         err.print(f"[red]Unknown period[/red] {grain!r}: use day, week, month or quarter.")
         raise typer.Exit(2)
-    allowed = {"customer_id", "project_id", "contract_id", "resource_id"}
-    if set(by or []) - allowed:
+    if source not in ("rollups", "raw"):
+        err.print(f"[red]Unknown source[/red] {source!r}: use rollups or raw.")
+        raise typer.Exit(2)
+    filters = dict(item.partition("=")[::2] for item in where or [])
+    unknown = {d for d in [by, *filters] if d is not None} - set(DIMENSIONS)
+    if unknown or any(not v for v in filters.values()):
         err.print(
-            f"[red]Cannot slice by[/red] {sorted(set(by or []) - allowed)}; "
-            f"choose from {sorted(allowed)}."
+            f"[red]Cannot slice by[/red] {sorted(unknown) or where}; choose from "
+            f"{', '.join(DIMENSIONS)} (and give --where as dimension=value)."
         )
         raise typer.Exit(2)
     with _store(_settings(config)).connect() as connection:
-        report = executive_kpis(connection, as_of=day, grain=grain, by=by)  # type: ignore[arg-type]
+        report = executive_kpis(
+            connection,
+            as_of=day,
+            grain=grain,  # type: ignore[arg-type]
+            by=by,  # type: ignore[arg-type]
+            where=filters,  # type: ignore[arg-type]
+            source=source,  # type: ignore[arg-type]
+        )
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
     start, end = report.period
-    console.print(f"[bold]KPIs as of {day}[/bold] (period {start} – {end})")
+    before = report.previous_period
+    console.print(
+        f"[bold]KPIs as of {day}[/bold] ({grain} {start} – {end}, against {before[0]} – "
+        f"{before[1]}; from {source})"
+    )
     for title, frame in (
-        ("WIP (unbilled approved work) by age, per currency", report.wip),
-        ("Billing cycle time, days (posted in period)", report.cycle_time),
+        ("Headline (share = 0–1, money per currency, days, hours)", report.headline),
+        ("Billable utilization (hours; share)", report.utilization),
+        ("Realization (billed ÷ standard value of the period's work)", report.realization),
+        ("WIP (unbilled approved work) by age in days, per currency", report.wip),
+        ("Billing cycle time, days (invoices posted in period)", report.cycle_time),
         ("DSO, days (3 months)", report.dso),
-        ("Flow health", report.flows),
+        ("Approved before close (hours; share)", report.approvals),
+        ("Unapproved time by age in days (hours)", report.unapproved),
+        ("Flow health (runs in period)", report.flows),
         ("Open exceptions", report.exceptions),
     ):
         console.print(_table(title, frame))
+    for note in report.notes:
+        console.print(f"[dim]Note: {note}[/dim]")
 
 
 def _as_of(text: str | None) -> date:

@@ -23,7 +23,7 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import Engine, Executable, func, select
 
-from app import frames, labels, queries
+from app import executive, frames, labels, queries
 from collectors.entities import canonical_id
 from metrics import health, load
 from sync import replay as triage
@@ -403,6 +403,53 @@ def integration_health(failed_limit: int = 20) -> HealthReport:
     )
 
 
+# --- executive overview ---------------------------------------------------------------------------
+
+LOOKBACK_DAYS = 400
+"""Time entries are read this far back from the as-of date (trends, leakage of old months)."""
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner="Computing the KPIs…")
+def executive_overview(filters: executive.Filters) -> executive.Overview:
+    """Every executive KPI for the filters, computed by :mod:`metrics` from the store."""
+    return executive.compute(_executive_inputs(filters.as_of), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def _executive_inputs(as_of: date) -> executive.Inputs:
+    since = as_of - timedelta(days=LOOKBACK_DAYS)
+    with engine().connect() as connection:
+        events = load.billing_events(connection, until=as_of)
+        invoices = load.invoices(connection).filter(pl.col("posted_at").is_not_null())
+        payments = load.payments(connection)
+    return executive.Inputs(
+        events=events,
+        invoices=invoices,
+        payments=payments,
+        entries=_read(queries.time_entries(since, as_of)),
+        people=_read(queries.people()),
+        holidays=_read(queries.holidays(since, as_of)),
+        time_off=_read(queries.approved_time_off(since, as_of)),
+        projects=_read(queries.project_dimensions()),
+        customers=_read(queries.customer_dimensions()),
+        held=_read(queries.time_exceptions()),
+        event_sources=_read(queries.billing_event_sources()),
+        numbers=_read(queries.invoice_numbers()),
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def record_journey(entity_id: str, entity_type: str) -> pl.DataFrame:
+    """A record's business events from approval to cash: for a time entry or billing event, its
+    own, its billing event's and its invoice's (payments included); for an invoice, its own."""
+    ids = {entity_id}
+    if entity_type != "invoice":
+        links = _read(queries.journey_ids(entity_id))
+        for row in links.iter_rows():
+            ids |= {value for value in row if value}
+    return _read(queries.journey(sorted(ids)))
+
+
 # --- plumbing -----------------------------------------------------------------------------------
 
 
@@ -444,10 +491,12 @@ __all__ = [
     "exception_detail",
     "exception_headline",
     "exceptions",
+    "executive_overview",
     "integration_health",
     "invoice_lines",
     "invoices",
     "parse_edit",
+    "record_journey",
     "refresh",
     "replay_exceptions",
     "set_exception_status",

@@ -150,3 +150,41 @@ def audit_detail(detail: dict[str, object]) -> tuple[str, str]:
         if key != "reason" and value not in (None, "", {})
     )
     return str(detail.get("reason") or ""), rest
+
+
+def points(share: float | None, before: float | None) -> str | None:
+    """The change between two shares in percentage points (``+2.1 pp``), for a tile's delta."""
+    if share is None or before is None:
+        return None
+    return f"{(share - before) * 100:+,.1f} pp"
+
+
+def days_exact(value: float | None) -> str:
+    """``41.3 days``; ``—`` when there is no value."""
+    return "—" if value is None else f"{value:,.1f} days"
+
+
+def days_delta(value: float | None, before: float | None) -> str | None:
+    """``+2.5 days`` against the previous period, for a tile's delta."""
+    if value is None or before is None:
+        return None
+    return f"{value - before:+,.1f} days"
+
+
+def money_delta(change: float, currency: str) -> str | None:
+    """``+$1,204.50`` (or ``-£20.00``) against the previous period; ``None`` for no change."""
+    if abs(change) < 0.005:
+        return None
+    return ("+" if change > 0 else "") + money_tile(change, currency)
+
+
+def dso_help(row: dict[str, object] | None, currency: str) -> str:
+    """What a DSO tile is made of: AR, sales, and the standard figure beside the countback."""
+    if row is None:
+        return f"No {currency} invoices have been posted yet."
+    ar, sales, standard = row["ending_ar"], row["sales"], row["standard_days"]
+    return (
+        f"Receivable {money(float(ar), currency)} (posted invoices less payments) against "  # type: ignore[arg-type]
+        f"{money(float(sales), currency)} invoiced in the last 3 months. Standard DSO: "  # type: ignore[arg-type]
+        f"{days_exact(standard)}. Countback counts back month by month until AR is used up."  # type: ignore[arg-type]
+    )

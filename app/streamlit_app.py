@@ -12,12 +12,21 @@ st.set_page_config(page_title="plan2cash", page_icon=":material/payments:", layo
 
 navigation = st.navigation(
     {
+        "Executive": [
+            st.Page(
+                "app_pages/executive.py",
+                title="Overview",
+                icon=":material/monitoring:",
+                default=True,
+                help="Utilization, WIP, cycle time, DSO, leakage and margin, with drilldown.",
+            ),
+        ],
         "Finance": [
             st.Page(
                 "app_pages/billing.py",
                 title="Billing",
                 icon=":material/receipt_long:",
-                default=True,
+                url_path="billing",
             ),
         ],
         "Operations": [

@@ -136,6 +136,24 @@ def call_json(
     )
 
 
+def call_parsed(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    parse: Callable[[httpx.Response], T],
+    vendor: str,
+    route: str | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    pacer: Pacer | None = None,
+    **kwargs: Any,
+) -> T:
+    """``call()`` and ``parse`` the response inside the same attempt, like ``call_json`` does, for
+    a connector that reads a body its own way (a page straight into a frame); ``parse`` raises
+    ``RetryableError`` for a cut or garbled body."""
+    return _retrying(client, method, url, vendor, route, policy, pacer, kwargs, parse)
+
+
 def _identity(response: httpx.Response) -> httpx.Response:
     return response
 

@@ -100,11 +100,27 @@ def _months_back(as_of: date, months: int) -> date:
 
 def _monthly_sales(invoices: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
     in_window = invoices.filter(pl.col("issue_date").is_between(start, end))
-    return (
+    monthly = (
         in_window.with_columns(pl.col("issue_date").dt.truncate("1mo").alias("month_start"))
         .group_by("month_start")
         .agg(pl.col("total").sum().alias("sales"))
+    )
+    return month_window(monthly, start, end)
+
+
+def month_window(monthly: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
+    """Every calendar month from ``start``'s to ``end``'s, with its sales (``month_start``,
+    ``sales``) and zero where none were made: a month without invoices still counts its days in
+    the countback. ``month_end`` is the month's last day, or ``end`` for the last month."""
+    months = pl.DataFrame(
+        {"month_start": pl.date_range(start.replace(day=1), end, "1mo", eager=True)}
+    )
+    sales_type = monthly.schema["sales"] if monthly.width else pl.Decimal(18, 2)
+    return (
+        months.join(monthly.select("month_start", "sales"), on="month_start", how="left")
         .with_columns(
-            pl.min_horizontal(pl.col("month_start").dt.month_end(), pl.lit(end)).alias("month_end")
+            pl.col("sales").fill_null(pl.lit(0).cast(sales_type)),
+            pl.min_horizontal(pl.col("month_start").dt.month_end(), pl.lit(end)).alias("month_end"),
         )
+        .select("month_start", "month_end", "sales")
     )

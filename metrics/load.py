@@ -16,10 +16,14 @@ from sqlalchemy.orm import aliased
 from sync.store.tables import (
     BillingEventRow,
     ExceptionRow,
+    HolidayRow,
     InvoiceRow,
     PaymentRow,
+    ResourceRow,
     SpanRow,
     SyncRunRow,
+    TimeEntryRow,
+    TimeOffRow,
 )
 
 UTC_TIME = pl.Datetime("us", "UTC")
@@ -179,4 +183,79 @@ def client_spans(connection: Connection) -> pl.DataFrame:
             ),
         },
         orient="row",
+    )
+
+
+def time_entries(connection: Connection) -> pl.DataFrame:
+    """Time entries that are not deleted (for utilization, approvals and realization)."""
+    row = TimeEntryRow
+    return frame(
+        connection,
+        select(
+            row.id,
+            row.resource_id,
+            row.project_id,
+            row.spent_date,
+            row.hours,
+            row.billable,
+            row.status,
+            row.submitted_at,
+            row.approved_at,
+            row.vendor_rate,
+        ).where(row.deleted_at.is_(None)),
+        {
+            "time_entry_id": pl.String,
+            "resource_id": pl.String,
+            "project_id": pl.String,
+            "spent_date": pl.Date,
+            "hours": MONEY,
+            "billable": pl.Boolean,
+            "status": pl.String,
+            "submitted_at": UTC_TIME,
+            "approved_at": UTC_TIME,
+            "vendor_rate": MONEY,
+        },
+    )
+
+
+def people(connection: Connection) -> pl.DataFrame:
+    """People with what their capacity depends on."""
+    row = ResourceRow
+    return frame(
+        connection,
+        select(
+            row.id,
+            row.region,
+            row.practice,
+            row.weekly_capacity_hours,
+            row.hire_date,
+            row.termination_date,
+        ),
+        {
+            "resource_id": pl.String,
+            "region": pl.String,
+            "practice": pl.String,
+            "weekly_capacity_hours": MONEY,
+            "hire_date": pl.Date,
+            "termination_date": pl.Date,
+        },
+    )
+
+
+def holidays(connection: Connection) -> pl.DataFrame:
+    """Holidays; a null region applies everywhere."""
+    return frame(
+        connection,
+        select(HolidayRow.region, HolidayRow.day),
+        {"region": pl.String, "day": pl.Date},
+    )
+
+
+def time_off(connection: Connection) -> pl.DataFrame:
+    """Approved time off, a row per person and day."""
+    row = TimeOffRow
+    return frame(
+        connection,
+        select(row.resource_id, row.day, row.hours).where(row.status == "approved"),
+        {"resource_id": pl.String, "day": pl.Date, "hours": MONEY},
     )

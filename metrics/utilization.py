@@ -1,9 +1,10 @@
 """Billable utilization: billable hours ÷ available hours, per person and rolled up.
 
 Available hours = weekly capacity spread over the five weekdays, on the days the person was
-employed in the period, less public holidays of their region (a whole day) and approved time off
-(its hours). Billable hours are hours of billable time entries (approved or not: utilization
-measures work done, not billing). A person or group with no available hours has no utilization
+employed in the period, less public holidays of their region or of every region (a holiday with
+no region; a whole day) and approved time off (its hours). Billable hours are hours of billable
+time entries (approved or not: utilization measures work done, not billing; callers leave out
+rejected time). A person or group with no available hours has no utilization
 (null), not zero.
 """
 
@@ -35,12 +36,16 @@ def available_hours(
         & (pl.col("termination_date").is_null() | (pl.col("day") <= pl.col("termination_date")))
     )
     daily = (pl.col("weekly_capacity_hours").cast(pl.Float64) / 5).alias("capacity")
-    grid = grid.with_columns(daily).join(
-        holidays.with_columns(pl.lit(True).alias("holiday")), on=["region", "day"], how="left"
+    regional = holidays.filter(pl.col("region").is_not_null()).select("region", "day").unique()
+    everywhere = holidays.filter(pl.col("region").is_null()).select("day").unique()
+    grid = (
+        grid.with_columns(daily)
+        .join(regional.with_columns(holiday=pl.lit(True)), on=["region", "day"], how="left")
+        .join(everywhere.with_columns(general=pl.lit(True)), on="day", how="left")
     )
     off = time_off.group_by("resource_id", "day").agg(pl.col("hours").cast(pl.Float64).sum())
     grid = grid.join(off, on=["resource_id", "day"], how="left").with_columns(
-        pl.when(pl.col("holiday").fill_null(False)).then(0.0)
+        pl.when(pl.col("holiday").fill_null(False) | pl.col("general").fill_null(False)).then(0.0)
         .otherwise((pl.col("capacity") - pl.col("hours").fill_null(0)).clip(lower_bound=0))
         .alias("available")
     )  # fmt: skip

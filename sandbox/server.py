@@ -259,7 +259,7 @@ class Sandbox:
             "xero": {"base_url": self.xero_base_url, "token_url": self.xero_token_url,
                      "connections_url": self.xero_connections_url,
                      "client_id": xero.client_id, "client_secret": xero.client_secret,
-                     "tenant_id": xero.tenant_id, "webhook_key": xero.webhook_key},
+                     "webhook_key": xero.webhook_key},
             "salesforce": {"login_url": self.base_url("salesforce"), "client_id": sf.client_id,
                            "client_secret": sf.client_secret, "api_version": sf.api_version},
             "kantata": {"base_url": f"{self.base_url('kantata')}/api/v1",

@@ -17,13 +17,24 @@ import httpx
 from opentelemetry import trace
 from sqlalchemy import Engine as SqlEngine
 
+from collectors.bamboohr import BambooHRConnector
 from collectors.errors import ConnectorError
 from collectors.harvest import HarvestConnector
 from collectors.http import DEFAULT_POLICY, RetryPolicy
+from collectors.kantata import KantataConnector
 from collectors.salesforce import SalesforceConnector
 from collectors.xero import XeroConnector
 from sync import outbox
-from sync.flows import billable, invoicing, reference, status_back
+from sync.flows import (
+    billable,
+    customers,
+    invoicing,
+    people,
+    reconcile,
+    reference,
+    rollups,
+    status_back,
+)
 from sync.flows.context import FlowContext, FlowResult
 from sync.settings import Settings
 from sync.store.db import session_factory, transaction
@@ -33,11 +44,15 @@ from sync.telemetry import current_trace_id, tracer
 log = logging.getLogger("plan2cash.engine")
 
 FLOWS: dict[str, Callable[[FlowContext], FlowResult]] = {
+    "customers": customers.run,
+    "people": people.run,
     "reference": reference.run,
     "billable": billable.run,
     "invoicing": invoicing.run,
     "outbox": outbox.run,
     "status_back": status_back.run,
+    "reconcile": reconcile.run,
+    "rollups": rollups.run,
 }
 
 
@@ -71,6 +86,12 @@ class Engine:
             xero=XeroConnector(settings.xero, transport=transports.get("xero"), policy=policy),
             salesforce=SalesforceConnector(
                 settings.salesforce, transport=transports.get("salesforce"), policy=policy
+            ),
+            kantata=KantataConnector(
+                settings.kantata, transport=transports.get("kantata"), policy=policy
+            ),
+            bamboohr=BambooHRConnector(
+                settings.bamboohr, transport=transports.get("bamboohr"), policy=policy
             ),
             clock=clock,
         )

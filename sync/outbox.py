@@ -1,4 +1,10 @@
-"""Outbox delivery: every side effect on a vendor, posted at most once.
+"""Outbox delivery: every side effect on a vendor, posted at most once, to the right books.
+
+Each due item is first routed to the Xero organisation (tenant) of its legal entity
+(``sync.tenancy``): an invoice to its customer's, a credit note to the one its invoice went to.
+The tenant is kept in the item's payload, so it is resolved once; an item whose customer has no
+resolvable organisation is refused as ``no_legal_entity`` with its value at risk, never posted to
+the wrong books. Credit notes are delivered by ``sync.outbox_credit_notes``.
 
 Due invoices are delivered per tenant in batches of up to 50 (one ``PUT /Invoices`` each, with
 ``summarizeErrors=false``, so a refused invoice does not hold back the rest of its batch). Items
@@ -12,31 +18,39 @@ dead-lettered.
 Batches start at one invoice and double after every batch that got a definite reply (1, 2, 4 … 50),
 falling back to one after a batch whose fate is unknown: a lost reply then leaves as few invoices
 as possible waiting on a look-up.
+
+Two clocks: what happens to a document (``posted_at``, ``updated_at``, its business events) is
+stamped with the engine's clock (``ctx.clock``: the sandbox's simulated time in the demo), so
+cycle times are the firm's; the outbox's own machinery (due times, backoff, ``delivered_at``)
+runs on the wall clock, as retries and leases do.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from collectors.errors import FatalError, RecordError, RetryableError, SchemaDriftError
 from collectors.xero import MAX_BATCH, PostedInvoice, XeroConnector, invoice_body
+from sync import outbox_credit_notes
+from sync.flows.compensation import OUTBOX_KIND as CREDIT_NOTE_KIND
 from sync.flows.context import FlowContext, FlowResult
+from sync.flows.invoicing import OUTBOX_KIND as INVOICE_KIND
 from sync.flows.invoicing import invoice_from_row
+from sync.outbox_outcomes import FLOW, Document, describe, key, refused, retry_later, unmark
 from sync.store.db import transaction
-from sync.store.repo import Problem, external_id, link, now, report_problems, resolve_problems
-from sync.store.tables import CustomerRow, InvoiceRow, OutboxRow
-from sync.telemetry import current_trace_id, record_events, tracer
+from sync.store.repo import link, now, resolve_problems
+from sync.store.tables import CompensationRow, CustomerRow, InvoiceRow, OutboxRow
+from sync.telemetry import record_events, tracer
+from sync.tenancy import Tenancy, contact_in
 
-FLOW = "outbox"
 DUE = ("pending", "retrying")
+KINDS = (INVOICE_KIND, CREDIT_NOTE_KIND)
 FIRST_BATCH = 1
+__all__ = ["FLOW", "deliver", "deliver_batch", "run"]
 
 
 def run(ctx: FlowContext, *, limit: int = 500) -> FlowResult:
@@ -45,7 +59,11 @@ def run(ctx: FlowContext, *, limit: int = 500) -> FlowResult:
         items = list(
             session.scalars(
                 select(OutboxRow)
-                .where(OutboxRow.status.in_(DUE), OutboxRow.next_attempt_at <= now())
+                .where(
+                    OutboxRow.kind.in_(KINDS),
+                    OutboxRow.status.in_(DUE),
+                    OutboxRow.next_attempt_at <= now(),
+                )
                 .order_by(OutboxRow.id)
                 .limit(limit)
             )
@@ -53,14 +71,86 @@ def run(ctx: FlowContext, *, limit: int = 500) -> FlowResult:
     if not items:
         return result
     with ctx.xero.client() as client:
-        default_tenant = ctx.xero.tenant_id(client)
-        by_tenant: dict[str, list[OutboxRow]] = {}
-        for item in items:
-            tenant = str((item.payload or {}).get("tenant_id") or default_tenant)
-            by_tenant.setdefault(tenant, []).append(item)
-        for tenant, group in by_tenant.items():
-            result.add(_deliver_tenant(ctx, client, tenant, group))
+        for tenant, group in _route(ctx, Tenancy(ctx, client), items, result).items():
+            invoices = [item for item in group if item.kind == INVOICE_KIND]
+            notes = [item for item in group if item.kind == CREDIT_NOTE_KIND]
+            if invoices:
+                result.add(_deliver_tenant(ctx, client, tenant, invoices))
+            if notes:
+                result.add(outbox_credit_notes.deliver(ctx, client, tenant, notes))
     return result
+
+
+def _route(
+    ctx: FlowContext, tenancy: Tenancy, items: list[OutboxRow], result: FlowResult
+) -> dict[str, list[OutboxRow]]:
+    """Items by the tenant they go to; the tenants found are kept in the items' payloads."""
+    routes: dict[str, list[OutboxRow]] = {}
+    found: dict[int, str] = {}
+    busy = False
+    for item in items:
+        tenant = (item.payload or {}).get("tenant_id")
+        if not tenant:
+            if busy:
+                continue
+            try:
+                tenant = _resolve(ctx, tenancy, item)
+            except RetryableError:
+                busy = True  # Xero is busy: route the rest next time, no attempt spent
+                continue
+            if tenant is None:
+                result.exceptions += 1
+                continue
+            found[item.id] = tenant
+        routes.setdefault(str(tenant), []).append(item)
+    if found:
+        with transaction(ctx.sessions) as session:
+            for item in items:
+                if item.id in found:
+                    item.payload = {**(item.payload or {}), "tenant_id": found[item.id]}
+                    session.execute(
+                        update(OutboxRow)
+                        .where(OutboxRow.id == item.id)
+                        .values(payload=item.payload)
+                    )
+    return routes
+
+
+def _resolve(ctx: FlowContext, tenancy: Tenancy, item: OutboxRow) -> str | None:
+    """The tenant of one item, or ``None`` once it has been refused."""
+    with ctx.sessions() as session:
+        document: Document | None = (
+            session.get(InvoiceRow, item.aggregate_id)
+            if item.kind == INVOICE_KIND
+            else session.get(CompensationRow, item.aggregate_id)
+        )
+        customer = session.get(CustomerRow, document.customer_id) if document else None
+        if isinstance(document, CompensationRow):  # a credit note goes where its invoice went
+            posted_to = session.scalar(
+                select(OutboxRow.payload).where(
+                    OutboxRow.kind == INVOICE_KIND, OutboxRow.aggregate_id == document.invoice_id
+                )
+            )
+            if isinstance(posted_to, dict) and posted_to.get("tenant_id"):
+                return str(posted_to["tenant_id"])
+    if document is None or customer is None:
+        refused(
+            ctx,
+            item,
+            "missing_reference",
+            f"Document {item.aggregate_id} or its customer is missing from the store.",
+        )
+        return None
+    resolution = tenancy.for_customer(customer, document.contract_id)
+    if resolution.tenant_id is None:
+        refused(
+            ctx,
+            item,
+            "no_legal_entity",
+            f"{describe(document).capitalize()} was not posted: {resolution.reason}",
+            document,
+        )
+    return resolution.tenant_id
 
 
 def _deliver_tenant(
@@ -112,7 +202,7 @@ def deliver_batch(
     try:
         delivered, certain = _settle(ctx, client, tenant, pending, unsettled)
     except FatalError:
-        _unmark(ctx, list(unsettled))
+        unmark(ctx, list(unsettled))
         raise
     return delivered, certain
 
@@ -134,23 +224,13 @@ def _mark_attempted(ctx: FlowContext, items: Sequence[OutboxRow]) -> list[_Pendi
             else:
                 pending.append(_Pending(item, row, customer))
     for item in missing:
-        _refused(
+        refused(
             ctx,
             item,
             "missing_reference",
             f"Invoice {item.aggregate_id} or its customer is missing from the store.",
         )
     return pending
-
-
-def _unmark(ctx: FlowContext, ids: list[int]) -> None:
-    """A fatal error (credentials, configuration) is not the items' fault: undo the attempt."""
-    if not ids:
-        return
-    with transaction(ctx.sessions) as session:
-        session.execute(
-            update(OutboxRow).where(OutboxRow.id.in_(ids)).values(attempts=OutboxRow.attempts - 1)
-        )
 
 
 def _settle(
@@ -178,13 +258,13 @@ def _settle(
     sendable: list[tuple[_Pending, dict[str, object]]] = []
     for p in list(unsettled.values()):
         try:
-            contact_id = _contact(ctx, client, tenant, p.customer)
+            contact_id = contact_in(ctx, client, tenant, p.customer)
         except RecordError as exc:
             _rejected(ctx, p, exc)
             unsettled.pop(p.item.id)
             continue
         except RetryableError as exc:
-            _retry_later(ctx, p.item, p.item.attempts + 1, str(exc), p.invoice)
+            retry_later(ctx, p.item, p.item.attempts + 1, str(exc), p.invoice)
             unsettled.pop(p.item.id)
             continue
         body = invoice_body(
@@ -210,7 +290,7 @@ def _settle(
             delivered += 1
         elif isinstance(outcome, SchemaDriftError):  # fate unknown: look it up next time
             certain = False
-            _retry_later(ctx, p.item, p.item.attempts + 1, str(outcome), p.invoice)
+            retry_later(ctx, p.item, p.item.attempts + 1, str(outcome), p.invoice)
         else:
             _rejected(ctx, p, outcome)
     return delivered, certain
@@ -220,12 +300,12 @@ def _all_retry_later(
     ctx: FlowContext, items: list[_Pending], error: str, unsettled: dict[int, _Pending]
 ) -> None:
     for p in items:
-        _retry_later(ctx, p.item, p.item.attempts + 1, error, p.invoice)
+        retry_later(ctx, p.item, p.item.attempts + 1, error, p.invoice)
         unsettled.pop(p.item.id, None)
 
 
 def _rejected(ctx: FlowContext, p: _Pending, exc: RecordError) -> bool:
-    return _refused(
+    return refused(
         ctx,
         p.item,
         "erp_rejected",
@@ -234,39 +314,15 @@ def _rejected(ctx: FlowContext, p: _Pending, exc: RecordError) -> bool:
     )
 
 
-def _contact(ctx: FlowContext, client: httpx.Client, tenant: str, customer: CustomerRow) -> str:
-    with ctx.sessions() as session:
-        known = external_id(session, "customer", customer.id, "xero")
-    if known:
-        return known
-    contact_id = ctx.xero.find_contact(client, tenant, customer.name) or ctx.xero.create_contact(
-        client,
-        tenant,
-        name=customer.name,
-        currency=customer.currency,
-        key=f"p2c-contact-{customer.id}",
-    )
-    with transaction(ctx.sessions) as session:
-        link(session, "customer", [(customer.id, "xero", contact_id)])
-        record_events(
-            session,
-            "customer.linked",
-            "customer",
-            [(customer.id, now())],
-            attributes={"system": "xero", "external_id": contact_id},
-        )
-    return contact_id
-
-
 def _posted(ctx: FlowContext, item: OutboxRow, row: InvoiceRow, posted: PostedInvoice) -> None:
-    moment = now()
+    moment = ctx.clock()  # business time (the engine's clock); the outbox keeps the wall clock's
     with transaction(ctx.sessions) as session:
         session.execute(
             update(OutboxRow)
             .where(OutboxRow.id == item.id)
             .values(
                 status="delivered",
-                delivered_at=moment,
+                delivered_at=now(),
                 external_id=posted.invoice_id,
                 last_error=None,
             )
@@ -279,7 +335,7 @@ def _posted(ctx: FlowContext, item: OutboxRow, row: InvoiceRow, posted: PostedIn
             )
         )
         link(session, "invoice", [(row.id, "xero", posted.invoice_id)])
-        resolve_problems(session, FLOW, [_key(item)], note=f"posted as {posted.invoice_id}")
+        resolve_problems(session, FLOW, [key(item)], note=f"posted as {posted.invoice_id}")
         record_events(
             session,
             "invoice.posted",
@@ -292,82 +348,3 @@ def _posted(ctx: FlowContext, item: OutboxRow, row: InvoiceRow, posted: PostedIn
                 "currency": row.currency,
             },
         )
-
-
-def _refused(
-    ctx: FlowContext,
-    item: OutboxRow,
-    category: str,
-    reason: str,
-    row: InvoiceRow | None = None,
-    *,
-    status: str = "failed",
-) -> bool:
-    with transaction(ctx.sessions) as session:
-        session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == item.id)
-            .values(status=status, last_error=reason)
-        )
-        if row is not None:  # the invoice itself shows that it needs a person
-            session.execute(
-                update(InvoiceRow)
-                .where(InvoiceRow.id == row.id)
-                .values(status="failed", updated_at=now())
-            )
-        _fail(session, item, category, reason, row)
-    return False
-
-
-def _retry_later(
-    ctx: FlowContext, item: OutboxRow, attempt: int, error: str, row: InvoiceRow
-) -> bool:
-    limit = ctx.settings.billing.max_delivery_attempts
-    if attempt >= limit:
-        return _refused(
-            ctx,
-            item,
-            "delivery_failed",
-            f"Gave up posting invoice {row.number} after {attempt} attempts: {error}",
-            row,
-            status="dead",
-        )
-    delay = min(3600.0, 30.0 * 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
-    with transaction(ctx.sessions) as session:
-        session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == item.id)
-            .values(
-                status="retrying",
-                last_error=error,
-                next_attempt_at=now() + timedelta(seconds=delay),
-            )
-        )
-    return False
-
-
-def _fail(
-    session: Session, item: OutboxRow, category: str, reason: str, row: InvoiceRow | None
-) -> None:
-    report_problems(
-        session,
-        FLOW,
-        [
-            Problem(
-                record_key=_key(item),
-                stage="deliver",
-                category=category,
-                reason=reason,
-                payload={"outbox_id": item.id, "kind": item.kind, "invoice_id": item.aggregate_id},
-                entity_type="invoice",
-                entity_id=item.aggregate_id,
-                value_at_risk=row.total if row else None,
-                currency=row.currency if row else None,
-            )
-        ],
-        trace_id=current_trace_id(),
-    )
-
-
-def _key(item: OutboxRow) -> str:
-    return f"outbox:{item.kind}:{item.aggregate_id}"

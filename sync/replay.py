@@ -22,11 +22,8 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from collectors import harvest
 from sync.flows import billable
 from sync.flows.context import FlowContext
-from sync.flows.reference import load_reference
-from sync.rules import check
 from sync.store.repo import OPEN_STATUSES, audit, now
 from sync.store.tables import BillingEventRow, ExceptionRow, OutboxRow
 
@@ -147,7 +144,7 @@ def replay(
     report = ReplayReport(dry_run=dry_run)
     with ctx.sessions() as session:
         rows = find(session, which)
-        reference = load_reference(session)
+        reference = billable.reference_for(session, ctx.settings.billing)
     if edit is not None and not rows:
         raise ValueError("no open exception matches; nothing to edit")
     if edit is not None and len(rows) > 1:
@@ -196,7 +193,7 @@ def _replay_time_entry(
     session: Session, row: ExceptionRow, reference: Any, edit: dict[str, Any] | None
 ) -> Outcome:
     payload = dict(row.payload or {}) | (edit or {})
-    frame = check(harvest.time_entries_frame([payload]), reference)
+    frame = billable.checked(session, [payload], reference)
     billable.store_page(session, frame, [payload])
     session.flush()
     status = session.scalar(select(ExceptionRow.status).where(ExceptionRow.id == row.id))

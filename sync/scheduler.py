@@ -22,11 +22,15 @@ from sync.workqueue import enqueue, requeue_expired
 
 def intervals(schedule: Schedule) -> dict[str, int]:
     return {
+        "customers": schedule.customers_seconds,
+        "people": schedule.people_seconds,
         "reference": schedule.reference_seconds,
         "billable": schedule.time_seconds,
         "invoicing": schedule.invoicing_seconds,
         "outbox": schedule.outbox_seconds,
         "status_back": schedule.status_back_seconds,
+        "reconcile": schedule.reconcile_seconds,
+        "rollups": schedule.rollups_seconds,
     }
 
 

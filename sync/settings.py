@@ -10,6 +10,7 @@ Secrets are ``SecretStr`` and only unwrapped inside the auth that sends them.
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -32,11 +33,15 @@ DEFAULT_DATABASE = "sqlite:///var/plan2cash.db"
 class Schedule(BaseModel):
     """How often each flow runs under ``plan2cash run`` (seconds)."""
 
+    customers_seconds: int = Field(default=300, ge=1)
+    people_seconds: int = Field(default=900, ge=1)
     reference_seconds: int = Field(default=300, ge=1)
     time_seconds: int = Field(default=60, ge=1)
     invoicing_seconds: int = Field(default=120, ge=1)
     outbox_seconds: int = Field(default=30, ge=1)
     status_back_seconds: int = Field(default=300, ge=1)
+    reconcile_seconds: int = Field(default=3600, ge=1)
+    rollups_seconds: int = Field(default=300, ge=1)
 
 
 class Billing(BaseModel):
@@ -46,6 +51,17 @@ class Billing(BaseModel):
     invoice_prefix: str = Field(default="P2C", min_length=1, max_length=8)
     cursor_lag_seconds: int = Field(default=300, ge=0)
     max_delivery_attempts: int = Field(default=8, ge=1)
+    # the books: accounting periods through this day are locked (finance's period lock date);
+    # time for a locked month entered more than ``close_grace_days`` after it ended is held
+    closed_through: date | None = None
+    close_grace_days: int = Field(default=3, ge=0, le=31)
+    # transient delivery failures are retried for at least this long (an ERP outage of hours
+    # must not dead-letter invoices); after that, ``max_delivery_attempts`` ends it
+    delivery_retry_hours: float = Field(default=48, gt=0)
+
+    @property
+    def delivery_retry_window(self) -> timedelta:
+        return timedelta(hours=self.delivery_retry_hours)
 
 
 class SandboxOptions(BaseModel):

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import holidays
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
+from collectors.bamboohr.mapping import needs_detail
 from collectors.connector import Connector
 from collectors.errors import SchemaDriftError
 from collectors.http import Stream, call_json, pages
@@ -70,6 +72,18 @@ class BambooHRSettings(BaseModel):
     page_limit: int = Field(default=1000, ge=1, le=MAX_PAGE_LIMIT)
     timeout_seconds: float = 30.0
     requests_per_10s: int = 100
+    # the country (ISO 3166 alpha-2) whose public holidays each location observes: BambooHR has
+    # one company holiday calendar and its API does not say whom a holiday applies to
+    location_countries: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("location_countries")
+    @classmethod
+    def _known_countries(cls, value: dict[str, str]) -> dict[str, str]:
+        supported = holidays.list_supported_countries()
+        unknown = sorted({c for c in value.values() if c.upper() not in supported})
+        if unknown:
+            raise ValueError(f"no public holiday calendar for country codes {unknown}")
+        return {location: country.upper() for location, country in value.items()}
 
 
 class BambooHRAuth(httpx.Auth):
@@ -170,6 +184,17 @@ class BambooHRConnector(Connector[BambooHRSettings]):
             return
         for page in self.employee_pages(client, ids):
             yield [_stamped(raw, changes) for raw in page]
+
+    def complete(self, client: httpx.Client, page: list[Any]) -> list[Any]:
+        """The page with the detail fields (termination date, standard hours) added to the
+        records that need them (``needs_detail``): one call per such person, not per page."""
+        out = []
+        for raw in page:
+            if needs_detail(raw):
+                wanted = ("terminationDate", "standardHoursPerWeek")
+                raw = raw | self.employee(client, str(raw.get("employeeId")), wanted)
+            out.append(raw)
+        return out
 
     def changed(self, client: httpx.Client, since: datetime) -> ChangeSet:
         """Employees changed at or after ``since``, split into changed and deleted ids."""

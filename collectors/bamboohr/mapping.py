@@ -108,6 +108,16 @@ def _stamp(raw: dict[str, Any]) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+def needs_detail(raw: dict[str, Any]) -> bool:
+    """Whether a list record lacks what only the single-employee endpoint has and the resource
+    needs: the termination date of someone who left, the standard hours of someone who is not
+    full-time (the list has neither; everyone else's defaults are right)."""
+    if not isinstance(raw, dict) or field(raw, "weekly_hours") is not None:
+        return False
+    employment = str(field(raw, "employment") or "").lower()
+    return field(raw, "status") == "Inactive" or (bool(employment) and employment != "full-time")
+
+
 def resource_id(employee_id: Any) -> str:
     return canonical_id(VENDOR, "resource", str(employee_id))
 

@@ -27,6 +27,7 @@ from collectors.harvest.connector import (
     HarvestAuth,
     HarvestConnector,
     HarvestSettings,
+    ListedPage,
     harvest_pacer,
 )
 from collectors.harvest.frames import (
@@ -46,6 +47,7 @@ from collectors.harvest.mapping import (
     to_project_and_contract,
     to_resource,
 )
+from collectors.harvest.pages import TimeEntryPage, read_time_entry_page, whole_days
 
 __all__ = [
     "MAX_PER_PAGE",
@@ -56,10 +58,13 @@ __all__ = [
     "HarvestAuth",
     "HarvestConnector",
     "HarvestSettings",
+    "ListedPage",
+    "TimeEntryPage",
     "_time_entries_by_record",
     "harvest_pacer",
     "iso",
     "parse_datetime",
+    "read_time_entry_page",
     "time_entries_frame",
     "to_assignment",
     "to_customer",
@@ -67,4 +72,5 @@ __all__ = [
     "to_project_and_contract",
     "to_resource",
     "to_time_entry",
+    "whole_days",
 ]

@@ -5,21 +5,38 @@ See the package docstring for Harvest's rules (auth, paging, approval, idempoten
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 import httpx
+import msgspec
 from pydantic import BaseModel, SecretStr
 
 from collectors.connector import Connector
-from collectors.errors import RateLimitedError, RetryableError, SchemaDriftError
+from collectors.errors import (
+    ConfigError,
+    ConnectorError,
+    RateLimitedError,
+    RetryableError,
+    SchemaDriftError,
+    redact_url,
+)
 from collectors.harvest.mapping import VENDOR, _ref, iso
-from collectors.http import Stream, call_json, pages
+from collectors.harvest.pages import TimeEntryPage, read_time_entry_page
+from collectors.http import Stream, call_json, call_parsed, pages
 from collectors.pacing import Limit, Pacer
 from collectors.paging import NextUrl
 
 MAX_PER_PAGE = 2000
+
+
+@dataclass(frozen=True)
+class ListedPage:
+    """One page of a reconciliation listing: raw records and the window's reported size."""
+
+    records: list[Any]
+    total_entries: int
 
 
 class HarvestSettings(BaseModel):
@@ -102,6 +119,33 @@ class HarvestConnector(Connector[HarvestSettings]):
             pacer=self.pacer,
         )
 
+    def time_entry_pages(
+        self, client: httpx.Client, since: datetime | None = None, *, max_pages: int = 100_000
+    ) -> Iterator[TimeEntryPage]:
+        """Pages of time entries changed since ``since``, each read straight from the body into
+        a frame (the hot path): the same requests, paging and retries as ``pages``."""
+        stream = self.streams["time_entries"]
+        url: str = stream.path.lstrip("/")
+        query: dict[str, str] | None = self.params(since)
+        for _ in range(max_pages):
+            response, page = call_parsed(
+                client,
+                "GET",
+                url,
+                parse=_time_entry_page,
+                vendor=VENDOR,
+                route=stream.path,
+                policy=self._policy,
+                pacer=self.pacer,
+                params=query,
+            )
+            yield page
+            following = stream.paginator.next_request(response.request, {"links": page.links})
+            if following is None:
+                return
+            url, query = following[0], following[1] or None
+        raise ConnectorError(f"{VENDOR} time_entries: more than {max_pages} pages", vendor=VENDOR)
+
     def reconcile_ids(self, client: httpx.Client, stream: str) -> set[str]:
         """Every id ``stream`` holds now (a full pass, largest pages): the engine compares it with
         what it stored to find deletions, which Harvest never reports."""
@@ -119,6 +163,63 @@ class HarvestConnector(Connector[HarvestSettings]):
             for record in page
             if isinstance(record, dict) and record.get("id") is not None
         }
+
+    def window_pages(self, client: httpx.Client, start: date, end: date) -> Iterator[ListedPage]:
+        """Every time entry spent from ``start`` to ``end`` (inclusive), page by page, each page
+        with the ``total_entries`` Harvest reported for the window: the engine's deletion check
+        trusts a window only when the distinct ids it received add up to that total (a page cut
+        short, or a record left out, must never look like a deletion)."""
+        stream = self.streams["time_entries"]
+        url: str = stream.path.lstrip("/")
+        query: dict[str, str] | None = {
+            "per_page": str(min(self.settings.per_page, MAX_PER_PAGE)),
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+        }
+        while True:
+            response, body = call_json(
+                client,
+                "GET",
+                url,
+                vendor=VENDOR,
+                route=stream.path,
+                policy=self._policy,
+                pacer=self.pacer,
+                params=query,
+            )
+            records = body.get("time_entries") if isinstance(body, dict) else None
+            total = body.get("total_entries") if isinstance(body, dict) else None
+            if not isinstance(records, list) or not isinstance(total, int):
+                raise SchemaDriftError(
+                    "harvest time_entries: a page without time_entries or total_entries",
+                    vendor=VENDOR,
+                    details=sorted(body) if isinstance(body, dict) else type(body).__name__,
+                )
+            yield ListedPage(records, total)
+            following = stream.paginator.next_request(response.request, body)
+            if following is None:
+                return
+            url, query = following[0], following[1] or None
+
+    def time_entry(self, client: httpx.Client, entry_id: str) -> dict[str, Any] | None:
+        """One time entry by id, or ``None`` when Harvest answers 404 (it was deleted)."""
+        try:
+            _, body = call_json(
+                client,
+                "GET",
+                f"time_entries/{entry_id}",
+                vendor=VENDOR,
+                route="/time_entries/{id}",
+                policy=self._policy,
+                pacer=self.pacer,
+            )
+        except ConfigError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(body, dict) or body.get("id") is None:
+            raise SchemaDriftError("harvest time entry without an id", vendor=VENDOR)
+        return body
 
     # --- provisioning: look up, then create ---------------------------------------------------
 
@@ -261,6 +362,23 @@ class HarvestConnector(Connector[HarvestSettings]):
             return int(created["id"])
         assert last is not None
         raise last
+
+
+def _time_entry_page(response: httpx.Response) -> tuple[httpx.Response, TimeEntryPage]:
+    try:
+        return response, read_time_entry_page(response.content)
+    except msgspec.ValidationError as exc:  # JSON, but not a list of time entries
+        raise SchemaDriftError(
+            f"harvest time_entries: response has no list at 'time_entries' ({exc})",
+            vendor=VENDOR,
+        ) from exc
+    except msgspec.DecodeError as exc:  # a cut or garbled body: retried like a dropped line
+        raise RetryableError(
+            f"harvest GET {redact_url(response.request.url)} → {response.status_code}: "
+            f"response is not valid JSON ({exc})",
+            vendor=VENDOR,
+            status=response.status_code,
+        ) from exc
 
 
 def _same(value: Any, wanted: str | None) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -59,12 +60,22 @@ RAW_TIME_SCHEMA: dict[str, Any] = {
 UTC_TIME = pl.Datetime("us", "UTC")
 
 
-def time_entries_frame(page: list[Any]) -> pl.DataFrame:
+@runtime_checkable
+class Framed(Protocol):
+    """A page that was mapped as it was read (``collectors.harvest.pages.TimeEntryPage``)."""
+
+    frame: pl.DataFrame
+
+
+def time_entries_frame(page: Sequence[Any]) -> pl.DataFrame:
     """One page of Harvest time entries as a frame. Unparseable fields become nulls, which the
     engine's rules report as malformed records (with the raw payload) instead of crashing.
 
     Built column-wise by polars (the hot path, DESIGN §10); a page polars cannot take in one go
-    (a value of a type no column can hold) is built record by record instead."""
+    (a value of a type no column can hold) is built record by record instead. A page read
+    straight from the response body already carries its frame."""
+    if isinstance(page, Framed):
+        return page.frame
     records = [raw if isinstance(raw, dict) else {} for raw in page]
     try:
         raw = pl.DataFrame(records, schema=RAW_TIME_SCHEMA, strict=False)
@@ -123,7 +134,7 @@ def _from_columns(raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _time_entries_by_record(page: list[Any]) -> pl.DataFrame:
+def _time_entries_by_record(page: Sequence[Any]) -> pl.DataFrame:
     """The same frame, one record at a time: slower, but takes any value of any type."""
     rows = [_time_row(i, raw) for i, raw in enumerate(page)]
     frame = pl.DataFrame(rows, schema=TIME_SCHEMA, orient="row", strict=False)

@@ -15,7 +15,7 @@ from collectors.kantata.connector import (
     KantataSettings,
     kantata_pacer,
 )
-from collectors.kantata.mapping import VENDOR
+from collectors.kantata.mapping import VENDOR, Person
 from collectors.kantata.pages import IdKeyed, KantataPage, id_keyed_pages
 from collectors.kantata.writes import WorkspaceRequest
 
@@ -29,6 +29,7 @@ __all__ = [
     "KantataConnector",
     "KantataPage",
     "KantataSettings",
+    "Person",
     "WorkspaceRequest",
     "id_keyed_pages",
     "kantata_pacer",

@@ -26,12 +26,14 @@ from collectors.http import Stream
 from collectors.kantata.mapping import (
     VENDOR,
     AssembledCard,
+    Person,
     assemble_card,
     mapped,
     parse_time,
     role_rates,
     to_assignment,
     to_milestone,
+    to_person,
     to_project,
 )
 from collectors.kantata.pages import KantataPage, Raw, id_keyed_pages
@@ -92,6 +94,7 @@ STREAMS = {
     "milestones": _stream("milestones", "/stories"),
     "rate_cards": _stream("rate_cards", "/rate_cards"),
     "rate_card_roles": _stream("rate_card_roles", "/rate_card_roles"),
+    "users": _stream("users", "/users"),
 }
 # The side-loads each stream's mapping reads, and its fixed filters.
 PARAMS: dict[str, dict[str, str]] = {
@@ -100,6 +103,7 @@ PARAMS: dict[str, dict[str, str]] = {
     "milestones": {"include": "workspace", "story_type": "milestone"},
     "rate_cards": {"include": "rate_card_versions"},
     "rate_card_roles": {"include": "role"},
+    "users": {},
 }
 
 
@@ -190,6 +194,10 @@ class KantataConnector(Connector[KantataSettings]):
     ) -> Iterator[Batch[Milestone]]:
         """Stories of type milestone, with their workspace side-loaded for the currency."""
         return self._mapped("milestones", self.pages(client, "milestones", since), to_milestone)
+
+    def people(self, client: httpx.Client) -> Iterator[Batch[Person]]:
+        """Every user of the account (name and email), to know who a participation is."""
+        return self._mapped("users", self.pages(client, "users"), to_person)
 
     def workspace_ids(self, client: httpx.Client) -> list[str]:
         """Every workspace id, archived ones included (to read participations per workspace)."""

@@ -137,6 +137,19 @@ def to_milestone(raw: Raw, page: KantataPage) -> Milestone:
 
 
 @dataclass(frozen=True)
+class Person:
+    """A Kantata user as identity resolution needs it: who the participations belong to."""
+
+    user_id: str
+    name: str
+    email: str | None
+
+
+def to_person(raw: Raw, page: KantataPage) -> Person:
+    return Person(str(raw["id"]), str(raw["full_name"]), raw.get("email_address") or None)
+
+
+@dataclass(frozen=True)
 class AssembledCard:
     """One Kantata rate card with every version's role rates as dated lines."""
 

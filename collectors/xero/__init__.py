@@ -20,7 +20,7 @@ from collectors.xero.batches import (
     PostedInvoice,
     batch_key,
 )
-from collectors.xero.connector import STREAMS, XeroConnector, XeroSettings, xero_pacer
+from collectors.xero.connector import STREAMS, XeroConnector, XeroSettings, XeroTenant, xero_pacer
 from collectors.xero.mapping import (
     VENDOR,
     credit_note_body,
@@ -41,6 +41,7 @@ __all__ = [
     "PostedInvoice",
     "XeroConnector",
     "XeroSettings",
+    "XeroTenant",
     "batch_key",
     "credit_note_body",
     "invoice_body",

@@ -35,6 +35,7 @@ class PostedCreditNote:
     number: str
     status: str
     total: Decimal
+    remaining_credit: Decimal | None = None
 
 
 def batch_key(keys: Sequence[str]) -> str:
@@ -128,6 +129,9 @@ def _posted_credit_note(element: dict[str, Any]) -> PostedCreditNote:
         number=str(element.get("CreditNoteNumber", "")),
         status=str(element.get("Status", "")),
         total=Decimal(str(element.get("Total", 0))),
+        remaining_credit=(
+            Decimal(str(element["RemainingCredit"])) if "RemainingCredit" in element else None
+        ),
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from collectors.auth import OAuth2ClientCredentials
 from collectors.connector import Connector
@@ -42,7 +44,12 @@ T = TypeVar("T")
 
 
 class XeroSettings(BaseModel):
-    """One Xero custom connection (client credentials) and the tenant it posts to."""
+    """One Xero custom connection (client credentials) and the organisations it posts to.
+
+    ``tenants`` maps a legal entity (its name, as the CRM spells it) to the tenant id of its Xero
+    organisation; an entity left out is matched to the organisation of the same name.
+    ``tenant_id`` pins the default organisation (else the first one the connection reaches).
+    """
 
     base_url: str = "http://127.0.0.1:8712/api.xro/2.0"
     token_url: str = "http://127.0.0.1:8712/connect/token"
@@ -51,6 +58,7 @@ class XeroSettings(BaseModel):
     client_secret: SecretStr = SecretStr("sandbox-xero-secret")
     scopes: str = "accounting.transactions accounting.contacts"
     tenant_id: str | None = None
+    tenants: dict[str, str] = Field(default_factory=dict)
     sales_account_code: str = "200"
     timeout_seconds: float = 30.0
     page_size: int = 100
@@ -85,6 +93,14 @@ def xero_pacer(
         time_scale=time_scale,
         name=f"{VENDOR} tenant {tenant}",
     )
+
+
+@dataclass(frozen=True)
+class XeroTenant:
+    """One organisation this connection may reach (``GET /connections``)."""
+
+    tenant_id: str
+    name: str
 
 
 class XeroConnector(Connector[XeroSettings]):
@@ -139,6 +155,10 @@ class XeroConnector(Connector[XeroSettings]):
         """The configured tenant, or the first organisation this connection may reach."""
         if self.settings.tenant_id:
             return self.settings.tenant_id
+        return self.tenants(client)[0].tenant_id
+
+    def tenants(self, client: httpx.Client) -> list[XeroTenant]:
+        """Every organisation (tenant) this connection may reach, in Xero's order."""
         response = call(
             client,
             "GET",
@@ -154,7 +174,7 @@ class XeroConnector(Connector[XeroSettings]):
             raise AuthError(
                 "xero connection has no organisation; authorise one in Xero", vendor=VENDOR
             )
-        return str(tenants[0]["tenantId"])
+        return [XeroTenant(str(t["tenantId"]), str(t.get("tenantName") or "")) for t in tenants]
 
     def pages(
         self, client: httpx.Client, stream: str, tenant: str, since: datetime | None = None
@@ -192,6 +212,71 @@ class XeroConnector(Connector[XeroSettings]):
                     posted = _posted(element)
                     found[posted.number] = posted
         return found
+
+    def find_credit_notes(
+        self, client: httpx.Client, tenant: str, numbers: Sequence[str]
+    ) -> dict[str, PostedCreditNote]:
+        """The live credit notes with these numbers (one ``where`` query each: Xero's
+        ``GET /CreditNotes`` has no list-of-numbers filter)."""
+        found: dict[str, PostedCreditNote] = {}
+        for number in numbers:
+            escaped = number.replace('"', '\\"')
+            body = self._call(
+                client,
+                tenant,
+                "GET",
+                "/CreditNotes",
+                params={"where": f'CreditNoteNumber=="{escaped}"'},
+            )
+            for element in body.get("CreditNotes") or []:
+                if element.get("Status") not in ("DELETED", "VOIDED"):
+                    posted = _posted_credit_note(element)
+                    if posted.number == number:
+                        found[number] = posted
+        return found
+
+    def allocate_credit_note(
+        self,
+        client: httpx.Client,
+        tenant: str,
+        credit_note_id: str,
+        *,
+        invoice_id: str,
+        amount: Decimal,
+        on: date,
+        key: str,
+    ) -> Decimal:
+        """Apply ``amount`` of a credit note to an invoice (``PUT …/Allocations``); the amount
+        applied. A refusal (invoice paid, not enough due) raises ``RecordError``."""
+        body = {
+            "Allocations": [
+                {
+                    "Amount": float(amount),
+                    "Date": on.isoformat(),
+                    "Invoice": {"InvoiceID": invoice_id},
+                }
+            ]
+        }
+        reply = self._call(
+            client,
+            tenant,
+            "PUT",
+            f"/CreditNotes/{credit_note_id}/Allocations",
+            params={"summarizeErrors": "false"},
+            json=body,
+            headers={"Idempotency-Key": key[:128]},
+        )
+        (element,) = reply.get("Allocations") or [None]
+        if not isinstance(element, dict) or element.get("ValidationErrors"):
+            errors = element.get("ValidationErrors") if isinstance(element, dict) else None
+            reasons = "; ".join(e.get("Message", "") for e in errors or []) or "no allocation"
+            raise RecordError(
+                f"xero refused the allocation: {reasons}",
+                vendor=VENDOR,
+                status=200,
+                details=reasons,
+            )
+        return Decimal(str(element.get("Amount", amount)))
 
     def find_contact(self, client: httpx.Client, tenant: str, name: str) -> str | None:
         """The ContactID of the active contact with exactly this name, if any."""

@@ -3,11 +3,13 @@ envelope, paged on request (``page``, ``pageSize``), incremental with ``If-Modif
 
 Without ``page`` a list answers every record; with it, at most ``pageSize`` (default 100,
 capped at 1,000) and a ``pagination`` block. Bad parameters answer 400, an unknown id 404.
+Credit notes filter on ``where=CreditNoteNumber=="…"`` (how a client finds the one it sent).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -27,6 +29,7 @@ MAX_PAGE_SIZE = 1000
 Record = dict[str, Any]
 Admit = Callable[[Request], tuple[Ledger, dict[str, str]] | Response]
 Finder = Callable[[Ledger, Request, str | None], list[Record]]
+_NUMBER_EQUALS = re.compile(r'\s*CreditNoteNumber\s*==\s*"((?:[^"\\]|\\.)*)"\s*')
 
 
 def listed(request: Request, name: str) -> list[str]:
@@ -126,7 +129,14 @@ def find_contacts(ledger: Ledger, request: Request, one: str | None) -> list[Rec
 
 
 def find_credit_notes(ledger: Ledger, request: Request, one: str | None) -> list[Record]:
-    return ledger.find_credit_notes(ids=[one] if one else (), since=None if one else since(request))
+    found = ledger.find_credit_notes(
+        ids=[one] if one else (), since=None if one else since(request)
+    )
+    match = _NUMBER_EQUALS.fullmatch(request.query_params.get("where") or "")
+    if match is None:
+        return found
+    number = re.sub(r"\\(.)", r"\1", match.group(1))
+    return [n for n in found if n.get("CreditNoteNumber") == number]
 
 
 def find_payments(ledger: Ledger, request: Request, one: str | None) -> list[Record]:

@@ -4,7 +4,9 @@
 into a simulated day). ``advance(world, to)`` adds the days from ``world.today`` up to ``to``
 (exclusive): new entries for each working day, and weeks that were drafts or waiting for approval
 move on as their planned lags say. Every draw is keyed by (seed, person or assignment, day), so
-advancing in steps or at once gives the same entries.
+advancing in steps or at once gives the same entries. Time logged later on an assignment that a
+fault planted (a role no rate card prices, a project set up in the wrong currency) is as bad as
+the planted entry, and ``World.faults`` labels it the same.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from sandbox.world import calendar
-from sandbox.world.model import World
+from sandbox.world.model import FAULT_CURRENCY, FAULT_ROLE_NOT_ON_RATE_CARD, World
 from sandbox.world.org import at
 from sandbox.world.timesheets import (
     EPOCH,
@@ -28,6 +30,9 @@ from sandbox.world.timesheets import (
     typed,
     with_status,
 )
+
+# faults planted through an assignment: every later entry on that assignment carries them too
+THROUGH_ASSIGNMENT = (FAULT_ROLE_NOT_ON_RATE_CARD, FAULT_CURRENCY)
 
 
 class SimClock:
@@ -63,14 +68,20 @@ def advance(world: World, to: date) -> int:
     staffing = Staffing.of(world.employees, world.assignments, world.projects)
     first_id = max_entry_id(world.time_entries) + 1
     fresh = entries_between(world.seed, staffing, mask, world.today, cutoff, first_id)
+    _label_follow_ons(world, fresh)
     world.time_entries = pl.concat([moved, fresh], rechunk=False)
     world.today = to
     return fresh.height
 
 
 def _settle_open_weeks(world: World, cutoff: datetime) -> pl.DataFrame:
-    """Drafts and submitted weeks re-evaluated at ``cutoff`` (planted rows stay as planted)."""
-    planted = [key for (kind, key) in world.faults if kind == "time_entry"]
+    """Drafts and submitted weeks re-evaluated at ``cutoff`` (planted rows stay as planted; time
+    that follows a planted assignment moves on like any other)."""
+    planted = [
+        key
+        for (kind, key), label in world.faults.items()
+        if kind == "time_entry" and label not in THROUGH_ASSIGNMENT
+    ]
     frame = world.time_entries
     open_rows = pl.col("status").is_in(["draft", "submitted"]) & ~pl.col("id").is_in(planted)
     pending = frame.filter(open_rows)
@@ -89,3 +100,23 @@ def _settle_open_weeks(world: World, cutoff: datetime) -> pl.DataFrame:
     )
     settled = typed(with_status(raw, cutoff).with_columns(pl.col("hours").cast(pl.Float64)))
     return pl.concat([frame.filter(~open_rows), settled])
+
+
+def _label_follow_ons(world: World, fresh: pl.DataFrame) -> None:
+    """Label ``fresh`` entries by a person on a project where a fault planted their assignment."""
+    planted = {
+        key: label
+        for (kind, key), label in world.faults.items()
+        if kind == "time_entry" and label in THROUGH_ASSIGNMENT
+    }
+    if not planted or fresh.is_empty():
+        return
+    seeds = world.time_entries.filter(pl.col("id").is_in(list(planted)))
+    label_of = {
+        (employee, project): planted[key]
+        for key, employee, project in seeds.select("id", "employee_id", "project_id").iter_rows()
+    }
+    for key, employee, project in fresh.select("id", "employee_id", "project_id").iter_rows():
+        label = label_of.get((employee, project))
+        if label is not None:
+            world.faults[("time_entry", key)] = label

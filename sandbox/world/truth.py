@@ -4,6 +4,7 @@
 project is the contract the engine bills) and each calendar month that has ended, on or after
 go-live, the approved billable time that is not planted bad and not already invoiced by the
 firm's earlier process, priced by ``sandbox.world.pricing`` with one line per person and rate.
+A project whose time passes its not-to-exceed cap (``over_cap``) is billed only up to the cap.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def billable_entries(world: World) -> pl.DataFrame:
 def expected_invoices(world: World) -> list[dict[str, Any]]:
     """One row per (project, ended month): code, customer, currency, hours, total, lines."""
     frame = billable_entries(world)
+    unpriced = frame.filter(pl.col("rate").is_null())["id"]
+    if not unpriced.is_empty():  # the world contradicts itself: such time must carry a fault label
+        raise ValueError(
+            f"time entries without a rate and not labelled as faults: {unpriced[:10].to_list()}"
+        )
     lines = (
         frame.group_by("project_id", "period_start", "employee_id", "rate")
         .agg(pl.col("hours").sum())
@@ -81,6 +87,34 @@ def _invoice(project: Any, customers: dict[int, Any], period_start: date) -> dic
         "hours": Decimal(0),
         "total": Decimal("0.00"),
         "lines": [],
+    }
+
+
+def caps(world: World) -> dict[int, Decimal]:
+    """Each contract's not-to-exceed cap: its ``not_to_exceed`` (the CRM's), else a fixed-fee
+    contract's fee (the most it can bill; Harvest shows it as the project's fee)."""
+    out = {}
+    for contract in world.contracts:
+        fixed = contract.fee if contract.billing_model == "fixed-fee" else None
+        cap = contract.not_to_exceed if contract.not_to_exceed is not None else fixed
+        if cap is not None:
+            out[contract.id] = cap
+    return out
+
+
+def over_cap(world: World) -> dict[int, tuple[Decimal, Decimal]]:
+    """Contracts whose expected billing passes their cap: contract id → (cap, expected total).
+
+    The engine bills such a contract up to its cap in the order it meets the time (Harvest serves
+    the newest first) and holds the entry that crosses it and what follows (``over_cap``), so
+    its invoices are not ``expected_invoices``: they stay within the cap instead."""
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for invoice in expected_invoices(world):
+        totals[invoice["contract_id"]] += invoice["total"]
+    return {
+        contract: (cap, totals[contract])
+        for contract, cap in caps(world).items()
+        if totals.get(contract, Decimal(0)) > cap
     }
 
 

@@ -5,13 +5,18 @@ and stored: every entry as a time entry row, every approved billable entry that 
 billing event with a deterministic id, every one that fails as one open exception (category and a
 plain reason, the payload as received). The cursor advances in the transaction of the last page:
 Harvest sorts by ``spent_date``, not by ``updated_at``, so no earlier page boundary is safe.
+
+Pages are read straight from the response body into frames (``harvest.time_entry_pages``; a record
+is decoded only to become an exception's payload) and stored a batch of pages per transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import and_, delete, select
@@ -19,9 +24,12 @@ from sqlalchemy.orm import Session
 
 from collectors import harvest
 from collectors.entities import SCHEMA_VERSION, canonical_id
+from sync.flows import compensation
 from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.history import load_history
 from sync.flows.reference import load_reference
 from sync.rules import MONEY, Reference, check
+from sync.settings import Billing
 from sync.store.db import transaction, upsert_frame
 from sync.store.repo import (
     OPEN_STATUSES,
@@ -36,6 +44,7 @@ from sync.store.tables import BillingEventRow, ExceptionRow, TimeEntryRow
 from sync.telemetry import current_trace_id, record_events, tracer
 
 FLOW = "billable"
+T = TypeVar("T", bound=Sequence[Any])
 TIME_COLUMNS = (
     "id",
     "source_id",
@@ -56,37 +65,90 @@ TIME_COLUMNS = (
 
 
 # Entries held for these reasons may be cured by a later reference sync (a project or an
-# assignment that arrived after the time), so they are checked again on every run.
+# assignment that arrived after the time), a change elsewhere (a corrected termination date or
+# project currency, a raised cap, a reopened period, the twin deleted, another entry of the day
+# corrected), so they are checked again on every run.
 REFERENCE_CATEGORIES = (
     "unknown_project",
     "closed_project",
     "inactive_contract",
+    "currency_mismatch",
+    "terminated_resource",
     "no_assignment",
     "rate_card_missing",
+    "closed_period",
+    "duplicate",
+    "over_24h",
+    "over_cap",
 )
 PAGE = 2000
 
 
 def run(ctx: FlowContext) -> FlowResult:
     with ctx.sessions() as session:
-        reference = load_reference(session)
+        reference = reference_for(session, ctx.settings.billing)
         cursor = get_cursor(session, "harvest", "time_entries")
     result = recheck_waiting(ctx, reference)
     parsed = harvest.parse_datetime(cursor)
     since = parsed - timedelta(seconds=ctx.settings.billing.cursor_lag_seconds) if parsed else None
     newest = parsed
     with ctx.harvest.client() as client:
-        for page, last in with_last(ctx.harvest.pages(client, "time_entries", since)):
-            with tracer.start_as_current_span("billable page", attributes={"records": len(page)}):
-                frame = check(harvest.time_entries_frame(page), reference)
-                page_newest = frame["updated_at"].max()
-                if isinstance(page_newest, datetime) and (newest is None or page_newest > newest):
-                    newest = page_newest
-                with transaction(ctx.sessions) as session:
-                    result.add(store_page(session, frame, page))
-                    if last and newest is not None:
-                        set_cursor(session, "harvest", "time_entries", harvest.iso(newest))
+        pages = harvest.whole_days(ctx.harvest.time_entry_pages(client, since))
+        for group, last in with_last(batches(pages, BATCH_RECORDS)):
+            # fetched before the transaction opens: no write lock is held across vendor calls
+            with transaction(ctx.sessions) as session:
+                for page in group:
+                    with tracer.start_as_current_span(
+                        "billable page", attributes={"records": len(page)}
+                    ):
+                        frame = checked(session, page, reference)  # sees the group's own pages
+                        newest = _newer(newest, frame["updated_at"].max())
+                        result.add(store_page(session, frame, page))
+                if last and newest is not None:
+                    set_cursor(session, "harvest", "time_entries", harvest.iso(newest))
     return result
+
+
+# Pages stored in one transaction: a commit (and the WAL checkpoint it triggers) costs as much as
+# storing a few thousand entries, so a backfill commits every ~20,000 entries, not every page.
+# The cursor moves only with the last page anyway (see the module docstring), so a crash costs
+# at most the uncommitted batch, which the next run stores again (idempotently).
+BATCH_RECORDS = 20_000
+
+
+def batches(pages: Iterable[T], records: int = BATCH_RECORDS) -> Iterator[list[T]]:
+    """Consecutive pages grouped until they hold at least ``records`` records."""
+    group: list[T] = []
+    size = 0
+    for page in pages:
+        group.append(page)
+        size += len(page)
+        if size >= records:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _newer(newest: datetime | None, candidate: object) -> datetime | None:
+    if isinstance(candidate, datetime) and (newest is None or candidate > newest):
+        return candidate
+    return newest
+
+
+def reference_for(session: Session, billing: Billing) -> Reference:
+    """The reference data of a run, with the books as configured."""
+    return replace(
+        load_reference(session),
+        closed_through=billing.closed_through,
+        close_grace_days=billing.close_grace_days,
+    )
+
+
+def checked(session: Session, page: Sequence[Any], reference: Reference) -> pl.DataFrame:
+    """A page of Harvest entries checked by the rules, against what the store already holds."""
+    entries = harvest.time_entries_frame(page)
+    return check(entries, reference, load_history(session, entries, reference))
 
 
 def recheck_waiting(ctx: FlowContext, reference: Reference) -> FlowResult:
@@ -105,23 +167,29 @@ def recheck_waiting(ctx: FlowContext, reference: Reference) -> FlowResult:
     for start in range(0, len(waiting), PAGE):
         page = waiting[start : start + PAGE]
         with tracer.start_as_current_span("billable recheck", attributes={"records": len(page)}):
-            frame = check(harvest.time_entries_frame(page), reference)
+            with ctx.sessions() as session:
+                frame = checked(session, page, reference)
             with transaction(ctx.sessions) as session:
                 result.add(store_page(session, frame, page))
     return result
 
 
-def store_page(session: Session, frame: pl.DataFrame, page: list[Any]) -> FlowResult:
+def store_page(session: Session, frame: pl.DataFrame, page: Sequence[Any]) -> FlowResult:
     """Store one checked page: time entries, billing events, exceptions, business events."""
     readable = frame.filter(pl.col("id").is_not_null() & pl.col("updated_at").is_not_null())
-    upsert_frame(session, TimeEntryRow, _time_rows(readable), keys=["id"])
+    rows = _time_rows(readable)
+    unchanged_unless = [c for c in rows.columns if c != "id"]
+    upsert_frame(session, TimeEntryRow, rows, keys=["id"], when_changed=unchanged_unless)
     good = frame.filter(pl.col("billing") & pl.col("category").is_null())
     bad = frame.filter(pl.col("category").is_not_null())
     settled = frame.filter(pl.col("category").is_null())
     existing = _existing_events(session, frame["id"].drop_nulls().to_list())
     created, edited = _billing_events(session, good, existing)
+    edited = compensation.uncompensated(session, edited)
     problems = _problems(bad, page) + edited
-    _withdraw(session, frame.filter(~pl.col("billing") | pl.col("category").is_not_null()))
+    _withdraw(
+        session, frame.filter(~pl.col("billing") | pl.col("category").is_not_null()), existing
+    )
     trace_id = current_trace_id()
     fresh = _fresh_problems(session, problems)
     report_problems(session, FLOW, problems, trace_id=trace_id)
@@ -222,7 +290,13 @@ def _billing_events(
         invoice_id=pl.lit(None, dtype=pl.String),
     )
     upsert_frame(
-        session, BillingEventRow, rows, keys=["id"], update=EVENT_UPDATES, unless_set="invoice_id"
+        session,
+        BillingEventRow,
+        rows,
+        keys=["id"],
+        update=EVENT_UPDATES,
+        unless_set="invoice_id",
+        when_changed=[c for c in EVENT_UPDATES if c != "updated_at"],
     )
     return created, edited
 
@@ -245,7 +319,7 @@ def _edited_after_invoice(e: dict[str, Any]) -> Problem:
     )
 
 
-def _problems(bad: pl.DataFrame, page: list[Any]) -> list[Problem]:
+def _problems(bad: pl.DataFrame, page: Sequence[Any]) -> list[Problem]:
     return [
         Problem(
             record_key=f"harvest:time_entry:{e['source_id'] or 'row' + str(e['row'])}",
@@ -265,16 +339,20 @@ def _problems(bad: pl.DataFrame, page: list[Any]) -> list[Problem]:
 
 
 def _at_risk(e: dict[str, Any]) -> Decimal | None:
+    if e.get("at_risk") is not None:  # a rule's own valuation (the part over a cap)
+        return Decimal(e["at_risk"]).quantize(Decimal("0.01"))
     hours, rate = e.get("hours"), e.get("rate") or e.get("vendor_rate")
     if hours is None or rate is None or hours <= 0:
         return None
     return (Decimal(hours) * Decimal(rate)).quantize(Decimal("0.01"))
 
 
-def _withdraw(session: Session, frame: pl.DataFrame) -> None:
+def _withdraw(session: Session, frame: pl.DataFrame, existing: pl.DataFrame) -> None:
     """Entries no longer billable (unapproved, made non-billable, now failing a rule) lose their
-    billing event, unless it is already invoiced (then it is a compensation case)."""
-    ids = frame["id"].drop_nulls().to_list()
+    billing event, unless it is already invoiced (then it is a compensation case). ``existing``
+    are the page's stored events (read in this transaction): only those are looked for."""
+    pending = existing.filter(pl.col("invoice_id").is_null())["id"]
+    ids = frame.filter(pl.col("id").is_in(pending.implode()))["id"].to_list()
     if ids:
         session.execute(
             delete(BillingEventRow).where(

@@ -9,7 +9,9 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from collectors.bamboohr import BambooHRConnector
 from collectors.harvest import HarvestConnector
+from collectors.kantata import KantataConnector
 from collectors.salesforce import SalesforceConnector
 from collectors.xero import XeroConnector
 from sync.settings import Settings
@@ -24,6 +26,8 @@ class FlowContext:
     harvest: HarvestConnector
     xero: XeroConnector
     salesforce: SalesforceConnector
+    kantata: KantataConnector
+    bamboohr: BambooHRConnector
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def today(self) -> date:

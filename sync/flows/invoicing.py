@@ -5,6 +5,10 @@ become an invoice with a deterministic id and number; billing events that arrive
 already invoiced go onto a supplementary invoice (sequence 2, 3 …), never into a posted one. The
 invoice, the billing events' link to it and the outbox row that will post it are written in one
 transaction, so an invoice is never created without its delivery, nor delivered twice.
+
+Each run first compensates time that changed after it was invoiced (``compensation``): credit
+notes for what went down, adjustment billing events for what went up. An adjustment is dated the
+day it is made, so it goes on the contract's next invoice as a line of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from collectors.entities import Invoice, InvoiceLine, canonical_id
+from sync.flows import compensation
 from sync.flows.context import FlowContext, FlowResult
 from sync.store.db import transaction
 from sync.store.repo import now
@@ -32,11 +37,15 @@ from sync.store.tables import (
 from sync.telemetry import record_events, tracer
 
 FLOW = "invoicing"
+OUTBOX_KIND = "xero.invoice.create"
 CENT = Decimal("0.01")
 
 
 def run(ctx: FlowContext) -> FlowResult:
     result = FlowResult()
+    compensated = compensation.run(ctx)
+    if compensated.records_out:
+        result.notes.append(f"{compensated.records_out} compensations")
     period_open = ctx.today().replace(day=1)
     with ctx.sessions() as session:
         groups = _pending_groups(session, period_open)
@@ -96,7 +105,7 @@ def compose(
         or 0
     )
     invoice = _invoice(session, ctx, contract_id, period_start, sequence, events)
-    moment = now()
+    moment = ctx.clock()  # business time: when the invoice was raised
     session.add(
         InvoiceRow(
             id=invoice.id,
@@ -121,19 +130,20 @@ def compose(
     session.execute(
         update(BillingEventRow)
         .where(BillingEventRow.id.in_([e.id for e in events]))
-        .values(invoice_id=invoice.id, updated_at=moment)
+        # billing event stamps stay on the billable flow's clock (the wall clock), one per column
+        .values(invoice_id=invoice.id, updated_at=now())
     )
     session.add(
         OutboxRow(
-            kind="xero.invoice.create",
+            kind=OUTBOX_KIND,
             system="xero",
             aggregate_id=invoice.id,
             idempotency_key=f"p2c-{invoice.id}",
             payload={"invoice_id": invoice.id},
             status="pending",
             attempts=0,
-            next_attempt_at=moment,
-            created_at=moment,
+            next_attempt_at=now(),  # the outbox runs on the wall clock
+            created_at=now(),
         )
     )
     record_events(
@@ -172,7 +182,7 @@ def _invoice(
         number=f"{ctx.settings.billing.invoice_prefix}-{period_start:%Y%m}-{code}{suffix}",
         source="plan2cash",
         source_id=f"{contract_id}:{period_start}:{sequence}",
-        updated_at=now(),
+        updated_at=ctx.clock(),
         customer_id=first.customer_id,
         contract_id=contract_id,
         currency=first.currency,
@@ -187,7 +197,8 @@ def _invoice(
 
 
 def _lines(session: Session, events: list[BillingEventRow]) -> list[InvoiceLine]:
-    """One line per person and rate: hours × rate, rounded as the ERP rounds a line."""
+    """One line per person and rate: hours × rate, rounded as the ERP rounds a line; then one
+    line per adjustment (time corrected after an earlier invoice), so it reads as such."""
     names = dict(
         session.execute(
             select(ResourceRow.id, ResourceRow.name).where(
@@ -196,8 +207,10 @@ def _lines(session: Session, events: list[BillingEventRow]) -> list[InvoiceLine]
         ).all()
     )
     grouped: dict[tuple[str, Decimal], list[BillingEventRow]] = defaultdict(list)
+    adjustments = [e for e in events if e.kind == compensation.ADJUSTMENT]
     for e in events:
-        grouped[(e.resource_id or "", Decimal(e.rate))].append(e)
+        if e.kind != compensation.ADJUSTMENT:
+            grouped[(e.resource_id or "", Decimal(e.rate))].append(e)
     lines = []
     for (resource_id, rate), items in sorted(
         grouped.items(), key=lambda kv: (names.get(kv[0][0], ""), kv[0][1])
@@ -211,6 +224,17 @@ def _lines(session: Session, events: list[BillingEventRow]) -> list[InvoiceLine]
                 unit_amount=rate,
                 amount=(hours * rate).quantize(CENT, rounding=ROUND_HALF_UP),
                 billing_event_ids=tuple(e.id for e in items),
+            )
+        )
+    for e in adjustments:
+        hours, rate = Decimal(e.quantity), Decimal(e.rate)
+        lines.append(
+            InvoiceLine(
+                description=e.description,
+                quantity=hours,
+                unit_amount=rate,
+                amount=(hours * rate).quantize(CENT, rounding=ROUND_HALF_UP),
+                billing_event_ids=(e.id,),
             )
         )
     return lines

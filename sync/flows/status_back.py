@@ -1,5 +1,8 @@
 """Status back: what happened to our invoices in the ERP, and what customers owe, to the CRM.
 
+Every Xero organisation the connection reaches (one per legal entity) is read, each with cursors
+of its own.
+
 1. Xero invoices modified since the cursor (``If-Modified-Since``): the invoices plan2cash posted
    take Xero's status and amount due (paid, part-paid, voided) — Xero owns them once posted.
 2. Xero payments modified since the cursor: payments against our invoices become payment rows
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session
 from collectors import salesforce, xero
 from sync.flows.context import FlowContext, FlowResult, with_last
 from sync.store.db import transaction, upsert
-from sync.store.repo import Problem, get_cursor, link, now, report_problems, set_cursor
+from sync.store.repo import Problem, get_cursor, link, report_problems, set_cursor
 from sync.store.tables import CustomerRow, InvoiceRow, PaymentRow, XrefRow
 from sync.telemetry import current_trace_id, record_events, tracer
 
@@ -37,12 +40,20 @@ def run(ctx: FlowContext) -> FlowResult:
     result = FlowResult()
     touched: set[str] = set()
     with ctx.xero.client() as client:
-        tenant = ctx.xero.tenant_id(client)
-        result.add(_invoices(ctx, client, tenant, touched))
-        result.add(_payments(ctx, client, tenant, touched))
+        for tenant in _tenants(ctx, client):
+            with tracer.start_as_current_span("status_back tenant", attributes={"tenant": tenant}):
+                result.add(_invoices(ctx, client, tenant, touched))
+                result.add(_payments(ctx, client, tenant, touched))
     if touched:
         result.add(write_receivables(ctx, touched))
     return result
+
+
+def _tenants(ctx: FlowContext, client: httpx.Client) -> list[str]:
+    """The pinned organisation, or every one the connection reaches."""
+    if ctx.settings.xero.tenant_id:
+        return [ctx.settings.xero.tenant_id]
+    return [t.tenant_id for t in ctx.xero.tenants(client)]
 
 
 def _since(ctx: FlowContext, stream: str) -> datetime | None:
@@ -76,7 +87,7 @@ def _invoices(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[
                 ours = _ours(session, "invoice", [i.source_id for i in read])
                 for invoice in read:
                     if invoice.source_id in ours and _apply(
-                        session, ours[invoice.source_id], invoice
+                        session, ours[invoice.source_id], invoice, ctx.clock()
                     ):
                         touched.add(ours[invoice.source_id])
                         result.records_out += 1
@@ -90,12 +101,12 @@ def _key(moment: datetime | None) -> datetime:
     return moment or datetime.min.replace(tzinfo=UTC)
 
 
-def _apply(session: Session, invoice_id: str, seen: Any) -> bool:
-    """Take Xero's status and amount due; ``True`` when something changed."""
+def _apply(session: Session, invoice_id: str, seen: Any, moment: datetime) -> bool:
+    """Take Xero's status and amount due (at ``moment``, the engine's clock); ``True`` when
+    something changed."""
     row = session.get(InvoiceRow, invoice_id)
     if row is None or (row.status, row.amount_due) == (seen.status, seen.amount_due):
         return False
-    moment = now()
     became_paid = seen.status == "paid" and row.status != "paid"
     session.execute(
         update(InvoiceRow)
@@ -192,7 +203,7 @@ def write_receivables(ctx: FlowContext, invoice_ids: set[str]) -> FlowResult:
                 account_id=accounts[c],
                 balance=owed[c][0].quantize(CENT),
                 overdue=owed[c][1].quantize(CENT),
-                as_of=datetime.now(UTC),
+                as_of=ctx.clock(),
             )
             for c in sorted(customers)
             if c in accounts

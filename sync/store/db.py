@@ -43,6 +43,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # A backfill writes hundreds of thousands of rows into a handful of indexes: a 64 MiB page
+    # cache (allocated only as used) keeps them in memory, and checkpointing every ~40 MiB of WAL
+    # instead of every 4 MiB writes each hot index page to the database file once, not ten times.
+    # Neither changes durability: in WAL mode with synchronous=NORMAL a commit survives a process
+    # crash (the OS has it); only a power loss may roll back the last commits, never corrupt.
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
 
 
@@ -96,6 +104,7 @@ def upsert_frame(
     keys: Sequence[str],
     update: Sequence[str] | None = None,
     unless_set: str | None = None,
+    when_changed: Sequence[str] | None = None,
 ) -> int:
     """The hot-path upsert: a polars frame written with one ``INSERT … ON CONFLICT`` executed by
     the driver over all rows, without per-value SQLAlchemy type processing.
@@ -103,7 +112,9 @@ def upsert_frame(
     Values are converted a column at a time in polars to what the column type stores (on SQLite:
     UTC datetimes as the ISO text ``UtcDateTime`` writes, dates as ISO text, decimals as floats as
     ``Numeric`` does). ``unless_set`` names a column whose non-null value protects a row from the
-    update (e.g. a billing event already on an invoice).
+    update (e.g. a billing event already on an invoice). ``when_changed`` names the columns whose
+    difference makes an update worth writing: a row that arrives again unchanged is left as it is
+    (no write, no index churn, its ``updated_at`` keeps meaning "last changed").
     """
     if frame.height == 0:
         return 0
@@ -120,13 +131,29 @@ def upsert_frame(
     )
     if changing:
         sql += "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in changing)
-        if unless_set:
-            sql += f" WHERE {quote(target.name)}.{quote(unless_set)} IS NULL"
+        guards = [f"{quote(target.name)}.{quote(unless_set)} IS NULL"] if unless_set else []
+        if when_changed:
+            guards.append(
+                _differs(dialect.name, quote(target.name), [quote(c) for c in when_changed])
+            )
+        if guards:
+            sql += " WHERE " + " AND ".join(guards)
     else:
         sql += "DO NOTHING"
-    rows = _native(frame).rows() if dialect.name == "sqlite" else frame.rows()
+    # keys in order: neighbouring rows land on the same index pages
+    ordered = frame.sort(list(keys), maintain_order=True)
+    rows = _native(ordered).rows() if dialect.name == "sqlite" else ordered.rows()
     session.connection().exec_driver_sql(sql, rows)
     return frame.height
+
+
+def _differs(dialect: str, table: str, columns: Sequence[str]) -> str:
+    """SQL that is true where the stored row differs from the incoming one (nulls compared as
+    values): ``IS NOT`` on SQLite's row values, ``IS DISTINCT FROM`` on PostgreSQL's."""
+    stored = ", ".join(f"{table}.{c}" for c in columns)
+    incoming = ", ".join(f"excluded.{c}" for c in columns)
+    operator = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
+    return f"({stored}) {operator} ({incoming})"
 
 
 def insert_frame(

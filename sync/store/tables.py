@@ -177,7 +177,7 @@ class TimeOffRow(Base):
     kind: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(32))
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class HolidayRow(Base):
@@ -207,6 +207,7 @@ class AssignmentRow(SourcedMixin, Base):
 
 class TimeEntryRow(SourcedMixin, Base):
     __tablename__ = "time_entries"
+    __table_args__ = (Index("ix_time_entries_updated_at", "updated_at"),)  # rollups' watermark
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource_id: Mapped[str | None] = mapped_column(String(64), index=True)
     project_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -220,7 +221,7 @@ class TimeEntryRow(SourcedMixin, Base):
     submitted_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
     is_billed: Mapped[bool | None]  # invoiced outside plan2cash (e.g. before go-live)
-    deleted_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class BillingEventRow(Base):
@@ -240,7 +241,7 @@ class BillingEventRow(Base):
     description: Mapped[str] = mapped_column(String(512))
     approved_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
     invoice_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
@@ -262,11 +263,42 @@ class InvoiceRow(Base):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     posted_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CompensationRow(Base):
+    """A compensating transaction for time that changed after it was invoiced: a credit note
+    (kind ``credit_note``, taken back against the original invoice) or an adjustment (kind
+    ``adjustment``, an extra billing event on the contract's next invoice). One per time entry and
+    version; a posted invoice itself is never edited."""
+
+    __tablename__ = "compensations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    time_entry_id: Mapped[str] = mapped_column(String(64), index=True)
+    invoice_id: Mapped[str] = mapped_column(String(64), index=True)  # the invoice compensated
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    contract_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str | None] = mapped_column(String(96), unique=True)  # credit note number
+    billing_event_id: Mapped[str | None] = mapped_column(String(64))  # the adjustment's event
+    quantity: Mapped[Decimal]  # hours, always positive
+    rate: Mapped[Decimal]
+    amount: Mapped[Decimal]  # always positive: credited, or added
+    currency: Mapped[str] = mapped_column(String(3))
+    issue_date: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    allocated: Mapped[Decimal | None]
+    created_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
 
 class PaymentRow(SourcedMixin, Base):
     __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_updated_at", "updated_at"),)  # rollups' watermark
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     invoice_id: Mapped[str] = mapped_column(String(64), index=True)
     received_on: Mapped[date]
@@ -418,6 +450,134 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(160))
     detail: Mapped[dict[str, Any]]
+
+
+# --- rollups (daily facts the KPIs read; kept by the ``rollups`` flow) ----------------------
+
+
+class RollupTimeRow(Base):
+    """Hours logged per day, person and project, split by billable, status and the days the
+    time was submitted and approved (so a past cut-off can be re-read)."""
+
+    __tablename__ = "rollup_time"
+    # covering indexes: a period's KPIs read index pages only (cell first, for refreshes)
+    __table_args__ = (
+        Index(
+            "ix_rollup_time_cell",
+            *("day", "resource_id", "project_id", "status", "billable", "approved_on"),
+            *("hours", "standard_value"),
+        ),
+        Index(
+            "ix_rollup_time_waiting",
+            *("status", "approved_on", "submitted_on", "resource_id", "project_id"),
+            *("hours", "entries"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    day: Mapped[date]
+    resource_id: Mapped[str] = mapped_column(String(64))  # "" when the person is unknown
+    project_id: Mapped[str] = mapped_column(String(64))  # "" when the project is unknown
+    billable: Mapped[bool]
+    status: Mapped[str] = mapped_column(String(16))
+    submitted_on: Mapped[date | None]
+    approved_on: Mapped[date | None]
+    hours: Mapped[Decimal]
+    standard_value: Mapped[Decimal]  # billable hours × the time system's billable rate
+    entries: Mapped[int] = mapped_column(Integer)
+
+
+class RollupBillingRow(Base):
+    """Billing events' hours and value per day of work, person and project, with the days they
+    were approved, created, invoiced (issue date) and posted."""
+
+    __tablename__ = "rollup_billing"
+    __table_args__ = (  # covering indexes, as for rollup_time
+        Index(
+            "ix_rollup_billing_cell",
+            *("day", "resource_id", "project_id", "currency", "posted_on", "amount"),
+        ),
+        Index(
+            "ix_rollup_billing_open",
+            *("invoiced_on", "day", "created_on", "resource_id", "project_id", "currency"),
+            *("amount", "hours", "events"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    day: Mapped[date]
+    resource_id: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    approved_on: Mapped[date | None]
+    created_on: Mapped[date]
+    invoiced_on: Mapped[date | None]
+    posted_on: Mapped[date | None]
+    hours: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    events: Mapped[int] = mapped_column(Integer)
+
+
+class RollupCycleRow(Base):
+    """Billing cycle stages of the events on one posted invoice, as a histogram in whole hours
+    (one row per project, stage and duration)."""
+
+    __tablename__ = "rollup_cycle"
+    __table_args__ = (
+        Index("ix_rollup_cycle_posted", "posted_on", "project_id", "stage", "hours", "events"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(64), index=True)
+    posted_on: Mapped[date]
+    project_id: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16))
+    hours: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+
+
+class RollupReceivableRow(Base):
+    """Per customer and day: posted invoices by issue date (``invoiced``) and cash received
+    (``paid``); ``known_on`` is the day the figure became known (posting, receipt)."""
+
+    __tablename__ = "rollup_receivables"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    day: Mapped[date] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    known_on: Mapped[date]
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal]
+    documents: Mapped[int] = mapped_column(Integer)
+
+
+class RollupCapacityRow(Base):
+    """A person's capacity and available hours on one day (weekdays while employed)."""
+
+    __tablename__ = "rollup_capacity"
+    __table_args__ = (Index("ix_rollup_capacity_day", "day", "resource_id", "available_hours"),)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    capacity_hours: Mapped[Decimal]
+    time_off_hours: Mapped[Decimal]
+    holiday: Mapped[bool]
+    available_hours: Mapped[Decimal]
+
+
+class RollupMemberRow(Base):
+    """The (day, person) cell each time entry was last rolled up into, so that an entry moved to
+    another day or person also refreshes the cell it left."""
+
+    __tablename__ = "rollup_members"
+    time_entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date]
+    resource_id: Mapped[str] = mapped_column(String(64))
+
+
+class RollupPersonRow(Base):
+    """What a person's capacity facts were computed from (capacity, dates, region), as a digest:
+    a person re-read without a change in those refreshes nothing."""
+
+    __tablename__ = "rollup_people"
+    resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
 
 
 metadata = Base.metadata

@@ -13,6 +13,7 @@ from tests.app.seed import GBP_INVOICE, INVOICE_NUMBERS, USD_INVOICE
 
 def _run() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at.switch_page("app_pages/billing.py").run()  # the Overview is the default page
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -119,7 +119,7 @@ def browser(dashboard: str) -> Iterator[Any]:
 def test_billing_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
     expect = pytest.importorskip("playwright.sync_api").expect
     page = browser.new_page(viewport={"width": 1600, "height": 2800})
-    page.goto(dashboard, timeout=30_000)
+    page.goto(f"{dashboard}/billing", timeout=30_000)
     expect(page.get_by_role("heading", name="Billing")).to_be_visible(timeout=30_000)
     page.wait_for_selector('[data-testid="stMetric"]', timeout=30_000)
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
@@ -176,6 +176,33 @@ def test_health_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
     assert "Stale" in text
     assert "Traceback" not in text
     assert BILLABLE_ERROR  # shown in a canvas grid; its text is asserted under AppTest
+
+
+def test_overview_renders_and_drills_from_a_bar_in_chromium(dashboard: str, browser: Any) -> None:
+    """The default page, 1400 px wide as an executive's laptop: tiles, then a WIP bar clicked
+    lists the billing events behind it."""
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(dashboard, timeout=30_000)
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=30_000)
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=30_000)
+    expect(page.get_by_text("WIP, unbilled — USD")).to_be_visible()
+    page.get_by_role("tab", name="WIP").click()
+    bars = page.locator('[role="tabpanel"]:visible [data-testid="stPlotlyChart"] g.point')
+    expect(bars.first).to_be_visible(timeout=30_000)
+    box = bars.first.bounding_box()  # the 0–30 days bucket: one USD event
+    assert box is not None  # plotly's drag layer lies on top: click where the bar is drawn
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 5)
+    shown = page.locator('[role="tabpanel"]:visible')
+    expect(shown.get_by_text("1 record — select one to see its journey.")).to_be_visible(
+        timeout=15_000
+    )
+    expect(shown.locator('[data-testid="stDataFrame"]')).to_have_count(1)
+    text = page.inner_text('[data-testid="stMain"]')
+    page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
+    page.close()
+    assert "$2,300.00" in text
+    assert "Traceback" not in text and "None" not in text.split()
 
 
 def _select_row(page: Any, row: int) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from sandbox.server import Sandbox
 from sync.engine import FLOWS
+from sync.store.migrate import heads
 from tests.conftest import sandbox_environment
 
 CLI = [sys.executable, "-m", "app.cli"]
@@ -98,7 +99,7 @@ def test_db_upgrade_creates_the_default_store_under_var(tmp_path: Path) -> None:
     result = plan2cash("db", "upgrade", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "var" / "plan2cash.db").is_file()
-    assert "0001" in result.stdout
+    assert f"revision {', '.join(sorted(heads()))}." in result.stdout
 
 
 def test_kpis_as_json_after_a_sync(served: Sandbox, tmp_path: Path) -> None:

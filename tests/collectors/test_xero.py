@@ -366,3 +366,47 @@ def test_a_refusal_naming_nobody_refuses_the_whole_batch() -> None:
             client, "tenant-1", [("a", body("X-1", "c")), ("b", body("X-2", "c"))]
         )
     assert all(isinstance(r, RecordError) and "Bad request" in str(r) for r in results)
+
+
+def test_every_organisation_of_the_connection_is_listed() -> None:
+    with Sandbox(7, today=date(2026, 11, 25), entities=2) as box:
+        xero = XeroConnector(XeroSettings(), transport=box.transports()["xero"], policy=FAST)
+        with xero.client() as client:
+            tenants = xero.tenants(client)
+            first = xero.tenant_id(client)
+    assert [(t.tenant_id, t.name) for t in tenants] == [
+        (e.xero_tenant_id, e.name) for e in box.world.legal_entities
+    ]
+    assert first == tenants[0].tenant_id
+
+
+def test_a_credit_note_is_found_by_number_and_allocated_to_its_invoice(
+    box: Sandbox, xero: XeroConnector
+) -> None:
+    who = contact(box)
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        invoice = xero.post_invoice(client, tenant, body("INV-A1", who), key="inv-a1")
+        xero.post_credit_notes(client, tenant, [("cn-a1", credit_note("CN-A1", who, amount="100"))])
+        xero.post_credit_notes(client, tenant, [("cn-a2", credit_note("CN-A2", who))])
+        found = xero.find_credit_notes(client, tenant, ["CN-A1", "CN-MISSING"])
+        assert set(found) == {"CN-A1"} and found["CN-A1"].remaining_credit == Decimal(100)
+        note = found["CN-A1"].credit_note_id
+        on = date(2026, 11, 25)
+        applied = xero.allocate_credit_note(
+            client, tenant, note, invoice_id=invoice.invoice_id, amount=Decimal(100), on=on, key="a"
+        )
+        with pytest.raises(RecordError, match="remaining credit"):
+            xero.allocate_credit_note(
+                client,
+                tenant,
+                note,
+                invoice_id=invoice.invoice_id,
+                amount=Decimal(1),
+                on=on,
+                key="b",
+            )
+        after = xero.find_credit_notes(client, tenant, ["CN-A1"])["CN-A1"]
+    assert applied == Decimal(100) and after.remaining_credit == 0 and after.status == "PAID"
+    stored = next(i for i in box.xero.invoices() if i["InvoiceNumber"] == "INV-A1")
+    assert Decimal(str(stored["AmountDue"])) == invoice.total - 100

@@ -34,6 +34,8 @@ def capture() -> tuple[XeroConnector, list[httpx.Request]]:
         if request.url.path.endswith("/token"):
             return httpx.Response(200, json={"access_token": "t", "expires_in": 1800})
         seen.append(request)
+        if request.method == "GET":
+            return httpx.Response(200, json={"CreditNotes": [], "Invoices": [], "Contacts": []})
         sent: Any = orjson.loads(request.content) if request.content else {}
         collection = next(iter(sent), "Invoices")
         echoed = [{**d, f"{collection[:-1]}ID": f"id-{i}"} for i, d in enumerate(sent[collection])]
@@ -99,6 +101,32 @@ def test_a_credit_note_we_put_validates_against_xeros_spec() -> None:
     with connector.client() as client:
         connector.post_credit_notes(client, connector.tenant_id(client), [("p2c-cn-1", body)])
     check_request(XERO_SPEC, seen[0], PREFIX)
+
+
+def test_a_credit_note_allocation_we_put_validates_against_xeros_spec() -> None:
+    connector, seen = capture()
+    with connector.client() as client:
+        connector.allocate_credit_note(
+            client,
+            connector.tenant_id(client),
+            "7be578f5-63af-45c8-9b00-dcc4732baf0b",
+            invoice_id="c45720a1-ade3-4a38-a064-d15489be6841",
+            amount=Decimal("270.00"),
+            on=date(2026, 11, 25),
+            key="p2c-cn-1-allocation",
+        )
+    (put,) = seen
+    assert put.url.path.endswith("/Allocations") and put.headers["Idempotency-Key"]
+    check_request(XERO_SPEC, put, PREFIX)
+
+
+def test_a_credit_note_look_up_validates_against_xeros_spec() -> None:
+    connector, seen = capture()
+    with connector.client() as client:
+        assert connector.find_credit_notes(client, "t-1", ['CN-P2C-"1"']) == {}
+    (get,) = seen
+    assert get.url.params["where"] == 'CreditNoteNumber=="CN-P2C-\\"1\\""'
+    check_request(XERO_SPEC, get, PREFIX)
 
 
 def test_a_contact_we_create_validates_against_xeros_spec() -> None:

@@ -93,3 +93,16 @@ def test_dso_by_currency_with_partial_payments_and_a_credit_note() -> None:
     assert usd["countback_days"] == pytest.approx(30 + 31 * 1000 / 1500)
     gbp = out.filter(pl.col("currency") == "GBP").row(0, named=True)
     assert gbp["ending_ar"] == Decimal(900) and gbp["countback_days"] == 30.0
+
+
+def test_countback_counts_a_month_without_invoices() -> None:
+    # nothing invoiced in June: its 30 days count in full before May and April are used
+    inv = invoices(
+        ("a", date(2026, 4, 10), "1000", "USD"),
+        ("b", date(2026, 5, 10), "1000", "USD"),
+    )
+    out = dso_by(inv, payments(), as_of=date(2026, 6, 30), months=3)
+    usd = out.row(0, named=True)
+    # AR 2000: June 0 → 30 days; May 1000 → 31 days; April: 1000 of 1000 → 30 days
+    assert usd["countback_days"] == pytest.approx(30 + 31 + 30)
+    assert usd["standard_days"] == pytest.approx(2000 / 2000 * 91)

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from sandbox.server import Sandbox
 from sandbox.world import build_world
 from sandbox.world.clock import SimClock, advance
+from sandbox.world.truth import expected_invoices
 from tests.sandbox.conftest import HARVEST_HEADERS, xero_token
 from tests.sandbox.contract import HARVEST_SPEC, XERO_SPEC, check_response
 
@@ -136,3 +137,36 @@ def test_small_world_has_one_xero_tenant_per_entity_with_history(small: Sandbox)
             }
     assert statuses == {"PAID", "AUTHORISED"}
     assert len(small.xero.invoices()) == len(small.world.invoices)
+
+
+def test_time_on_a_planted_assignment_stays_a_fault_after_advancing() -> None:
+    """A consultant assigned in a role no rate card prices (or on the wrong-currency twin of a
+    project) keeps logging time there; the truth must not try to price or invoice it."""
+    world = build_world(7, size="small", today=date(2026, 10, 20))
+    seeded = {
+        (row["employee_id"], row["project_id"]): label
+        for key, label in ((k, v) for (kind, k), v in world.faults.items() if kind == "time_entry")
+        if label in ("rate_card_missing", "currency_mismatch")
+        for row in world.time_entries.filter(pl.col("id") == key).iter_rows(named=True)
+    }
+    assert set(seeded.values()) == {"rate_card_missing", "currency_mismatch"}
+    first_new = world.time_entries["id"].max() + 1  # type: ignore[operator]
+    advance(world, date(2026, 12, 3))
+    later = world.time_entries.filter(pl.col("id") >= first_new)
+    follow_ons = [
+        row
+        for row in later.iter_rows(named=True)
+        if (row["employee_id"], row["project_id"]) in seeded
+    ]
+    assert follow_ons, "the planted assignments go on collecting time"
+    for row in follow_ons:
+        label = seeded[(row["employee_id"], row["project_id"])]
+        assert world.faults[("time_entry", row["id"])] == label
+    invoices = expected_invoices(world)  # once crashed on an unpriced follow-on entry
+    assert invoices and all(i["total"] > 0 for i in invoices)
+    months = {i["period_start"] for i in invoices}
+    assert date(2026, 11, 1) in months  # the month the world moved through is invoiced too
+    advance(world, date(2026, 12, 31))  # labelled time waiting for approval still moves on
+    waiting = {row["id"] for row in follow_ons if row["status"] in ("draft", "submitted")}
+    settled = world.time_entries.filter(pl.col("id").is_in(list(waiting)))
+    assert waiting and set(settled["status"]) == {"approved"}

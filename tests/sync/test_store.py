@@ -22,6 +22,7 @@ from sync.store.tables import BillingEventRow, ExceptionRow, XrefRow, metadata
 
 def test_migrations_create_every_table(store: Engine) -> None:
     assert current(store) == heads()
+    assert len(heads()) == 1, "migrations must form one line: set down_revision to the head"
     assert set(metadata.tables) <= set(inspect(store).get_table_names())
 
 

@@ -1,0 +1,437 @@
+"""Provisioning an activated contract everywhere it must exist: the customer as a Xero contact and
+a Harvest client, the contract's Kantata workspace and the Harvest project time is logged on.
+
+Each system is read once per run (contacts, clients, projects, workspaces) and a contract's
+records are found there before anything is created: by cross-reference, else by normalised name
+among the records not yet linked to another customer or project, else created through the
+connectors' look-up-before-create calls (a Xero contact in the organisation of the customer's
+legal entity, ``sync.tenancy``, as the outbox posts there). So a crash between a
+create and the commit that links it is healed by the next run's look-up, never by a second create.
+Contracts that ended before today are linked where their records exist, never provisioned.
+
+The canonical project is the Harvest project's (time entries name Harvest projects); its Kantata
+workspace and the Harvest stand-in contract are cross-referenced to it and to the CRM contract, so
+the Harvest reference flow files the project under the CRM's customer and contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collectors import harvest, xero
+from collectors.entities import Project, canonical_id, now_utc
+from collectors.errors import RecordError, RetryableError
+from collectors.kantata import WorkspaceRequest
+from sync import tenancy
+from sync.flows import identity
+from sync.flows.context import FlowContext, FlowResult
+from sync.store.db import transaction, upsert
+from sync.store.repo import OPEN_STATUSES, Problem, link, report_problems, resolve_problems
+from sync.store.tables import ContractRow, CustomerRow, ExceptionRow, ProjectRow
+from sync.telemetry import current_trace_id, record_events, tracer
+from sync.tenancy import Tenancy
+
+FLOW = "customers"
+STAGE = "provision"
+# what the PSA and the CRM own on a project row the time system also writes
+PROJECT_OWNED = ["contract_id", "customer_id", "region", "legal_entity", "budget"]
+
+
+def waiting(ctx: FlowContext) -> set[str]:
+    """Contracts whose provisioning failed or was ambiguous: tried again on every run."""
+    with ctx.sessions() as session:
+        payloads = session.scalars(
+            select(ExceptionRow.payload).where(
+                ExceptionRow.flow == FLOW,
+                ExceptionRow.stage == STAGE,
+                ExceptionRow.status.in_(OPEN_STATUSES),
+            )
+        ).all()
+    return {str(p["contract_id"]) for p in payloads if isinstance(p, dict) and "contract_id" in p}
+
+
+@dataclass
+class Landscape:
+    """What the other systems hold now, with natural-key indexes over external ids."""
+
+    http: dict[str, httpx.Client]  # the run's client per system
+    tenancy: Tenancy  # which Xero organisation books a customer (its legal entity's)
+    contacts: dict[str, identity.Index]  # per organisation, read when first needed
+    contacts_taken: set[str]
+    contacts_kept: dict[str, dict[str, str]]  # customer → organisation → contact
+    clients: identity.Index
+    client_ids: dict[str, str]  # Harvest-derived customer id → Harvest client id
+    projects: identity.Index  # "client id:name" → Harvest project ids
+    codes: dict[str, str | None]  # Harvest project id → its code
+    workspaces: dict[str, list[Project]]  # canonical contract id → Kantata workspaces
+    namesakes: identity.Index  # canonical customers by normalised name
+    known: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+
+    def contact_index(self, ctx: FlowContext, tenant: str) -> identity.Index:
+        if tenant not in self.contacts:
+            pages = ctx.xero.pages(self.http["xero"], "contacts", tenant)
+            contacts = [xero.to_customer(raw) for page in pages for raw in page]
+            self.contacts[tenant] = identity.Index.of(
+                ((identity.normal_name(c.name), c.source_id) for c in contacts if c.active),
+            )
+            self.contacts[tenant].taken = self.contacts_taken
+        return self.contacts[tenant]
+
+    def linked(self, entity_type: str, system: str) -> dict[str, str]:
+        """canonical id → external id, for links of ``system`` (kept current during the run)."""
+        return self.known.setdefault((entity_type, system), {})
+
+
+@dataclass
+class Plan:
+    """What one contract's provisioning writes, in one transaction at the end."""
+
+    links: list[tuple[str, str, str, str]] = field(default_factory=list)
+    projects: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def link(self, entity_type: str, canonical: str, system: str, external: str) -> None:
+        self.links.append((entity_type, canonical, system, external))
+
+
+def provision(ctx: FlowContext, contract_ids: set[str]) -> FlowResult:
+    if not contract_ids:
+        return FlowResult()
+    with ctx.sessions() as session:
+        contracts = session.scalars(
+            select(ContractRow).where(ContractRow.id.in_(contract_ids)).order_by(ContractRow.id)
+        ).all()
+        owners = {c.customer_id for c in contracts}
+        customers = {
+            c.id: c for c in session.scalars(select(CustomerRow).where(CustomerRow.id.in_(owners)))
+        }
+    result = FlowResult(records_in=len(contracts))
+    with (
+        ctx.kantata.client() as kantata,
+        ctx.harvest.client() as time,
+        ctx.xero.client() as erp,
+        tracer.start_as_current_span("customers provision", attributes={"records": len(contracts)}),
+    ):
+        with ctx.sessions() as session:
+            land = _read(ctx, session, kantata, time, erp)
+        for contract in contracts:
+            plan, problem = Plan(), None
+            try:
+                problem = _contract(ctx, land, plan, contract, customers.get(contract.customer_id))
+            except (RecordError, RetryableError) as exc:
+                problem = _failed(contract, f"a system refused or did not answer: {exc}")
+            _save(ctx, contract, plan, problem)
+            result.records_out += problem is None
+            result.exceptions += problem is not None
+    return result
+
+
+def _read(
+    ctx: FlowContext, session: Session, kantata: httpx.Client, time: httpx.Client, erp: httpx.Client
+) -> Landscape:
+    clients = [harvest.to_customer(r) for page in ctx.harvest.pages(time, "clients") for r in page]
+    client_ids = {c.id: c.source_id for c in clients}
+    projects = [
+        harvest.to_project_and_contract(r)[0]
+        for page in ctx.harvest.pages(time, "projects")
+        for r in page
+    ]
+    workspaces: dict[str, list[Project]] = {}
+    for batch in ctx.kantata.projects(kantata):
+        for workspace in batch.entities:
+            workspaces.setdefault(workspace.contract_id, []).append(workspace)
+    land = Landscape(
+        http={"kantata": kantata, "harvest": time, "xero": erp},
+        tenancy=Tenancy(ctx, erp),
+        contacts={},
+        contacts_taken=set(identity.xrefs(session, "customer", "xero")),
+        contacts_kept=_kept_contacts(session),
+        clients=identity.Index.of(
+            ((identity.normal_name(c.name), c.source_id) for c in clients),
+            identity.xrefs(session, "customer", "harvest"),
+        ),
+        client_ids=client_ids,
+        projects=identity.Index.of(
+            (
+                (key, p.source_id)
+                for p in projects
+                for key in _project_keys(client_ids.get(p.customer_id), p.name, p.start)
+            ),
+            identity.xrefs(session, "project", "harvest"),
+        ),
+        codes={p.source_id: p.code for p in projects},
+        workspaces=workspaces,
+        namesakes=identity.customer_index(session, "none"),
+    )
+    for entity_type, system in (("customer", "harvest"), *_PROJECT_LINKS):
+        pairs = identity.xrefs(session, entity_type, system)
+        land.linked(entity_type, system).update({c: e for e, c in pairs.items()})
+    return land
+
+
+def _kept_contacts(session: Session) -> dict[str, dict[str, str]]:
+    kept: dict[str, dict[str, str]] = {}
+    for pair, customer in identity.xrefs(session, "customer", tenancy.ORG_SYSTEM).items():
+        tenant, _, contact = pair.partition(":")
+        kept.setdefault(customer, {})[tenant] = contact
+    return kept
+
+
+_PROJECT_LINKS = (("customer", "salesforce"), ("project", "kantata"), ("project", "harvest"))
+
+
+def _project_keys(client_id: str | None, name: str, start: date | None) -> list[str]:
+    """A Harvest project is found by client and name, and by start date too when one client
+    has two projects of the same name (the same engagement sold twice)."""
+    if not client_id:
+        return []
+    named = f"{client_id}:{identity.normal_name(name)}"
+    return [named, f"{named}:{start}"]
+
+
+def _contract(
+    ctx: FlowContext, land: Landscape, plan: Plan, contract: ContractRow, customer: Any
+) -> Problem | None:
+    if customer is None:
+        return _failed(contract, f"its customer {contract.customer_id} is not in the store")
+    live = contract.status == "active" and (contract.end is None or contract.end >= ctx.today())
+    contact = _system_customer(ctx, land, plan, contract, customer, "xero", live)
+    client = _system_customer(ctx, land, plan, contract, customer, "harvest", live)
+    if isinstance(contact, Problem) or isinstance(client, Problem):
+        return contact if isinstance(contact, Problem) else client  # type: ignore[return-value]
+    workspaces = land.workspaces.get(contract.id) or _workspace(ctx, land, plan, contract, live)
+    for workspace in workspaces:
+        problem = _project(ctx, land, plan, contract, customer, workspace, client, live)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _system_customer(
+    ctx: FlowContext,
+    land: Landscape,
+    plan: Plan,
+    contract: ContractRow,
+    customer: CustomerRow,
+    system: str,
+    live: bool,
+) -> str | Problem | None:
+    """The customer's contact in its legal entity's Xero organisation, or its Harvest client:
+    linked, found by name among the unlinked ones, or created."""
+    tenant = ""
+    if system == "xero":
+        where = land.tenancy.for_customer(customer, contract.id)
+        if where.tenant_id is None:
+            return _failed(contract, where.reason, category="no_legal_entity")
+        tenant = where.tenant_id
+        linked = land.contacts_kept.setdefault(customer.id, {})
+        index = land.contact_index(ctx, tenant)
+    else:
+        linked = land.linked("customer", system)
+        index = land.clients
+    if (tenant or customer.id) in linked:
+        return linked[tenant or customer.id]
+    name = identity.normal_name(customer.name)
+    if len(twins := land.namesakes.candidates(name)) > 1:  # which one is the system's record?
+        return _ambiguous(
+            contract, customer.name, "the CRM", identity.Resolved(None, "", tuple(twins))
+        )
+    found = index.candidates(name)
+    if len(found) > 1 or (not found and index.by_key.get(name)):
+        # two namesakes, or the name is another customer's there: creating would merge them
+        candidates = tuple(sorted(found or index.by_key[name]))
+        return _ambiguous(contract, customer.name, system, identity.Resolved(None, "", candidates))
+    if found:
+        external, event = found[0], "customer.linked"
+    elif not live:
+        return None
+    elif system == "xero":  # looked up again, created, and remembered per organisation
+        external = tenancy.contact_in(ctx, land.http["xero"], tenant, customer)
+        event = "customer.provisioned"
+    else:
+        time = land.http["harvest"]
+        external = str(
+            ctx.harvest.ensure_client(time, name=customer.name, currency=customer.currency)
+        )
+        event = "customer.provisioned"
+    index.taken.add(external)
+    linked[tenant or customer.id] = external
+    plan.link("customer", customer.id, system, external)
+    if tenant:
+        plan.link("customer", customer.id, tenancy.ORG_SYSTEM, f"{tenant}:{external}")
+    attributes = {"system": system, "external_id": external} | (
+        {"tenant_id": tenant} if tenant else {}
+    )
+    plan.events.append((event, "customer", customer.id, attributes))
+    return external
+
+
+def _workspace(
+    ctx: FlowContext, land: Landscape, plan: Plan, contract: ContractRow, live: bool
+) -> list[Project]:
+    """The contract's workspace when the read did not show it: looked up, or created."""
+    if not live:
+        return []
+    account = land.linked("customer", "salesforce").get(contract.customer_id)
+    kantata = land.http["kantata"]
+    existing = ctx.kantata.find_workspace(kantata, contract.source_id)
+    if existing is not None:
+        return [_stub(contract, existing)]
+    if account is None:
+        raise RecordError(f"customer {contract.customer_id} has no Salesforce account id")
+    request = WorkspaceRequest(
+        title=contract.name,
+        currency=contract.currency,
+        contract_ref=contract.source_id,
+        account_ref=account,
+        start=contract.start,
+        due=contract.end,
+        price=contract.not_to_exceed,
+    )
+    workspace = ctx.kantata.create_workspace(kantata, request)
+    attributes = {"system": "kantata", "external_id": workspace.source_id}
+    plan.events.append(("project.provisioned", "contract", contract.id, attributes))
+    land.workspaces.setdefault(contract.id, []).append(workspace)
+    return [workspace]
+
+
+def _stub(contract: ContractRow, workspace_id: str) -> Project:
+    return Project(
+        id=canonical_id("kantata", "project", workspace_id),
+        source="kantata",
+        source_id=workspace_id,
+        updated_at=now_utc(),
+        contract_id=contract.id,
+        customer_id=contract.customer_id,
+        name=contract.name,
+        currency=contract.currency,
+        start=contract.start,
+        end=contract.end,
+    )
+
+
+def _project(
+    ctx: FlowContext,
+    land: Landscape,
+    plan: Plan,
+    contract: ContractRow,
+    customer: CustomerRow,
+    workspace: Project,
+    client: str | None,
+    live: bool,
+) -> Problem | None:
+    """The workspace's Harvest project (linked, found by client and name, or created) and the
+    canonical project both are known as."""
+    by_workspace = {e: c for c, e in land.linked("project", "kantata").items()}
+    harvest_of = land.linked("project", "harvest")
+    known = by_workspace.get(workspace.source_id)
+    project_id = harvest_of.get(known) if known else None
+    if project_id is None:
+        keys = _project_keys(client, workspace.name, workspace.start)
+        found = land.projects.candidates(keys[0]) if keys else []
+        if len(found) > 1:
+            found = land.projects.candidates(keys[1])
+        if len(found) > 1:
+            resolved = identity.Resolved(None, "ambiguous", tuple(sorted(found)))
+            return _ambiguous(contract, workspace.name, "harvest", resolved, "project")
+        if found:
+            project_id = found[0]
+        elif live and client is not None:
+            project_id = str(
+                ctx.harvest.ensure_project(
+                    land.http["harvest"],
+                    client_id=int(client),
+                    name=workspace.name,
+                    starts_on=workspace.start,
+                    ends_on=workspace.end,
+                )
+            )
+            attributes = {"system": "harvest", "external_id": project_id}
+            plan.events.append(("project.provisioned", "contract", contract.id, attributes))
+    canonical = (
+        canonical_id("harvest", "project", project_id) if project_id else known or workspace.id
+    )
+    if project_id is not None:
+        land.projects.taken.add(project_id)
+        harvest_of[canonical] = project_id
+        plan.link("project", canonical, "harvest", project_id)
+        plan.link("contract", contract.id, "harvest", project_id)
+    land.linked("project", "kantata")[canonical] = workspace.source_id
+    plan.link("project", canonical, "kantata", workspace.source_id)
+    plan.link("customer", customer.id, "kantata", workspace.source_id)
+    plan.projects.append(_project_row(canonical, workspace, contract, customer, project_id, land))
+    return None
+
+
+def _project_row(
+    canonical: str,
+    workspace: Project,
+    contract: ContractRow,
+    customer: CustomerRow,
+    harvest_id: str | None,
+    land: Landscape,
+) -> dict[str, Any]:
+    return workspace.model_dump() | {
+        "id": canonical,
+        "contract_id": contract.id,
+        "customer_id": customer.id,
+        "code": land.codes.get(harvest_id) if harvest_id else None,
+        "region": customer.region,
+        "legal_entity": customer.legal_entity,
+    }
+
+
+def _failed(contract: ContractRow, why: str, *, category: str = "provisioning_failed") -> Problem:
+    return Problem(
+        record_key=f"{STAGE}:contract:{contract.id}",
+        stage=STAGE,
+        category=category,
+        reason=f"Contract {contract.name!r} could not be provisioned: {why}. It is tried again.",
+        payload={"contract_id": contract.id},
+        entity_type="contract",
+        entity_id=contract.id,
+    )
+
+
+def _ambiguous(
+    contract: ContractRow,
+    name: str,
+    system: str,
+    resolved: identity.Resolved,
+    what: str = "customer",
+) -> Problem:
+    listed = ", ".join(resolved.candidates)
+    return Problem(
+        record_key=f"{STAGE}:contract:{contract.id}",
+        stage=STAGE,
+        category=identity.AMBIGUOUS,
+        reason=(
+            f"The {what} {name!r} of contract {contract.name!r} matches "
+            f"{len(resolved.candidates)} records in {system} ({listed}); link the right one by "
+            "hand (a cross-reference) or rename the others."
+        ),
+        payload={"contract_id": contract.id},
+        entity_type="contract",
+        entity_id=contract.id,
+    )
+
+
+def _save(ctx: FlowContext, contract: ContractRow, plan: Plan, problem: Problem | None) -> None:
+    moment = ctx.clock()  # business time: when the project was provisioned
+    with transaction(ctx.sessions) as session:
+        for entity_type, canonical, system, external in plan.links:
+            link(session, entity_type, [(canonical, system, external)])
+        upsert(session, ProjectRow, plan.projects, keys=["id"], update=PROJECT_OWNED)
+        for name, entity_type, entity_id, attributes in plan.events:
+            record_events(session, name, entity_type, [(entity_id, moment)], attributes=attributes)
+        if problem is not None:
+            report_problems(session, FLOW, [problem], trace_id=current_trace_id())
+        else:
+            key = f"{STAGE}:contract:{contract.id}"
+            resolve_problems(session, FLOW, [key], note="provisioned")

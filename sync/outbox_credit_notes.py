@@ -1,0 +1,258 @@
+"""Credit note delivery: a compensating credit note goes to Xero, then onto its invoice.
+
+Credit notes are few (one per time entry changed after invoicing), so each travels alone. As with
+invoices, an item is marked attempted before it is sent, and an attempted one is first looked up
+by number (``where=CreditNoteNumber==…``); the request's ``Idempotency-Key`` comes from the
+compensation's (invoice, entry, version), so a lost reply is replayed by Xero, not credited twice.
+
+A credit note waits (no attempt spent) until its invoice is in Xero: there is nothing to credit
+before. Once created it is allocated to the original invoice (``PUT …/Allocations``, a key of its
+own) for as much as the invoice still has due. When Xero refuses the allocation (the invoice was
+paid or voided meanwhile), the credit note stays unallocated, as credit on the customer's account
+for a refund or a later invoice, and its ``credit_note.posted`` event says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import httpx
+from sqlalchemy import update
+
+from collectors.entities import InvoiceLine
+from collectors.errors import FatalError, RecordError, RetryableError, SchemaDriftError
+from collectors.xero import PostedCreditNote, credit_note_body
+from sync.flows.context import FlowContext, FlowResult
+from sync.outbox_outcomes import FLOW, key, refused, retry_later, unmark
+from sync.store.db import transaction
+from sync.store.repo import external_id, link, now, resolve_problems
+from sync.store.tables import CompensationRow, CustomerRow, InvoiceRow, OutboxRow
+from sync.telemetry import record_events, tracer
+from sync.tenancy import contact_in
+
+WAIT = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class _Note:
+    item: OutboxRow
+    row: CompensationRow
+    invoice: InvoiceRow
+    customer: CustomerRow
+    xero_invoice: str | None
+
+
+def deliver(
+    ctx: FlowContext, client: httpx.Client, tenant: str, items: list[OutboxRow]
+) -> FlowResult:
+    """Deliver due credit notes to one tenant; notes whose invoice is not posted yet wait."""
+    result = FlowResult()
+    for item in items:
+        with tracer.start_as_current_span(
+            "outbox deliver",
+            attributes={
+                "outbox.ids": [item.id],
+                "kind": item.kind,
+                "batch.size": 1,
+                "attempt": item.attempts + 1,
+            },
+        ):
+            delivered = _deliver_one(ctx, client, tenant, item)
+        if delivered is not None:
+            result.records_in += 1
+            result.records_out += int(delivered)
+            result.exceptions += int(not delivered)
+    return result
+
+
+def _load(ctx: FlowContext, item: OutboxRow) -> _Note | None:
+    with ctx.sessions() as session:
+        row = session.get(CompensationRow, item.aggregate_id)
+        if row is None:
+            return None
+        invoice = session.get(InvoiceRow, row.invoice_id)
+        customer = session.get(CustomerRow, row.customer_id)
+        posted_as = external_id(session, "invoice", row.invoice_id, "xero")
+    if invoice is None or customer is None:
+        return None
+    return _Note(item, row, invoice, customer, posted_as)
+
+
+def _deliver_one(
+    ctx: FlowContext, client: httpx.Client, tenant: str, item: OutboxRow
+) -> bool | None:
+    note = _load(ctx, item)
+    if note is None:
+        return refused(
+            ctx,
+            item,
+            "missing_reference",
+            f"Credit note {item.aggregate_id}, its invoice or its customer is missing.",
+        )
+    if note.xero_invoice is None:
+        _wait(ctx, item)
+        return None
+    attempt = item.attempts + 1
+    with transaction(ctx.sessions) as session:
+        session.execute(update(OutboxRow).where(OutboxRow.id == item.id).values(attempts=attempt))
+    try:
+        outcome = _find_or_post(ctx, client, tenant, note, earlier=item.attempts > 0)
+        if isinstance(outcome, SchemaDriftError):  # fate unknown: look it up next time
+            return retry_later(ctx, item, attempt, str(outcome), note.row)
+        if isinstance(outcome, RecordError):
+            return refused(
+                ctx,
+                item,
+                "erp_rejected",
+                f"Xero refused credit note {note.row.number}: {outcome.details or outcome}. "
+                "Fix the data and replay.",
+                note.row,
+            )
+        _posted(ctx, note, outcome)
+        allocated, why = _allocate(ctx, client, tenant, note, outcome)
+    except FatalError:
+        unmark(ctx, [item.id])
+        raise
+    except RetryableError as exc:
+        return retry_later(ctx, item, attempt, str(exc), note.row)
+    _delivered(ctx, note, outcome, allocated, why)
+    return True
+
+
+def _wait(ctx: FlowContext, item: OutboxRow) -> None:
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == item.id)
+            .values(
+                next_attempt_at=now() + WAIT,
+                last_error="waiting for the invoice it credits to be posted",
+            )
+        )
+
+
+def _find_or_post(
+    ctx: FlowContext, client: httpx.Client, tenant: str, note: _Note, *, earlier: bool
+) -> PostedCreditNote | RecordError:
+    number = note.row.number or note.row.id
+    if earlier:  # an earlier attempt may have reached Xero: look before posting
+        found = ctx.xero.find_credit_notes(client, tenant, [number]).get(number)
+        if found is not None:
+            return found
+    contact_id = contact_in(ctx, client, tenant, note.customer)
+    line = InvoiceLine(
+        description=f"Credit: {note.row.reason}",
+        quantity=note.row.quantity,
+        unit_amount=note.row.rate,
+        amount=Decimal(note.row.amount).quantize(Decimal("0.01")),
+    )
+    body = credit_note_body(
+        number=number,
+        contact_id=contact_id,
+        issued=note.row.issue_date,
+        currency=note.row.currency,
+        lines=[line],
+        account_code=ctx.settings.xero.sales_account_code,
+        reference=note.invoice.number,
+    )
+    (outcome,) = ctx.xero.post_credit_notes(client, tenant, [(note.item.idempotency_key, body)])
+    return outcome
+
+
+def _posted(ctx: FlowContext, note: _Note, posted: PostedCreditNote) -> None:
+    """Xero holds the credit note: recorded at once (and announced once), before allocating."""
+    moment = ctx.clock()
+    with transaction(ctx.sessions) as session:
+        changed = session.execute(
+            update(CompensationRow)
+            .where(CompensationRow.id == note.row.id, CompensationRow.status != "posted")
+            .values(
+                status="posted",
+                external_id=posted.credit_note_id,
+                posted_at=moment,
+                updated_at=moment,
+            )
+        )
+        link(session, "credit_note", [(note.row.id, "xero", posted.credit_note_id)])
+        if changed.rowcount:  # type: ignore[attr-defined]
+            record_events(
+                session,
+                "credit_note.posted",
+                "credit_note",
+                [(note.row.id, moment)],
+                attributes={
+                    "number": note.row.number,
+                    "invoice_id": note.row.invoice_id,
+                    "xero_credit_note_id": posted.credit_note_id,
+                    "total": str(posted.total),
+                    "currency": note.row.currency,
+                },
+            )
+
+
+def _allocate(
+    ctx: FlowContext, client: httpx.Client, tenant: str, note: _Note, posted: PostedCreditNote
+) -> tuple[Decimal, str]:
+    """Allocate what is left of the credit to the invoice, up to what it still has due."""
+    total = Decimal(note.row.amount).quantize(Decimal("0.01"))
+    remaining = posted.remaining_credit if posted.remaining_credit is not None else total
+    already = total - remaining
+    due = Decimal(note.invoice.amount_due if note.invoice.amount_due is not None else total)
+    amount = min(remaining, due)
+    if amount <= 0:
+        why = "nothing left due on the invoice" if remaining > 0 else "already allocated"
+        return already, why
+    assert note.xero_invoice is not None
+    try:
+        applied = ctx.xero.allocate_credit_note(
+            client,
+            tenant,
+            posted.credit_note_id,
+            invoice_id=note.xero_invoice,
+            amount=amount,
+            on=ctx.today(),
+            key=f"{note.item.idempotency_key}-allocation",
+        )
+    except RecordError as exc:
+        return already, f"left unallocated: {exc.details or exc}"
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(InvoiceRow)
+            .where(InvoiceRow.id == note.invoice.id)
+            .values(amount_due=due - applied, updated_at=ctx.clock())
+        )
+    return already + applied, f"allocated to invoice {note.invoice.number}"
+
+
+def _delivered(
+    ctx: FlowContext, note: _Note, posted: PostedCreditNote, allocated: Decimal, why: str
+) -> None:
+    moment = ctx.clock()  # business time; the outbox's own stamps keep the wall clock's
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == note.item.id)
+            .values(
+                status="delivered",
+                delivered_at=now(),
+                external_id=posted.credit_note_id,
+                last_error=None,
+            )
+        )
+        session.execute(
+            update(CompensationRow)
+            .where(CompensationRow.id == note.row.id)
+            .values(allocated=allocated, updated_at=moment)
+        )
+        record_events(
+            session,
+            "credit_note.allocated" if allocated > 0 else "credit_note.unallocated",
+            "credit_note",
+            [(note.row.id, moment)],
+            attributes={"number": note.row.number, "amount": str(allocated), "note": why},
+        )
+        resolve_problems(
+            session, FLOW, [key(note.item)], note=f"posted as {posted.credit_note_id}; {why}"
+        )

@@ -1,0 +1,137 @@
+"""What becomes of an outbox item that was not delivered: refused (an exception a person fixes
+and replays, with the document's value at risk), retried later with backoff, or dead after too
+many attempts. Shared by the invoice and the credit note deliveries."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from sync.flows.context import FlowContext
+from sync.store.db import transaction
+from sync.store.repo import Problem, now, report_problems
+from sync.store.tables import CompensationRow, InvoiceRow, OutboxRow
+from sync.telemetry import current_trace_id
+
+FLOW = "outbox"
+Document = InvoiceRow | CompensationRow
+
+
+def key(item: OutboxRow) -> str:
+    """The exception key of an outbox item."""
+    return f"outbox:{item.kind}:{item.aggregate_id}"
+
+
+def describe(document: Document) -> str:
+    if isinstance(document, InvoiceRow):
+        return f"invoice {document.number}"
+    return f"credit note {document.number}"
+
+
+def _at_risk(document: Document | None) -> tuple[Decimal | None, str | None]:
+    if document is None:
+        return None, None
+    value = document.total if isinstance(document, InvoiceRow) else document.amount
+    return Decimal(value), document.currency
+
+
+def refused(
+    ctx: FlowContext,
+    item: OutboxRow,
+    category: str,
+    reason: str,
+    document: Document | None = None,
+    *,
+    status: str = "failed",
+) -> bool:
+    """The item will not be sent again on its own: an exception says why."""
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == item.id)
+            .values(status=status, last_error=reason)
+        )
+        if document is not None:  # the document itself shows that it needs a person
+            table = type(document)
+            session.execute(
+                update(table)
+                .where(table.id == document.id)
+                .values(status="failed", updated_at=ctx.clock())
+            )
+        fail(session, item, category, reason, document)
+    return False
+
+
+def retry_later(
+    ctx: FlowContext, item: OutboxRow, attempt: int, error: str, document: Document
+) -> bool:
+    """A transient failure: try again after an exponential, jittered delay (at most an hour).
+    An item is given up only after both the attempt limit and the retry window (default 48 h)
+    are spent, so that an ERP outage of hours never dead-letters what it held up."""
+    billing = ctx.settings.billing
+    waited = now() - item.created_at
+    if attempt >= billing.max_delivery_attempts and waited >= billing.delivery_retry_window:
+        return refused(
+            ctx,
+            item,
+            "delivery_failed",
+            f"Gave up posting {describe(document)} after {attempt} attempts over "
+            f"{waited.total_seconds() / 3600:.0f} h: {error}",
+            document,
+            status="dead",
+        )
+    delay = min(3600.0, 30.0 * 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == item.id)
+            .values(
+                status="retrying",
+                last_error=error,
+                next_attempt_at=now() + timedelta(seconds=delay),
+            )
+        )
+    return False
+
+
+def fail(
+    session: Session, item: OutboxRow, category: str, reason: str, document: Document | None
+) -> None:
+    value, currency = _at_risk(document)
+    entity = "invoice" if item.kind.startswith("xero.invoice") else "credit_note"
+    report_problems(
+        session,
+        FLOW,
+        [
+            Problem(
+                record_key=key(item),
+                stage="deliver",
+                category=category,
+                reason=reason,
+                payload={
+                    "outbox_id": item.id,
+                    "kind": item.kind,
+                    f"{entity}_id": item.aggregate_id,
+                },
+                entity_type=entity,
+                entity_id=item.aggregate_id,
+                value_at_risk=value,
+                currency=currency,
+            )
+        ],
+        trace_id=current_trace_id(),
+    )
+
+
+def unmark(ctx: FlowContext, ids: list[int]) -> None:
+    """A fatal error (credentials, configuration) is not the items' fault: undo the attempt."""
+    if not ids:
+        return
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(OutboxRow).where(OutboxRow.id.in_(ids)).values(attempts=OutboxRow.attempts - 1)
+        )

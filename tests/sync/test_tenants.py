@@ -1,0 +1,142 @@
+"""Posting per legal entity: each customer's invoices land in its legal entity's Xero
+organisation (by configuration, by name, or where Xero already keeps the customer); a customer
+with no resolvable organisation is an exception with its value at risk, never a wrong post."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from collectors.http import RetryPolicy
+from collectors.xero import XeroSettings
+from sandbox.server import Sandbox
+from sync.engine import Engine as SyncEngine
+from sync.replay import ExceptionFilter, replay
+from sync.settings import Settings
+from sync.store.db import session_factory
+from sync.store.tables import CustomerRow, ExceptionRow, InvoiceRow, OutboxRow
+
+TODAY = date(2026, 11, 25)
+FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(seed=7, today=TODAY, entities=2)  # Globex Logistics is billed by the UK entity
+    yield box
+    box.stop()
+
+
+def engine_for(box: Sandbox, store: Engine, tenants: dict[str, str] | None = None) -> SyncEngine:
+    settings = Settings(database_url=str(store.url), xero=XeroSettings(tenants=tenants or {}))
+    return SyncEngine(
+        settings,
+        store,
+        transports=box.transports(),
+        clock=lambda: datetime(2026, 11, 25, 12, tzinfo=UTC),
+        policy=FAST,
+    )
+
+
+def invoice(engine: SyncEngine, legal_entities: dict[str, str | None]) -> None:
+    """Invoices composed, with customers' legal entities as the CRM would have set them."""
+    for name in ("reference", "billable", "invoicing"):
+        assert engine.run_flow(name).status == "succeeded"
+    with engine.context.sessions.begin() as s:
+        for customer, entity in legal_entities.items():
+            s.execute(
+                update(CustomerRow).where(CustomerRow.name == customer).values(legal_entity=entity)
+            )
+
+
+def crm_entities(box: Sandbox) -> dict[str, str | None]:
+    names = {e.id: e.name for e in box.world.legal_entities}
+    return {c.name: names[c.legal_entity_id] for c in box.world.customers}
+
+
+def where_posted(box: Sandbox) -> dict[str, str]:
+    """Invoice number → the tenant that holds it."""
+    return {i["InvoiceNumber"]: t for t in box.xero.tenant_ids for i in box.xero.invoices(t)}
+
+
+def expected_tenants(box: Sandbox, store: Engine) -> dict[str, str]:
+    """Invoice number → the tenant of its customer's legal entity, from the world's truth."""
+    entity = {c.name: c.legal_entity_id for c in box.world.customers}
+    tenant = {e.id: e.xero_tenant_id for e in box.world.legal_entities}
+    with session_factory(store)() as s:
+        rows = s.execute(
+            select(InvoiceRow.number, CustomerRow.name).join(
+                CustomerRow, CustomerRow.id == InvoiceRow.customer_id
+            )
+        ).all()
+    return {number: tenant[entity[name]] for number, name in rows}
+
+
+@pytest.mark.parametrize("known", ["from the CRM", "not at all"])
+def test_invoices_land_in_their_legal_entitys_organisation(
+    sandbox: Sandbox, store: Engine, known: str
+) -> None:
+    engine = engine_for(sandbox, store)
+    entities = crm_entities(sandbox) if known == "from the CRM" else {}
+    invoice(engine, entities)
+    assert engine.run_flow("outbox").status == "succeeded"
+    posted = where_posted(sandbox)
+    assert posted == expected_tenants(sandbox, store)
+    assert len(set(posted.values())) == 2 and len(posted) == len(sandbox.firm.expected_invoices())
+    with session_factory(store)() as s:
+        assert set(s.scalars(select(OutboxRow.status))) == {"delivered"}
+        tenants = {p["tenant_id"] for p in s.scalars(select(OutboxRow.payload))}
+    assert tenants == set(sandbox.xero.tenant_ids)
+
+
+def test_configuration_maps_an_entity_whose_name_differs(sandbox: Sandbox, store: Engine) -> None:
+    uk = sandbox.world.legal_entities[1].xero_tenant_id
+    engine = engine_for(sandbox, store, tenants={"Meridian UK": uk})
+    invoice(engine, {**crm_entities(sandbox), "Globex Logistics": "Meridian UK"})
+    engine.run_flow("outbox")
+    assert where_posted(sandbox) == expected_tenants(sandbox, store)
+
+
+def test_an_unresolvable_customer_is_an_exception_not_a_post(
+    sandbox: Sandbox, store: Engine
+) -> None:
+    engine = engine_for(sandbox, store)
+    invoice(engine, {**crm_entities(sandbox), "Globex Logistics": "Meridian Atlantis"})
+    engine.run_flow("outbox")
+    expected = expected_tenants(sandbox, store)
+    with session_factory(store)() as s:
+        held = s.scalars(select(InvoiceRow).where(InvoiceRow.status == "failed")).all()
+        problems = s.scalars(
+            select(ExceptionRow).where(ExceptionRow.category == "no_legal_entity")
+        ).all()
+    assert held and {p.entity_id for p in problems} == {i.id for i in held}
+    assert all(p.flow == "outbox" and "Meridian Atlantis" in p.reason for p in problems)
+    assert sorted(p.value_at_risk for p in problems) == sorted(Decimal(i.total) for i in held)
+    assert where_posted(sandbox) == {
+        n: t for n, t in expected.items() if n not in {i.number for i in held}
+    }
+    # the fix: map the entity, replay, and the invoices land in the UK organisation
+    fixed = engine_for(sandbox, store, tenants={"Meridian Atlantis": sandbox.xero.tenant_ids[1]})
+    report = replay(
+        fixed.context, ExceptionFilter(category="no_legal_entity"), actor="test", reason="mapped"
+    )
+    assert {o.result for o in report.outcomes} == {"queued"}
+    fixed.run_flow("outbox")
+    assert where_posted(sandbox) == expected
+
+
+def test_status_back_reads_every_organisation(sandbox: Sandbox, store: Engine) -> None:
+    engine = engine_for(sandbox, store)
+    invoice(engine, crm_entities(sandbox))
+    engine.run_flow("outbox")
+    uk = sandbox.world.legal_entities[1].xero_tenant_id
+    paid = sandbox.xero.invoices(uk)[0]
+    sandbox.xero.record_payment(uk, paid["InvoiceID"], Decimal(str(paid["AmountDue"])), TODAY)
+    assert engine.run_flow("status_back").status == "succeeded"
+    with session_factory(store)() as s:
+        row = s.scalars(select(InvoiceRow).where(InvoiceRow.number == paid["InvoiceNumber"])).one()
+    assert (row.status, row.amount_due) == ("paid", 0)
