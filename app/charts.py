@@ -320,15 +320,15 @@ def utilization_trend(trend: pl.DataFrame) -> go.Figure:
     return _titled(fig, "Billable utilization per period", 320)
 
 
-def utilization_by_group(groups: pl.DataFrame, column: str, title: str) -> go.Figure:
+def utilization_by_group(groups: pl.DataFrame, title: str) -> go.Figure:
     """Utilization (%) per group, lowest first so that the people or teams to look at lead.
 
-    ``groups``: the ``column``, billable_hours, available_hours, utilization. Click a bar to
-    drill into its time entries (``customdata`` is the group's value).
+    ``groups``: key, label, billable_hours, available_hours, utilization. Click a bar to drill
+    into its time entries (``customdata`` is the group's key).
     """
     ordered = groups.sort("utilization", nulls_last=True)
     shares = [None if u is None else u * 100 for u in ordered["utilization"].to_list()]
-    names = ordered[column].to_list()
+    names = ordered["label"].to_list()
     fig = go.Figure(
         go.Bar(
             y=names,
@@ -337,7 +337,7 @@ def utilization_by_group(groups: pl.DataFrame, column: str, title: str) -> go.Fi
             marker_color=UTILIZATION_COLOUR,
             text=[f"{s:.1f} %" if s is not None else "no capacity" for s in shares],
             textposition="auto",
-            customdata=names,
+            customdata=ordered["key"].to_list(),
             hovertemplate="%{y}<br>%{x:.1f} % billable<extra></extra>",
         )
     )
@@ -371,7 +371,8 @@ def wip_by_bucket(aging: pl.DataFrame, currency: str) -> go.Figure:
 
 
 def cycle_stages(stages: pl.DataFrame) -> go.Figure:
-    """Median and p90 of each billing stage in days (``stage``, ``median``, ``p90``)."""
+    """Median and p90 of each billing stage in days (``stage``, ``median``, ``p90``). Click a
+    bar to list the billed time slowest in that stage (``customdata`` is the stage)."""
     names = [STAGE_LABELS.get(s, s) for s in stages["stage"].to_list()]
     fig = go.Figure()
     for column, colour, label in (("median", UTILIZATION_COLOUR, "median"),
@@ -385,11 +386,14 @@ def cycle_stages(stages: pl.DataFrame) -> go.Figure:
                 name=label,
                 marker_color=colour,
                 text=[f"{v:,.1f} d" if v is not None else "" for v in values],
-                textposition="auto",
+                textposition="outside",
+                cliponaxis=False,
+                customdata=stages["stage"].to_list(),
                 hovertemplate=f"%{{y}}<br>{label}: %{{x:,.1f}} days<extra></extra>",
             )
         )
-    fig.update_xaxes(ticksuffix=" d", rangemode="tozero")
+    longest = max([v for c in ("median", "p90") for v in stages[c].to_list() if v], default=1.0)
+    fig.update_xaxes(ticksuffix=" d", range=[0, longest * 1.12])  # room for the labels
     fig.update_yaxes(autorange="reversed", automargin=True)
     _titled(fig, "Billing cycle time by stage (days)", 320)
     fig.update_layout(
@@ -416,7 +420,8 @@ def dso_trend(trend: pl.DataFrame, currency: str) -> go.Figure:
                 hovertemplate=f"%{{x}}<br>{name}: %{{y:,.1f}} days<extra></extra>",
             )
         )
-    fig.update_yaxes(ticksuffix=" d", rangemode="tozero")
+    values = [v for c in ("countback_days", "standard_days") for v in part[c].to_list() if v]
+    fig.update_yaxes(ticksuffix=" d", range=[0, max(values, default=30.0) * 1.2])
     _titled(fig, f"DSO at each period end — {currency}", 320)
     fig.update_layout(
         showlegend=True,
@@ -430,19 +435,21 @@ def leakage_by_kind(leakage: pl.DataFrame, currency: str) -> go.Figure:
     part = leakage.filter(pl.col("currency") == currency)
     kinds = part["kind"].to_list()
     amounts = part["amount"].cast(pl.Float64).to_list()
+    hours = part["hours"].cast(pl.Float64).to_list()
     symbol = SYMBOLS.get(currency, "")
     fig = go.Figure(
         go.Bar(
             x=[LEAKAGE_LABELS.get(k, k) for k in kinds],
             y=amounts,
             marker_color="#c0392b",
-            text=[f"{symbol}{a:,.0f}" for a in amounts],
-            textposition="auto",
+            text=[f"{symbol}{a:,.0f} · {h:,.1f} h" for a, h in zip(amounts, hours, strict=True)],
+            textposition="outside",
+            cliponaxis=False,
             customdata=kinds,
             hovertemplate=f"%{{x}}<br>{symbol}%{{y:,.2f}} {currency}<extra></extra>",
         )
     )
-    fig.update_yaxes(**_money_axis(currency))
+    fig.update_yaxes(**_money_axis(currency), range=[0, max(amounts, default=0) * 1.2 or 1])
     return _titled(fig, f"Revenue leakage — {currency}", 320)
 
 

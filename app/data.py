@@ -4,7 +4,8 @@
 fresh clone); every query function is cached for 30 s and returns polars frames built from
 the SQLAlchemy statements of :mod:`app.queries`, which run unchanged on SQLite and PostgreSQL.
 Grouping by currency happens in SQL or in :mod:`app.frames`; amounts in different currencies
-never meet.
+never meet. The executive Overview reads :mod:`metrics` (the rollups, and drilldown records)
+instead, cached by the store and its data version (see its section below).
 
 Triage actions (replay, resolve, ignore, assign) call :mod:`sync.replay`, the functions the CLI
 uses, are never cached, and forget every cached result when they are done.
@@ -17,25 +18,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import polars as pl
 import streamlit as st
 from sqlalchemy import Engine, Executable, func, select
 
-from app import executive, frames, labels, queries
+from app import frames, kpi_frames, labels, queries
 from collectors.entities import canonical_id
-from metrics import health, load
+from metrics import drill, health, load, report
+from metrics.drill import Kpi
+from metrics.finance import project_margin
+from metrics.periods import Grain
+from metrics.report import KpiReport
+from metrics.slices import Dimension, Dimensions, attach, dimensions
+from metrics.slices import labels as slice_labels
 from sync import replay as triage
 from sync.engine import Engine as SyncEngine
+from sync.flows.rollups import SOURCES
 from sync.replay import ExceptionFilter
 from sync.scheduler import intervals
 from sync.settings import load_settings
 from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import upgrade
-from sync.store.tables import BillingEventRow, ExceptionRow, InvoiceRow
+from sync.store.tables import BillingEventRow, ExceptionRow, InvoiceRow, TimeEntryRow
 
 TTL_SECONDS = 30
+Where = tuple[tuple[str, str], ...]  # a slice, as kpi_frames.Filters.where gives it
 EXCEPTIONS_URL = "exceptions"  # the Exceptions page's url_path, for links from other pages
 
 
@@ -404,50 +413,174 @@ def integration_health(failed_limit: int = 20) -> HealthReport:
 
 
 # --- executive overview ---------------------------------------------------------------------------
+# The figures are metrics.report.executive_kpis over the rollups, one report per period of the
+# trend (each cached on its own, so moving the as-of date reuses most of them); the rows behind a
+# figure are metrics.drill's. Cached by the store and its data version: the rollups' watermarks,
+# which move only when the rollups flow took in a change (or, before the rollups are built, the
+# size and newest stamp of each table they are made from).
 
-LOOKBACK_DAYS = 400
-"""Time entries are read this far back from the as-of date (trends, leakage of old months)."""
+KPI_TTL_SECONDS = 300  # the rollups flow's default interval: bounds a change no watermark shows
+VERSION_TTL_SECONDS = 5
+LEAKAGE_DAYS = 400
+"""Approved time is looked at this far back from the as-of date for revenue leakage."""
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner="Computing the KPIs…")
-def executive_overview(filters: executive.Filters) -> executive.Overview:
-    """Every executive KPI for the filters, computed by :mod:`metrics` from the store."""
-    return executive.compute(_executive_inputs(filters.as_of), filters)
+@st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
+def data_version(store: str) -> str:
+    """What the executive figures of ``store`` are computed from: it changes when the rollups
+    take in a change (a cheap read of their watermarks)."""
+    marks = _read(queries.rollup_watermarks())
+    if marks.height:
+        return "rollups:" + ";".join(f"{s}={v}" for s, v in marks.iter_rows())
+    with engine().connect() as connection:
+        stamps = [connection.execute(queries.fingerprint(c)).one() for c in SOURCES.values()]
+    return "raw:" + ";".join(f"{count}@{newest}" for count, newest in stamps)
+
+
+def _key() -> tuple[str, str]:
+    store = store_label()
+    return store, data_version(store)
+
+
+def executive_overview(filters: kpi_frames.Filters) -> kpi_frames.Overview:
+    """Every executive KPI for the filters, its previous period's value and its trend."""
+    return _overview(*_key(), filters)
+
+
+def utilization_groups(filters: kpi_frames.Filters, by: str) -> pl.DataFrame:
+    """The period's utilization ``by`` practice, region or person (key, label, hours, share)."""
+    return _utilization_groups(*_key(), filters, cast(Dimension, by))
+
+
+def slice_values() -> dict[str, dict[str, str]]:
+    """For each slice dimension, its values (key → readable label: a customer's name)."""
+    return _slice_values(*_key())
+
+
+def kpi_records(
+    filters: kpi_frames.Filters,
+    kpi: Kpi,
+    *,
+    group: tuple[str, str] | None = None,
+    bucket: str | None = None,
+    currency: str | None = None,
+) -> pl.DataFrame:
+    """The records behind one figure (:func:`metrics.drill.records`), with names; ``group``:
+    the dimension value of a clicked bar, on top of the slice."""
+    return _kpi_records(*_key(), filters, kpi, group, bucket, currency)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _executive_inputs(as_of: date) -> executive.Inputs:
-    since = as_of - timedelta(days=LOOKBACK_DAYS)
+def record_journey(entity_type: str, entity_id: str) -> pl.DataFrame:
+    """A record's business events from approval to cash (:func:`metrics.drill.journey`): for a
+    time entry or billing event its own, its billing event's and its invoice's, with ``waited``
+    (hours since the previous milestone)."""
     with engine().connect() as connection:
-        events = load.billing_events(connection, until=as_of)
-        invoices = load.invoices(connection).filter(pl.col("posted_at").is_not_null())
-        payments = load.payments(connection)
-    return executive.Inputs(
-        events=events,
-        invoices=invoices,
-        payments=payments,
-        entries=_read(queries.time_entries(since, as_of)),
-        people=_read(queries.people()),
-        holidays=_read(queries.holidays(since, as_of)),
-        time_off=_read(queries.approved_time_off(since, as_of)),
-        projects=_read(queries.project_dimensions()),
-        customers=_read(queries.customer_dimensions()),
-        held=_read(queries.time_exceptions()),
-        event_sources=_read(queries.billing_event_sources()),
-        numbers=_read(queries.invoice_numbers()),
+        return drill.journey(connection, entity_type, entity_id).rename({"name": "event"})
+
+
+@st.cache_data(ttl=KPI_TTL_SECONDS, show_spinner=False)
+def _kpis(
+    store: str, version: str, as_of: date, grain: Grain, by: Dimension | None, where: Where
+) -> KpiReport:
+    """One :func:`metrics.report.executive_kpis` report (``store`` and ``version`` key it)."""
+    with engine().connect() as connection:
+        return report.executive_kpis(
+            connection, as_of=as_of, grain=grain, by=by, where=_where(where)
+        )
+
+
+@st.cache_data(ttl=KPI_TTL_SECONDS, show_spinner=False)
+def _dimensions(store: str, version: str) -> Dimensions:
+    with engine().connect() as connection:
+        return dimensions(connection)
+
+
+@st.cache_data(ttl=KPI_TTL_SECONDS, show_spinner="Computing the KPIs…")
+def _overview(store: str, version: str, filters: kpi_frames.Filters) -> kpi_frames.Overview:
+    tables = (TimeEntryRow, BillingEventRow, InvoiceRow)
+    if not any(_count(queries.first_row(table)) for table in tables):
+        return kpi_frames.Overview(filters=filters, empty=True)
+    ends = [end for _, end in kpi_frames.periods_back(filters.as_of, filters.grain)]
+    reports = [_kpis(store, version, end, filters.grain, None, filters.where) for end in ends]
+    rollups = reports[-1].source == "rollups"
+    dims = _dimensions(store, version)
+    leakage, leaking = _leakage(store, version, filters)
+    return kpi_frames.compose(
+        filters,
+        reports,
+        leakage=leakage,
+        leakage_records=leaking,
+        margins=(
+            _margin(dims, reports[-1].period, filters.where, rollups=rollups),
+            _margin(dims, reports[-1].previous_period, filters.where, rollups=rollups),
+        ),
     )
 
 
+def _margin(
+    dims: Dimensions, period: tuple[date, date], where: Where, *, rollups: bool
+) -> pl.DataFrame:
+    """Margin per currency of the work done in the period (not in metrics.report: read here)."""
+    revenue = attach(_read(queries.margin_revenue(*period, rollups=rollups)), dims, "project",
+                     None, _where(where))  # fmt: skip
+    labour = attach(_read(queries.margin_labour(*period, rollups=rollups)), dims, "project",
+                    None, _where(where))  # fmt: skip
+    expenses = pl.DataFrame(schema={"project_id": pl.String, "amount": pl.Float64})
+    return kpi_frames.margin_by_currency(project_margin(revenue, labour, expenses))
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def record_journey(entity_id: str, entity_type: str) -> pl.DataFrame:
-    """A record's business events from approval to cash: for a time entry or billing event, its
-    own, its billing event's and its invoice's (payments included); for an invoice, its own."""
-    ids = {entity_id}
-    if entity_type != "invoice":
-        links = _read(queries.journey_ids(entity_id))
-        for row in links.iter_rows():
-            ids |= {value for value in row if value}
-    return _read(queries.journey(sorted(ids)))
+def _leakage(
+    store: str, version: str, filters: kpi_frames.Filters
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Revenue leakage per currency and kind, and its entries (not in metrics.report: read
+    here from the approved time of the last :data:`LEAKAGE_DAYS` days that is on no invoice)."""
+    as_of = filters.as_of
+    candidates = _read(queries.unbilled_approved_time(as_of - timedelta(LEAKAGE_DAYS), as_of))
+    entries = kpi_frames.leakage_entries(candidates, _read(queries.time_exceptions()))
+    dims = _dimensions(store, version)
+    return kpi_frames.leakage(attach(entries, dims, "project", None, _where(filters.where)),
+                              dims, as_of)  # fmt: skip
+
+
+@st.cache_data(ttl=KPI_TTL_SECONDS, show_spinner=False)
+def _slice_values(store: str, version: str) -> dict[str, dict[str, str]]:
+    dims = _dimensions(store, version)
+    return {d: dict(slice_labels(dims, d).iter_rows()) for d in kpi_frames.DIMENSIONS}
+
+
+@st.cache_data(ttl=KPI_TTL_SECONDS, show_spinner="Computing utilization…")
+def _utilization_groups(
+    store: str, version: str, filters: kpi_frames.Filters, by: Dimension
+) -> pl.DataFrame:
+    kpis = _kpis(store, version, filters.as_of, filters.grain, by, filters.where)
+    names = slice_labels(_dimensions(store, version), by)
+    return kpi_frames.utilization_groups(kpis.utilization, by, names)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner="Reading the records…")
+def _kpi_records(
+    store: str,
+    version: str,
+    filters: kpi_frames.Filters,
+    kpi: Kpi,
+    group: tuple[str, str] | None,
+    bucket: str | None,
+    currency: str | None,
+) -> pl.DataFrame:
+    where = _where(filters.where + ((group,) if group else ()))
+    with engine().connect() as connection:
+        rows = drill.records(connection, kpi, as_of=filters.as_of, grain=filters.grain,
+                             where=where, bucket=bucket, currency=currency)  # fmt: skip
+    rows = kpi_frames.named(rows, _dimensions(store, version))
+    if kpi == "dso":
+        return kpi_frames.open_invoices(rows, _read(queries.invoice_numbers()), filters.as_of)
+    return rows
+
+
+def _where(where: Where) -> dict[Dimension, str]:
+    return {cast(Dimension, d): value for d, value in where}
 
 
 # --- plumbing -----------------------------------------------------------------------------------

@@ -1,34 +1,169 @@
-"""Pure shaping behind the executive Overview page: slices, periods, trends and drilldown frames.
+"""The executive Overview's shape: what the page shows, made from :mod:`metrics.report` reports.
 
-Frames in, frames out, no I/O and no streamlit (like :mod:`app.frames`). The KPI arithmetic
-itself stays in :mod:`metrics`; this module only prepares its inputs (who a record belongs to,
-which period it falls in) and turns its outputs into what a chart or a tile shows.
+Pure (frames in, frames out, no I/O and no streamlit, like :mod:`app.frames`). Every number comes
+from its one definition in :mod:`metrics` (``executive_kpis`` over the rollups, ``drill.records``
+for the rows behind a figure); this module picks which report answers which tile, lines reports of
+successive periods up into trends, and puts names on records. Revenue leakage and margin are not
+in the executive report, so :mod:`app.data` reads them with two small queries and the
+:mod:`metrics` functions (``revenue_leakage``, ``project_margin``); their shaping is here too.
 
-A slice is one value of one dimension: region, practice, legal entity or customer. Billing
-events and time entries take their slice from their project (region and legal entity fall back
-to the customer's); invoices from their customer; people from their own region and practice.
-A record whose dimension is not set reads ``(not set)``, so it can still be selected.
+A slice is one value of one dimension: region, practice, legal entity or customer. Each KPI takes
+it from the record that owns the figure (see :mod:`metrics.slices`): a KPI that cannot honour it
+is shown for the whole firm and says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
+from metrics.leakage import revenue_leakage
 from metrics.periods import Grain, bounds, previous
+from metrics.report import CLOSE_DAYS, KpiReport
+from metrics.slices import Dimensions, Owner, sliceable
 
-UNSET = "(not set)"
-DIMENSIONS: dict[str, str] = {
+SliceDimension = Literal["region", "practice", "legal_entity", "customer"]
+DIMENSIONS: dict[SliceDimension, str] = {
     "region": "Region",
     "practice": "Practice",
     "legal_entity": "Legal entity",
     "customer": "Customer",
 }
-PEOPLE_DIMENSIONS = ("region", "practice")
-"""The slices that apply to people (utilization); the others are slices of the work."""
 TREND_PERIODS = 6
+OLD_BUCKETS = ("61–90", "90+")
+STAGES = ("approval_lag", "sync_lag", "invoicing_lag", "posting_lag", "cycle_time")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the Overview shows: the period grain, the as-of date and at most one slice."""
+
+    as_of: date
+    grain: Grain = "month"
+    dimension: SliceDimension | None = None
+    value: str | None = None
+
+    @property
+    def sliced(self) -> bool:
+        return self.dimension is not None and self.value is not None
+
+    @property
+    def where(self) -> tuple[tuple[str, str], ...]:
+        """The slice as ``metrics`` takes it (hashable, for the caches)."""
+        return ((str(self.dimension), str(self.value)),) if self.sliced else ()
+
+    def honoured_by(self, owner: Owner) -> bool:
+        """Whether a figure owned by a ``owner`` can be cut to this slice."""
+        return not self.sliced or sliceable(owner, self.dimension)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Every executive KPI for the chosen period and slice, with its previous period's value and a
+    trend over :data:`TREND_PERIODS` periods; the records behind a figure are read on demand."""
+
+    filters: Filters
+    empty: bool
+    periods: list[tuple[date, date]] = field(default_factory=list)  # oldest first; last: current
+    source: str = "rollups"  # or "raw" when the rollups have not been built
+    notes: list[str] = field(default_factory=list)
+    headline: pl.DataFrame = field(default_factory=pl.DataFrame)  # metrics.report.headline
+    utilization_trend: pl.DataFrame = field(default_factory=pl.DataFrame)
+    wip: pl.DataFrame = field(default_factory=pl.DataFrame)  # currency, bucket, amount, hours…
+    cycle: pl.DataFrame = field(default_factory=pl.DataFrame)  # stage, median, p90 (days)
+    dso_trend: pl.DataFrame = field(default_factory=pl.DataFrame)  # + period_end, label
+    approvals: pl.DataFrame = field(default_factory=pl.DataFrame)  # closed periods, oldest first
+    leakage: pl.DataFrame = field(default_factory=pl.DataFrame)  # currency, kind, amount, …
+    leakage_records: pl.DataFrame = field(default_factory=pl.DataFrame)
+    margin: pl.DataFrame = field(default_factory=pl.DataFrame)  # currency, revenue, cost, …
+    margin_previous: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    @property
+    def period(self) -> tuple[date, date]:
+        return self.periods[-1]
+
+    @property
+    def label(self) -> str:
+        return period_label(self.period[0], self.filters.grain)
+
+    @property
+    def label_short(self) -> str:
+        return period_label(self.period[0], self.filters.grain, short=True)
+
+    @property
+    def previous_label(self) -> str:
+        return period_label(self.periods[-2][0], self.filters.grain)
+
+    @property
+    def previous_short(self) -> str:
+        return period_label(self.periods[-2][0], self.filters.grain, short=True)
+
+    @property
+    def previous_end(self) -> str:
+        """The day point figures (WIP, DSO) of the previous period were read: ``31 Oct``."""
+        end = self.periods[-2][1]
+        return f"{end.day} {end:%b}"
+
+    @property
+    def currencies(self) -> list[str]:
+        """Currencies with WIP, receivables or revenue, the one with the most WIP first."""
+        wip = wip_totals(self.wip).sort("amount", descending=True)["currency"].to_list()
+        rest = set(self.dso_trend["currency"].to_list()) | set(self.margin["currency"].to_list())
+        return wip + sorted(rest - set(wip))
+
+    def tile(self, kpi: str, currency: str | None = None) -> tuple[float | None, float | None]:
+        """A headline KPI's value and its previous period's (``None`` where there is none)."""
+        rows = self.headline.filter(
+            (pl.col("kpi") == kpi)
+            & (pl.col("currency").is_null() if currency is None else pl.col("currency") == currency)
+        )
+        if rows.is_empty():
+            return None, None
+        return rows["value"][0], rows["previous"][0]
+
+    def wip_total(self, currency: str) -> dict[str, Any]:
+        """WIP of one currency: amount, hours, events and the amount older than 60 days."""
+        rows = wip_totals(self.wip).filter(pl.col("currency") == currency)
+        zero = {"amount": 0.0, "hours": 0.0, "events": 0, "over_60": 0.0}
+        return rows.row(0, named=True) if rows.height else {"currency": currency} | zero
+
+    def wip_buckets(self, currency: str) -> list[str]:
+        return [str(b) for b in self.wip.filter(pl.col("currency") == currency)["bucket"]]
+
+    def leakage_kinds(self, currency: str) -> list[str]:
+        return self.leakage.filter(pl.col("currency") == currency)["kind"].to_list()
+
+    def leaked(self, currency: str) -> tuple[float, float, int]:
+        """Leaked value of one currency, its hours and how many time entries it is."""
+        rows = self.leakage.filter(pl.col("currency") == currency)
+        return float(rows["amount"].sum()), float(rows["hours"].sum()), int(rows["entries"].sum())
+
+    def leaking(self, currency: str, kind: str | None) -> pl.DataFrame:
+        """The time entries of one kind of leakage in one currency (none for no kind)."""
+        return records_where(self.leakage_records, currency=currency, kind=kind)
+
+    def margin_row(self, currency: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """This period's and the previous period's margin of one currency."""
+        now, before = (m.filter(pl.col("currency") == currency)
+                       for m in (self.margin, self.margin_previous))  # fmt: skip
+        return (
+            now.row(0, named=True) if now.height else None,
+            before.row(0, named=True) if before.height else None,
+        )
+
+    def utilization_now(self) -> dict[str, Any]:
+        """The current period's billable and available hours and utilization."""
+        return self.utilization_trend.row(-1, named=True)
+
+    def dso_now(self, currency: str) -> dict[str, Any] | None:
+        rows = self.dso_trend.filter(
+            (pl.col("currency") == currency) & (pl.col("period_end") == self.period[1])
+        )
+        return rows.row(0, named=True) if rows.height else None
 
 
 def period_label(start: date, grain: Grain, *, short: bool = False) -> str:
@@ -57,92 +192,106 @@ def periods_back(as_of: date, grain: Grain, count: int = TREND_PERIODS) -> list[
     return out
 
 
-def close_cutoff(end: date, close_days: int) -> date:
-    """The last day approvals count as "before close": ``close_days`` after the period ends."""
-    return end + timedelta(days=close_days)
-
-
-# --- slices -------------------------------------------------------------------------------------
-
-
-def _filled(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
-    present = [c for c in columns if c in frame.columns]
-    return frame.with_columns(pl.col(present).fill_null(UNSET))
-
-
-def with_project_dimensions(frame: pl.DataFrame, projects: pl.DataFrame) -> pl.DataFrame:
-    """Add customer, region, practice, legal entity (and project code, status, end) by
-    ``project_id``; a record on an unknown project reads ``(not set)`` everywhere."""
-    dims = projects.drop([c for c in ("customer_id", "contract_id") if c in frame.columns])
-    joined = frame.join(dims, on="project_id", how="left")
-    return _filled(joined, (*DIMENSIONS, "project_code"))
-
-
-def with_customer_dimensions(frame: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
-    """Add customer name, region and legal entity by ``customer_id`` (invoices); practice is a
-    project's, so an invoice has none."""
-    joined = frame.join(customers, on="customer_id", how="left").with_columns(
-        practice=pl.lit(None, pl.String)
+def compose(
+    filters: Filters,
+    reports: list[KpiReport],
+    *,
+    leakage: pl.DataFrame,
+    leakage_records: pl.DataFrame,
+    margins: tuple[pl.DataFrame, pl.DataFrame],
+) -> Overview:
+    """The Overview from one report per period (oldest first, each read as of its period's end;
+    the last as of ``filters.as_of``), and the leakage and margin read beside them."""
+    current = reports[-1]
+    return Overview(
+        filters=filters,
+        empty=False,
+        periods=[r.period for r in reports],
+        source=current.source,
+        notes=current.notes,
+        headline=current.headline,
+        utilization_trend=utilization_trend(reports),
+        wip=current.wip,
+        cycle=cycle_stages(current.cycle_time),
+        dso_trend=dso_trend(reports),
+        approvals=closed_approvals(reports),
+        leakage=leakage,
+        leakage_records=leakage_records,
+        margin=margins[0],
+        margin_previous=margins[1],
     )
-    return _filled(joined, tuple(DIMENSIONS))
 
 
-def keep_slice(frame: pl.DataFrame, dimension: str | None, value: str | None) -> pl.DataFrame:
-    """The rows of one slice (all rows when no slice is chosen)."""
-    if dimension is None or value is None:
-        return frame
-    return frame.filter(pl.col(dimension) == value)
+def utilization_trend(reports: list[KpiReport]) -> pl.DataFrame:
+    """period, label, billable_hours, available_hours, utilization: one row per report."""
+    rows = [
+        {"period": r.period[0], "label": period_label(r.period[0], r.grain)}
+        | r.utilization.select("billable_hours", "available_hours", "utilization").row(
+            0, named=True
+        )
+        for r in reports
+    ]
+    schema = {"period": pl.Date, "label": pl.String, "billable_hours": pl.Float64,
+              "available_hours": pl.Float64, "utilization": pl.Float64}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
 
 
-def slice_values(*frames: pl.DataFrame) -> dict[str, list[str]]:
-    """Every value each dimension takes in the given frames, sorted, ``(not set)`` last."""
-    out: dict[str, list[str]] = {}
-    for dimension in DIMENSIONS:
-        values: set[str] = set()
-        for frame in frames:
-            if dimension in frame.columns:
-                values |= set(frame[dimension].fill_null(UNSET).to_list())
-        out[dimension] = sorted(values - {UNSET}) + ([UNSET] if UNSET in values else [])
-    return out
+def dso_trend(reports: list[KpiReport]) -> pl.DataFrame:
+    """Each report's DSO per currency, at its period's end (``period_end``, ``label``)."""
+    parts = [
+        r.dso.with_columns(
+            pl.col("ending_ar", "sales").cast(pl.Float64),
+            period_end=pl.lit(r.period[1]),
+            label=pl.lit(period_label(r.period[0], r.grain)),
+        )
+        for r in reports
+    ]
+    return pl.concat(parts).filter(pl.col("currency").is_not_null())
 
 
-# --- utilization ---------------------------------------------------------------------------------
+def closed_approvals(reports: list[KpiReport]) -> pl.DataFrame:
+    """Approved before close of every period whose close cut-off (:data:`CLOSE_DAYS` days after
+    it ended) has passed, oldest first: each report's previous period, as it stood at that
+    report's date (so at or after its cut-off, bar the current report's previous period)."""
+    rows = []
+    for report in reports:
+        start, end = report.previous_period
+        cutoff = end + timedelta(days=CLOSE_DAYS)
+        share = report.headline.filter(pl.col("kpi") == "approved_before_close")["previous"]
+        if cutoff <= report.as_of:  # closed by the day the report was read
+            rows.append({"label": period_label(start, report.grain), "cutoff": cutoff,
+                         "label_short": period_label(start, report.grain, short=True),
+                         "approved_share": share[0] if share.len() else None})  # fmt: skip
+    schema = {"label": pl.String, "cutoff": pl.Date, "label_short": pl.String,
+              "approved_share": pl.Float64}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
 
 
-def utilization_inputs(
-    people: pl.DataFrame, holidays: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """People with their region filled in, and holidays per region: a holiday with no region
-    applies everywhere, so it is repeated for every region people are in (``(not set)`` too)."""
-    people = _filled(people, PEOPLE_DIMENSIONS)
-    regions = people.select("region").unique()
-    everywhere = (
-        holidays.filter(pl.col("region").is_null()).drop("region").join(regions, how="cross")
-    )
-    regional = holidays.filter(pl.col("region").is_not_null())
-    both = pl.concat([regional, everywhere.select("region", "day")]).unique()
-    return people, both
-
-
-def utilization_row(per_group: pl.DataFrame) -> dict[str, float | None]:
-    """Billable, available and utilization summed over the groups of
-    :func:`metrics.utilization.utilization` output."""
-    billable = float(per_group["billable_hours"].sum()) if per_group.height else 0.0
-    available = float(per_group["available_hours"].sum()) if per_group.height else 0.0
-    return {
-        "billable_hours": billable,
-        "available_hours": available,
-        "utilization": billable / available if available > 0 else None,
-    }
-
-
-# --- money KPIs ---------------------------------------------------------------------------------
+def cycle_stages(cycle: pl.DataFrame) -> pl.DataFrame:
+    """A report's ``cycle_time`` frame (no slice column) as one row per stage: stage, median, p90
+    (days); empty when nothing was posted in the period."""
+    schema = {"stage": pl.String, "median": pl.Float64, "p90": pl.Float64}
+    if cycle.is_empty() or not cycle["events"][0]:
+        return pl.DataFrame(schema=schema)
+    row = cycle.row(0, named=True)
+    rows = [(s, row[f"{s}_median"], row[f"{s}_p90"]) for s in STAGES]
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def wip_totals(aging: pl.DataFrame) -> pl.DataFrame:
-    """WIP per currency (amount, hours, events, and the share older than 60 days) from
-    :func:`metrics.wip.wip_aging` output."""
-    old = pl.col("bucket").cast(pl.String).is_in(["61–90", "90+"])
+    """WIP per currency (amount, hours, events, and the amount older than 60 days) from a
+    report's ``wip`` frame."""
+    if aging.is_empty():
+        return pl.DataFrame(
+            schema={
+                "currency": pl.String,
+                "amount": pl.Float64,
+                "hours": pl.Float64,
+                "events": pl.Int64,
+                "over_60": pl.Float64,
+            }
+        )
+    old = pl.col("bucket").cast(pl.String).is_in(OLD_BUCKETS)
     return (
         aging.group_by("currency")
         .agg(
@@ -155,68 +304,99 @@ def wip_totals(aging: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def open_invoices(invoices: pl.DataFrame, payments: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
-    """The invoices that make up AR on ``as_of``: issued by then, not fully paid by then, with
-    ``paid`` and ``due`` as of that day and ``days_outstanding`` since issue, oldest first."""
-    paid = (
-        payments.filter(pl.col("paid_on") <= as_of)
-        .group_by("invoice_id")
-        .agg(pl.col("amount").cast(pl.Float64).sum().alias("paid"))
-    )
+def utilization_groups(utilization: pl.DataFrame, by: str, names: pl.DataFrame) -> pl.DataFrame:
+    """A report's ``utilization`` sliced ``by`` a dimension as key, label (a person's name for
+    an id), billable_hours, available_hours, utilization; groups without capacity left out."""
     return (
-        invoices.filter(pl.col("issue_date") <= as_of)
-        .join(paid, on="invoice_id", how="left")
-        .with_columns(
-            pl.col("paid").fill_null(0.0),
-            total=pl.col("total").cast(pl.Float64),
-        )
-        .with_columns(due=pl.col("total") - pl.col("paid"))
+        utilization.filter(pl.col(by).is_not_null() & (pl.col("available_hours") > 0))
+        .rename({by: "key"})
+        .join(names, on="key", how="left")
+        .with_columns(pl.col("label").fill_null(pl.col("key")))
+        .select("key", "label", "billable_hours", "available_hours", "utilization")
+    )
+
+
+# --- records: names on the rows metrics.drill returns ------------------------------------------
+
+
+def named(records: pl.DataFrame, dims: Dimensions) -> pl.DataFrame:
+    """``person``, ``project`` and ``customer`` names beside the ids of drilldown rows (a time
+    entry's customer is its project's)."""
+    out = records
+    if "resource_id" in out.columns:
+        people = dims.people.select("resource_id", pl.col("name").alias("person"))
+        out = out.join(people, on="resource_id", how="left")
+    if "project_id" in out.columns:
+        own_customer = [] if "customer_id" in out.columns else ["customer_id"]
+        project = pl.col("name").alias("project")
+        projects = dims.projects.select("project_id", project, *own_customer)
+        out = out.join(projects, on="project_id", how="left")
+    if "customer_id" in out.columns:
+        customers = dims.customers.select("customer_id", pl.col("name").alias("customer"))
+        out = out.join(customers, on="customer_id", how="left")
+    return out.with_columns(pl.col(pl.Decimal).cast(pl.Float64))  # money and hours, for display
+
+
+def with_waits(journey: pl.DataFrame, words: Callable[[float], str]) -> pl.DataFrame:
+    """A ``drill.journey`` with ``wait``: each milestone's wait (hours) in ``words`` of days."""
+    waits = [None if h is None else words(h / 24) for h in journey["waited"].to_list()]
+    return journey.with_columns(pl.Series("wait", waits, dtype=pl.String))
+
+
+def open_invoices(receivables: pl.DataFrame, numbers: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The invoices behind AR at ``as_of`` (``drill.records("dso")`` rows still owing money),
+    with their number, money as floats and ``days_outstanding`` since issue, oldest first."""
+    return (
+        receivables.with_columns(pl.col("total", "paid", "due").cast(pl.Float64))
         .filter(pl.col("due") > 0.005)
+        .join(numbers, on="invoice_id", how="left")
         .with_columns(days_outstanding=(pl.lit(as_of) - pl.col("issue_date")).dt.total_days())
         .sort("issue_date", "invoice_id")
     )
 
 
-def cycle_stages(cycle: pl.DataFrame) -> pl.DataFrame:
-    """:func:`metrics.cycle.cycle_time` (no ``by``) as one row per stage: stage, median, p90
-    (days); empty when nothing was posted in the period."""
-    stages = ("approval_lag", "sync_lag", "invoicing_lag", "posting_lag", "cycle_time")
-    schema = {"stage": pl.String, "median": pl.Float64, "p90": pl.Float64}
-    if cycle.is_empty() or not cycle["events"][0]:
-        return pl.DataFrame(schema=schema)
-    row = cycle.row(0, named=True)
-    rows = [(s, row[f"{s}_median"], row[f"{s}_p90"]) for s in stages]
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def leakage_entries(
-    entries: pl.DataFrame, events: pl.DataFrame, held: pl.DataFrame, projects: pl.DataFrame
-) -> pl.DataFrame:
-    """Approved billable time entries in the shape :func:`metrics.leakage.revenue_leakage` reads.
-
-    ``billed_rate`` is the rate of the entry's invoiced billing event; the rate it should have had
-    (``expected_rate``) is that event's rate (the rate card's), or for time held as an exception
-    the value at risk the engine put on it ÷ its hours. Time with neither has no known rate and
-    counts as hours without a value. Time invoiced outside plan2cash (before go-live) is not
-    leakage. ``on_closed_project``: dated after its project's end on a
-    closed project.
-    """
-    priced = (
-        entries.filter((pl.col("status") == "approved") & pl.col("billable") & ~pl.col("is_billed"))
-        .join(events, left_on="id", right_on="time_entry_id", how="left")
-        .join(held, left_on="id", right_on="time_entry_id", how="left")
+def slowest_first(stages: pl.DataFrame, stage: str) -> pl.DataFrame:
+    """``drill.records("cycle_time")`` rows, the slowest in ``stage`` first."""
+    return stages.with_columns(pl.col("amount").cast(pl.Float64)).sort(
+        stage, descending=True, nulls_last=True
     )
-    held_rate = pl.col("value_at_risk") / pl.col("hours")
-    return priced.join(
-        projects.select("project_id", "project_status", "project_end"), on="project_id", how="left"
-    ).with_columns(
-        currency=pl.coalesce("currency", "exception_currency").fill_null(UNSET),
-        approved=pl.lit(True),
-        expected_rate=pl.coalesce("billed_rate", held_rate),
-        billed_rate=pl.when(pl.col("invoice_id").is_not_null()).then(pl.col("billed_rate")),
-        on_closed_project=(pl.col("project_status") == "closed")
-        & (pl.col("spent_date") > pl.col("project_end")).fill_null(False),
+
+
+# --- leakage and margin: read beside the report ------------------------------------------------
+
+
+def leakage_entries(candidates: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
+    """Approved billable time on no invoice, in the shape :func:`metrics.leakage.revenue_leakage`
+    reads. The rate it should have been billed at is its billing event's (the rate card's) or,
+    for time held as an exception, the value at risk the engine put on it ÷ its hours; time with
+    neither counts as hours without a value. ``on_closed_project``: dated after its project's
+    end on a closed project. Time on an invoice was billed at its event's rate, so it never leaks
+    and is not read at all."""
+    held_rate = pl.col("value_at_risk") / pl.col("hours").cast(pl.Float64)
+    closed = (pl.col("project_status") == "closed") & (pl.col("spent_date") > pl.col("project_end"))
+    return (
+        candidates.join(held.unique("time_entry_id"), on="time_entry_id", how="left")
+        .with_columns(
+            currency=pl.coalesce("event_currency", "exception_currency", "project_currency"),
+            approved=pl.lit(True),
+            billable=pl.lit(True),
+            expected_rate=pl.coalesce("event_rate", held_rate),
+            billed_rate=pl.lit(None, pl.Float64),
+            on_closed_project=closed.fill_null(False),
+        )
+        .filter(pl.col("currency").is_not_null())
     )
+
+
+def leakage(
+    entries: pl.DataFrame, dims: Dimensions, as_of: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Leakage per currency and kind, and per entry (named, largest first) for the drilldown."""
+    by = ["time_entry_id", "spent_date", "person", "customer", "project"]
+    per_entry = revenue_leakage(named(entries, dims), as_of=as_of, by=by).with_columns(
+        entity_type=pl.lit("time_entry"), entity_id=pl.col("time_entry_id")
+    )
+    return revenue_leakage(entries, as_of=as_of), per_entry.sort("amount", descending=True)
 
 
 def margin_by_currency(margins: pl.DataFrame) -> pl.DataFrame:
@@ -232,17 +412,6 @@ def margin_by_currency(margins: pl.DataFrame) -> pl.DataFrame:
     ).sort("currency")
 
 
-def utilization_by(per_person: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Per-person utilization (:func:`metrics.utilization.utilization` with person columns)
-    rolled up to ``column`` (practice, region or person): hours add up, shares are recomputed."""
-    sums = per_person.group_by(column).agg(pl.col("billable_hours", "available_hours").sum())
-    return sums.with_columns(
-        utilization=pl.when(pl.col("available_hours") > 0).then(
-            pl.col("billable_hours") / pl.col("available_hours")
-        )
-    ).sort(column)
-
-
 def records_where(frame: pl.DataFrame, **equals: str | None) -> pl.DataFrame:
     """The rows whose columns equal the given values (a drilldown from a clicked bar); a
     ``None`` value selects nothing."""
@@ -252,9 +421,3 @@ def records_where(frame: pl.DataFrame, **equals: str | None) -> pl.DataFrame:
         [pl.col(name).cast(pl.String) == value for name, value in equals.items()]
     )
     return frame.filter(condition)
-
-
-def last_two(trend: pl.DataFrame, currency: str) -> tuple[dict[str, Any] | None, ...]:
-    """The current and the previous period's rows of a per-currency trend (None if missing)."""
-    rows = trend.filter(pl.col("currency") == currency).sort("period_end").to_dicts()
-    return (rows[-1] if rows else None, rows[-2] if len(rows) > 1 else None)

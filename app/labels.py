@@ -34,8 +34,12 @@ def hours(value: float) -> str:
 
 
 def count(value: int, noun: str) -> str:
-    """``1 invoice``, ``3 invoices``, ``1,204 events``."""
-    return f"{value:,} {noun}{'' if value == 1 else 's'}"
+    """``1 invoice``, ``3 invoices``, ``1,204 events``, ``2 time entries``."""
+    if value == 1:
+        return f"{value:,} {noun}"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return f"{value:,} {noun[:-1]}ies"
+    return f"{value:,} {noun}s"
 
 
 def ago(moment: datetime, now: datetime) -> str:

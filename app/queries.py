@@ -12,22 +12,23 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 import polars as pl
-from sqlalchemy import ColumnElement, Executable, case, func, select
+from sqlalchemy import ColumnElement, Executable, case, func, literal, select
 
 from sync.store.tables import (
     AuditRow,
     BillingEventRow,
     BusinessEventRow,
+    CursorRow,
     CustomerRow,
     ExceptionRow,
-    HolidayRow,
     InvoiceRow,
     ProjectRow,
     ResourceRow,
+    RollupBillingRow,
+    RollupTimeRow,
     SpanRow,
     SyncRunRow,
     TimeEntryRow,
-    TimeOffRow,
 )
 
 OPEN_EXCEPTION_STATUSES = ("open", "retrying")
@@ -346,236 +347,99 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-# --- executive overview: the records behind the KPIs, and who they belong to --------------------
-
-TIME_ENTRY_COLUMNS: dict[str, Any] = {
-    "id": pl.String,
-    "resource_id": pl.String,
-    "project_id": pl.String,
-    "spent_date": pl.Date,
-    "hours": pl.Float64,
-    "billable": pl.Boolean,
-    "status": pl.String,
-    "submitted_at": UTC_TIME,
-    "approved_at": UTC_TIME,
-    "source_id": pl.String,
-    "is_billed": pl.Boolean,
-}
+# --- executive overview: what metrics.report does not cover ------------------------------------
+# The KPIs themselves come from metrics.report.executive_kpis (the rollups) and the records behind
+# them from metrics.drill; here are only the data version, margin's and leakage's inputs, and the
+# invoice numbers that name the receivables.
 
 
-def time_entries(start: date, end: date) -> Query:
-    """Time entries dated in [start, end] that were not deleted at the source."""
-    entry = TimeEntryRow
+def rollup_watermarks() -> Query:
+    """The rollups flow's watermarks: they move only when the rollups took in a change."""
     return Query(
-        select(
-            entry.id,
-            entry.resource_id,
-            entry.project_id,
-            entry.spent_date,
-            entry.hours,
-            entry.billable,
-            entry.status,
-            entry.submitted_at,
-            entry.approved_at,
-            entry.source_id,
-            func.coalesce(entry.is_billed, False),
-        ).where(entry.spent_date.between(start, end), entry.deleted_at.is_(None)),
-        TIME_ENTRY_COLUMNS,
+        select(CursorRow.stream, CursorRow.value)
+        .where(CursorRow.system == "rollups")
+        .order_by(CursorRow.stream),
+        {"stream": pl.String, "value": pl.String},
     )
 
 
-def people() -> Query:
-    """Every person with what utilization needs: capacity, employment dates, region, practice."""
-    person = ResourceRow
+def fingerprint(column: Any) -> Executable:
+    """How many rows a source table has and its newest stamp (``column``): a change shows."""
+    return select(func.count(), func.max(column)).select_from(column.class_)
+
+
+def first_row(table: type[Any]) -> Executable:
+    """One row of ``table`` if it has any (cheaper than counting a large table)."""
+    return select(literal(1)).select_from(table).limit(1)
+
+
+def margin_revenue(start: date, end: date, *, rollups: bool) -> Query:
+    """Billable value of the work done in [start, end] per project, person and currency, from the
+    rollups (or, before they are built, from the billing events)."""
+    fact = RollupBillingRow if rollups else BillingEventRow
+    day = RollupBillingRow.day if rollups else BillingEventRow.occurred_on
+    return Query(
+        select(fact.project_id, fact.resource_id, fact.currency, func.sum(fact.amount))
+        .where(day.between(start, end))
+        .group_by(fact.project_id, fact.resource_id, fact.currency),
+        {"project_id": pl.String, "resource_id": pl.String, "currency": pl.String,
+         "amount": pl.Float64},
+    )  # fmt: skip
+
+
+def margin_labour(start: date, end: date, *, rollups: bool) -> Query:
+    """Hours logged in [start, end] (rejected time left out) per project and person, with the
+    person's cost rate, from the rollups (or, before they are built, from the time entries)."""
+    if rollups:
+        fact, day, kept = RollupTimeRow, RollupTimeRow.day, RollupTimeRow.status != "rejected"
+    else:
+        fact, day = TimeEntryRow, TimeEntryRow.spent_date  # type: ignore[assignment]
+        kept = (TimeEntryRow.status != "rejected") & TimeEntryRow.deleted_at.is_(None)
+    return Query(
+        select(fact.project_id, fact.resource_id, func.sum(fact.hours), ResourceRow.cost_rate)
+        .outerjoin(ResourceRow, ResourceRow.id == fact.resource_id)
+        .where(day.between(start, end), kept)
+        .group_by(fact.project_id, fact.resource_id, ResourceRow.cost_rate),
+        {"project_id": pl.String, "resource_id": pl.String, "hours": pl.Float64,
+         "cost_rate": pl.Float64},
+    )  # fmt: skip
+
+
+def unbilled_approved_time(start: date, end: date) -> Query:
+    """Approved billable time dated in [start, end] that is on no invoice (nor was invoiced
+    outside plan2cash), with its billing event's rate and its project's state: the only time
+    that can leak revenue."""
+    entry, event, project = TimeEntryRow, BillingEventRow, ProjectRow
     return Query(
         select(
-            person.id,
-            person.name,
-            person.role,
-            person.practice,
-            person.region,
-            person.weekly_capacity_hours,
-            person.cost_rate,
-            person.hire_date,
-            person.termination_date,
+            entry.id, entry.resource_id, entry.project_id, entry.spent_date, entry.hours,
+            event.rate, event.currency, project.currency, project.status, project.end,
+        )
+        .outerjoin(event, event.source_record_id == entry.id)
+        .outerjoin(project, project.id == entry.project_id)
+        .where(
+            entry.spent_date.between(start, end),
+            entry.status == "approved",
+            entry.billable.is_(True),
+            entry.is_billed.is_not(True),
+            entry.deleted_at.is_(None),
+            event.invoice_id.is_(None),
         ),
-        {
-            "resource_id": pl.String,
-            "person": pl.String,
-            "role": pl.String,
-            "practice": pl.String,
-            "region": pl.String,
-            "weekly_capacity_hours": pl.Float64,
-            "cost_rate": pl.Float64,
-            "hire_date": pl.Date,
-            "termination_date": pl.Date,
-        },
-    )
-
-
-def holidays(start: date, end: date) -> Query:
-    """Holidays in [start, end]; a null region applies everywhere."""
-    return Query(
-        select(HolidayRow.region, HolidayRow.day).where(HolidayRow.day.between(start, end)),
-        {"region": pl.String, "day": pl.Date},
-    )
-
-
-def approved_time_off(start: date, end: date) -> Query:
-    """Approved time off per person and day in [start, end], in hours."""
-    off = TimeOffRow
-    return Query(
-        select(off.resource_id, off.day, off.hours).where(
-            off.day.between(start, end), off.status == "approved"
-        ),
-        {"resource_id": pl.String, "day": pl.Date, "hours": pl.Float64},
-    )
-
-
-def project_dimensions() -> Query:
-    """Each project with the slices a KPI can be cut by: customer, region, practice, legal
-    entity (the project's own, else its customer's), and whether and when it closed."""
-    project, customer = ProjectRow, CustomerRow
-    return Query(
-        select(
-            project.id,
-            project.code,
-            project.contract_id,
-            project.customer_id,
-            customer.name,
-            func.coalesce(project.region, customer.region),
-            project.practice,
-            func.coalesce(project.legal_entity, customer.legal_entity),
-            project.status,
-            project.end,
-        ).outerjoin(customer, customer.id == project.customer_id),
-        {
-            "project_id": pl.String,
-            "project_code": pl.String,
-            "contract_id": pl.String,
-            "customer_id": pl.String,
-            "customer": pl.String,
-            "region": pl.String,
-            "practice": pl.String,
-            "legal_entity": pl.String,
-            "project_status": pl.String,
-            "project_end": pl.Date,
-        },
-    )
-
-
-def customer_dimensions() -> Query:
-    """Each customer with its region and legal entity (for invoices, which name no project)."""
-    return Query(
-        select(CustomerRow.id, CustomerRow.name, CustomerRow.region, CustomerRow.legal_entity),
-        {
-            "customer_id": pl.String,
-            "customer": pl.String,
-            "region": pl.String,
-            "legal_entity": pl.String,
-        },
-    )
+        {"time_entry_id": pl.String, "resource_id": pl.String, "project_id": pl.String,
+         "spent_date": pl.Date, "hours": pl.Float64, "event_rate": pl.Float64,
+         "event_currency": pl.String, "project_currency": pl.String,
+         "project_status": pl.String, "project_end": pl.Date},
+    )  # fmt: skip
 
 
 def time_exceptions() -> Query:
     """Open exceptions held on time entries, with the value they put at risk."""
     row = ExceptionRow
     return Query(
-        select(row.entity_id, row.category, row.value_at_risk, row.currency).where(
+        select(row.entity_id, row.value_at_risk, row.currency).where(
             row.entity_type == "time_entry", row.status.in_(OPEN_EXCEPTION_STATUSES)
         ),
-        {
-            "time_entry_id": pl.String,
-            "category": pl.String,
-            "value_at_risk": pl.Float64,
-            "exception_currency": pl.String,
-        },
-    )
-
-
-def billing_event_sources() -> Query:
-    """Time entry id → billing event id, amount, rate and invoice, for every billing event."""
-    event = BillingEventRow
-    return Query(
-        select(event.source_record_id, event.id, event.rate, event.currency, event.invoice_id),
-        {
-            "time_entry_id": pl.String,
-            "event_id": pl.String,
-            "billed_rate": pl.Float64,
-            "currency": pl.String,
-            "invoice_id": pl.String,
-        },
-    )
-
-
-def invoice_records(invoice_ids: list[str]) -> Query:
-    """Invoices by id with customer, dates, total, paid so far and status, for a drilldown."""
-    return Query(
-        select(
-            InvoiceRow.id,
-            InvoiceRow.number,
-            CustomerRow.name,
-            InvoiceRow.issue_date,
-            InvoiceRow.due_date,
-            InvoiceRow.total,
-            InvoiceRow.amount_due,
-            InvoiceRow.currency,
-            InvoiceRow.status,
-        )
-        .outerjoin(CustomerRow, CustomerRow.id == InvoiceRow.customer_id)
-        .where(InvoiceRow.id.in_(invoice_ids))
-        .order_by(InvoiceRow.issue_date, InvoiceRow.number),
-        {
-            "id": pl.String,
-            "number": pl.String,
-            "customer": pl.String,
-            "issue_date": pl.Date,
-            "due_date": pl.Date,
-            "total": pl.Float64,
-            "amount_due": pl.Float64,
-            "currency": pl.String,
-            "status": pl.String,
-        },
-    )
-
-
-def billing_events_by_id(event_ids: list[str]) -> Query:
-    """Billing events by id, joined as :func:`billing_events` joins them."""
-    event = BillingEventRow
-    return Query(
-        select(
-            event.id,
-            event.occurred_on,
-            CustomerRow.name,
-            ProjectRow.code,
-            ProjectRow.name,
-            ResourceRow.name,
-            event.description,
-            event.quantity,
-            event.rate,
-            event.amount,
-            event.currency,
-            InvoiceRow.number,
-        )
-        .outerjoin(CustomerRow, CustomerRow.id == event.customer_id)
-        .outerjoin(ProjectRow, ProjectRow.id == event.project_id)
-        .outerjoin(ResourceRow, ResourceRow.id == event.resource_id)
-        .outerjoin(InvoiceRow, InvoiceRow.id == event.invoice_id)
-        .where(event.id.in_(event_ids))
-        .order_by(event.occurred_on, event.id),
-        EVENT_COLUMNS,
-    )
-
-
-def journey_ids(entity_id: str) -> Query:
-    """The billing event that a time entry or billing event id belongs to, with its time entry
-    and invoice: the ids a record's journey from approval to cash runs through."""
-    event = BillingEventRow
-    return Query(
-        select(event.source_record_id, event.id, event.invoice_id).where(
-            (event.id == entity_id) | (event.source_record_id == entity_id)
-        ),
-        {"time_entry_id": pl.String, "event_id": pl.String, "invoice_id": pl.String},
+        {"time_entry_id": pl.String, "value_at_risk": pl.Float64, "exception_currency": pl.String},
     )
 
 

@@ -5,8 +5,9 @@ a period (week, month or quarter) as of a date, for the whole firm or one slice,
 period before. Every chart drills down: click a bar (or pick it in the box under the chart) to
 list the records behind it, then select a record to see its journey from approval to cash.
 
-A thin page: the figures come from :func:`app.data.executive_overview` (which calls the
-:mod:`metrics` functions), the charts from :mod:`app.charts`, the words from :mod:`app.labels`.
+A thin page: the figures are :func:`metrics.report.executive_kpis` over the rollups and the
+records :mod:`metrics.drill`'s, both through :mod:`app.data`; the charts come from
+:mod:`app.charts`, the words from :mod:`app.labels`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 import streamlit as st
 
 from app import charts, data, kpi_frames, labels
-from app.executive import CLOSE_DAYS, Filters, Overview
+from app.kpi_frames import DIMENSIONS, Filters, Overview
+from metrics.report import CLOSE_DAYS
 
 GRAINS = {"Week": "week", "Month": "month", "Quarter": "quarter"}
-SLICES = {"Whole firm": None, **{label: key for key, label in kpi_frames.DIMENSIONS.items()}}
+SLICES = {"Whole firm": None, **{label: key for key, label in DIMENSIONS.items()}}
 GROUPS = {"Practice": "practice", "Region": "region", "Person": "person"}
 MONEY = "accounting"
 DAY = "D MMM YYYY"
@@ -30,6 +32,10 @@ EMPTY_STORE = (
     "Run `plan2cash sync --once` to pull people, time and invoices from the firm's systems, or "
     "`make demo` to start the sandbox firm, the sync engine and this dashboard together. "
     "Then press **Refresh**."
+)
+RAW_SOURCE = (
+    "Read from the raw records: the rollups have not been built yet (the `rollups` flow has not "
+    "run), so this page is slower than it will be."
 )
 
 
@@ -54,9 +60,11 @@ def filter_bar() -> Filters:
     if dimension is None:
         value_col.selectbox("Value", ["—"], disabled=True, key="slice_value_none")
         return base
-    values = data.executive_overview(base).slices.get(dimension, [])
-    value = value_col.selectbox(choice, values, key=f"slice_value_{dimension}")
-    return Filters(as_of=as_of, grain=base.grain, dimension=dimension, value=value)  # type: ignore[arg-type]
+    names = data.slice_values().get(dimension, {})
+    value = value_col.selectbox(
+        choice, list(names), key=f"slice_value_{dimension}", format_func=lambda k: names[k]
+    )
+    return Filters(as_of=as_of, grain=base.grain, dimension=dimension, value=value)
 
 
 def currency_choice(overview: Overview) -> str | None:
@@ -74,128 +82,145 @@ def currency_choice(overview: Overview) -> str | None:
 
 def caption(overview: Overview) -> None:
     start, end = overview.period
-    where = (
-        f"{kpi_frames.DIMENSIONS[overview.filters.dimension]}: **{overview.filters.value}**"
-        if overview.filters.sliced and overview.filters.dimension
-        else "the whole firm"
-    )
+    filters = overview.filters
+    where = "the whole firm"
+    if filters.sliced and filters.dimension and filters.value:
+        name = data.slice_values()[filters.dimension].get(filters.value, filters.value)
+        where = f"{DIMENSIONS[filters.dimension]}: **{name}**"
     st.caption(
         f"Source: plan2cash store `{data.store_label()}` · {overview.label} "
-        f"({labels.day(start)} – {labels.day(end)}) as of {labels.day(overview.filters.as_of)} · "
+        f"({labels.day(start)} – {labels.day(end)}) as of {labels.day(filters.as_of)} · "
         f"{where} · trends compare with {overview.previous_label}"
     )
+    if overview.source != "rollups":
+        st.caption(RAW_SOURCE)
 
 
 def people_tiles(overview: Overview) -> None:
     st.markdown(f"##### People and billing — {overview.label}")
     utilization, approvals, median, p90 = st.columns(4)
-    now, before = (
-        overview.utilization_trend.row(-1, named=True),
-        overview.utilization_trend.row(-2, named=True),
-    )
+    now = overview.utilization_now()
+    share, before = overview.tile("utilization")
     utilization.metric(
         f"Billable utilization, {overview.label_short}",
-        labels.percent(now["utilization"]),
-        delta=labels.points(now["utilization"], before["utilization"]),
+        labels.percent(share),
+        delta=labels.points(share, before),
+        delta_description=_vs(before, overview.previous_short),
         help=f"{labels.hours(now['billable_hours'])} billable of "
         f"{labels.hours(now['available_hours'])} available (capacity less holidays and time off)."
-        + ("" if overview.utilization_sliced else " The slice does not apply to people: "
-           "utilization is shown for the whole firm."),
+        + ("" if overview.filters.honoured_by("person") else " The slice does not apply to "
+           "people: utilization is shown for the whole firm."),
         border=True,
+        height="stretch",
     )  # fmt: skip
-    if overview.approvals.is_empty():
-        approvals.metric(
-            "Approved before close", "—", help="No period has closed yet.", border=True
-        )
-    else:
-        last = overview.approvals.row(-1, named=True)
-        earlier = overview.approvals.row(-2, named=True) if overview.approvals.height > 1 else None
-        approvals.metric(
-            f"Approved by close, {last['label_short']}",
-            labels.percent(last["approved_share"]),
-            delta=labels.points(last["approved_share"], _get(earlier, "approved_share")),
-            help=f"{labels.hours(last['approved_hours'])} of {labels.hours(last['logged_hours'])} "
-            f"logged were approved by {labels.day(last['cutoff'])}, "
-            f"{CLOSE_DAYS} days after the period closed.",
-            border=True,
-        )
+    approvals_tile(approvals, overview)
     for column, stat in ((median, "median"), (p90, "p90")):
-        value = _stage(overview.cycle, "cycle_time", stat)
+        value, previous = overview.tile(f"cycle_time_{stat}")
         column.metric(
             f"Cycle time {stat}, {overview.label_short}",
             labels.days_exact(value),
-            delta=labels.days_delta(value, _stage(overview.cycle_previous, "cycle_time", stat)),
+            delta=labels.days_delta(value, previous),
+            delta_description=_vs(previous, overview.previous_short),
             delta_color="inverse",
             help="Days from approval of the time to its invoice posted in the ERP, over time "
             "billed on invoices posted in the period.",
             border=True,
+            height="stretch",
         )
+
+
+def approvals_tile(column: Any, overview: Overview) -> None:
+    closed = overview.approvals
+    if closed.is_empty():
+        column.metric(
+            "Approved before close", "—", help="No period has closed yet.", border=True,
+            height="stretch",
+        )  # fmt: skip
+        return
+    last = closed.row(-1, named=True)
+    before = closed.row(-2, named=True) if closed.height > 1 else {}
+    earlier = before.get("approved_share")
+    column.metric(
+        f"Approved by close, {last['label_short']}",
+        labels.percent(last["approved_share"]),
+        delta=labels.points(last["approved_share"], earlier),
+        delta_description=_vs(earlier, before.get("label_short", "")),
+        help=f"Share of the hours logged in {last['label']} that were approved by "
+        f"{labels.day(last['cutoff'])}, the close cut-off {CLOSE_DAYS} days after the period "
+        "ended (the last period whose cut-off has passed).",
+        border=True,
+        height="stretch",
+    )
+
+
+def money_tiles(overview: Overview, currency: str) -> None:
+    st.markdown(f"##### Money in {currency} — as of {labels.day(overview.filters.as_of)}")
+    wip, dso, leakage, margin = st.columns(4)
+    totals = overview.wip_total(currency)
+    now_wip, old_wip = overview.tile("wip", currency)
+    wip.metric(
+        f"WIP, unbilled — {currency}",
+        labels.money_tile(now_wip or 0.0, currency),
+        delta=labels.money_delta((now_wip or 0.0) - (old_wip or 0.0), currency),
+        delta_description=_vs(old_wip, f"{overview.previous_end}"),
+        delta_color="inverse",
+        help=f"Exactly {labels.money(now_wip or 0.0, currency)} over "
+        f"{labels.hours(totals['hours'])}: approved billable work on no invoice as of "
+        f"{labels.day(overview.filters.as_of)}; {labels.money(totals['over_60'], currency)} of "
+        f"it is older than 60 days. At the end of {overview.previous_label}: "
+        f"{labels.money(old_wip or 0.0, currency)}.",
+        border=True,
+        height="stretch",
+    )
+    countback, before = overview.tile("dso_countback", currency)
+    dso.metric(
+        f"DSO (countback) — {currency}",
+        labels.days_exact(countback),
+        delta=labels.days_delta(countback, before),
+        delta_description=_vs(before, overview.previous_end),
+        delta_color="inverse",
+        help=labels.dso_help(overview.dso_now(currency), currency)
+        + ("" if overview.filters.honoured_by("customer") else
+           " Receivables have no practice: DSO is the whole firm's."),
+        border=True,
+        height="stretch",
+    )  # fmt: skip
+    leaked, hours, entries = overview.leaked(currency)
+    leakage.metric(
+        f"Revenue leakage — {currency}",
+        labels.money_tile(leaked, currency),
+        help=f"Exactly {labels.money(leaked, currency)} over "
+        f"{labels.count(entries, 'time entry')} ({labels.hours(hours)}) as of "
+        f"{labels.day(overview.filters.as_of)}: approved billable time never billed (its month "
+        "closed over 15 days ago), or on closed projects. Time with no known rate counts in "
+        "hours only.",
+        border=True,
+        height="stretch",
+    )
+    row, old = overview.margin_row(currency)
+    margin.metric(
+        f"Margin, {overview.label_short} — {currency}",
+        labels.percent(_get(row, "margin_share")),
+        delta=labels.points(_get(row, "margin_share"), _get(old, "margin_share")),
+        delta_description=_vs(_get(old, "margin_share"), overview.previous_short),
+        help=(
+            f"Revenue {labels.money(row['revenue'], currency)} (billable value of the work done "
+            f"in {overview.label}) less labour at cost {labels.money(row['cost'], currency)}."
+            if row
+            else f"No billable work in {currency} in {overview.label}."
+        ),
+        border=True,
+        height="stretch",
+    )
 
 
 def _get(row: dict[str, Any] | None, key: str) -> Any:
     return None if row is None else row[key]
 
 
-def _stage(stages: Any, stage: str, stat: str) -> float | None:
-    match = [row[stat] for row in stages.iter_rows(named=True) if row["stage"] == stage]
-    return match[0] if match else None
-
-
-def money_tiles(overview: Overview, currency: str) -> None:
-    st.markdown(f"##### Money in {currency} — as of {labels.day(overview.filters.as_of)}")
-    wip, dso, leakage, margin = st.columns(4)
-    totals = {r["currency"]: r for r in kpi_frames.wip_totals(overview.wip).iter_rows(named=True)}
-    before = {r["currency"]: r for r in overview.wip_previous.iter_rows(named=True)}
-    now_wip = totals.get(currency, {}).get("amount", 0.0)
-    old_wip = before.get(currency, {}).get("amount", 0.0)
-    wip.metric(
-        f"WIP, unbilled — {currency}",
-        labels.money_tile(now_wip, currency),
-        delta=labels.money_delta(now_wip - old_wip, currency),
-        delta_color="inverse",
-        help=f"Exactly {labels.money(now_wip, currency)}: approved billable work on no invoice "
-        f"as of {labels.day(overview.filters.as_of)}; "
-        f"{labels.money(totals.get(currency, {}).get('over_60', 0.0), currency)} of it is older "
-        "than 60 days.",
-        border=True,
-    )
-    dso_now, dso_before = kpi_frames.last_two(overview.dso_trend, currency)
-    dso.metric(
-        f"DSO (countback) — {currency}",
-        labels.days_exact(_get(dso_now, "countback_days")),
-        delta=labels.days_delta(
-            _get(dso_now, "countback_days"), _get(dso_before, "countback_days")
-        ),
-        delta_color="inverse",
-        help=labels.dso_help(dso_now, currency)
-        + ("" if overview.dso_sliced else " Invoices have no practice: DSO is the whole firm's."),
-        border=True,
-    )
-    leaks = overview.leakage.filter(overview.leakage["currency"] == currency)
-    leaked = float(leaks["amount"].sum()) if leaks.height else 0.0
-    leakage.metric(
-        f"Revenue leakage — {currency}",
-        labels.money_tile(leaked, currency),
-        help=f"Exactly {labels.money(leaked, currency)} over "
-        f"{labels.count(int(leaks['entries'].sum()) if leaks.height else 0, 'time entry')}: "
-        "approved time never billed, billed below its rate, or on closed projects.",
-        border=True,
-    )
-    rows = {r["currency"]: r for r in overview.margin.iter_rows(named=True)}
-    earlier = {r["currency"]: r for r in overview.margin_previous.iter_rows(named=True)}
-    row, old = rows.get(currency), earlier.get(currency)
-    margin.metric(
-        f"Margin, {overview.label_short} — {currency}",
-        labels.percent(_get(row, "margin_share")),
-        delta=labels.points(_get(row, "margin_share"), _get(old, "margin_share")),
-        help=(
-            f"Revenue {labels.money(row['revenue'], currency)} less labour at cost "
-            f"{labels.money(row['cost'], currency)} on work done in {overview.label}."
-            if row
-            else "No billable work in the period."
-        ),
-        border=True,
-    )
+def _vs(previous: Any, when: str) -> str | None:
+    """What a tile's delta compares with (nothing when there is no delta)."""
+    return None if previous is None else f"vs {when}"
 
 
 def drill_box(label: str, options: list[str], key: str, format_func: Any = str) -> str | None:
@@ -227,8 +252,8 @@ def chart(figure: Any, chart_key: str, box_key: str) -> None:
     )
 
 
-def records(frame: Any, key: str, columns: dict[str, Any], id_column: str, kind: str) -> None:
-    """The records behind a figure; selecting one shows its journey."""
+def records(frame: Any, key: str, columns: dict[str, Any]) -> None:
+    """The records behind a figure (``metrics.drill`` rows); selecting one shows its journey."""
     if frame.is_empty():
         st.caption("No records behind this figure.")
         return
@@ -245,76 +270,83 @@ def records(frame: Any, key: str, columns: dict[str, Any], id_column: str, kind:
     )
     rows = event.selection.rows
     if rows:
-        journey(frame.row(rows[0], named=True)[id_column], kind)
+        row = frame.row(rows[0], named=True)
+        journey(row["entity_type"], row["entity_id"])
 
 
-def journey(entity_id: str, kind: str) -> None:
-    steps = data.record_journey(entity_id, kind)
-    st.markdown(f"**Journey of {kind.replace('_', ' ')} `{entity_id}`** — from approval to cash")
+def journey(entity_type: str, entity_id: str) -> None:
+    steps = data.record_journey(entity_type, entity_id)
+    kind = entity_type.replace("_", " ")
+    st.markdown(f"**Journey of {kind} `{entity_id}`** — from approval to cash")
     if steps.is_empty():
         st.caption("No business events recorded for this record yet.")
         return
-    timeline, table = st.columns([3, 2], gap="large")
+    timeline, table = st.columns(2, gap="large")
     timeline.plotly_chart(charts.journey_timeline(steps), key=f"journey_{entity_id}")
     table.dataframe(
-        steps,
+        kpi_frames.with_waits(steps, labels.days),
         hide_index=True,
+        placeholder="—",
+        column_order=["occurred_at", "event", "wait", "entity_id"],
         column_config={
-            "occurred_at": st.column_config.DatetimeColumn(
-                "When (UTC)", format="D MMM YYYY, HH:mm"
-            ),
-            "event": st.column_config.TextColumn("Event"),
-            "entity_type": st.column_config.TextColumn("Entity"),
-            "entity_id": st.column_config.TextColumn("Id"),
-            "trace_id": None,
+            "occurred_at": st.column_config.DatetimeColumn("When (UTC)", format=WHEN),
+            "event": st.column_config.TextColumn("Milestone"),
+            "wait": st.column_config.TextColumn("Waited", help="Since the previous milestone"),
+            "entity_id": st.column_config.TextColumn("Record"),
         },
     )
 
 
 def utilization_tab(overview: Overview) -> None:
+    filters = overview.filters
     trend_col, group_col = st.columns(2, gap="large")
     trend_col.plotly_chart(charts.utilization_trend(overview.utilization_trend), key="util_trend")
     with group_col:
         by = st.segmented_control("By", list(GROUPS), default="Practice", key="util_by")
         column = GROUPS[by or "Practice"]
-        groups = kpi_frames.utilization_by(overview.utilization_people, column)
+        groups = data.utilization_groups(filters, column)
         title = f"Utilization by {column} — {overview.label}"
-        chart(charts.utilization_by_group(groups, column, title), "util_groups", "util_drill")
-    chosen = drill_box(f"Time entries of one {column}", groups[column].to_list(), "util_drill")
-    entries = kpi_frames.records_where(overview.utilization_entries, **{column: chosen})
+        chart(charts.utilization_by_group(groups, title), "util_groups", "util_drill")
+    names = dict(groups.select("key", "label").iter_rows())
+    chosen = drill_box(f"Billable time of one {column}", list(names), "util_drill",
+                       format_func=lambda k: names.get(k, k))  # fmt: skip
+    if chosen is None:
+        return
+    entries = data.kpi_records(filters, "utilization", group=(column, chosen))
     records(entries, f"util_records_{column}_{chosen}", {
         "spent_date": st.column_config.DateColumn("Date", format=DAY),
         "person": st.column_config.TextColumn("Person"),
         "customer": st.column_config.TextColumn("Customer"),
-        "project_code": st.column_config.TextColumn("Project"),
+        "project": st.column_config.TextColumn("Project"),
         "hours": st.column_config.NumberColumn("Hours", format="%.2f"),
         "status": st.column_config.TextColumn("Status"),
         "approved_at": st.column_config.DatetimeColumn("Approved (UTC)", format=WHEN),
-    }, "id", "time_entry")  # fmt: skip
+    })  # fmt: skip
 
 
 def wip_tab(overview: Overview, currency: str) -> None:
     chart(charts.wip_by_bucket(overview.wip, currency), "wip_chart", "wip_drill")
-    buckets = [str(b) for b in overview.wip.filter(overview.wip["currency"] == currency)["bucket"]]
-    chosen = drill_box("Billing events of one age bucket", buckets, "wip_drill",
-                       format_func=lambda b: f"{b} days")  # fmt: skip
-    events = kpi_frames.records_where(overview.wip_records, currency=currency, bucket=chosen)
+    chosen = drill_box("Billing events of one age bucket", overview.wip_buckets(currency),
+                       "wip_drill", format_func=lambda b: f"{b} days")  # fmt: skip
+    if chosen is None:
+        return
+    events = data.kpi_records(overview.filters, "wip", bucket=chosen, currency=currency)
     records(events, f"wip_records_{currency}_{chosen}", {
         "occurred_on": st.column_config.DateColumn("Work date", format=DAY),
         "customer": st.column_config.TextColumn("Customer"),
-        "project_code": st.column_config.TextColumn("Project"),
+        "project": st.column_config.TextColumn("Project"),
         "person": st.column_config.TextColumn("Person"),
         "quantity": st.column_config.NumberColumn("Hours", format="%.2f"),
         "rate": st.column_config.NumberColumn("Rate", format=MONEY),
         "amount": st.column_config.NumberColumn(f"Amount ({currency})", format=MONEY),
         "age_days": st.column_config.NumberColumn("Age (days)", format="%d"),
-    }, "event_id", "billing_event")  # fmt: skip
+    })  # fmt: skip
 
 
 def cash_tab(overview: Overview, currency: str) -> None:
     st.plotly_chart(charts.dso_trend(overview.dso_trend, currency), key="dso_trend")
     st.markdown(f"**Open invoices — {currency}**: the receivable behind the DSO figure")
-    invoices = kpi_frames.records_where(overview.ar_records, currency=currency)
+    invoices = data.kpi_records(overview.filters, "dso", currency=currency)
     records(invoices, f"ar_records_{currency}", {
         "number": st.column_config.TextColumn("Invoice"),
         "customer": st.column_config.TextColumn("Customer"),
@@ -323,16 +355,20 @@ def cash_tab(overview: Overview, currency: str) -> None:
         "paid": st.column_config.NumberColumn("Paid", format=MONEY),
         "due": st.column_config.NumberColumn("Outstanding", format=MONEY),
         "days_outstanding": st.column_config.NumberColumn("Days outstanding", format="%d"),
-    }, "invoice_id", "invoice")  # fmt: skip
+    })  # fmt: skip
 
 
 def cycle_tab(overview: Overview) -> None:
     if overview.cycle.is_empty():
         st.caption(f"No invoice was posted in {overview.label}, so there is no cycle time yet.")
         return
-    st.plotly_chart(charts.cycle_stages(overview.cycle), key="cycle_chart")
-    st.markdown("**Billed time, slowest first**")
-    records(overview.cycle_records, "cycle_records", {
+    chart(charts.cycle_stages(overview.cycle), "cycle_chart", "cycle_drill")
+    chosen = drill_box("Billed time, slowest first in one stage", list(charts.STAGE_LABELS),
+                       "cycle_drill", format_func=charts.STAGE_LABELS.get)  # fmt: skip
+    if chosen is None:
+        return
+    billed = kpi_frames.slowest_first(data.kpi_records(overview.filters, "cycle_time"), chosen)
+    records(billed, f"cycle_records_{chosen}", {
         "occurred_on": st.column_config.DateColumn("Work date", format=DAY),
         "customer": st.column_config.TextColumn("Customer"),
         "person": st.column_config.TextColumn("Person"),
@@ -343,26 +379,37 @@ def cycle_tab(overview: Overview) -> None:
         "sync_lag": st.column_config.NumberColumn("Sync", format="%.1f"),
         "invoicing_lag": st.column_config.NumberColumn("Invoicing", format="%.1f"),
         "posting_lag": st.column_config.NumberColumn("Posting", format="%.1f"),
-    }, "event_id", "billing_event")  # fmt: skip
+    })  # fmt: skip
 
 
 def leakage_tab(overview: Overview, currency: str) -> None:
-    leaks = overview.leakage.filter(overview.leakage["currency"] == currency)
-    if leaks.is_empty():
+    kinds = overview.leakage_kinds(currency)
+    if not kinds:
         st.success(f"No revenue leakage in {currency}: approved time is billed, at its rate.")
         return
-    chart(charts.leakage_by_kind(overview.leakage, currency), "leak_chart", "leak_drill")
-    chosen = drill_box("Time entries of one kind of leakage", leaks["kind"].to_list(), "leak_drill",
+    leaked, hours, entries = overview.leaked(currency)
+    if leaked > 0:
+        chart(charts.leakage_by_kind(overview.leakage, currency), "leak_chart", "leak_drill")
+    else:
+        st.info(
+            f"{labels.count(entries, 'time entry')} ({labels.hours(hours)}) of approved "
+            f"billable {currency} time were never billed and have no known rate (no billing "
+            "event, and no value at risk on an exception), so they count in hours, not money. "
+            "Pick the kind to list them.",
+            icon=":material/help:",
+        )
+    chosen = drill_box("Time entries of one kind of leakage", kinds, "leak_drill",
                        format_func=lambda k: charts.LEAKAGE_LABELS.get(k, k))  # fmt: skip
-    entries = kpi_frames.records_where(overview.leakage_records, currency=currency, kind=chosen)
-    records(entries, f"leak_records_{currency}_{chosen}", {
+    if chosen is None:
+        return
+    records(overview.leaking(currency, chosen), f"leak_records_{currency}_{chosen}", {
         "spent_date": st.column_config.DateColumn("Date", format=DAY),
         "person": st.column_config.TextColumn("Person"),
         "customer": st.column_config.TextColumn("Customer"),
-        "project_code": st.column_config.TextColumn("Project"),
+        "project": st.column_config.TextColumn("Project"),
         "hours": st.column_config.NumberColumn("Hours", format="%.2f"),
         "amount": st.column_config.NumberColumn(f"Value ({currency})", format=MONEY),
-    }, "id", "time_entry")  # fmt: skip
+    })  # fmt: skip
 
 
 header()

@@ -14,14 +14,18 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from sync.store.db import make_engine
+from sync.flows import rollups
+from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import upgrade
+from sync.store.tables import BillingEventRow, BusinessEventRow, TimeEntryRow
 from tests.app.seed import BILLABLE_ERROR, USD_INVOICE, seed, seed_operations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +56,31 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], deadline: float) ->
     raise TimeoutError(f"streamlit at {url} never became healthy")
 
 
+def _backing_time(session: Session) -> None:
+    """The approved time entry each seeded billing event was made from (the rollups are built
+    from the first day of time, so a billing event older than every time entry is left out),
+    and the milestones of ``e1``'s journey."""
+    for event in session.scalars(select(BillingEventRow)).all():
+        if event.id == "e1":
+            for name, kind, key, hours in (
+                ("time.approved", "time_entry", event.source_record_id, 0),
+                ("billing_event.created", "billing_event", event.id, 2),
+            ):
+                at = event.approved_at + timedelta(hours=hours)
+                milestone = {"occurred_at": at, "recorded_at": at, "attributes": {}}
+                session.add(
+                    BusinessEventRow(name=name, entity_type=kind, entity_id=key, **milestone)
+                )
+        session.add(
+            TimeEntryRow(
+                id=event.source_record_id, source="test", source_id=event.source_record_id,
+                updated_at=event.approved_at, resource_id=event.resource_id,
+                project_id=event.project_id, spent_date=event.occurred_on, hours=event.quantity,
+                billable=True, status="approved", approved_at=event.approved_at,
+            )
+        )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``streamlit run`` on a seeded store; yields the base URL."""
@@ -66,6 +95,10 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(engine)
     seed(engine, datetime.now(UTC).date())
     seed_operations(engine, datetime.now(UTC))
+    with transaction(session_factory(engine)) as session:
+        _backing_time(session)
+    with transaction(session_factory(engine)) as session:  # as the engine's rollups flow does
+        rollups.refresh(session, today=datetime.now(UTC).date())
     engine.dispose()
 
     port = _free_port()
@@ -182,7 +215,7 @@ def test_overview_renders_and_drills_from_a_bar_in_chromium(dashboard: str, brow
     """The default page, 1400 px wide as an executive's laptop: tiles, then a WIP bar clicked
     lists the billing events behind it."""
     expect = pytest.importorskip("playwright.sync_api").expect
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
     page.goto(dashboard, timeout=30_000)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=30_000)
     page.wait_for_selector('[data-testid="stMetric"]', timeout=30_000)
@@ -198,16 +231,22 @@ def test_overview_renders_and_drills_from_a_bar_in_chromium(dashboard: str, brow
         timeout=15_000
     )
     expect(shown.locator('[data-testid="stDataFrame"]')).to_have_count(1)
+    _select_row(page, 0, shown.locator('[data-testid="stDataFrame"]').first)
+    expect(shown.get_by_text("Journey of billing event")).to_be_visible(timeout=15_000)
+    expect(shown.locator('[data-testid="stPlotlyChart"] .main-svg').nth(1)).to_be_visible(
+        timeout=15_000
+    )  # the journey's timeline, beside its table of milestones
     text = page.inner_text('[data-testid="stMain"]')
     page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
     page.close()
-    assert "$2,300.00" in text
+    assert "$2,300.00" in text and "vs " in text  # every trend says what it compares with
     assert "Traceback" not in text and "None" not in text.split()
 
 
-def _select_row(page: Any, row: int) -> None:
-    """Click a row's selection marker in the first grid (drawn on a canvas, so by coordinates)."""
-    grid = page.locator('[data-testid="stDataFrame"]').first
+def _select_row(page: Any, row: int, grid: Any = None) -> None:
+    """Click a row's selection marker in a grid (the first by default; drawn on a canvas, so by
+    coordinates)."""
+    grid = grid or page.locator('[data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     assert box is not None

@@ -28,6 +28,8 @@ def test_counts_hours_days_and_ages() -> None:
     now = datetime(2025, 6, 30, 12, tzinfo=UTC)
     assert labels.count(1, "invoice") == "1 invoice"
     assert labels.count(1204, "event") == "1,204 events"
+    assert labels.count(2, "time entry") == "2 time entries"
+    assert labels.count(3, "day") == "3 days"
     assert labels.hours(20.5) == "20.5 h"
     assert labels.day(date(2026, 10, 1)) == "1 Oct 2026"
     assert labels.ago(now - timedelta(seconds=20), now) == "just now"
