@@ -153,7 +153,7 @@ def replay(
         session = ctx.sessions()
         try:
             with session.begin() as transaction:
-                outcome = _replay_one(session, row, reference, edit)
+                outcome = _replay_one(session, row, reference, edit, ctx.clock())
                 audit(
                     session,
                     actor,
@@ -175,10 +175,14 @@ def replay(
 
 
 def _replay_one(
-    session: Session, row: ExceptionRow, reference: Any, edit: dict[str, Any] | None
+    session: Session,
+    row: ExceptionRow,
+    reference: Any,
+    edit: dict[str, Any] | None,
+    moment: datetime,
 ) -> Outcome:
     if row.flow == billable.FLOW and row.entity_type == "time_entry" and row.payload:
-        return _replay_time_entry(session, row, reference, edit)
+        return _replay_time_entry(session, row, reference, edit, moment)
     if row.flow == "outbox" and row.payload and row.payload.get("outbox_id"):
         return _requeue(session, row)
     return Outcome(
@@ -190,11 +194,15 @@ def _replay_one(
 
 
 def _replay_time_entry(
-    session: Session, row: ExceptionRow, reference: Any, edit: dict[str, Any] | None
+    session: Session,
+    row: ExceptionRow,
+    reference: Any,
+    edit: dict[str, Any] | None,
+    moment: datetime,
 ) -> Outcome:
     payload = dict(row.payload or {}) | (edit or {})
     frame = billable.checked(session, [payload], reference)
-    billable.store_page(session, frame, [payload])
+    billable.store_page(session, frame, [payload], moment=moment)
     session.flush()
     status = session.scalar(select(ExceptionRow.status).where(ExceptionRow.id == row.id))
     if status == "resolved" or frame["category"][0] is None:

@@ -35,7 +35,6 @@ from sync.store.repo import (
     OPEN_STATUSES,
     Problem,
     get_cursor,
-    now,
     report_problems,
     resolve_problems,
     set_cursor,
@@ -103,7 +102,7 @@ def run(ctx: FlowContext) -> FlowResult:
                     ):
                         frame = checked(session, page, reference)  # sees the group's own pages
                         newest = _newer(newest, frame["updated_at"].max())
-                        result.add(store_page(session, frame, page))
+                        result.add(store_page(session, frame, page, moment=ctx.clock()))
                 if last and newest is not None:
                     set_cursor(session, "harvest", "time_entries", harvest.iso(newest))
     return result
@@ -170,12 +169,20 @@ def recheck_waiting(ctx: FlowContext, reference: Reference) -> FlowResult:
             with ctx.sessions() as session:
                 frame = checked(session, page, reference)
             with transaction(ctx.sessions) as session:
-                result.add(store_page(session, frame, page))
+                result.add(store_page(session, frame, page, moment=ctx.clock()))
     return result
 
 
-def store_page(session: Session, frame: pl.DataFrame, page: Sequence[Any]) -> FlowResult:
-    """Store one checked page: time entries, billing events, exceptions, business events."""
+def store_page(
+    session: Session, frame: pl.DataFrame, page: Sequence[Any], *, moment: datetime
+) -> FlowResult:
+    """Store one checked page: time entries, billing events, exceptions, business events.
+
+    ``moment`` is the engine's clock (``FlowContext.clock``): it stamps the billing events'
+    ``created_at``/``updated_at`` and the rejections' ``occurred_at``, so those columns stay on
+    the clock that invoicing and compensation stamp them with too (the rollups and the money
+    reconciliation compare them with that clock). A billing event that arrives again unchanged
+    keeps its stamp: ``updated_at`` is not one of the columns whose change is written."""
     readable = frame.filter(pl.col("id").is_not_null() & pl.col("updated_at").is_not_null())
     rows = _time_rows(readable)
     unchanged_unless = [c for c in rows.columns if c != "id"]
@@ -184,7 +191,7 @@ def store_page(session: Session, frame: pl.DataFrame, page: Sequence[Any]) -> Fl
     bad = frame.filter(pl.col("category").is_not_null())
     settled = frame.filter(pl.col("category").is_null())
     existing = _existing_events(session, frame["id"].drop_nulls().to_list())
-    created, edited = _billing_events(session, good, existing)
+    created, edited = _billing_events(session, good, existing, moment)
     edited = compensation.uncompensated(session, edited)
     problems = _problems(bad, page) + edited
     _withdraw(
@@ -210,7 +217,7 @@ def store_page(session: Session, frame: pl.DataFrame, page: Sequence[Any]) -> Fl
         session,
         "billing_event.rejected",
         "time_entry",
-        [(p.entity_id or p.record_key, now()) for p in fresh],
+        [(p.entity_id or p.record_key, moment) for p in fresh],
     )
     return FlowResult(records_in=len(page), records_out=len(created), exceptions=len(problems))
 
@@ -249,11 +256,10 @@ EVENT_UPDATES = (
 
 
 def _billing_events(
-    session: Session, good: pl.DataFrame, existing: pl.DataFrame
+    session: Session, good: pl.DataFrame, existing: pl.DataFrame, moment: datetime
 ) -> tuple[list[tuple[str, datetime]], list[Problem]]:
     """Upsert billing events for ``good`` entries, a page at a time. Events already invoiced are
     never changed: one whose entry now has a different value is reported for compensation."""
-    moment = now()
     joined = good.join(existing, on="id", how="left")
     invoiced = joined.filter(pl.col("invoice_id").is_not_null())
     edited = [

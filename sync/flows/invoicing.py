@@ -130,8 +130,8 @@ def compose(
     session.execute(
         update(BillingEventRow)
         .where(BillingEventRow.id.in_([e.id for e in events]))
-        # billing event stamps stay on the billable flow's clock (the wall clock), one per column
-        .values(invoice_id=invoice.id, updated_at=now())
+        # billing events are stamped on the engine's clock, by every flow that writes them
+        .values(invoice_id=invoice.id, updated_at=moment)
     )
     session.add(
         OutboxRow(

@@ -212,7 +212,7 @@ def _store(ctx: FlowContext, reference: Reference, records: list[Any]) -> FlowRe
         return FlowResult()
     with transaction(ctx.sessions) as session:
         frame = billable.checked(session, records, reference)
-        stored = billable.store_page(session, frame, records)
+        stored = billable.store_page(session, frame, records, moment=ctx.clock())
     return FlowResult(records_in=len(records), records_out=stored.records_in)
 
 

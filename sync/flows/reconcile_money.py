@@ -20,7 +20,7 @@ how much, so the same money is never reported twice.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,7 @@ from sync.flows.context import FlowContext, FlowResult
 from sync.flows.reference import load_reference
 from sync.rules import MONEY, Reference
 from sync.store.db import transaction
-from sync.store.repo import OPEN_STATUSES, Problem, now, report_problems, resolve_problems
+from sync.store.repo import OPEN_STATUSES, Problem, report_problems, resolve_problems
 from sync.store.tables import (
     BillingEventRow,
     CompensationRow,
@@ -56,7 +56,8 @@ c = pl.col
 
 def run(ctx: FlowContext) -> FlowResult:
     """Reconcile every month from the oldest record to today; resolve the gaps that closed."""
-    today = ctx.today()
+    moment = ctx.clock()
+    today = moment.date()
     with ctx.sessions() as session:
         oldest = _oldest(session)
         reference = load_reference(session)
@@ -71,7 +72,9 @@ def run(ctx: FlowContext) -> FlowResult:
                 ),
                 ctx.sessions() as session,
             ):
-                gaps = month_gaps(session, reference, held, start, end, closed=end < today)
+                gaps = month_gaps(
+                    session, reference, held, start, end, closed=end < today, now=moment
+                )
             problems += [_problem(gap, start, names) for gap in gaps.iter_rows(named=True)]
     with transaction(ctx.sessions) as session:
         report_problems(session, FLOW, problems, trace_id=current_trace_id())
@@ -97,15 +100,17 @@ def month_gaps(
     end: date,
     *,
     closed: bool,
+    now: datetime,
 ) -> pl.DataFrame:
-    """The gaps of one month: ``contract_id, currency, kind, left, right, held, gap, note``."""
+    """The gaps of one month: ``contract_id, currency, kind, left, right, held, gap, note``.
+    ``now`` is the engine's clock, the one billing events' ``created_at`` is stamped with."""
     events = _events(session, start, end)
     entries = _entries(session, start, end)
     compensated = _compensated(session, start, end)
     frames = [time_vs_events(entries, events, compensated, reference, held)]
     invoices = _invoices(session, start, end)
     if closed:
-        frames.append(events_vs_invoices(events, invoices, due_before=now() - GRACE))
+        frames.append(events_vs_invoices(events, invoices, due_before=now - GRACE))
     frames.append(invoices_vs_cash(invoices))
     gaps = pl.concat(frames, how="vertical")
     tolerance = pl.max_horizontal(pl.lit(CENT, dtype=TOTAL), c("tolerance"))

@@ -8,9 +8,11 @@ and an interrupted run leaves the previous rollups and watermarks as they were.
 
 Change detection, per source table (watermarks live in ``cursors`` under system ``rollups``):
 
-- every source is scanned from its watermark minus ``OVERLAP``, so a row written by a transaction
-  still open at the last run (its timestamp is older than rows already seen) is not missed;
-  recomputing a cell twice is harmless;
+- every other source is read from its watermark by ``sync.flows.watermarks``: the watermark
+  rises to the newest stamp a run saw only once 15 minutes have passed since that run on both the
+  wall clock and the engine's, so a row that a transaction still open at a run stamped earlier is
+  not missed, whatever the engine's clock does beside the wall clock (recomputing a cell twice
+  is harmless);
 - time entries carry the time system's ``updated_at``, and the billable flow stores a backfill's
   pages in ``spent_date`` order, so their watermark never passes the engine's committed Harvest
   cursor (everything up to it is stored); ``deleted_at`` catches deletions;
@@ -37,7 +39,9 @@ from sqlalchemy.orm import Session
 
 from sync.flows import rollup_cells as store
 from sync.flows import rollup_facts as facts
+from sync.flows import watermarks
 from sync.flows.context import FlowContext, FlowResult
+from sync.flows.watermarks import Moment
 from sync.store.db import transaction, upsert
 from sync.store.repo import get_cursor, set_cursor
 from sync.store.tables import (
@@ -57,7 +61,6 @@ from sync.telemetry import tracer
 
 FLOW = "rollups"
 SYSTEM = "rollups"
-OVERLAP = timedelta(minutes=15)
 CAPACITY_YEARS = 3
 # watermark name -> the column it follows (each compared only with its own clock)
 SOURCES: dict[str, Any] = {
@@ -90,7 +93,7 @@ class Changes:
 def run(ctx: FlowContext) -> FlowResult:
     with tracer.start_as_current_span("rollups refresh"), transaction(ctx.sessions) as session:
         lag = timedelta(seconds=ctx.settings.billing.cursor_lag_seconds)
-        return refresh(session, today=ctx.today(), lag=lag)
+        return refresh(session, today=ctx.today(), now=ctx.clock(), lag=lag)
 
 
 def refresh(
@@ -98,20 +101,25 @@ def refresh(
     *,
     today: date,
     now: datetime | None = None,
+    wall: datetime | None = None,
     lag: timedelta = timedelta(minutes=5),
 ) -> FlowResult:
     """Bring the rollups up to date (a full rebuild when they have never been built). ``now``:
-    the store's clock (default: the wall clock); ``lag``: the engine's time-entry cursor lag."""
+    the engine's clock, ``wall``: the wall clock (both default to the wall clock); ``lag``: the
+    engine's time-entry cursor lag."""
+    at = Moment.of(now, wall)
     marks = {name: _mark(session, name) for name in SOURCES}
     if any(mark is None for mark in marks.values()):
-        return rebuild(session, today=today)
+        return rebuild(session, today=today, now=now, wall=wall)
     changes = Changes()
     new_marks: dict[str, datetime] = {}
     for name, mark in marks.items():
         assert mark is not None
-        newer = _newer(name, mark, now or datetime.now(UTC), lag)
-        new_marks[name] = max(_detect(session, name, newer, changes) or mark, mark)
-    new_marks["time_entries"] = min(new_marks["time_entries"], _harvest_cursor(session))
+        newest = _detect(session, name, _newer(name, mark, lag), changes)
+        if name == "time_entries":
+            new_marks[name] = min(max(newest or mark, mark), _harvest_cursor(session))
+        else:
+            watermarks.advance(session, SYSTEM, name, old=mark, newest=newest, at=at)
     _extend_horizon(session, today, changes)
     cells = changes.cell_frame()
     store.forget_members(session, changes.entries)
@@ -128,8 +136,11 @@ def refresh(
     )  # fmt: skip
 
 
-def rebuild(session: Session, *, today: date) -> FlowResult:
+def rebuild(
+    session: Session, *, today: date, now: datetime | None = None, wall: datetime | None = None
+) -> FlowResult:
     """Every rollup from scratch, a month at a time; watermarks set to what was read."""
+    at = Moment.of(now, wall)
     marks = {name: _max_stamp(session, name, None) for name in SOURCES}
     for table in (
         *store.CELL_TABLES,
@@ -161,7 +172,10 @@ def rebuild(session: Session, *, today: date) -> FlowResult:
     store.recompute_invoices(session, set(posted), fresh=True)
     marks["time_entries"] = min(marks["time_entries"] or NEVER, _harvest_cursor(session))
     for name, mark in marks.items():
-        set_cursor(session, SYSTEM, name, (mark or NEVER).isoformat())
+        if name == "time_entries" or mark is None:
+            set_cursor(session, SYSTEM, name, (mark or NEVER).isoformat())
+        else:
+            watermarks.restart(session, SYSTEM, name, newest=mark, at=at)
     return FlowResult(records_in=cells_done, records_out=cells_done, notes=["full rebuild"])
 
 
@@ -169,8 +183,7 @@ def rebuild(session: Session, *, today: date) -> FlowResult:
 
 
 def _mark(session: Session, name: str) -> datetime | None:
-    value = get_cursor(session, SYSTEM, name)
-    return datetime.fromisoformat(value) if value else None
+    return watermarks.floor(session, SYSTEM, name)
 
 
 def _harvest_cursor(session: Session) -> datetime:
@@ -188,18 +201,14 @@ def _max_stamp(session: Session, name: str, newer: ColumnElement[bool] | None) -
     return session.scalar(statement)
 
 
-def _newer(name: str, mark: datetime, now: datetime, lag: timedelta) -> ColumnElement[bool]:
+def _newer(name: str, mark: datetime, lag: timedelta) -> ColumnElement[bool]:
     """Which rows of source ``name`` count as changed since its watermark ``mark``.
 
     Time entries: from the mark (the engine's cursor) less the engine's own cursor lag, the window
-    the billable flow re-reads too. Others: while the mark is recent, a transaction that started
-    before it may still be committing rows stamped before it, so the last ``OVERLAP`` is read
-    again; once the mark is older than that, only rows stamped after it are new."""
+    the billable flow re-reads too. Others: rows stamped after the floor (``watermarks``)."""
     column = SOURCES[name]
     if name == "time_entries":
         return column >= (mark - lag if mark > NEVER + lag else NEVER)
-    if mark >= now - OVERLAP:
-        return column >= mark - OVERLAP
     return column > mark
 
 

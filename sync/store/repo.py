@@ -16,6 +16,7 @@ from sync.store.db import upsert
 from sync.store.tables import AuditRow, CursorRow, ExceptionRow, SyncRunRow, XrefRow
 
 OPEN_STATUSES = ("open", "retrying")
+CHUNK = 500  # keys per IN list
 
 
 def now() -> datetime:
@@ -139,21 +140,48 @@ def report_problems(
 
 
 def resolve_problems(session: Session, flow: str, record_keys: Sequence[str], *, note: str) -> int:
-    """Resolve open exceptions of records that have now gone through."""
+    """Resolve open exceptions of records that have now gone through.
+
+    Flow 3 calls this for every page of records it stores, and most pages hold none with an open
+    exception: so the flow's open exceptions are looked up first and only those rows are updated.
+    Up to one more than the keys given are read (by status); when the flow has fewer open, they
+    are matched with the keys in memory, else the keys are looked up on the unique
+    ``(flow, record_key)`` index. A flow with nothing open costs one short query, not a write."""
+    if not record_keys:
+        return 0
+    wanted = set(record_keys)
+    open_rows = session.execute(
+        select(ExceptionRow.id, ExceptionRow.record_key)
+        .where(ExceptionRow.flow == flow, ExceptionRow.status.in_(OPEN_STATUSES))
+        .limit(len(wanted) + 1)
+    ).all()
+    if len(open_rows) <= len(wanted):
+        ids = [row_id for row_id, key in open_rows if key in wanted]
+    else:
+        ids = _open_ids(session, flow, sorted(wanted))
     resolved = 0
-    for start in range(0, len(record_keys), 500):
-        chunk = record_keys[start : start + 500]
+    for start in range(0, len(ids), CHUNK):
         result = session.execute(
             update(ExceptionRow)
-            .where(
-                ExceptionRow.flow == flow,
-                ExceptionRow.record_key.in_(chunk),
-                ExceptionRow.status.in_(OPEN_STATUSES),
-            )
+            .where(ExceptionRow.id.in_(ids[start : start + CHUNK]))
+            .where(ExceptionRow.status.in_(OPEN_STATUSES))  # as read, in this transaction
             .values(status="resolved", notes=note, last_seen=now())
         )
         resolved += result.rowcount  # type: ignore[attr-defined]
     return resolved
+
+
+def _open_ids(session: Session, flow: str, record_keys: Sequence[str]) -> list[int]:
+    ids: list[int] = []
+    for start in range(0, len(record_keys), CHUNK):
+        ids += session.scalars(
+            select(ExceptionRow.id).where(
+                ExceptionRow.flow == flow,
+                ExceptionRow.record_key.in_(record_keys[start : start + CHUNK]),
+                ExceptionRow.status.in_(OPEN_STATUSES),
+            )
+        )
+    return ids
 
 
 # --- runs and audit -------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Business time comes from the engine's clock; bookkeeping keeps the wall clock.
 
 The demo runs the engine on the sandbox's simulated clock, so when an invoice was raised and
-posted, when a credit note was posted, when status came back from Xero and when a business event
-happened must be read from ``FlowContext.clock``; the outbox's machinery (``delivered_at``,
+posted, when a credit note was posted, when status came back from Xero, when a billing event was
+created or put on an invoice and when a business event happened must be read from
+``FlowContext.clock``; the outbox's machinery (``delivered_at``,
 backoff) and ``recorded_at`` stay real time. Here the clock is fixed a year before the wall clock,
 and the sandbox runs on it too.
 """
@@ -13,21 +14,24 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, func, select
 
 from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync.engine import Engine as SyncEngine
+from sync.flows import rollups
 from sync.settings import Settings
-from sync.store.db import session_factory
+from sync.store.db import session_factory, transaction
 from sync.store.tables import (
     BillingEventRow,
     BusinessEventRow,
     CompensationRow,
+    CursorRow,
     InvoiceRow,
     OutboxRow,
     TimeEntryRow,
 )
+from tests.sync.test_rollups import assert_same, snapshot
 
 TODAY = date(2025, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -119,3 +123,63 @@ def test_a_credit_note_and_status_back_are_stamped_at_the_engines_time(
     with session_factory(store)() as s:
         paid = s.scalars(select(InvoiceRow).where(InvoiceRow.status == "paid")).all()
     assert paid and {i.updated_at for i in paid} == {firm.now}
+
+
+def test_billing_events_are_stamped_at_the_engines_time(firm: Firm, store: Engine) -> None:
+    """Created, put on an invoice, rejected: on the engine's clock. Stored again unchanged a day
+    later, a billing event keeps its stamp (a new clock reading is not a change)."""
+    firm.run()
+    with session_factory(store)() as s:
+        stamps = s.execute(select(BillingEventRow.created_at, BillingEventRow.updated_at)).all()
+        rejected = s.scalars(
+            select(BusinessEventRow.occurred_at).where(
+                BusinessEventRow.name == "billing_event.rejected"
+            )
+        ).all()
+    assert stamps and {stamp for pair in stamps for stamp in pair} == {firm.now}
+    assert rejected and set(rejected) == {firm.now}
+    first = firm.now
+    firm.now += timedelta(days=1)
+    with transaction(session_factory(store)) as s:  # every entry is read and stored again
+        s.execute(delete(CursorRow).where(CursorRow.system == "harvest"))
+        assert s.scalar(select(func.count()).where(BillingEventRow.invoice_id.is_(None)))
+    firm.run()
+    with session_factory(store)() as s:
+        again = s.execute(select(BillingEventRow.created_at, BillingEventRow.updated_at)).all()
+    assert sorted(again) == sorted(stamps) and {s for pair in again for s in pair} == {first}
+
+
+def test_rollups_on_the_engines_clock_equal_a_rebuild(firm: Firm, store: Engine) -> None:
+    """A year behind the wall clock, the rollups still see an edit, and a transaction that began
+    before a rollups run but committed after it (stamped at the run's own engine time)."""
+    firm.run()
+    with session_factory(store)() as s:
+        invoiced, pending = (
+            s.scalars(
+                select(TimeEntryRow.source_id)
+                .join(BillingEventRow, BillingEventRow.source_record_id == TimeEntryRow.id)
+                .where(condition, TimeEntryRow.hours >= 2)
+            ).first()
+            for condition in (
+                BillingEventRow.invoice_id.is_not(None),
+                BillingEventRow.invoice_id.is_(None),
+            )
+        )
+    assert invoiced is not None and pending is not None
+    entries = {str(e["id"]): e for e in firm.box.harvest.entries()}
+    for source_id in (invoiced, pending):
+        firm.box.harvest.edit_entry(entries[source_id]["id"], hours=entries[source_id]["hours"] - 1)
+    with transaction(session_factory(store)) as s:  # the late commit, in a cell nothing else moves
+        event = s.scalars(
+            select(BillingEventRow)
+            .where(BillingEventRow.invoice_id.is_(None))
+            .order_by(BillingEventRow.occurred_on)
+        ).first()
+        assert event is not None
+        event.amount, event.updated_at = event.amount + 100, firm.now
+    firm.now += timedelta(days=1)
+    firm.run()
+    kept = snapshot(store)
+    with transaction(session_factory(store)) as s:
+        rollups.rebuild(s, today=firm.now.date())
+    assert_same(kept, snapshot(store))

@@ -10,12 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import Engine, select, update
 
 from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync import outbox_credit_notes
 from sync.engine import Engine as SyncEngine
+from sync.flows import compensation
 from sync.settings import Settings
 from sync.store.db import session_factory
 from sync.store.tables import (
@@ -265,3 +267,35 @@ def test_a_pending_adjustment_is_revised_before_anything_is_credited(
     assert adjustments == []
     (note,) = ours(sandbox)
     assert Decimal(str(note["Total"])) == Decimal(event.rate).quantize(Decimal("0.01"))
+
+
+def test_a_run_after_nothing_changed_reads_no_invoiced_entry(
+    sandbox: Sandbox, store: Engine
+) -> None:
+    """Compensation reads the invoiced entries touched since its watermarks, not the history: once
+    a compensated entry's changes are behind them, a run reads no invoiced entry; a full scan still
+    reads it (and finds it settled)."""
+    moment = [datetime(2026, 11, 25, 12, tzinfo=UTC)]
+    engine = SyncEngine(
+        Settings(database_url=str(store.url)),
+        store,
+        transports=sandbox.transports(),
+        clock=lambda: moment[0],
+        policy=FAST,
+    )
+    with time_machine.travel(datetime.now(UTC), tick=True) as wall:
+        run(engine)
+        entry, _ = invoiced_entry(sandbox, store)
+        sandbox.harvest.edit_entry(entry["id"], hours=float(entry["hours"]) - 1)
+        run(engine)
+        assert len(ours(sandbox)) == 1
+        sandbox.advance(date(2026, 11, 28))  # new time moves the Harvest cursor past the edit
+        for _ in range(3):  # until the watermarks' checkpoints have settled on both clocks
+            wall.shift(timedelta(minutes=20))
+            moment[0] += timedelta(minutes=20)
+            run(engine)
+        quiet = compensation.run(engine.context)
+        full = compensation.run(engine.context, full=True)
+    assert (quiet.records_in, quiet.records_out) == (0, 0)
+    assert full.records_in >= 1 and full.records_out == 0
+    assert len(ours(sandbox)) == 1
