@@ -8,8 +8,10 @@ approved billable entry priced as the world prices it, one invoice per contract 
 posted on the 1st of the next month, and payments as each customer tends to pay. Then the rollups
 are built (a full rebuild), one incremental refresh after 0.1 % of the entries change is timed,
 and ``executive_kpis`` is timed from the rollups and from raw records (best of three; the whole
-set: utilization, realization, WIP, cycle time, DSO, approvals, unapproved time, flow health and
-open exceptions, for the period and the previous one).
+set: utilization, realization, WIP, cycle time, DSO, approvals, unapproved time, margin, flow
+health and open exceptions, for the period and the previous one). Then each drilldown
+(``metrics.drill.records``) is timed against the first version, which loaded every row and
+filtered in polars (``tests/metrics/drill_reference.py``), and revenue leakage is timed.
 
     python -m bench.kpis [--sizes medium large] [--dir var/bench]
 
@@ -22,6 +24,7 @@ import argparse
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,7 +33,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, func, select, update
 
-from metrics.report import executive_kpis
+from metrics import drill
+from metrics.report import executive_kpis, revenue_leakage
 from sandbox.world import World, build_world
 from sandbox.world.pricing import priced
 from sync.flows import rollups
@@ -54,6 +58,7 @@ from sync.store.tables import (
     TimeEntryRow,
     TimeOffRow,
 )
+from tests.metrics import drill_reference
 
 TODAY = date(2026, 11, 25)
 UTC_TIME = pl.Datetime("us", "UTC")
@@ -420,6 +425,9 @@ def measure(size: str, folder: Path) -> dict[str, Any]:
                 "raw by region": best_of(1, lambda: run("raw", "region")),
             }
         headline = run("rollups").headline
+        with console.status(f"{size}: drilling down…"):
+            drills = drilldowns(connection)
+            leakage_s = best_of(3, lambda: revenue_leakage(connection, as_of=TODAY))
     store.dispose()
     return {
         "size": size,
@@ -435,7 +443,34 @@ def measure(size: str, folder: Path) -> dict[str, Any]:
         "raw": raw,
         "timings": timings,
         "headline": headline,
+        "drills": drills,
+        "leakage_s": leakage_s,
     }
+
+
+DRILLS: tuple[tuple[drill.Kpi, dict[str, Any]], ...] = (
+    ("wip", {}),
+    ("wip", {"bucket": "0–30"}),
+    ("cycle_time", {}),
+    ("utilization", {}),
+    ("approvals", {}),
+    ("unapproved", {}),
+    ("realization", {}),
+    ("dso", {}),
+)
+
+
+def drilldowns(connection: Any) -> dict[str, tuple[float, float, int]]:
+    """Per cell: seconds with the filters in SQL, seconds loading every row, rows."""
+    out = {}
+    for kpi, cell in DRILLS:
+        pushed_read = partial(drill.records, connection, kpi, as_of=TODAY, **cell)
+        rows = pushed_read()
+        pushed = best_of(3, pushed_read)
+        loaded = best_of(1, partial(drill_reference.records, connection, kpi, as_of=TODAY, **cell))
+        label = kpi + (f" {cell['bucket']}" if "bucket" in cell else "")
+        out[label] = (pushed, loaded, rows.height)
+    return out
 
 
 def report(results: list[dict[str, Any]]) -> None:
@@ -472,7 +507,23 @@ def report(results: list[dict[str, Any]]) -> None:
             ("met" if r["timings"]["rollups"] < 1 else "MISSED") if r["size"] == "large" else "—"
         ),
     )
+    row("revenue leakage (raw, 400 days)", lambda r: f"{r['leakage_s'] * 1000:,.0f} ms")
     console.print(table)
+    drills = Table(title=f"Drilldown as of {TODAY}: filters in SQL vs every row loaded")
+    drills.add_column("cell")
+    for r in results:
+        drills.add_column(r["size"], justify="right")
+    for cell in results[0]["drills"]:
+        drills.add_row(
+            cell,
+            *(
+                "{:,.0f} ms vs {:,.0f} ms ({:,} rows)".format(
+                    r["drills"][cell][0] * 1000, r["drills"][cell][1] * 1000, r["drills"][cell][2]
+                )
+                for r in results
+            ),
+        )
+    console.print(drills)
     for r in results:
         console.print(f"[bold]{r['size']}[/bold] rollup rows: {r['facts']}")
         headline = r["headline"].filter(

@@ -195,3 +195,28 @@ def unapproved(waiting: pl.DataFrame, by: Dimension | None = None) -> pl.DataFra
         .with_columns(pl.col("bucket").cast(pl.Enum(BUCKETS)))
         .sort(keys)
     )
+
+
+def margin(
+    revenue: pl.DataFrame, labour: pl.DataFrame, by: Dimension | None = None
+) -> pl.DataFrame:
+    """Margin of the period's work per currency: revenue − labour cost − expenses, and its share
+    of revenue (no value without revenue). Expenses are not yet kept in the store: 0. A slice
+    with cost and no revenue is listed (its cost is the margin's loss)."""
+    keys = _keys(by, "currency")
+    earned = revenue.select(*keys, "revenue", labour_cost=pl.lit(0.0))
+    spent = labour.select(*keys, pl.lit(0.0).alias("revenue"), "labour_cost")
+    both = pl.concat([earned, spent]).filter(pl.col("currency").is_not_null())
+    grouped = _group(both, keys, [pl.col("revenue").sum(), pl.col("labour_cost").sum()])
+    return (
+        grouped.filter((pl.col("revenue") != 0) | (pl.col("labour_cost") != 0))
+        .with_columns(pl.lit(0.0).alias("expenses"))
+        .with_columns(
+            (pl.col("revenue") - pl.col("labour_cost") - pl.col("expenses")).alias("margin")
+        )
+        .with_columns(
+            pl.when(pl.col("revenue") != 0)
+            .then(pl.col("margin") / pl.col("revenue"))
+            .alias("margin_share")
+        )
+    )

@@ -193,6 +193,48 @@ def available(
     return _frame(connection, statement, cut, {"available_hours": pl.Float64})
 
 
+def revenue(
+    connection: Connection,
+    *,
+    start: date,
+    end: date,
+    as_of: date,
+    by: Dimension | None,
+    where: Where,
+) -> pl.DataFrame:
+    """Value of the billable work of [start, end] (its billing events, invoiced or not, created by
+    ``as_of``), per slice and currency: the revenue of project margin."""
+    b = RollupBillingRow
+    cut = slicing("project", b.project_id, by, where, worker=b.resource_id)
+    statement = _query(
+        b,
+        cut,
+        [func.sum(b.amount)],
+        [b.currency],
+        [b.day.between(start, end), b.created_on <= as_of],
+    )
+    return _frame(connection, statement, cut, {"currency": pl.String, "revenue": pl.Float64})
+
+
+def labour(
+    connection: Connection, *, start: date, end: date, by: Dimension | None, where: Where
+) -> pl.DataFrame:
+    """Cost of the time logged over [start, end] (rejected time left out): hours × the person's
+    cost rate, per slice and the currency of the project (time on projects plan2cash does not
+    know is left out; time of people it does not know costs nothing)."""
+    t = RollupTimeRow
+    cut = slicing("project", t.project_id, by, where, worker=t.resource_id)
+    cut.join = (ProjectRow, ProjectRow.id == t.project_id)  # the project's currency, always
+    statement = _query(
+        t,
+        cut,
+        [func.sum(t.hours * ResourceRow.cost_rate)],
+        [ProjectRow.currency],
+        [t.day.between(start, end), t.status != "rejected", ProjectRow.id.is_not(None)],
+    ).outerjoin(ResourceRow, ResourceRow.id == t.resource_id)
+    return _frame(connection, statement, cut, {"currency": pl.String, "labour_cost": pl.Float64})
+
+
 def billed(
     connection: Connection,
     *,

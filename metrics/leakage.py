@@ -17,19 +17,19 @@ from datetime import date, timedelta
 import polars as pl
 
 KINDS = ("approved_not_billed", "wrong_rate", "closed_project")
+GRACE_DAYS = 15  # after its month closes, approved time has this long to reach an invoice
 
 
-def revenue_leakage(
-    entries: pl.DataFrame, *, as_of: date, grace_days: int = 15, by: list[str] | None = None
-) -> pl.DataFrame:
-    """``entries``: spent_date, hours, currency, approved, billable, expected_rate, billed_rate
-    (null if on no invoice), on_closed_project (bool) + slicing columns.
-    Returns amount and hours per currency, kind (and ``by``)."""
+def leaks(entries: pl.DataFrame, *, as_of: date, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
+    """The entries that leak, each with its ``kind`` and ``amount`` (the kinds are disjoint: an
+    entry leaks once at most). ``entries``: spent_date, hours, currency, approved, billable,
+    expected_rate, billed_rate (null if on no invoice), on_closed_project (bool) and any other
+    columns, which are kept."""
     due = pl.col("spent_date").dt.month_end() + timedelta(days=grace_days) < pl.lit(as_of)
     billable = entries.filter(pl.col("approved") & pl.col("billable"))
     value = pl.col("hours").cast(pl.Float64) * pl.col("expected_rate").cast(pl.Float64)
     shortfall = (pl.col("expected_rate") - pl.col("billed_rate")).cast(pl.Float64)
-    kinds = pl.concat(
+    return pl.concat(
         [
             billable.filter(
                 pl.col("billed_rate").is_null() & ~pl.col("on_closed_project") & due
@@ -43,13 +43,25 @@ def revenue_leakage(
             ).with_columns(pl.lit("closed_project").alias("kind"), value.alias("amount")),
         ]
     )
+
+
+def revenue_leakage(
+    entries: pl.DataFrame,
+    *,
+    as_of: date,
+    grace_days: int = GRACE_DAYS,
+    by: list[str] | None = None,
+) -> pl.DataFrame:
+    """``entries`` as for ``leaks``, plus slicing columns. Returns amount, hours and entries
+    per currency, kind (and ``by``)."""
     keys = ["currency", "kind", *(by or [])]
     return (
-        kinds.group_by(keys)
+        leaks(entries, as_of=as_of, grace_days=grace_days)
+        .group_by(keys)
         .agg(
             pl.col("amount").sum(),
             pl.col("hours").cast(pl.Float64).sum(),
             pl.len().alias("entries"),
         )
-        .sort(keys)
+        .sort(keys, nulls_last=True)
     )

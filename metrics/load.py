@@ -6,12 +6,15 @@ and returns a frame with a fixed schema, so an empty store gives empty frames of
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeAlias
 
 import polars as pl
-from sqlalchemy import Connection, Executable, select
+from sqlalchemy import Boolean, ColumnElement, Connection, Executable, Select, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from sync.store.tables import (
     BillingEventRow,
@@ -27,7 +30,10 @@ from sync.store.tables import (
 )
 
 UTC_TIME = pl.Datetime("us", "UTC")
+Rows: TypeAlias = Select[*tuple[Any, ...]]  # a select of any columns
 MONEY = pl.Decimal(18, 2)
+OPEN = ("open", "retrying")  # exception statuses that still need someone
+BILLING_INVOICE = aliased(InvoiceRow, name="billing_invoice")  # the invoice of a billing event
 
 
 def frame(connection: Connection, statement: Executable, schema: dict[str, Any]) -> pl.DataFrame:
@@ -35,10 +41,74 @@ def frame(connection: Connection, statement: Executable, schema: dict[str, Any])
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
-def billing_events(connection: Connection, *, until: date | None = None) -> pl.DataFrame:
-    """Billing events with the dates of their invoice (for WIP and cycle time)."""
-    event, invoice = BillingEventRow, aliased(InvoiceRow)
-    statement = select(
+BILLING_EVENTS: dict[str, Any] = {
+    "event_id": pl.String,
+    "customer_id": pl.String,
+    "project_id": pl.String,
+    "contract_id": pl.String,
+    "resource_id": pl.String,
+    "occurred_on": pl.Date,
+    "quantity": MONEY,
+    "rate": MONEY,
+    "amount": MONEY,
+    "currency": pl.String,
+    "approved_at": UTC_TIME,
+    "event_created_at": UTC_TIME,
+    "invoice_created_at": UTC_TIME,
+    "posted_at": UTC_TIME,
+    "invoiced_on": pl.Date,
+}
+INVOICES: dict[str, Any] = {
+    "invoice_id": pl.String,
+    "number": pl.String,
+    "customer_id": pl.String,
+    "contract_id": pl.String,
+    "issue_date": pl.Date,
+    "total": MONEY,
+    "currency": pl.String,
+    "status": pl.String,
+    "posted_at": UTC_TIME,
+}
+
+
+class likely(FunctionElement[bool]):  # named as the SQL function it becomes
+    """A predicate that holds for nearly every row (``deleted_at IS NULL``). SQLite plans
+    without table statistics here, so it takes an equality such as ``IS NULL`` on an indexed
+    column for the most selective term and reads the whole table through that index; wrapped in
+    SQLite's ``likely(…)`` it picks the selective index (a date range) instead. Elsewhere the
+    predicate is rendered as it is."""
+
+    type = Boolean()
+    name = "likely"
+    inherit_cache = True
+
+
+@compiles(likely)
+def _predicate(element: likely, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(likely, "sqlite")
+def _likely(element: likely, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"likely({compiler.process(element.clauses, **kw)})"
+
+
+def midnight(day: date) -> datetime:
+    """The first moment of ``day`` in UTC: ``stamp < midnight(day + 1)`` is "on or before
+    ``day``" for a stored UTC datetime, on both dialects."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def on_or_before(stamp: Any, day: date) -> ColumnElement[bool]:
+    """``stamp``'s UTC date is on or before ``day`` (false when ``stamp`` is null)."""
+    return stamp < midnight(day + timedelta(days=1))
+
+
+def billing_events_query() -> Rows:
+    """Billing events with the dates of their invoice (``BILLING_EVENTS``); callers add
+    ``where`` clauses (the invoice is ``BILLING_INVOICE``)."""
+    event, invoice = BillingEventRow, BILLING_INVOICE
+    return select(
         event.id,
         event.customer_id,
         event.project_id,
@@ -55,56 +125,34 @@ def billing_events(connection: Connection, *, until: date | None = None) -> pl.D
         invoice.posted_at,
         invoice.issue_date,
     ).join(invoice, invoice.id == event.invoice_id, isouter=True)
+
+
+def billing_events(connection: Connection, *, until: date | None = None) -> pl.DataFrame:
+    """Billing events with the dates of their invoice (for WIP and cycle time)."""
+    statement = billing_events_query()
     if until is not None:
-        statement = statement.where(event.occurred_on <= until)
-    return frame(
-        connection,
-        statement,
-        {
-            "event_id": pl.String,
-            "customer_id": pl.String,
-            "project_id": pl.String,
-            "contract_id": pl.String,
-            "resource_id": pl.String,
-            "occurred_on": pl.Date,
-            "quantity": MONEY,
-            "rate": MONEY,
-            "amount": MONEY,
-            "currency": pl.String,
-            "approved_at": UTC_TIME,
-            "event_created_at": UTC_TIME,
-            "invoice_created_at": UTC_TIME,
-            "posted_at": UTC_TIME,
-            "invoiced_on": pl.Date,
-        },
+        statement = statement.where(BillingEventRow.occurred_on <= until)
+    return frame(connection, statement, BILLING_EVENTS)
+
+
+def invoices_query() -> Rows:
+    """Invoices (``INVOICES``); callers add ``where`` clauses."""
+    row = InvoiceRow
+    return select(
+        row.id,
+        row.number,
+        row.customer_id,
+        row.contract_id,
+        row.issue_date,
+        row.total,
+        row.currency,
+        row.status,
+        row.posted_at,
     )
 
 
 def invoices(connection: Connection) -> pl.DataFrame:
-    row = InvoiceRow
-    return frame(
-        connection,
-        select(
-            row.id,
-            row.customer_id,
-            row.contract_id,
-            row.issue_date,
-            row.total,
-            row.currency,
-            row.status,
-            row.posted_at,
-        ),
-        {
-            "invoice_id": pl.String,
-            "customer_id": pl.String,
-            "contract_id": pl.String,
-            "issue_date": pl.Date,
-            "total": MONEY,
-            "currency": pl.String,
-            "status": pl.String,
-            "posted_at": UTC_TIME,
-        },
-    )
+    return frame(connection, invoices_query(), INVOICES).drop("number")
 
 
 def payments(connection: Connection) -> pl.DataFrame:
@@ -116,38 +164,48 @@ def payments(connection: Connection) -> pl.DataFrame:
     )
 
 
-def exceptions(connection: Connection) -> pl.DataFrame:
+EXCEPTIONS: dict[str, Any] = {
+    "flow": pl.String,
+    "category": pl.String,
+    "status": pl.String,
+    "first_seen": UTC_TIME,
+    "value_at_risk": MONEY,
+    "currency": pl.String,
+}
+RUNS: dict[str, Any] = {
+    "flow": pl.String,
+    "started_at": UTC_TIME,
+    "finished_at": UTC_TIME,
+    "status": pl.String,
+    "records_in": pl.Int64,
+    "exceptions": pl.Int64,
+}
+
+
+def exceptions(connection: Connection, *, open_only: bool = False) -> pl.DataFrame:
+    """Exceptions (``open_only``: those still open or retrying, the worklist)."""
     row = ExceptionRow
-    return frame(
-        connection,
-        select(row.flow, row.category, row.status, row.first_seen, row.value_at_risk, row.currency),
-        {
-            "flow": pl.String,
-            "category": pl.String,
-            "status": pl.String,
-            "first_seen": UTC_TIME,
-            "value_at_risk": MONEY,
-            "currency": pl.String,
-        },
+    statement = select(
+        row.flow, row.category, row.status, row.first_seen, row.value_at_risk, row.currency
     )
+    if open_only:
+        statement = statement.where(row.status.in_(OPEN))
+    return frame(connection, statement, EXCEPTIONS)
 
 
-def runs(connection: Connection) -> pl.DataFrame:
+def runs(
+    connection: Connection, *, since: date | None = None, until: date | None = None
+) -> pl.DataFrame:
+    """Flow runs, those started on days [``since``, ``until``] when given."""
     row = SyncRunRow
-    return frame(
-        connection,
-        select(
-            row.flow, row.started_at, row.finished_at, row.status, row.records_in, row.exceptions
-        ),
-        {
-            "flow": pl.String,
-            "started_at": UTC_TIME,
-            "finished_at": UTC_TIME,
-            "status": pl.String,
-            "records_in": pl.Int64,
-            "exceptions": pl.Int64,
-        },
+    statement = select(
+        row.flow, row.started_at, row.finished_at, row.status, row.records_in, row.exceptions
     )
+    if since is not None:
+        statement = statement.where(row.started_at >= midnight(since))
+    if until is not None:
+        statement = statement.where(on_or_before(row.started_at, until))
+    return frame(connection, statement, RUNS)
 
 
 def client_spans(connection: Connection) -> pl.DataFrame:
@@ -186,36 +244,40 @@ def client_spans(connection: Connection) -> pl.DataFrame:
     )
 
 
+TIME_ENTRIES: dict[str, Any] = {
+    "time_entry_id": pl.String,
+    "resource_id": pl.String,
+    "project_id": pl.String,
+    "spent_date": pl.Date,
+    "hours": MONEY,
+    "billable": pl.Boolean,
+    "status": pl.String,
+    "submitted_at": UTC_TIME,
+    "approved_at": UTC_TIME,
+    "vendor_rate": MONEY,
+}
+
+
+def time_entries_query() -> Rows:
+    """Time entries that are not deleted (``TIME_ENTRIES``); callers add ``where`` clauses."""
+    row = TimeEntryRow
+    return select(
+        row.id,
+        row.resource_id,
+        row.project_id,
+        row.spent_date,
+        row.hours,
+        row.billable,
+        row.status,
+        row.submitted_at,
+        row.approved_at,
+        row.vendor_rate,
+    ).where(likely(row.deleted_at.is_(None)))
+
+
 def time_entries(connection: Connection) -> pl.DataFrame:
     """Time entries that are not deleted (for utilization, approvals and realization)."""
-    row = TimeEntryRow
-    return frame(
-        connection,
-        select(
-            row.id,
-            row.resource_id,
-            row.project_id,
-            row.spent_date,
-            row.hours,
-            row.billable,
-            row.status,
-            row.submitted_at,
-            row.approved_at,
-            row.vendor_rate,
-        ).where(row.deleted_at.is_(None)),
-        {
-            "time_entry_id": pl.String,
-            "resource_id": pl.String,
-            "project_id": pl.String,
-            "spent_date": pl.Date,
-            "hours": MONEY,
-            "billable": pl.Boolean,
-            "status": pl.String,
-            "submitted_at": UTC_TIME,
-            "approved_at": UTC_TIME,
-            "vendor_rate": MONEY,
-        },
-    )
+    return frame(connection, time_entries_query(), TIME_ENTRIES)
 
 
 def people(connection: Connection) -> pl.DataFrame:
@@ -258,4 +320,13 @@ def time_off(connection: Connection) -> pl.DataFrame:
         connection,
         select(row.resource_id, row.day, row.hours).where(row.status == "approved"),
         {"resource_id": pl.String, "day": pl.Date, "hours": MONEY},
+    )
+
+
+def cost_rates(connection: Connection) -> pl.DataFrame:
+    """Each person's cost rate (per hour), for project margin."""
+    return frame(
+        connection,
+        select(ResourceRow.id, ResourceRow.cost_rate),
+        {"resource_id": pl.String, "cost_rate": MONEY},
     )

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection
 
-from metrics import load
+from metrics import executive, load
 from metrics.approvals import approved_before_close, unapproved_aging
 from metrics.cycle import cycle_time
 from metrics.dso import dso_by
@@ -43,6 +43,7 @@ class RawRecords:
         self.events = load.billing_events(connection)
         self.invoices = load.invoices(connection).filter(pl.col("posted_at").is_not_null())
         self.payments = load.payments(connection)
+        self.cost_rates = load.cost_rates(connection)
 
     def kpis(
         self,
@@ -71,6 +72,7 @@ class RawRecords:
             .drop("logged_hours")
             .sort(keys or []),
             "unapproved": unapproved_aging(_waiting(entries, as_of), as_of=as_of, by=keys),
+            "margin": self._margin(start, end, known, by, where),
         }
 
     def _utilization(self, start: date, end: date, by: Any, where: Any) -> pl.DataFrame:
@@ -114,6 +116,33 @@ class RawRecords:
         out = realization(work.with_columns(pl.lit(1).alias(ALL)), by=[by or ALL])
         out = out.filter((pl.col("standard_value") != 0) | (pl.col("billed_value") != 0))
         return out.drop(ALL) if not by else out
+
+    def _margin(self, start: date, end: date, as_of: date, by: Any, where: Any) -> pl.DataFrame:
+        """Billing events of the period's work (created by ``as_of``) against the cost of the
+        period's time (hours × the person's cost rate, in the project's currency)."""
+        keys = [by] if by else []
+        events = self.events.filter(
+            pl.col("occurred_on").is_between(start, end)
+            & (pl.col("event_created_at").dt.date() <= as_of)
+        )
+        revenue = (
+            attach(events, self.dims, "project", by, where)
+            .group_by("currency", *keys)
+            .agg(pl.col("amount").cast(pl.Float64).sum().alias("revenue"))
+        )
+        currency = self.dims.projects.select("project_id", "currency")
+        time_ = (
+            self.entries.filter(pl.col("spent_date").is_between(start, end))
+            .join(currency, on="project_id", how="inner")
+            .join(self.cost_rates, on="resource_id", how="left")
+        )
+        cost = pl.col("hours").cast(pl.Float64) * pl.col("cost_rate").cast(pl.Float64)
+        labour = (
+            attach(time_, self.dims, "project", by, where)
+            .group_by("currency", *keys)
+            .agg(cost.sum().alias("labour_cost"))
+        )
+        return executive.margin(revenue, labour, by)
 
     def _events(self, as_of: date, by: Any, where: Any) -> pl.DataFrame:
         known = self.events.filter(pl.col("event_created_at").dt.date() <= as_of)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import polars as pl
 from sqlalchemy import Connection, select
 
-from metrics import executive, facts, load
+from metrics import executive, facts, leakage_report, load
 from metrics.health import flow_health, open_exceptions
 from metrics.periods import Grain, bounds, previous
 from metrics.raw import RawRecords
@@ -39,6 +39,7 @@ FRAMES = (
     "dso",
     "approvals",
     "unapproved",
+    "margin",
     "flows",
     "exceptions",
     "headline",
@@ -51,6 +52,7 @@ OWNERS: dict[str, Owner] = {
     "dso": "customer",
     "approvals": "project",
     "unapproved": "project",
+    "margin": "project",
 }
 
 
@@ -73,6 +75,7 @@ class KpiReport:
     dso: pl.DataFrame  # currency, ending_ar, sales, standard_days, countback_days
     approvals: pl.DataFrame  # expected_hours, approved_hours, approved_share
     unapproved: pl.DataFrame  # bucket, hours, entries
+    margin: pl.DataFrame  # currency, revenue, labour_cost, expenses, margin, margin_share
     flows: pl.DataFrame  # per flow: runs, failed runs, records, sync lag … (runs in the period)
     exceptions: pl.DataFrame  # open exceptions by flow, category, currency
     headline: pl.DataFrame  # kpi, unit, currency, [by], value, previous, change
@@ -116,9 +119,12 @@ def executive_kpis(
     by: Dimension | None = None,
     where: Mapping[Dimension, str] | None = None,
     source: Source = "rollups",
+    health: bool = True,
 ) -> KpiReport:
     """Every executive KPI for the ``grain`` period containing ``as_of`` (and the one before),
-    sliced ``by`` a dimension and limited to the slice values in ``where``."""
+    sliced ``by`` a dimension and limited to the slice values in ``where``. ``health=False``
+    leaves the flow health and open exceptions empty (a caller that shows them once, not per
+    period, saves reading them)."""
     start, end = bounds(as_of, grain)
     end = min(end, as_of)
     before = previous(as_of, grain)
@@ -132,8 +138,7 @@ def executive_kpis(
     )
     now = compute(start, end, as_of, as_of, by, where)
     then = compute(before[0], before[1], as_of, before[1], by, where)
-    moment = min(datetime.combine(as_of, time.max, tzinfo=UTC), datetime.now(UTC))
-    runs = load.runs(connection).filter(pl.col("started_at").dt.date().is_between(start, end))
+    flows, exceptions = _health(connection, start, end, as_of, read=health)
     return KpiReport(
         as_of=as_of,
         grain=grain,
@@ -142,8 +147,8 @@ def executive_kpis(
         by=by,
         where=dict(where or {}),
         source=source,
-        flows=flow_health(runs, now=moment),
-        exceptions=open_exceptions(load.exceptions(connection), now=moment),
+        flows=flows,
+        exceptions=exceptions,
         headline=headline(now, then, by),
         notes=fallback + [n for kpi, owner in OWNERS.items() for n in notes(owner, kpi, by, where)],
         **now,
@@ -151,6 +156,35 @@ def executive_kpis(
 
 
 Compute = Any  # (start, end, known, point, by, where) -> dict[str, pl.DataFrame]
+
+
+def _health(
+    connection: Connection, start: date, end: date, as_of: date, *, read: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Flow health of the runs started in [start, end] and the open exceptions (empty frames of
+    the same shape when not ``read``)."""
+    moment = min(datetime.combine(as_of, time.max, tzinfo=UTC), datetime.now(UTC))
+    runs, exceptions = pl.DataFrame(schema=load.RUNS), pl.DataFrame(schema=load.EXCEPTIONS)
+    if read:
+        runs = load.runs(connection, since=start, until=end)
+        exceptions = load.exceptions(connection, open_only=True)
+    return flow_health(runs, now=moment), open_exceptions(exceptions, now=moment)
+
+
+def revenue_leakage(
+    connection: Connection,
+    *,
+    as_of: date,
+    by: Dimension | None = None,
+    where: Mapping[Dimension, str] | None = None,
+    since: date | None = None,
+) -> pl.DataFrame:
+    """Revenue leakage at ``as_of`` per currency and kind (and ``by``): ``amount``, ``hours``,
+    ``entries`` — approved billable time never billed, billed below its rate, or on a closed
+    project, over the work dated from ``since`` (default: ``LOOKBACK_DAYS`` back). A point
+    figure read from raw rows (``metrics.leakage_report``); its entries are
+    ``metrics.drill.records(connection, "leakage", …)``."""
+    return leakage_report.leakage(connection, as_of=as_of, by=by, where=where, since=since)
 
 
 def rollups_built(connection: Connection) -> bool:
@@ -194,6 +228,11 @@ def _from_rollups(connection: Connection, dims: Dimensions) -> Compute:
             "dso": executive.dso(facts.receivables(connection, **point), as_of=as_of, by=by),
             "approvals": executive.approvals(work, by),
             "unapproved": executive.unapproved(facts.waiting(connection, **point), by),
+            "margin": executive.margin(
+                facts.revenue(connection, as_of=known, **period),
+                facts.labour(connection, **period),
+                by,
+            ),
         }
 
     return compute
@@ -239,6 +278,8 @@ HEADLINES: tuple[tuple[str, str, str, str, bool], ...] = (
     ("dso_countback", "days", "dso", "countback_days", True),
     ("approved_before_close", "share", "approvals", "approved_share", False),
     ("unapproved_hours", "hours", "unapproved", "sum:hours", False),
+    ("margin", "money", "margin", "sum:margin", True),
+    ("margin_share", "share", "margin", "margin_share", True),
 )
 
 

@@ -154,8 +154,8 @@ def rebuild(
     start, end = _horizon(session, today)
     set_cursor(session, SYSTEM, "capacity_from", start.isoformat())
     set_cursor(session, SYSTEM, "capacity_to", end.isoformat())
-    first = min(d for d in (start, _min_day(session)) if d is not None)
-    last = max(d for d in (today, _max_day(session)) if d is not None)
+    days = _cell_days(session)
+    first, last = min([start, *days]), max([today, *days])
     resources = _all_resources(session)
     cells_done = 0
     for month_start, month_end in _months(first, last):
@@ -396,8 +396,13 @@ def _min_day(session: Session) -> date | None:
     return session.scalar(select(func.min(TimeEntryRow.spent_date)))
 
 
-def _max_day(session: Session) -> date | None:
-    return session.scalar(select(func.max(TimeEntryRow.spent_date)))
+def _cell_days(session: Session) -> list[date]:
+    """The first and last day of each source of (day, person) cells: time entries and billing
+    events (a milestone, fixed fee or adjustment has no time entry and may predate all time)."""
+    days: list[date | None] = []
+    for column in (TimeEntryRow.spent_date, BillingEventRow.occurred_on):
+        days += session.execute(select(func.min(column), func.max(column))).one()
+    return [day for day in days if day is not None]
 
 
 def _all_resources(session: Session) -> list[str]:

@@ -16,21 +16,19 @@ from metrics.slices import DIMENSIONS, Dimension
 from sync.flows import rollups
 from sync.store.db import session_factory, transaction
 from sync.store.tables import BusinessEventRow
-from tests.metrics.seeded import TODAY, change, seed
+from tests.metrics.seeded import TODAY, seed
 
-KPIS = ("utilization", "realization", "wip", "cycle_time", "dso", "approvals", "unapproved")
+KPIS = (
+    "utilization",
+    "realization",
+    "wip",
+    "cycle_time",
+    "dso",
+    "approvals",
+    "unapproved",
+    "margin",
+)
 HOUR_IN_DAYS = 1 / 24
-
-
-@pytest.fixture
-def seeded(store: Engine) -> Engine:
-    firm = seed(store, 11)
-    with transaction(session_factory(store)) as session:
-        rollups.refresh(session, today=TODAY)
-    change(firm, 25)
-    with transaction(session_factory(store)) as session:
-        rollups.refresh(session, today=TODAY)
-    return store
 
 
 def comparable(frame: pl.DataFrame) -> pl.DataFrame:

@@ -158,3 +158,48 @@ def test_the_engine_keeps_rollups_that_a_rebuild_confirms(store: Engine) -> None
     assert kept["rollup_billing"].height > 0 and kept["rollup_time"].height > 0
     rebuild(store)
     assert_same(kept, snapshot(store))
+
+
+@pytest.mark.parametrize("built_before", [False, True])
+def test_billing_dated_before_any_time_is_rolled_up(store: Engine, built_before: bool) -> None:
+    """A milestone (no time entry) dated months before the first time entry is WIP in the
+    rollups as in the raw records, whether a rebuild or an incremental run first sees it."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    import polars as pl
+    from sqlalchemy import insert
+
+    from metrics.report import executive_kpis
+    from sync.store.tables import BillingEventRow
+
+    seed(store, 6)
+    if built_before:
+        refresh(store)
+    stamp = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    with transaction(session_factory(store)) as session:
+        first = session.scalar(select(func.min(TimeEntryRow.spent_date)))
+        assert first is not None and first > date(2026, 3, 16)
+        session.execute(
+            insert(BillingEventRow),
+            [{"id": "be_ms_1", "contract_id": "con_1", "project_id": "pro_10",
+              "customer_id": "cus_1", "resource_id": None, "kind": "milestone",
+              "source_record_id": "ms_1", "occurred_on": date(2026, 3, 16),
+              "quantity": Decimal(1), "rate": Decimal(5000), "amount": Decimal(5000),
+              "currency": "EUR", "description": "Design sign-off", "approved_at": stamp,
+              "created_at": stamp, "updated_at": stamp}],
+        )  # fmt: skip
+    refresh(store)
+    kept = snapshot(store)
+    rebuild(store)
+    assert_same(kept, snapshot(store))
+    with store.connect() as connection:
+        rolled = executive_kpis(connection, as_of=TODAY).wip
+        raw = executive_kpis(connection, as_of=TODAY, source="raw").wip
+    eur_old = pl.col("currency").eq("EUR") & pl.col("bucket").cast(pl.String).eq("90+")
+    assert float(raw.filter(eur_old)["amount"].sum()) >= 5000
+    assert_frame_equal(
+        rolled.with_columns(pl.col("amount", "hours").round(2)),
+        raw.with_columns(pl.col("amount", "hours").cast(pl.Float64).round(2)),
+        check_dtypes=False,
+    )
