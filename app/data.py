@@ -28,10 +28,9 @@ from app import frames, kpi_frames, labels, queries
 from collectors.entities import canonical_id
 from metrics import drill, health, load, report
 from metrics.drill import Kpi
-from metrics.finance import project_margin
 from metrics.periods import Grain
 from metrics.report import KpiReport
-from metrics.slices import Dimension, Dimensions, attach, dimensions
+from metrics.slices import Dimension, Dimensions, dimensions
 from metrics.slices import labels as slice_labels
 from sync import replay as triage
 from sync.engine import Engine as SyncEngine
@@ -414,15 +413,14 @@ def integration_health(failed_limit: int = 20) -> HealthReport:
 
 # --- executive overview ---------------------------------------------------------------------------
 # The figures are metrics.report.executive_kpis over the rollups, one report per period of the
-# trend (each cached on its own, so moving the as-of date reuses most of them); the rows behind a
-# figure are metrics.drill's. Cached by the store and its data version: the rollups' watermarks,
-# which move only when the rollups flow took in a change (or, before the rollups are built, the
-# size and newest stamp of each table they are made from).
+# trend (each cached on its own, so moving the as-of date reuses most of them), and
+# metrics.report.revenue_leakage; the rows behind a figure are metrics.drill's. Cached by the
+# store and its data version: the rollups' watermarks, which move only when the rollups flow took
+# in a change (or, before the rollups are built, the size and newest stamp of each table they are
+# made from).
 
 KPI_TTL_SECONDS = 300  # the rollups flow's default interval: bounds a change no watermark shows
 VERSION_TTL_SECONDS = 5
-LEAKAGE_DAYS = 400
-"""Approved time is looked at this far back from the as-of date for revenue leakage."""
 
 
 @st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
@@ -483,10 +481,12 @@ def record_journey(entity_type: str, entity_id: str) -> pl.DataFrame:
 def _kpis(
     store: str, version: str, as_of: date, grain: Grain, by: Dimension | None, where: Where
 ) -> KpiReport:
-    """One :func:`metrics.report.executive_kpis` report (``store`` and ``version`` key it)."""
+    """One :func:`metrics.report.executive_kpis` report (``store`` and ``version`` key it),
+    without flow health and open exceptions: the Overview shows neither, and reads a report
+    per period of its trends."""
     with engine().connect() as connection:
         return report.executive_kpis(
-            connection, as_of=as_of, grain=grain, by=by, where=_where(where)
+            connection, as_of=as_of, grain=grain, by=by, where=_where(where), health=False
         )
 
 
@@ -503,45 +503,15 @@ def _overview(store: str, version: str, filters: kpi_frames.Filters) -> kpi_fram
         return kpi_frames.Overview(filters=filters, empty=True)
     ends = [end for _, end in kpi_frames.periods_back(filters.as_of, filters.grain)]
     reports = [_kpis(store, version, end, filters.grain, None, filters.where) for end in ends]
-    rollups = reports[-1].source == "rollups"
-    dims = _dimensions(store, version)
-    leakage, leaking = _leakage(store, version, filters)
-    return kpi_frames.compose(
-        filters,
-        reports,
-        leakage=leakage,
-        leakage_records=leaking,
-        margins=(
-            _margin(dims, reports[-1].period, filters.where, rollups=rollups),
-            _margin(dims, reports[-1].previous_period, filters.where, rollups=rollups),
-        ),
-    )
-
-
-def _margin(
-    dims: Dimensions, period: tuple[date, date], where: Where, *, rollups: bool
-) -> pl.DataFrame:
-    """Margin per currency of the work done in the period (not in metrics.report: read here)."""
-    revenue = attach(_read(queries.margin_revenue(*period, rollups=rollups)), dims, "project",
-                     None, _where(where))  # fmt: skip
-    labour = attach(_read(queries.margin_labour(*period, rollups=rollups)), dims, "project",
-                    None, _where(where))  # fmt: skip
-    expenses = pl.DataFrame(schema={"project_id": pl.String, "amount": pl.Float64})
-    return kpi_frames.margin_by_currency(project_margin(revenue, labour, expenses))
+    return kpi_frames.compose(filters, reports, leakage=_leakage(store, version, filters))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _leakage(
-    store: str, version: str, filters: kpi_frames.Filters
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Revenue leakage per currency and kind, and its entries (not in metrics.report: read
-    here from the approved time of the last :data:`LEAKAGE_DAYS` days that is on no invoice)."""
-    as_of = filters.as_of
-    candidates = _read(queries.unbilled_approved_time(as_of - timedelta(LEAKAGE_DAYS), as_of))
-    entries = kpi_frames.leakage_entries(candidates, _read(queries.time_exceptions()))
-    dims = _dimensions(store, version)
-    return kpi_frames.leakage(attach(entries, dims, "project", None, _where(filters.where)),
-                              dims, as_of)  # fmt: skip
+def _leakage(store: str, version: str, filters: kpi_frames.Filters) -> pl.DataFrame:
+    """Revenue leakage at the as-of date per currency and kind (:func:`metrics.report.
+    revenue_leakage`: a point figure read from raw rows, beside the report)."""
+    with engine().connect() as connection:
+        return report.revenue_leakage(connection, as_of=filters.as_of, where=_where(filters.where))
 
 
 @st.cache_data(ttl=KPI_TTL_SECONDS, show_spinner=False)
@@ -575,7 +545,9 @@ def _kpi_records(
                              where=where, bucket=bucket, currency=currency)  # fmt: skip
     rows = kpi_frames.named(rows, _dimensions(store, version))
     if kpi == "dso":
-        return kpi_frames.open_invoices(rows, _read(queries.invoice_numbers()), filters.as_of)
+        return kpi_frames.open_invoices(rows, filters.as_of)
+    if kpi == "leakage":
+        return kpi_frames.largest_first(rows)
     return rows
 
 

@@ -3,9 +3,8 @@
 Pure (frames in, frames out, no I/O and no streamlit, like :mod:`app.frames`). Every number comes
 from its one definition in :mod:`metrics` (``executive_kpis`` over the rollups, ``drill.records``
 for the rows behind a figure); this module picks which report answers which tile, lines reports of
-successive periods up into trends, and puts names on records. Revenue leakage and margin are not
-in the executive report, so :mod:`app.data` reads them with two small queries and the
-:mod:`metrics` functions (``revenue_leakage``, ``project_margin``); their shaping is here too.
+successive periods up into trends, and puts names on records. Margin is the report's too;
+revenue leakage is :func:`metrics.report.revenue_leakage`, a point figure read beside it.
 
 A slice is one value of one dimension: region, practice, legal entity or customer. Each KPI takes
 it from the record that owns the figure (see :mod:`metrics.slices`): a KPI that cannot honour it
@@ -21,7 +20,6 @@ from typing import Any, Literal
 
 import polars as pl
 
-from metrics.leakage import revenue_leakage
 from metrics.periods import Grain, bounds, previous
 from metrics.report import CLOSE_DAYS, KpiReport
 from metrics.slices import Dimensions, Owner, sliceable
@@ -78,9 +76,7 @@ class Overview:
     dso_trend: pl.DataFrame = field(default_factory=pl.DataFrame)  # + period_end, label
     approvals: pl.DataFrame = field(default_factory=pl.DataFrame)  # closed periods, oldest first
     leakage: pl.DataFrame = field(default_factory=pl.DataFrame)  # currency, kind, amount, …
-    leakage_records: pl.DataFrame = field(default_factory=pl.DataFrame)
-    margin: pl.DataFrame = field(default_factory=pl.DataFrame)  # currency, revenue, cost, …
-    margin_previous: pl.DataFrame = field(default_factory=pl.DataFrame)
+    margin: pl.DataFrame = field(default_factory=pl.DataFrame)  # currency, revenue, labour_cost…
 
     @property
     def period(self) -> tuple[date, date]:
@@ -142,18 +138,11 @@ class Overview:
         rows = self.leakage.filter(pl.col("currency") == currency)
         return float(rows["amount"].sum()), float(rows["hours"].sum()), int(rows["entries"].sum())
 
-    def leaking(self, currency: str, kind: str | None) -> pl.DataFrame:
-        """The time entries of one kind of leakage in one currency (none for no kind)."""
-        return records_where(self.leakage_records, currency=currency, kind=kind)
-
-    def margin_row(self, currency: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """This period's and the previous period's margin of one currency."""
-        now, before = (m.filter(pl.col("currency") == currency)
-                       for m in (self.margin, self.margin_previous))  # fmt: skip
-        return (
-            now.row(0, named=True) if now.height else None,
-            before.row(0, named=True) if before.height else None,
-        )
+    def margin_row(self, currency: str) -> dict[str, Any] | None:
+        """This period's revenue, labour cost, expenses and margin of one currency (``None``
+        with neither revenue nor cost)."""
+        rows = self.margin.filter(pl.col("currency") == currency)
+        return rows.row(0, named=True) if rows.height else None
 
     def utilization_now(self) -> dict[str, Any]:
         """The current period's billable and available hours and utilization."""
@@ -197,11 +186,9 @@ def compose(
     reports: list[KpiReport],
     *,
     leakage: pl.DataFrame,
-    leakage_records: pl.DataFrame,
-    margins: tuple[pl.DataFrame, pl.DataFrame],
 ) -> Overview:
     """The Overview from one report per period (oldest first, each read as of its period's end;
-    the last as of ``filters.as_of``), and the leakage and margin read beside them."""
+    the last as of ``filters.as_of``), and the leakage read beside them."""
     current = reports[-1]
     return Overview(
         filters=filters,
@@ -216,9 +203,7 @@ def compose(
         dso_trend=dso_trend(reports),
         approvals=closed_approvals(reports),
         leakage=leakage,
-        leakage_records=leakage_records,
-        margin=margins[0],
-        margin_previous=margins[1],
+        margin=margin_by_currency(current.margin),
     )
 
 
@@ -343,13 +328,12 @@ def with_waits(journey: pl.DataFrame, words: Callable[[float], str]) -> pl.DataF
     return journey.with_columns(pl.Series("wait", waits, dtype=pl.String))
 
 
-def open_invoices(receivables: pl.DataFrame, numbers: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def open_invoices(receivables: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """The invoices behind AR at ``as_of`` (``drill.records("dso")`` rows still owing money),
-    with their number, money as floats and ``days_outstanding`` since issue, oldest first."""
+    money as floats and ``days_outstanding`` since issue, oldest first."""
     return (
         receivables.with_columns(pl.col("total", "paid", "due").cast(pl.Float64))
         .filter(pl.col("due") > 0.005)
-        .join(numbers, on="invoice_id", how="left")
         .with_columns(days_outstanding=(pl.lit(as_of) - pl.col("issue_date")).dt.total_days())
         .sort("issue_date", "invoice_id")
     )
@@ -362,62 +346,17 @@ def slowest_first(stages: pl.DataFrame, stage: str) -> pl.DataFrame:
     )
 
 
-# --- leakage and margin: read beside the report ------------------------------------------------
+# --- leakage and margin --------------------------------------------------------------------------
 
 
-def leakage_entries(candidates: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
-    """Approved billable time on no invoice, in the shape :func:`metrics.leakage.revenue_leakage`
-    reads. The rate it should have been billed at is its billing event's (the rate card's) or,
-    for time held as an exception, the value at risk the engine put on it ÷ its hours; time with
-    neither counts as hours without a value. ``on_closed_project``: dated after its project's
-    end on a closed project. Time on an invoice was billed at its event's rate, so it never leaks
-    and is not read at all."""
-    held_rate = pl.col("value_at_risk") / pl.col("hours").cast(pl.Float64)
-    closed = (pl.col("project_status") == "closed") & (pl.col("spent_date") > pl.col("project_end"))
-    return (
-        candidates.join(held.unique("time_entry_id"), on="time_entry_id", how="left")
-        .with_columns(
-            currency=pl.coalesce("event_currency", "exception_currency", "project_currency"),
-            approved=pl.lit(True),
-            billable=pl.lit(True),
-            expected_rate=pl.coalesce("event_rate", held_rate),
-            billed_rate=pl.lit(None, pl.Float64),
-            on_closed_project=closed.fill_null(False),
-        )
-        .filter(pl.col("currency").is_not_null())
+def largest_first(leaks: pl.DataFrame) -> pl.DataFrame:
+    """``drill.records("leakage")`` rows, the largest leak first."""
+    return leaks.with_columns(pl.col("amount").cast(pl.Float64)).sort(
+        "amount", "entity_id", descending=[True, False], nulls_last=True
     )
 
 
-def leakage(
-    entries: pl.DataFrame, dims: Dimensions, as_of: date
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Leakage per currency and kind, and per entry (named, largest first) for the drilldown."""
-    by = ["time_entry_id", "spent_date", "person", "customer", "project"]
-    per_entry = revenue_leakage(named(entries, dims), as_of=as_of, by=by).with_columns(
-        entity_type=pl.lit("time_entry"), entity_id=pl.col("time_entry_id")
-    )
-    return revenue_leakage(entries, as_of=as_of), per_entry.sort("amount", descending=True)
-
-
-def margin_by_currency(margins: pl.DataFrame) -> pl.DataFrame:
-    """:func:`metrics.finance.project_margin` summed per currency: revenue, costs, margin and
-    margin share (null with no revenue)."""
-    sums = margins.group_by("currency").agg(
-        pl.col("revenue").cast(pl.Float64).sum(),
-        (pl.col("labour_cost") + pl.col("expenses")).cast(pl.Float64).sum().alias("cost"),
-        pl.col("margin").cast(pl.Float64).sum(),
-    )
-    return sums.with_columns(
-        margin_share=pl.when(pl.col("revenue") != 0).then(pl.col("margin") / pl.col("revenue"))
-    ).sort("currency")
-
-
-def records_where(frame: pl.DataFrame, **equals: str | None) -> pl.DataFrame:
-    """The rows whose columns equal the given values (a drilldown from a clicked bar); a
-    ``None`` value selects nothing."""
-    if any(value is None for value in equals.values()):
-        return frame.clear()
-    condition = pl.all_horizontal(
-        [pl.col(name).cast(pl.String) == value for name, value in equals.items()]
-    )
-    return frame.filter(condition)
+def margin_by_currency(margin: pl.DataFrame) -> pl.DataFrame:
+    """A report's ``margin`` frame (no slice column) with money as floats, one row per currency."""
+    money = ("revenue", "labour_cost", "expenses", "margin", "margin_share")
+    return margin.with_columns(pl.col(money).cast(pl.Float64)).sort("currency")

@@ -24,11 +24,8 @@ from sync.store.tables import (
     InvoiceRow,
     ProjectRow,
     ResourceRow,
-    RollupBillingRow,
-    RollupTimeRow,
     SpanRow,
     SyncRunRow,
-    TimeEntryRow,
 )
 
 OPEN_EXCEPTION_STATUSES = ("open", "retrying")
@@ -371,80 +368,3 @@ def fingerprint(column: Any) -> Executable:
 def first_row(table: type[Any]) -> Executable:
     """One row of ``table`` if it has any (cheaper than counting a large table)."""
     return select(literal(1)).select_from(table).limit(1)
-
-
-def margin_revenue(start: date, end: date, *, rollups: bool) -> Query:
-    """Billable value of the work done in [start, end] per project, person and currency, from the
-    rollups (or, before they are built, from the billing events)."""
-    fact = RollupBillingRow if rollups else BillingEventRow
-    day = RollupBillingRow.day if rollups else BillingEventRow.occurred_on
-    return Query(
-        select(fact.project_id, fact.resource_id, fact.currency, func.sum(fact.amount))
-        .where(day.between(start, end))
-        .group_by(fact.project_id, fact.resource_id, fact.currency),
-        {"project_id": pl.String, "resource_id": pl.String, "currency": pl.String,
-         "amount": pl.Float64},
-    )  # fmt: skip
-
-
-def margin_labour(start: date, end: date, *, rollups: bool) -> Query:
-    """Hours logged in [start, end] (rejected time left out) per project and person, with the
-    person's cost rate, from the rollups (or, before they are built, from the time entries)."""
-    if rollups:
-        fact, day, kept = RollupTimeRow, RollupTimeRow.day, RollupTimeRow.status != "rejected"
-    else:
-        fact, day = TimeEntryRow, TimeEntryRow.spent_date  # type: ignore[assignment]
-        kept = (TimeEntryRow.status != "rejected") & TimeEntryRow.deleted_at.is_(None)
-    return Query(
-        select(fact.project_id, fact.resource_id, func.sum(fact.hours), ResourceRow.cost_rate)
-        .outerjoin(ResourceRow, ResourceRow.id == fact.resource_id)
-        .where(day.between(start, end), kept)
-        .group_by(fact.project_id, fact.resource_id, ResourceRow.cost_rate),
-        {"project_id": pl.String, "resource_id": pl.String, "hours": pl.Float64,
-         "cost_rate": pl.Float64},
-    )  # fmt: skip
-
-
-def unbilled_approved_time(start: date, end: date) -> Query:
-    """Approved billable time dated in [start, end] that is on no invoice (nor was invoiced
-    outside plan2cash), with its billing event's rate and its project's state: the only time
-    that can leak revenue."""
-    entry, event, project = TimeEntryRow, BillingEventRow, ProjectRow
-    return Query(
-        select(
-            entry.id, entry.resource_id, entry.project_id, entry.spent_date, entry.hours,
-            event.rate, event.currency, project.currency, project.status, project.end,
-        )
-        .outerjoin(event, event.source_record_id == entry.id)
-        .outerjoin(project, project.id == entry.project_id)
-        .where(
-            entry.spent_date.between(start, end),
-            entry.status == "approved",
-            entry.billable.is_(True),
-            entry.is_billed.is_not(True),
-            entry.deleted_at.is_(None),
-            event.invoice_id.is_(None),
-        ),
-        {"time_entry_id": pl.String, "resource_id": pl.String, "project_id": pl.String,
-         "spent_date": pl.Date, "hours": pl.Float64, "event_rate": pl.Float64,
-         "event_currency": pl.String, "project_currency": pl.String,
-         "project_status": pl.String, "project_end": pl.Date},
-    )  # fmt: skip
-
-
-def time_exceptions() -> Query:
-    """Open exceptions held on time entries, with the value they put at risk."""
-    row = ExceptionRow
-    return Query(
-        select(row.entity_id, row.value_at_risk, row.currency).where(
-            row.entity_type == "time_entry", row.status.in_(OPEN_EXCEPTION_STATUSES)
-        ),
-        {"time_entry_id": pl.String, "value_at_risk": pl.Float64, "exception_currency": pl.String},
-    )
-
-
-def invoice_numbers() -> Query:
-    """Every invoice's number, to name the invoices behind a DSO figure."""
-    return Query(
-        select(InvoiceRow.id, InvoiceRow.number), {"invoice_id": pl.String, "number": pl.String}
-    )

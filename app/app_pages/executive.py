@@ -5,9 +5,9 @@ a period (week, month or quarter) as of a date, for the whole firm or one slice,
 period before. Every chart drills down: click a bar (or pick it in the box under the chart) to
 list the records behind it, then select a record to see its journey from approval to cash.
 
-A thin page: the figures are :func:`metrics.report.executive_kpis` over the rollups and the
-records :mod:`metrics.drill`'s, both through :mod:`app.data`; the charts come from
-:mod:`app.charts`, the words from :mod:`app.labels`.
+A thin page: the figures are :func:`metrics.report.executive_kpis` over the rollups (and
+:func:`metrics.report.revenue_leakage`) and the records :mod:`metrics.drill`'s, all through
+:mod:`app.data`; the charts come from :mod:`app.charts`, the words from :mod:`app.labels`.
 """
 
 from __future__ import annotations
@@ -192,30 +192,29 @@ def money_tiles(overview: Overview, currency: str) -> None:
         help=f"Exactly {labels.money(leaked, currency)} over "
         f"{labels.count(entries, 'time entry')} ({labels.hours(hours)}) as of "
         f"{labels.day(overview.filters.as_of)}: approved billable time never billed (its month "
-        "closed over 15 days ago), or on closed projects. Time with no known rate counts in "
-        "hours only.",
+        "closed over 15 days ago), billed below its rate, or on closed projects. Time with no "
+        "known rate counts in hours only.",
         border=True,
         height="stretch",
     )
-    row, old = overview.margin_row(currency)
+    row = overview.margin_row(currency)
+    share, before = overview.tile("margin_share", currency)
     margin.metric(
         f"Margin, {overview.label_short} — {currency}",
-        labels.percent(_get(row, "margin_share")),
-        delta=labels.points(_get(row, "margin_share"), _get(old, "margin_share")),
-        delta_description=_vs(_get(old, "margin_share"), overview.previous_short),
+        labels.percent(share),
+        delta=labels.points(share, before),
+        delta_description=_vs(before, overview.previous_short),
         help=(
-            f"Revenue {labels.money(row['revenue'], currency)} (billable value of the work done "
-            f"in {overview.label}) less labour at cost {labels.money(row['cost'], currency)}."
+            f"Margin {labels.money(row['margin'], currency)}: revenue "
+            f"{labels.money(row['revenue'], currency)} (billable value of the work done in "
+            f"{overview.label}) less labour at cost {labels.money(row['labour_cost'], currency)}"
+            f" and expenses {labels.money(row['expenses'], currency)}."
             if row
-            else f"No billable work in {currency} in {overview.label}."
+            else f"No work in {currency} in {overview.label}."
         ),
         border=True,
         height="stretch",
     )
-
-
-def _get(row: dict[str, Any] | None, key: str) -> Any:
-    return None if row is None else row[key]
 
 
 def _vs(previous: Any, when: str) -> str | None:
@@ -402,7 +401,8 @@ def leakage_tab(overview: Overview, currency: str) -> None:
                        format_func=lambda k: charts.LEAKAGE_LABELS.get(k, k))  # fmt: skip
     if chosen is None:
         return
-    records(overview.leaking(currency, chosen), f"leak_records_{currency}_{chosen}", {
+    leaking = data.kpi_records(overview.filters, "leakage", bucket=chosen, currency=currency)
+    records(leaking, f"leak_records_{currency}_{chosen}", {
         "spent_date": st.column_config.DateColumn("Date", format=DAY),
         "person": st.column_config.TextColumn("Person"),
         "customer": st.column_config.TextColumn("Customer"),

@@ -21,7 +21,13 @@ flow does, and the page reads them. Hand-computed figures for October 2026 as of
   countback 1,000 ÷ 1,500 of October's 30 days = 20.0 days.
 - leakage USD: approved billable time on no invoice whose month closed more than 15 days ago:
   Grace's 3 h of 22 Sep, held as an exception worth 450.00 (3 h at 150.00), and Ada's 2.5 h of
-  22 Jul behind ``e3`` (at its rate, 200.00: 500.00) → 950.00 over 2 time entries.
+  22 Jul behind ``e3`` (at its rate, 200.00: 500.00) → 950.00 over 2 time entries. None was
+  billed below its rate: the seeded time carries no standard rate of its own.
+- margin USD, October: revenue is the billable value of October's work, ``e1`` (8 h × 150.00 =
+  1,200.00); labour is every hour logged on USD projects at the 50.00 cost rate, billable or not:
+  Ada 100 h + Grace 60 h + 20 h = 180 h → 9,000.00. Margin −7,800.00, −650.0 % of revenue.
+  September: ``e2`` 600.00 + ``e4`` 1,500.00 = 2,100.00 less (Ada 20 h + Grace 3 h) × 50.00 =
+  1,150.00 → 950.00, 45.2 % → −695.2 pp.
 
 ``e3``'s time entry is here because the rollups are rebuilt from the first day of time: a
 billing event older than every time entry would not be rolled up.
@@ -232,8 +238,10 @@ def test_tiles_carry_units_periods_and_the_hand_computed_figures() -> None:
     assert metrics["WIP, unbilled — USD"] == ("$2,300.00", "-$300.00")
     assert metrics["DSO (countback) — USD"][0] == "20.0 days"
     assert metrics["Revenue leakage — USD"][0] == "$950.00"
+    assert metrics["Margin, Oct — USD"] == ("-650.0 %", "-695.2 pp")
+    margin = next(m for m in at.metric if m.label == "Margin, Oct — USD")
+    assert "-$7,800.00" in margin.help and "$9,000.00" in margin.help
     assert any("People and billing — Oct 2026" in m.value for m in at.markdown)
-    assert any(label.startswith("Margin, Oct — ") for label in metrics)
     assert not any("GBP" in label and "USD" in label for label in metrics)
     assert "trends compare with Sep 2026" in at.caption[0].value
 
@@ -248,6 +256,7 @@ def test_the_figures_read_the_same_on_postgresql() -> None:
     assert metrics["WIP, unbilled — USD"] == ("$2,300.00", "-$300.00")
     assert metrics["DSO (countback) — USD"][0] == "20.0 days"
     assert metrics["Revenue leakage — USD"][0] == "$950.00"
+    assert metrics["Margin, Oct — USD"] == ("-650.0 %", "-695.2 pp")
     assert at.dataframe(key="ar_records_USD").value["due"].tolist() == [1000.0]
 
 
