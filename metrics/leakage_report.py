@@ -26,8 +26,9 @@ from sqlalchemy.orm import aliased
 
 from metrics.facts import slicing
 from metrics.leakage import GRACE_DAYS, revenue_leakage
-from metrics.load import MONEY, OPEN, frame, likely, on_or_before
+from metrics.load import MONEY, OPEN, frame, on_or_before
 from metrics.slices import Dimension
+from sync.store.repo import likely
 from sync.store.tables import (
     BillingEventRow,
     ExceptionRow,

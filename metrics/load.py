@@ -10,12 +10,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeAlias
 
 import polars as pl
-from sqlalchemy import Boolean, ColumnElement, Connection, Executable, Select, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, Connection, Executable, Select, select
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
+from sync.store.repo import live_time_entries
 from sync.store.tables import (
     BillingEventRow,
     ExceptionRow,
@@ -25,7 +23,6 @@ from sync.store.tables import (
     ResourceRow,
     SpanRow,
     SyncRunRow,
-    TimeEntryRow,
     TimeOffRow,
 )
 
@@ -69,28 +66,6 @@ INVOICES: dict[str, Any] = {
     "status": pl.String,
     "posted_at": UTC_TIME,
 }
-
-
-class likely(FunctionElement[bool]):  # named as the SQL function it becomes
-    """A predicate that holds for nearly every row (``deleted_at IS NULL``). SQLite plans
-    without table statistics here, so it takes an equality such as ``IS NULL`` on an indexed
-    column for the most selective term and reads the whole table through that index; wrapped in
-    SQLite's ``likely(…)`` it picks the selective index (a date range) instead. Elsewhere the
-    predicate is rendered as it is."""
-
-    type = Boolean()
-    name = "likely"
-    inherit_cache = True
-
-
-@compiles(likely)
-def _predicate(element: likely, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(likely, "sqlite")
-def _likely(element: likely, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"likely({compiler.process(element.clauses, **kw)})"
 
 
 def midnight(day: date) -> datetime:
@@ -260,19 +235,7 @@ TIME_ENTRIES: dict[str, Any] = {
 
 def time_entries_query() -> Rows:
     """Time entries that are not deleted (``TIME_ENTRIES``); callers add ``where`` clauses."""
-    row = TimeEntryRow
-    return select(
-        row.id,
-        row.resource_id,
-        row.project_id,
-        row.spent_date,
-        row.hours,
-        row.billable,
-        row.status,
-        row.submitted_at,
-        row.approved_at,
-        row.vendor_rate,
-    ).where(likely(row.deleted_at.is_(None)))
+    return live_time_entries()
 
 
 def time_entries(connection: Connection) -> pl.DataFrame:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sync.flows import rollup_facts as facts
 from sync.store.db import insert_frame
+from sync.store.repo import live_time_entries
 from sync.store.tables import (
     BillingEventRow,
     HolidayRow,
@@ -132,18 +133,7 @@ def recompute_invoices(session: Session, invoices: set[str], *, fresh: bool) -> 
 
 def _load_entries(session: Session, cells: pl.DataFrame, fresh: bool) -> pl.DataFrame:
     row = TimeEntryRow
-    statement = select(
-        row.id,
-        row.resource_id,
-        row.project_id,
-        row.spent_date,
-        row.hours,
-        row.billable,
-        row.status,
-        row.submitted_at,
-        row.approved_at,
-        row.vendor_rate,
-    ).where(row.deleted_at.is_(None))
+    statement = live_time_entries()
     return _in_cells(
         session, statement, row.spent_date, row.resource_id, cells, fresh, facts.TIME_SOURCE
     )
