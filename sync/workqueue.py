@@ -28,12 +28,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync.store.repo import now
-from sync.store.tables import WorkItemRow
+from sync.store.tables import ACTIVE_WORK_ITEM, WorkItemRow
 
 log = logging.getLogger("plan2cash.workqueue")
 
 LEADER_LOCK_KEY = 0x706C616E32636173  # "plan2cas": one scheduler per database
-ACTIVE = ("queued", "running")
 
 
 def worker_name() -> str:
@@ -47,7 +46,7 @@ def enqueue(session: Session, flow: str) -> bool:
     statement = (
         insert(WorkItemRow)
         .values(flow=flow, status="queued", enqueued_at=now(), attempts=0)
-        .on_conflict_do_nothing(index_elements=["flow"], index_where=WorkItemRow.status.in_(ACTIVE))
+        .on_conflict_do_nothing(index_elements=["flow"], index_where=text(ACTIVE_WORK_ITEM))
         .returning(WorkItemRow.id)
     )
     return session.execute(statement).scalar() is not None

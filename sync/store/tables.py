@@ -415,6 +415,12 @@ class OutboxRow(Base):
     delivered_at: Mapped[datetime | None]
 
 
+# The partial unique index's predicate, shared with ``workqueue.enqueue``'s ON CONFLICT target: it
+# must be literal there too, or PostgreSQL cannot match the index once psycopg prepares the
+# statement (a generic plan cannot prove ``status IN ($1, $2)`` implies the index predicate).
+ACTIVE_WORK_ITEM = "status IN ('queued', 'running')"
+
+
 class WorkItemRow(Base):
     """A flow run waiting for a worker (PostgreSQL scale-out). At most one item per flow is queued
     or running at any time (a partial unique index), which is how a flow never runs twice at
@@ -426,8 +432,8 @@ class WorkItemRow(Base):
             "uq_work_items_active_flow",
             "flow",
             unique=True,
-            sqlite_where=text("status IN ('queued', 'running')"),
-            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text(ACTIVE_WORK_ITEM),
+            postgresql_where=text(ACTIVE_WORK_ITEM),
         ),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

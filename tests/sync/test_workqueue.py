@@ -39,6 +39,20 @@ def test_a_flow_is_queued_at_most_once_until_it_has_run(store: Engine) -> None:
         assert enqueue(s, "billable") is True
 
 
+def test_enqueue_keeps_coalescing_once_postgresql_prepares_the_statement(
+    postgres_store: Engine,
+) -> None:
+    # psycopg prepares a statement after five runs on a connection; the generic plan must still
+    # find the partial unique index (a regression: the 11th enqueue on one connection raised
+    # "no unique or exclusion constraint matching the ON CONFLICT specification").
+    sessions = session_factory(postgres_store)
+    with transaction(sessions) as s:
+        outcomes = [enqueue(s, "people") for _ in range(20)]
+        queued = s.scalars(select(WorkItemRow).where(WorkItemRow.flow == "people")).all()
+    assert outcomes == [True] + [False] * 19
+    assert len(queued) == 1
+
+
 def test_an_expired_lease_is_taken_over(store: Engine) -> None:
     sessions = session_factory(store)
     with transaction(sessions) as s:
