@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextvars
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from queue import Empty, Full, Queue
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,3 +64,67 @@ def with_last(items: Iterator[T]) -> Iterator[tuple[T, bool]]:
         yield current, False
         current = following
     yield current, True
+
+
+_END = object()
+
+
+@contextmanager
+def prefetched(items: Iterable[T], depth: int) -> Iterator[Iterator[T]]:
+    """The same items, read up to ``depth`` ahead by a thread while the caller works on the
+    ones before: a flow stores one page while the next ones are fetched and decoded (network
+    waits, and decoding that releases the GIL, overlap the store's writes).
+
+    Items come in order; an error raised while reading comes out where its item would have, after
+    the items read before it. Leaving the block stops the reader (it finishes the read it is in,
+    no more) and closes ``items``. The reader runs in a copy of the caller's context, so its
+    spans are children of the caller's."""
+    queue: Queue[tuple[Any, BaseException | None]] = Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def offer(entry: tuple[Any, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.05)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not offer((item, None)):
+                    return
+            offer((_END, None))
+        except BaseException as error:  # handed to the caller, raised there
+            offer((_END, error))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    def taken() -> Iterator[T]:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+
+    reader = threading.Thread(
+        target=contextvars.copy_context().run, args=(read,), name="prefetch", daemon=True
+    )
+    reader.start()
+    try:
+        yield taken()
+    finally:
+        stop.set()
+        while reader.is_alive():
+            try:  # make room, so that a reader blocked on a full queue sees the stop
+                queue.get(timeout=0.05)
+            except Empty:
+                continue
+        reader.join()

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from sync.rules import MONEY, STORED_SCHEMA, History, Reference
+from sync.store.db import among
 from sync.store.tables import BillingEventRow, TimeEntryRow
 
 CENTS = Decimal("0.0001")
@@ -86,8 +87,9 @@ def _stored_entries(session: Session, entries: pl.DataFrame) -> pl.DataFrame:
             t.spent_date.in_(days),
             tuple_(t.spent_date, t.resource_id).in_(pairs)
             if scattered
-            else t.resource_id.in_(people),
-            t.id.not_in(entries["id"].drop_nulls().to_list()),  # their new version replaces them
+            else among(session, t.resource_id, people),
+            # their new version replaces them
+            ~among(session, t.id, entries["id"].drop_nulls().to_list()),
         )
     ).all()
     raw = pl.DataFrame(
@@ -130,7 +132,7 @@ def _committed(session: Session, entries: pl.DataFrame, reference: Reference) ->
         select(e.contract_id, func.sum(e.amount))
         .where(
             e.contract_id.in_(capped.to_list()),
-            e.source_record_id.not_in(entries["id"].drop_nulls().to_list()),
+            ~among(session, e.source_record_id, entries["id"].drop_nulls().to_list()),
         )
         .group_by(e.contract_id)
     ).all()

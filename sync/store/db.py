@@ -12,11 +12,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import polars as pl
-from sqlalchemy import ColumnElement, Engine, Table, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    String,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 
 from sync.store.tables import Base
 
@@ -63,6 +75,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def among(
+    session: Session, column: ColumnElement[Any] | QueryableAttribute[Any], values: Sequence[str]
+) -> ColumnElement[bool]:
+    """``column IN values`` with the values bound as one parameter: a JSON array read by
+    ``json_each`` on SQLite, an array compared with ``= ANY`` on PostgreSQL.
+
+    A page's 2,000 ids as an ``IN`` list cost SQLAlchemy more to render (one bound parameter
+    each, expanded on every execution) than the database takes to answer; and the statement's
+    text no longer depends on how many ids there are."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
+    listed = func.json_each(bindparam(None, orjson.dumps(list(values)).decode(), type_=String))
+    return column.in_(select(listed.table_valued("value").c.value))
 
 
 def upsert(

@@ -1,0 +1,73 @@
+"""Pages read ahead by a thread: order, errors where they happened, and a clean stop."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from sync.flows.context import prefetched
+
+WHO = contextvars.ContextVar("WHO", default="nobody")
+
+
+def test_items_come_in_order_and_are_read_ahead_by_another_thread() -> None:
+    readers: set[str] = set()
+
+    def source() -> Iterator[int]:
+        for n in range(50):
+            readers.add(threading.current_thread().name)
+            yield n
+
+    with prefetched(source(), depth=3) as items:
+        assert list(items) == list(range(50))
+    assert readers == {"prefetch"}
+
+
+def test_an_error_comes_out_after_the_items_read_before_it() -> None:
+    def source() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ConnectionError("Harvest answered 503 three times")
+
+    seen: list[int] = []
+    with pytest.raises(ConnectionError, match="503"), prefetched(source(), depth=5) as items:
+        for item in items:
+            seen.append(item)
+    assert seen == [1, 2]
+
+
+def test_leaving_early_stops_the_reader_and_closes_the_source() -> None:
+    produced: list[int] = []
+    closed = threading.Event()
+
+    def source() -> Iterator[int]:
+        try:
+            for n in range(10_000):
+                produced.append(n)
+                yield n
+        finally:
+            closed.set()
+
+    with pytest.raises(RuntimeError), prefetched(source(), depth=2) as items:
+        for item in items:
+            if item == 3:
+                raise RuntimeError("the store failed")
+    assert closed.is_set()
+    assert not [t for t in threading.enumerate() if t.name == "prefetch"]
+    # read ahead by at most the queue's depth and the item in hand, never the whole source
+    assert len(produced) <= 3 + 1 + 2 + 1
+
+
+def test_the_reader_sees_the_callers_context() -> None:
+    def source() -> Iterator[str]:
+        yield WHO.get()
+
+    token = WHO.set("billable run 42")
+    try:
+        with prefetched(source(), depth=1) as items:
+            assert list(items) == ["billable run 42"]
+    finally:
+        WHO.reset(token)
