@@ -48,6 +48,7 @@ from collectors.harvest.mapping import (
     to_resource,
 )
 from collectors.harvest.pages import TimeEntryPage, read_time_entry_page, whole_days
+from collectors.harvest.pages import concat as concat_pages
 
 __all__ = [
     "MAX_PER_PAGE",
@@ -61,6 +62,7 @@ __all__ = [
     "ListedPage",
     "TimeEntryPage",
     "_time_entries_by_record",
+    "concat_pages",
     "harvest_pacer",
     "iso",
     "parse_datetime",

@@ -51,9 +51,17 @@ def test_a_run_leaves_one_trace_per_flow_with_vendor_calls_and_no_secrets(
     names = {s.name for s in spans}
     assert {"flow reference", "flow billable", "flow invoicing", "flow outbox"} <= names
     assert "harvest GET /time_entries" in names and "xero PUT /Invoices" in names
-    assert "billable page" in names
-    # spans per page and per call, never per record
+    assert "billable batch" in names
+    # spans per batch and per call, never per record
     assert len(spans) < 200
+    # pages are read ahead in another thread, and their calls still belong to the flow's trace
+    flow = next(s for s in spans if s.name == "flow billable")
+    reads = [
+        s
+        for s in spans
+        if s.name == "harvest GET /time_entries" and s.context.trace_id == flow.context.trace_id
+    ]
+    assert reads and all(s.parent is not None for s in reads)
     StoreSpanExporter(sqlite_store).export(spans)
     with session_factory(sqlite_store)() as s:
         rows = s.scalars(select(SpanRow)).all()
