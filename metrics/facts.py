@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, String, and_, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Connection, String, and_, case, cast, func, literal, select
 
 from metrics.slices import COLUMNS, Dimension, Owner
 from sync.store.tables import (
@@ -205,15 +205,7 @@ def revenue(
     """Value of the billable work of [start, end] (its billing events, invoiced or not, created by
     ``as_of``), per slice and currency: the revenue of project margin."""
     b = RollupBillingRow
-    cut = slicing("project", b.project_id, by, where, worker=b.resource_id)
-    statement = _query(
-        b,
-        cut,
-        [func.sum(b.amount)],
-        [b.currency],
-        [b.day.between(start, end), b.created_on <= as_of],
-    )
-    return _frame(connection, statement, cut, {"currency": pl.String, "revenue": pl.Float64})
+    return _billing_value(connection, b.created_on <= as_of, "revenue", start, end, by, where)
 
 
 def labour(
@@ -246,15 +238,26 @@ def billed(
 ) -> pl.DataFrame:
     """Value of the work of [start, end] on invoices posted by ``as_of``, per slice and currency."""
     b = RollupBillingRow
+    return _billing_value(connection, b.posted_on <= as_of, "billed_value", start, end, by, where)
+
+
+def _billing_value(
+    connection: Connection,
+    known: ColumnElement[bool],
+    name: str,
+    start: date,
+    end: date,
+    by: Dimension | None,
+    where: Where,
+) -> pl.DataFrame:
+    """The amount of the billing events of work dated in [start, end] that are ``known`` (created,
+    or posted, by the as-of date), per slice and currency, as column ``name``."""
+    b = RollupBillingRow
     cut = slicing("project", b.project_id, by, where, worker=b.resource_id)
     statement = _query(
-        b,
-        cut,
-        [func.sum(b.amount)],
-        [b.currency],
-        [b.day.between(start, end), b.posted_on <= as_of],
+        b, cut, [func.sum(b.amount)], [b.currency], [b.day.between(start, end), known]
     )
-    return _frame(connection, statement, cut, {"currency": pl.String, "billed_value": pl.Float64})
+    return _frame(connection, statement, cut, {"currency": pl.String, name: pl.Float64})
 
 
 def unbilled(

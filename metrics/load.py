@@ -13,6 +13,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, Connection, Executable, Select, select
 from sqlalchemy.orm import aliased
 
+from sync.flows.rollup_facts import TIME_SOURCE
 from sync.store.repo import live_time_entries
 from sync.store.tables import (
     BillingEventRow,
@@ -219,17 +220,9 @@ def client_spans(connection: Connection) -> pl.DataFrame:
     )
 
 
+# the rows of ``live_time_entries`` (the rollups' ``TIME_SOURCE``), the id named for drilldowns
 TIME_ENTRIES: dict[str, Any] = {
-    "time_entry_id": pl.String,
-    "resource_id": pl.String,
-    "project_id": pl.String,
-    "spent_date": pl.Date,
-    "hours": MONEY,
-    "billable": pl.Boolean,
-    "status": pl.String,
-    "submitted_at": UTC_TIME,
-    "approved_at": UTC_TIME,
-    "vendor_rate": MONEY,
+    ("time_entry_id" if name == "id" else name): dtype for name, dtype in TIME_SOURCE.items()
 }
 
 
