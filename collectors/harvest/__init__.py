@@ -47,8 +47,12 @@ from collectors.harvest.mapping import (
     to_project_and_contract,
     to_resource,
 )
-from collectors.harvest.pages import TimeEntryPage, read_time_entry_page, whole_days
-from collectors.harvest.pages import concat as concat_pages
+from collectors.harvest.pages import (
+    TimeEntryPage,
+    concat_pages,
+    read_time_entry_page,
+    whole_days,
+)
 
 __all__ = [
     "MAX_PER_PAGE",

@@ -73,7 +73,7 @@ class TimeEntryPage(Sequence[Any]):
         return (self[i] for i in range(len(self)))
 
 
-def concat(pages: Sequence[TimeEntryPage]) -> TimeEntryPage:
+def concat_pages(pages: Sequence[TimeEntryPage]) -> TimeEntryPage:
     """Pages joined into one, in order (the links are the last page's)."""
     raws = [raw for page in pages for raw in page._raws]
     frame = pl.concat([page.frame for page in pages], how="vertical")
@@ -92,7 +92,7 @@ def whole_days(pages: Iterable[TimeEntryPage]) -> Iterator[TimeEntryPage]:
     frames: the days come from the frame, so no record is decoded to find its day."""
     carry: TimeEntryPage | None = None
     for page in pages:
-        records = concat([carry, page]) if carry is not None else page
+        records = concat_pages([carry, page]) if carry is not None else page
         days = records.frame["spent_date"]
         cut = 0
         if len(days):

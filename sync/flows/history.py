@@ -2,8 +2,9 @@
 
 A duplicate's twin, or the other entries of a person's day, may have arrived on an earlier page or
 in an earlier run; a contract's cap counts what its billing events already commit. Each is one
-index-friendly query per page (the page's days on the ``spent_date`` index, narrowed to its
-people; the capped contracts it touches on the ``contract_id`` index), never a scan of history.
+index-friendly query per frame checked, which in flow 3 is a batch of pages (the frame's days on
+the ``spent_date`` index, narrowed to its people; the capped contracts it touches on the
+``contract_id`` index), never a scan of history.
 
 Within a run, ``whole_days`` keeps each day on one page: Harvest serves the newest day first and
 a day's entries newest first, so a copy comes before the entry it copies and, were the day cut

@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 from collectors import harvest
 from collectors.errors import RetryableError, SchemaDriftError
 from collectors.harvest import HarvestConnector, HarvestSettings, read_time_entry_page
-from collectors.harvest.pages import concat
+from collectors.harvest.pages import concat_pages
 from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync.flows.history import whole_days as whole_days_of_lists
@@ -108,7 +108,7 @@ def test_pages_slice_and_join_with_rows_renumbered() -> None:
     head, tail = page[:2], page[2:]
     assert [r["id"] for r in tail] == [3, 4, 5]
     assert tail.frame["row"].to_list() == [0, 1, 2] and tail.frame["source_id"][0] == "3"
-    joined = concat([tail, head])
+    joined = concat_pages([tail, head])
     assert [r["id"] for r in joined] == [3, 4, 5, 1, 2]
     assert joined.frame["row"].to_list() == list(range(5))
     assert joined.frame["source_id"].to_list() == ["3", "4", "5", "1", "2"]
