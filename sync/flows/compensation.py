@@ -144,7 +144,8 @@ def _full_scan_due(session: Session, floors: dict[str, datetime | None], at: Mom
 def _newest(session: Session, name: str, lag: timedelta) -> datetime | None:
     """The newest stamp of a source; for time entries, never past what the billable flow will not
     read again (its committed Harvest cursor less its lag)."""
-    newest: datetime | None = session.scalar(select(func.max(SOURCES[name])))
+    column = SOURCES[name]  # not null: ``deleted_at`` is indexed only where set
+    newest: datetime | None = session.scalar(select(func.max(column)).where(column.is_not(None)))
     cursor = get_cursor(session, "harvest", "time_entries") if name == "entries" else None
     if newest is not None and cursor:
         stored = datetime.fromisoformat(cursor.replace("Z", "+00:00"))

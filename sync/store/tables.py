@@ -207,10 +207,23 @@ class AssignmentRow(SourcedMixin, Base):
 
 class TimeEntryRow(SourcedMixin, Base):
     __tablename__ = "time_entries"
-    __table_args__ = (Index("ix_time_entries_updated_at", "updated_at"),)  # rollups' watermark
+    # The biggest table and the one a backfill writes: every index costs each insert, so it has
+    # only those its queries read. Reads go by day (``spent_date``), by change (``updated_at``,
+    # the rollups' and compensation's watermark) and by deletion (``deleted_at``, indexed only
+    # where set: nearly every entry is live, and a live one then costs the index nothing). A
+    # person's or a project's entries are always read for a period, on the day index.
+    __table_args__ = (
+        Index("ix_time_entries_updated_at", "updated_at"),
+        Index(
+            "ix_time_entries_deleted",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    resource_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    project_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    project_id: Mapped[str | None] = mapped_column(String(64))
     task: Mapped[str | None] = mapped_column(String(128))
     spent_date: Mapped[date | None] = mapped_column(index=True)
     hours: Mapped[Decimal | None]
@@ -221,7 +234,7 @@ class TimeEntryRow(SourcedMixin, Base):
     submitted_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
     is_billed: Mapped[bool | None]  # invoiced outside plan2cash (e.g. before go-live)
-    deleted_at: Mapped[datetime | None] = mapped_column(index=True)
+    deleted_at: Mapped[datetime | None]
 
 
 class BillingEventRow(Base):
