@@ -8,6 +8,10 @@ Two kinds of rule: *row rules* judge an entry on its own against the reference d
 the contract, the person, the books); *page rules* (duplicates, hours per person and day, the
 contract's cap) judge it against the other entries of its page and what the store already holds
 (``History``), and run after the row rules, on what is still clean, in a fixed order.
+
+``check`` runs them all. A flow that stores one page while it checks the next splits it: ``judged``
+(every rule but the cap, against the stored entries of the page's days) while the page before is
+being stored, then ``capped`` once that page is committed, since a cap counts what it commits.
 """
 
 from __future__ import annotations
@@ -222,6 +226,13 @@ def check(
     rule each entry breaks (null when billable), ``amount`` = hours × rate to the cent, and
     ``at_risk`` where a rule values the risk otherwise than the entry's amount (the part over a
     cap). ``history`` is what the store already holds (none: the page is judged on its own)."""
+    history = history or History.empty()
+    return capped(judged(entries, reference, history.entries), history.committed)
+
+
+def judged(entries: pl.DataFrame, reference: Reference, stored: pl.DataFrame) -> pl.DataFrame:
+    """``check`` without the cap: every other rule, against the ``stored`` entries of the page's
+    people and days (``History.entries``). ``capped`` finishes it."""
     frame = reference.join(entries)
     # time already invoiced in the time system (by the firm's earlier process) is never re-billed
     billing = (
@@ -243,11 +254,16 @@ def check(
         amount=amount,
         at_risk=pl.lit(None, dtype=MONEY),
     )
-    history = history or History.empty()
     frame = _ordered(frame)
     for page_rule in PAGE_RULES:
-        frame = page_rule(frame, history)
-    return frame.drop("seq")
+        frame = page_rule(frame, stored)
+    return frame
+
+
+def capped(frame: pl.DataFrame, committed: pl.DataFrame) -> pl.DataFrame:
+    """A ``judged`` page with the contracts' caps applied, against what their billing events
+    ``committed`` without the page's own entries (``History.committed``): ``check``'s result."""
+    return under_cap(frame, committed).drop("seq")
 
 
 # --- page rules: an entry against its page and what the store already holds -----------------
@@ -286,7 +302,7 @@ class History:
         )
 
 
-PageRule = Callable[[pl.DataFrame, History], pl.DataFrame]
+PageRule = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame]
 
 
 def _hold(
@@ -320,11 +336,11 @@ def _ordered(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.join(seq, on="row", how="left")
 
 
-def _with_stored(frame: pl.DataFrame, history: History, columns: list[str]) -> pl.DataFrame:
+def _with_stored(frame: pl.DataFrame, history: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """The page's rows (``stored`` false, by ``seq``) after the stored entries (``seq`` 0) of
-    the same people and days."""
+    the same people and days (``history``: ``History.entries``)."""
     page_ids = frame["id"].drop_nulls()
-    stored = history.entries.filter(~c("id").is_in(page_ids.implode())).join(
+    stored = history.filter(~c("id").is_in(page_ids.implode())).join(
         frame.select(DAY).unique(), on=list(DAY), how="semi"
     )
     own = [name for name in columns if name in STORED_SCHEMA]
@@ -341,7 +357,7 @@ def _with_stored(frame: pl.DataFrame, history: History, columns: list[str]) -> p
     )
 
 
-def duplicates(frame: pl.DataFrame, history: History) -> pl.DataFrame:
+def duplicates(frame: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     """The same person, project, day, hours and notes twice: the later copy is held (by entry
     time, then id), and so is any copy of an entry already billed, so nothing bills twice."""
     columns = [*TWIN_KEY, "id", "source_id", "submitted_at", "billing", "billed"]
@@ -377,7 +393,7 @@ def duplicates(frame: pl.DataFrame, history: History) -> pl.DataFrame:
     return _hold(frame, c("twin").is_not_null(), "duplicate", reason).drop("twin")
 
 
-def hours_per_day(frame: pl.DataFrame, history: History) -> pl.DataFrame:
+def hours_per_day(frame: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     """A person's entries on one day, counted in order (stored ones first), cannot pass 24
     hours: the entry that passes it (and any after it) is held. Entries already held and
     hours that are no hours (negative, over 24 in one entry) do not count."""
@@ -409,14 +425,14 @@ def hours_per_day(frame: pl.DataFrame, history: History) -> pl.DataFrame:
     return _hold(frame, c("day_hours") > 24, "over_24h", reason).drop("day_hours")
 
 
-def under_cap(frame: pl.DataFrame, history: History) -> pl.DataFrame:
+def under_cap(frame: pl.DataFrame, committed: pl.DataFrame) -> pl.DataFrame:
     """A contract with a not-to-exceed cap bills up to it: what its billing events already
     commit, then the page's clean entries by date. The entry that crosses the cap (and any
     after it) is held, valued at the part over the cap."""
     capped = c("not_to_exceed").is_not_null() & c("billing") & c("category").is_null()
     running = (
         frame.filter(capped & c("amount").is_not_null())
-        .join(history.committed, on="contract_id", how="left")
+        .join(committed, on="contract_id", how="left")
         .with_columns(
             running=c("committed").fill_null(0)
             + c("amount").cum_sum().over("contract_id", order_by=["spent_date", "seq"])
@@ -442,8 +458,9 @@ def _money(value: pl.Expr) -> pl.Expr:
     return value.round(2).cast(pl.Decimal(18, 2)).cast(pl.String)
 
 
-# the order page rules run in: a copy is not counted in a day's hours, nor against a cap
-PAGE_RULES: tuple[PageRule, ...] = (duplicates, hours_per_day, under_cap)
+# the order page rules run in (the cap last, in ``capped``): a copy is not counted in a day's
+# hours, nor against a cap
+PAGE_RULES: tuple[PageRule, ...] = (duplicates, hours_per_day)
 
 
 # --- reference data ---------------------------------------------------------------------------

@@ -12,29 +12,39 @@ is decoded only to become an exception's payload), ahead of the batch being stor
 and a batch is checked and stored as one frame in one transaction: the rules and the store's
 lookups cost per statement as much as per entry, so ten pages at once cost little more than one.
 Pages keep whole days (``whole_days``), so a batch does too.
+
+A batch is checked while the one before is stored, by another thread (``Behind``): a batch's
+rules read the stored entries of its own days, which the batch being stored does not touch (it
+holds other days; should it share one, the check waits for it), and a contract's cap counts what
+the batch being stored commits, so the cap is applied once that batch is committed (``capped``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import and_, delete, select
+from sqlalchemy import Dialect, and_, delete, select
 from sqlalchemy.orm import Session
 
 from collectors import harvest
 from collectors.entities import SCHEMA_VERSION, canonical_id
-from sync.flows import compensation
-from sync.flows.context import FlowContext, FlowResult, prefetched, with_last
-from sync.flows.history import load_history
+from sync.flows import compensation, history
+from sync.flows.context import (
+    Behind,
+    FlowContext,
+    FlowResult,
+    prefetched,
+    with_last,
+)
 from sync.flows.reference import load_reference
-from sync.rules import MONEY, Reference, check
+from sync.rules import MONEY, Reference, capped, check, judged
 from sync.settings import Billing
-from sync.store.db import among, transaction, upsert_frame
+from sync.store.db import FrameUpsert, among, transaction
 from sync.store.repo import (
     OPEN_STATUSES,
     Problem,
@@ -91,6 +101,7 @@ def run(ctx: FlowContext) -> FlowResult:
     with ctx.sessions() as session:
         reference = reference_for(session, ctx.settings.billing)
         cursor = get_cursor(session, "harvest", "time_entries")
+        dialect = session.get_bind().dialect
     result = recheck_waiting(ctx, reference)
     parsed = harvest.parse_datetime(cursor)
     since = parsed - timedelta(seconds=ctx.settings.billing.cursor_lag_seconds) if parsed else None
@@ -100,20 +111,60 @@ def run(ctx: FlowContext) -> FlowResult:
         prefetched(
             harvest.whole_days(ctx.harvest.time_entry_pages(client, since)), PREFETCH_PAGES
         ) as pages,
+        Behind[FlowResult]("billable-store") as storing,
     ):
+        before: frozenset[date] = frozenset()  # the days of the batch being stored
         for group, last in with_last(batches(pages, BATCH_RECORDS)):
-            # fetched before the transaction opens: no write lock is held across vendor calls
             batch = harvest.concat_pages(group)
-            with (
-                transaction(ctx.sessions) as session,
-                tracer.start_as_current_span("billable batch", attributes={"records": len(batch)}),
-            ):
-                frame = checked(session, batch, reference)
+            with tracer.start_as_current_span("billable batch", attributes={"records": len(batch)}):
+                entries = harvest.time_entries_frame(batch)
+                entry_rows = time_entry_rows(dialect, entries)  # made here, written there
+                days = frozenset(entries["spent_date"].drop_nulls().unique().to_list())
+                if days & before:  # never in one run of whole days sorted by date; if it is,
+                    storing.wait()  # that batch's entries of those days count here
+                frame = _judged(ctx, entries, reference)
+                storing.wait()  # a cap counts what the batch before commits
+                frame = _capped(ctx, frame, entries, reference)
                 newest = _newer(newest, frame["updated_at"].max())
-                result.add(store_page(session, frame, batch, moment=ctx.clock()))
-                if last and newest is not None:
-                    set_cursor(session, "harvest", "time_entries", harvest.iso(newest))
+                mark = harvest.iso(newest) if last and newest is not None else None
+                moment = ctx.clock()
+                writes = Writes(entry_rows, billing_event_rows(dialect, billable(frame), moment))
+                storing.submit(_store_batch, ctx, frame, batch, writes, moment, mark)
+                before = days
+    for stored in storing.done:
+        result.add(stored)
     return result
+
+
+def _judged(ctx: FlowContext, entries: pl.DataFrame, reference: Reference) -> pl.DataFrame:
+    with ctx.sessions() as session:
+        return judged(entries, reference, history.stored_entries(session, entries))
+
+
+def _capped(
+    ctx: FlowContext, frame: pl.DataFrame, entries: pl.DataFrame, reference: Reference
+) -> pl.DataFrame:
+    with ctx.sessions() as session:
+        return capped(frame, history.committed(session, entries, reference))
+
+
+def _store_batch(
+    ctx: FlowContext,
+    frame: pl.DataFrame,
+    batch: Sequence[Any],
+    writes: Writes,
+    moment: datetime,
+    mark: str | None,
+) -> FlowResult:
+    """Store a checked batch in one transaction, with the cursor when it is the last."""
+    with (
+        transaction(ctx.sessions) as session,
+        tracer.start_as_current_span("billable store", attributes={"records": len(batch)}),
+    ):
+        stored = store_page(session, frame, batch, moment=moment, writes=writes)
+        if mark is not None:
+            set_cursor(session, "harvest", "time_entries", mark)
+    return stored
 
 
 # Pages checked and stored together, in one transaction: a commit (and the WAL checkpoint it
@@ -159,7 +210,7 @@ def reference_for(session: Session, billing: Billing) -> Reference:
 def checked(session: Session, page: Sequence[Any], reference: Reference) -> pl.DataFrame:
     """A page of Harvest entries checked by the rules, against what the store already holds."""
     entries = harvest.time_entries_frame(page)
-    return check(entries, reference, load_history(session, entries, reference))
+    return check(entries, reference, history.load_history(session, entries, reference))
 
 
 def recheck_waiting(ctx: FlowContext, reference: Reference) -> FlowResult:
@@ -186,7 +237,12 @@ def recheck_waiting(ctx: FlowContext, reference: Reference) -> FlowResult:
 
 
 def store_page(
-    session: Session, frame: pl.DataFrame, page: Sequence[Any], *, moment: datetime
+    session: Session,
+    frame: pl.DataFrame,
+    page: Sequence[Any],
+    *,
+    moment: datetime,
+    writes: Writes | None = None,
 ) -> FlowResult:
     """Store one checked page: time entries, billing events, exceptions, business events.
 
@@ -194,16 +250,15 @@ def store_page(
     ``created_at``/``updated_at`` and the rejections' ``occurred_at``, so those columns stay on
     the clock that invoicing and compensation stamp them with too (the rollups and the money
     reconciliation compare them with that clock). A billing event that arrives again unchanged
-    keeps its stamp: ``updated_at`` is not one of the columns whose change is written."""
-    readable = frame.filter(pl.col("id").is_not_null() & pl.col("updated_at").is_not_null())
-    rows = _time_rows(readable)
-    unchanged_unless = [c for c in rows.columns if c != "id"]
-    upsert_frame(session, TimeEntryRow, rows, keys=["id"], when_changed=unchanged_unless)
-    good = frame.filter(pl.col("billing") & pl.col("category").is_null())
+    keeps its stamp: ``updated_at`` is not one of the columns whose change is written.
+    ``writes`` are the frame's upserts when already made (``Writes.of``)."""
+    writes = writes or Writes.of(session.get_bind().dialect, frame, moment)
+    writes.time_entries.run(session)
+    good = billable(frame)
     bad = frame.filter(pl.col("category").is_not_null())
     settled = frame.filter(pl.col("category").is_null())
     existing = _existing_events(session, frame["id"].drop_nulls().to_list())
-    created, edited = _billing_events(session, good, existing, moment)
+    created, edited = _billing_events(session, good, existing, writes.billing_events, moment)
     edited = compensation.uncompensated(session, edited)
     problems = _problems(bad, page) + edited
     _withdraw(
@@ -234,12 +289,37 @@ def store_page(
     return FlowResult(records_in=len(page), records_out=len(created), exceptions=len(problems))
 
 
-def _time_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(TIME_COLUMNS).with_columns(
+@dataclass(frozen=True)
+class Writes:
+    """A checked batch's upserts, made (its rows converted for the driver) before the batch's
+    transaction: flow 3 makes them while the batch before is being written."""
+
+    time_entries: FrameUpsert
+    billing_events: FrameUpsert
+
+    @classmethod
+    def of(cls, dialect: Dialect, frame: pl.DataFrame, moment: datetime) -> Writes:
+        return cls(
+            time_entry_rows(dialect, frame), billing_event_rows(dialect, billable(frame), moment)
+        )
+
+
+def billable(frame: pl.DataFrame) -> pl.DataFrame:
+    """The checked entries to bill: approved, billable, and breaking no rule."""
+    return frame.filter(pl.col("billing") & pl.col("category").is_null())
+
+
+def time_entry_rows(dialect: Dialect, frame: pl.DataFrame) -> FrameUpsert:
+    """The upsert of a checked frame's readable entries as time entry rows; a row that arrives
+    again unchanged is not rewritten."""
+    readable = frame.filter(pl.col("id").is_not_null() & pl.col("updated_at").is_not_null())
+    rows = readable.select(TIME_COLUMNS).with_columns(
         source=pl.lit("harvest"),
         schema_version=pl.lit(SCHEMA_VERSION),
         deleted_at=pl.lit(None, dtype=pl.Datetime("us", "UTC")),
     )
+    unchanged_unless = [c for c in rows.columns if c != "id"]
+    return FrameUpsert.of(dialect, TimeEntryRow, rows, keys=["id"], when_changed=unchanged_unless)
 
 
 def _existing_events(session: Session, entry_ids: list[str]) -> pl.DataFrame:
@@ -268,20 +348,32 @@ EVENT_UPDATES = (
 
 
 def _billing_events(
-    session: Session, good: pl.DataFrame, existing: pl.DataFrame, moment: datetime
+    session: Session,
+    good: pl.DataFrame,
+    existing: pl.DataFrame,
+    rows: FrameUpsert,
+    moment: datetime,
 ) -> tuple[list[tuple[str, datetime]], list[Problem]]:
-    """Upsert billing events for ``good`` entries, a page at a time. Events already invoiced are
-    never changed: one whose entry now has a different value is reported for compensation."""
+    """Upsert the billing events of ``good`` entries (``rows``: ``billing_event_rows``). Events
+    already invoiced are never changed: one whose entry now has a different value is reported
+    for compensation. Returns the entries whose event is new, and those reports."""
     joined = good.join(existing, on="id", how="left")
     invoiced = joined.filter(pl.col("invoice_id").is_not_null())
     edited = [
         _edited_after_invoice(e)
         for e in invoiced.filter(pl.col("billed_amount") != pl.col("amount")).iter_rows(named=True)
     ]
-    pending = joined.filter(pl.col("invoice_id").is_null())
-    fresh = pending.filter(pl.col("billed_amount").is_null())
+    fresh = joined.filter(pl.col("invoice_id").is_null() & pl.col("billed_amount").is_null())
     created = list(zip(fresh["id"], fresh["approved_at"].fill_null(moment), strict=True))
-    rows = pending.select(
+    rows.run(session)
+    return created, edited
+
+
+def billing_event_rows(dialect: Dialect, good: pl.DataFrame, moment: datetime) -> FrameUpsert:
+    """The upsert of the billing events of ``good`` entries, stamped ``moment``. An event already
+    on an invoice is left as it is (``unless_set``), and one that arrives again unchanged is not
+    rewritten."""
+    rows = good.select(
         pl.col("id").alias("source_record_id"),
         "contract_id",
         "project_id",
@@ -307,8 +399,8 @@ def _billing_events(
         updated_at=pl.lit(moment),
         invoice_id=pl.lit(None, dtype=pl.String),
     )
-    upsert_frame(
-        session,
+    return FrameUpsert.of(
+        dialect,
         BillingEventRow,
         rows,
         keys=["id"],
@@ -316,7 +408,6 @@ def _billing_events(
         unless_set="invoice_id",
         when_changed=[c for c in EVENT_UPDATES if c != "updated_at"],
     )
-    return created, edited
 
 
 def _edited_after_invoice(e: dict[str, Any]) -> Problem:

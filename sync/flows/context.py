@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from queue import Empty, Full, Queue
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +22,7 @@ from collectors.xero import XeroConnector
 from sync.settings import Settings
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -128,3 +130,40 @@ def prefetched(items: Iterable[T], depth: int) -> Iterator[Iterator[T]]:
             except Empty:
                 continue
         reader.join()
+
+
+class Behind(Generic[R]):
+    """Work handed to one thread, named ``name``, done in order and at most one item behind the
+    caller, which prepares the next item meanwhile: a flow stores one batch while it checks the
+    next (the store's writes release the GIL, as polars does). ``done`` holds the results of
+    the items finished so far, in order.
+
+    Leaving the block waits for the last item (raising its error); leaving it on an error lets
+    the item in hand finish and hands nothing more over."""
+
+    def __init__(self, name: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._pending: Future[R] | None = None
+        self.done: list[R] = []
+
+    def __enter__(self) -> Behind[R]:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self.wait()
+        finally:
+            self._executor.shutdown(wait=True)
+
+    def wait(self) -> None:
+        """Until the item handed last is done; its error, if it failed, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.done.append(pending.result())
+
+    def submit(self, work: Callable[..., R], *args: Any) -> None:
+        """Hand ``work(*args)`` over once the item before is done; it runs in a copy of the
+        caller's context (its spans are children of the caller's)."""
+        self.wait()
+        self._pending = self._executor.submit(contextvars.copy_context().run, work, *args)

@@ -51,10 +51,10 @@ def _day(record: Any) -> Any:
 
 def load_history(session: Session, entries: pl.DataFrame, reference: Reference) -> History:
     """The stored entries and cap commitments a page of ``entries`` is judged against."""
-    return History(_stored_entries(session, entries), _committed(session, entries, reference))
+    return History(stored_entries(session, entries), committed(session, entries, reference))
 
 
-def _stored_entries(session: Session, entries: pl.DataFrame) -> pl.DataFrame:
+def stored_entries(session: Session, entries: pl.DataFrame) -> pl.DataFrame:
     days = entries["spent_date"].drop_nulls().unique().to_list()
     people = entries["resource_id"].drop_nulls().unique().to_list()
     if not days or not people:
@@ -83,8 +83,9 @@ def _stored_entries(session: Session, entries: pl.DataFrame) -> pl.DataFrame:
         )
         .outerjoin(BillingEventRow, BillingEventRow.source_record_id == t.id)
         .where(
-            # deleted_at is filtered below, not here: SQLite's planner would take "IS NULL" on
-            # its index for a selective term and scan all of history on every page
+            # the day index narrows it (deleted entries are filtered below); time entries have
+            # no person index, which SQLite's planner took over the days, reading a person's
+            # whole history for each batch of new days
             t.spent_date.in_(days),
             tuple_(t.spent_date, t.resource_id).in_(pairs)
             if scattered
@@ -114,7 +115,7 @@ def _stored_entries(session: Session, entries: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _committed(session: Session, entries: pl.DataFrame, reference: Reference) -> pl.DataFrame:
+def committed(session: Session, entries: pl.DataFrame, reference: Reference) -> pl.DataFrame:
     """Per capped contract on the page: the amount of its billing events (pending or invoiced)
     other than the page's own entries."""
     empty = History.empty().committed

@@ -7,8 +7,11 @@ while the engine writes; PostgreSQL is used as is. ``upsert`` is the one hot-pat
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 
 from sync.store.tables import Base
@@ -134,7 +137,23 @@ def upsert_frame(
     when_changed: Sequence[str] | None = None,
 ) -> int:
     """The hot-path upsert: a polars frame written with one ``INSERT … ON CONFLICT`` executed by
-    the driver over all rows, without per-value SQLAlchemy type processing.
+    the driver over all rows, without per-value SQLAlchemy type processing (``FrameUpsert``)."""
+    upsert = FrameUpsert.of(
+        session.get_bind().dialect,
+        table,
+        frame,
+        keys=keys,
+        update=update,
+        unless_set=unless_set,
+        when_changed=when_changed,
+    )
+    return upsert.run(session)
+
+
+@dataclass(frozen=True)
+class FrameUpsert:
+    """An ``upsert_frame`` made ready (statement and driver rows) before a transaction runs it,
+    so that a flow can convert one batch's rows while the batch before is being written.
 
     Values are converted a column at a time in polars to what the column type stores (on SQLite:
     UTC datetimes as the ISO text ``UtcDateTime`` writes, dates as ISO text, decimals as floats as
@@ -143,35 +162,113 @@ def upsert_frame(
     difference makes an update worth writing: a row that arrives again unchanged is left as it is
     (no write, no index churn, its ``updated_at`` keeps meaning "last changed").
     """
-    if frame.height == 0:
-        return 0
-    target: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[assignment]
-    dialect = session.get_bind().dialect
-    columns = frame.columns
-    quote = dialect.identifier_preparer.quote
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    changing = update if update is not None else [c for c in columns if c not in keys]
-    sql = (
-        f"INSERT INTO {quote(target.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([marker] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) "
-    )
-    if changing:
-        sql += "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in changing)
-        guards = [f"{quote(target.name)}.{quote(unless_set)} IS NULL"] if unless_set else []
-        if when_changed:
-            guards.append(
-                _differs(dialect.name, quote(target.name), [quote(c) for c in when_changed])
+
+    statement: RowsStatement
+    rows: list[tuple[Any, ...]]
+
+    @classmethod
+    def of(
+        cls,
+        dialect: Dialect,
+        table: type[Base] | Table,
+        frame: pl.DataFrame,
+        *,
+        keys: Sequence[str],
+        update: Sequence[str] | None = None,
+        unless_set: str | None = None,
+        when_changed: Sequence[str] | None = None,
+    ) -> FrameUpsert:
+        target: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[assignment]
+        quote = dialect.identifier_preparer.quote
+        changing = update if update is not None else [c for c in frame.columns if c not in keys]
+        conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) "
+        if changing:
+            conflict += "DO UPDATE SET " + ", ".join(
+                f"{quote(c)} = excluded.{quote(c)}" for c in changing
             )
-        if guards:
-            sql += " WHERE " + " AND ".join(guards)
-    else:
-        sql += "DO NOTHING"
-    # keys in order: neighbouring rows land on the same index pages
-    ordered = frame.sort(list(keys), maintain_order=True)
-    rows = _native(ordered).rows() if dialect.name == "sqlite" else ordered.rows()
-    session.connection().exec_driver_sql(sql, rows)
-    return frame.height
+            guards = [f"{quote(target.name)}.{quote(unless_set)} IS NULL"] if unless_set else []
+            if when_changed:
+                guards.append(
+                    _differs(dialect.name, quote(target.name), [quote(c) for c in when_changed])
+                )
+            if guards:
+                conflict += " WHERE " + " AND ".join(guards)
+        else:
+            conflict += "DO NOTHING"
+        # keys in order: neighbouring rows land on the same index pages
+        ordered = frame.sort(list(keys), maintain_order=True)
+        rows = _native(ordered).rows() if dialect.name == "sqlite" else ordered.rows()
+        return cls(RowsStatement.insert(dialect, target, frame.columns, tail=conflict), rows)
+
+    def run(self, session: Session) -> int:
+        """Write the rows in ``session``'s transaction; returns how many were offered."""
+        return self.statement.run(session, self.rows)
+
+
+@dataclass(frozen=True)
+class RowsStatement:
+    """``INSERT INTO t (columns) VALUES (row), … tail`` run over driver rows.
+
+    On SQLite many rows go in one statement (up to the bound-variable limit): the driver runs
+    each statement with the GIL released, so a big write no longer hands the GIL back and forth
+    once per row, which stalls the writer whenever another thread is busy in Python. PostgreSQL
+    keeps one row per statement (psycopg pipelines ``executemany``; a multi-row ``ON CONFLICT DO
+    UPDATE`` there refuses two rows with one key)."""
+
+    head: str
+    row: str
+    tail: str
+    multirow: bool
+
+    @classmethod
+    def insert(
+        cls,
+        dialect: Dialect,
+        target: Table,
+        columns: Sequence[str],
+        *,
+        tail: str = "",
+        json_columns: Sequence[str] = (),
+    ) -> RowsStatement:
+        quote = dialect.identifier_preparer.quote
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        cast = "" if dialect.name == "sqlite" else "::json"
+        values = [marker + (cast if c in json_columns else "") for c in columns]
+        return cls(
+            head=f"INSERT INTO {quote(target.name)} ({', '.join(quote(c) for c in columns)}) "
+            "VALUES ",
+            row=f"({', '.join(values)})",
+            tail=f" {tail}" if tail else "",
+            multirow=dialect.name == "sqlite",
+        )
+
+    def run(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Execute over ``rows`` in ``session``'s transaction; returns how many were offered."""
+        if not rows:
+            return 0
+        connection = session.connection()
+        if not self.multirow:
+            connection.exec_driver_sql(self.head + self.row + self.tail, list(rows))
+            return len(rows)
+        width = len(rows[0])
+        per = max(1, min(MULTIROW_ROWS, _variable_limit(connection) // max(1, width)))
+        for start in range(0, len(rows), per):
+            part = rows[start : start + per]
+            sql = self.head + ", ".join([self.row] * len(part)) + self.tail
+            connection.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
+        return len(rows)
+
+
+# rows per SQLite statement: big enough that a statement's fixed costs vanish, small enough that
+# the statement cache keeps one text per table (the last, shorter chunk adds a second)
+MULTIROW_ROWS = 1000
+
+
+def _variable_limit(connection: Connection) -> int:
+    """How many ``?`` one SQLite statement may bind (32,766 since SQLite 3.32, 999 before)."""
+    raw = connection.connection.dbapi_connection
+    getlimit = getattr(raw, "getlimit", None)
+    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)) if getlimit else 999
 
 
 def _differs(dialect: str, table: str, columns: Sequence[str]) -> str:
@@ -190,22 +287,15 @@ def insert_frame(
     *,
     json_columns: Sequence[str] = (),
 ) -> int:
-    """Append rows with one driver-level ``executemany`` (``json_columns`` hold JSON text)."""
+    """Append rows with driver-level statements (``RowsStatement``; ``json_columns`` hold JSON
+    text)."""
     if frame.height == 0:
         return 0
     target: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[assignment]
     dialect = session.get_bind().dialect
-    quote = dialect.identifier_preparer.quote
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    cast = "" if dialect.name == "sqlite" else "::json"
-    values = [marker + (cast if c in json_columns else "") for c in frame.columns]
-    sql = (
-        f"INSERT INTO {quote(target.name)} ({', '.join(quote(c) for c in frame.columns)}) "
-        f"VALUES ({', '.join(values)})"
-    )
+    statement = RowsStatement.insert(dialect, target, frame.columns, json_columns=json_columns)
     rows = _native(frame).rows() if dialect.name == "sqlite" else frame.rows()
-    session.connection().exec_driver_sql(sql, rows)
-    return frame.height
+    return statement.run(session, rows)
 
 
 def _native(frame: pl.DataFrame) -> pl.DataFrame:

@@ -71,3 +71,45 @@ def test_the_reader_sees_the_callers_context() -> None:
             assert list(items) == ["billable run 42"]
     finally:
         WHO.reset(token)
+
+
+def test_work_handed_behind_runs_in_order_one_at_a_time_in_the_callers_context() -> None:
+    from sync.flows.context import Behind
+
+    running = threading.Semaphore(1)
+    seen: list[tuple[int, str, str]] = []
+
+    def work(n: int) -> int:
+        assert running.acquire(blocking=False), "two items at once"
+        try:
+            seen.append((n, threading.current_thread().name, WHO.get()))
+            return n * n
+        finally:
+            running.release()
+
+    WHO.set("flow billable")
+    with Behind[int]("store") as behind:
+        for n in range(20):
+            behind.submit(work, n)
+        # the caller is at most one item ahead
+        assert len(behind.done) == 19
+    assert behind.done == [n * n for n in range(20)]
+    assert [n for n, _, _ in seen] == list(range(20))
+    assert {name.split("_")[0] for _, name, _ in seen} == {"store"}
+    assert {who for _, _, who in seen} == {"flow billable"}
+
+
+def test_an_error_behind_comes_out_at_the_next_hand_over_and_stops_the_rest() -> None:
+    from sync.flows.context import Behind
+
+    stored: list[int] = []
+
+    def work(n: int) -> None:
+        if n == 2:
+            raise ConnectionError("database is locked")
+        stored.append(n)
+
+    with pytest.raises(ConnectionError, match="locked"), Behind[None]("store") as behind:
+        for n in range(10):
+            behind.submit(work, n)
+    assert stored == [0, 1]

@@ -5,14 +5,18 @@ untouched the second time."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypeVar
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
+from sync.flows.context import Behind
 from sync.store.db import session_factory, transaction, upsert_frame
 from sync.store.tables import BillingEventRow
 
@@ -20,6 +24,7 @@ MONEY = pl.Decimal(18, 4)
 FIRST = datetime(2026, 11, 1, 12, tzinfo=UTC)
 LATER = datetime(2026, 11, 2, 8, tzinfo=UTC)
 COMPARED = ["quantity", "amount", "resource_id", "approved_at"]
+R = TypeVar("R")
 
 
 def _events(moment: datetime, **over: object) -> pl.DataFrame:
@@ -99,6 +104,26 @@ def test_an_invoiced_row_stays_protected_even_when_it_changed(store: Engine) -> 
     assert rows["be_1"].amount == Decimal("1")
 
 
+def test_thousands_of_rows_are_written_across_statements_and_a_repeated_key_updates(
+    store: Engine,
+) -> None:
+    """SQLite takes many rows per statement (as many as its bound-variable limit allows): every
+    row of a write bigger than one statement lands, and a key twice in one write ends as its
+    later row, as one row per statement does (PostgreSQL's path)."""
+    many = pl.concat(
+        [
+            _events(FIRST).with_columns(pl.col("id", "source_record_id") + f"_{n}")
+            for n in range(700)
+        ]
+    ).with_columns(invoice_id=pl.lit(None, dtype=pl.String))
+    again = many.head(1).with_columns(amount=pl.lit(Decimal("99")).cast(MONEY))
+    _write(store, pl.concat([many, again]))
+    rows = _stored(store)
+    assert len(rows) == many.height == 2_800
+    assert rows[many["id"][0]].amount == Decimal("99")
+    assert {r.amount for k, r in rows.items() if k != many["id"][0]} == {Decimal("1125")}
+
+
 def test_flow_3_over_the_same_time_again_changes_nothing(sqlite_store: Engine) -> None:
     from sqlalchemy import delete, func
 
@@ -127,40 +152,124 @@ def test_flow_3_over_the_same_time_again_changes_nothing(sqlite_store: Engine) -
     assert after == before
 
 
-def test_pages_batched_in_one_transaction_store_what_page_by_page_stores(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+Stored = tuple[list[tuple[object, ...]], ...]
+
+
+def _flow_3(
+    path: Path, *, cap: Decimal | None = None, day_of: Callable[[Any], None] | None = None
+) -> Stored:
+    """Flow 3 run on the small sandbox firm (50-entry pages) into a new store at ``path`` (every
+    contract capped at ``cap``, ``day_of`` given the Harvest emulator before the run, when
+    given): its time entries, billing events and exceptions."""
     from sandbox.server import Sandbox
     from sync.engine import Engine as SyncEngine
-    from sync.flows import billable
     from sync.settings import Settings
     from sync.store.db import make_engine
     from sync.store.migrate import upgrade
-    from sync.store.tables import ExceptionRow, TimeEntryRow
+    from sync.store.tables import ContractRow, ExceptionRow, TimeEntryRow
 
-    def stored(batch: int) -> tuple[list[object], ...]:
+    store = make_engine(f"sqlite:///{path}")
+    upgrade(store)
+    with Sandbox(seed=7, today=date(2026, 11, 25)) as box:
+        if day_of is not None:
+            day_of(box.harvest)
+        settings = Settings(database_url=str(store.url))
+        settings = settings.model_copy(
+            update={"harvest": settings.harvest.model_copy(update={"per_page": 50})}
+        )
+        engine = SyncEngine(settings, store, transports=box.transports())
+        engine.run_flow("reference")
+        if cap is not None:
+            with transaction(session_factory(store)) as s:
+                s.execute(update(ContractRow).values(not_to_exceed=cap))
+        assert engine.run_flow("billable").status == "succeeded"
+    with session_factory(store)() as s:
+        return (
+            sorted(tuple(r) for r in s.execute(select(TimeEntryRow.id, TimeEntryRow.hours))),
+            sorted(tuple(r) for r in s.execute(select(BillingEventRow.id, BillingEventRow.amount))),
+            sorted(
+                tuple(r)
+                for r in s.execute(
+                    select(ExceptionRow.record_key, ExceptionRow.category, ExceptionRow.reason)
+                )
+            ),
+        )
+
+
+def test_pages_batched_in_one_transaction_store_what_page_by_page_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync.flows import billable
+
+    def stored(batch: int) -> Stored:
         monkeypatch.setattr(billable, "BATCH_RECORDS", batch)
-        store = make_engine(f"sqlite:///{tmp_path / f'b{batch}.db'}")
-        upgrade(store)
-        with Sandbox(seed=7, today=date(2026, 11, 25)) as box:
-            settings = Settings(database_url=str(store.url))
-            settings = settings.model_copy(
-                update={"harvest": settings.harvest.model_copy(update={"per_page": 50})}
-            )
-            engine = SyncEngine(settings, store, transports=box.transports())
-            engine.run_flow("reference")
-            assert engine.run_flow("billable").status == "succeeded"
-        with session_factory(store)() as s:
-            return (
-                sorted(tuple(r) for r in s.execute(select(TimeEntryRow.id, TimeEntryRow.hours))),
-                sorted(
-                    tuple(r) for r in s.execute(select(BillingEventRow.id, BillingEventRow.amount))
-                ),
-                sorted(
-                    tuple(r)
-                    for r in s.execute(select(ExceptionRow.record_key, ExceptionRow.category))
-                ),
-            )
+        return _flow_3(tmp_path / f"b{batch}.db")
 
     one_page_each, batched = stored(1), stored(10_000)
     assert one_page_each == batched and all(one_page_each)
+
+
+class OneAtATime(Behind[R]):
+    """Each batch stored as soon as it is checked, before the next is read."""
+
+    def submit(self, work: Callable[..., R], *args: Any) -> None:
+        self.done.append(work(*args))
+
+
+@pytest.fixture
+def pipelined(monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[Stored, Stored]]:
+    """Flow 3 (``_flow_3``) a page per batch, each batch stored while the next is checked and
+    slowly (so the check runs before the commit), then one batch at a time: both results."""
+    from sync.flows import billable
+
+    store_batch = billable._store_batch
+
+    def slow_store(*args: Any) -> Any:
+        time.sleep(0.2)
+        return store_batch(*args)
+
+    def both(path: Path, **options: Any) -> tuple[Stored, Stored]:
+        monkeypatch.setattr(billable, "BATCH_RECORDS", 1)
+        monkeypatch.setattr(billable, "_store_batch", slow_store)
+        overlapped = _flow_3(path / "pipelined.db", **options)
+        monkeypatch.setattr(billable, "Behind", OneAtATime)
+        return overlapped, _flow_3(path / "sequential.db", **options)
+
+    return both
+
+
+def test_a_cap_counts_what_the_batch_being_stored_commits(
+    tmp_path: Path, pipelined: Callable[..., tuple[Stored, Stored]]
+) -> None:
+    """Flow 3 checks a batch while the one before is stored; a contract's cap, crossed a few
+    batches in, still counts what that batch commits."""
+    overlapped, one_at_a_time = pipelined(tmp_path, cap=Decimal(20_000))
+    assert overlapped == one_at_a_time
+    assert "over_cap" in {category for _, category, _ in overlapped[2]}
+
+
+def test_a_day_shared_with_the_batch_being_stored_counts_its_entries(
+    tmp_path: Path, pipelined: Callable[..., tuple[Stored, Stored]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages cut inside a day (not whole days, as Harvest serves them): a person's 60 one-hour
+    entries of one day span batches, and the hours of the batch being stored still count
+    toward the day's 24."""
+    from collectors import harvest
+
+    def long_day(emulator: Any) -> None:
+        entry = next(e for e in emulator.entries() if e["is_closed"] and e["billable"])
+        for n in range(60):
+            emulator.add_entry(
+                user_id=entry["user_id"],
+                project_id=entry["project_id"],
+                spent_date=entry["spent_date"],
+                hours=1.0,
+                notes=f"hour {n}",  # not copies of one another
+                approved=True,
+            )
+
+    monkeypatch.setattr(harvest, "whole_days", lambda pages: pages)
+    overlapped, one_at_a_time = pipelined(tmp_path, day_of=long_day)
+    assert overlapped == one_at_a_time
+    over = [key for key, category, _ in overlapped[2] if category == "over_24h"]
+    assert len(over) >= 36, over
