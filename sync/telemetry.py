@@ -116,6 +116,9 @@ def current_trace_id() -> str | None:
     return f"{context.trace_id:032x}" if context.is_valid else None
 
 
+EVENT_KEYS = pl.Schema({"entity_id": pl.String(), "occurred_at": pl.Datetime("us", "UTC")})
+
+
 def record_events(
     session: Session,
     name: str,
@@ -128,14 +131,31 @@ def record_events(
     if not items:
         return
     ids, moments = zip(*items, strict=True)
-    frame = pl.DataFrame(
-        {"entity_id": list(ids), "occurred_at": list(moments)},
-        schema={"entity_id": pl.String, "occurred_at": pl.Datetime("us", "UTC")},
-    ).with_columns(
-        name=pl.lit(name),
-        entity_type=pl.lit(entity_type),
-        recorded_at=pl.lit(datetime.now(UTC)),
-        trace_id=pl.lit(current_trace_id(), dtype=pl.String),
-        attributes=pl.lit(json.dumps(scrub(attributes or {}), default=str)),
+    frame = pl.DataFrame({"entity_id": list(ids), "occurred_at": list(moments)}, schema=EVENT_KEYS)
+    record_event_frame(session, name, entity_type, frame, attributes=attributes)
+
+
+def record_event_frame(
+    session: Session,
+    name: str,
+    entity_type: str,
+    events: pl.DataFrame,
+    *,
+    attributes: Mapping[str, Any] | None = None,
+) -> None:
+    """``record_events`` for a frame of ``entity_id`` and ``occurred_at`` (``EVENT_KEYS``): a
+    flow's thousands of events without a Python tuple each."""
+    if events.is_empty():
+        return
+    frame = (
+        events.select(list(EVENT_KEYS))
+        .cast(EVENT_KEYS)
+        .with_columns(
+            name=pl.lit(name),
+            entity_type=pl.lit(entity_type),
+            recorded_at=pl.lit(datetime.now(UTC)),
+            trace_id=pl.lit(current_trace_id(), dtype=pl.String),
+            attributes=pl.lit(json.dumps(scrub(attributes or {}), default=str)),
+        )
     )
     insert_frame(session, BUSINESS_EVENTS, frame, json_columns=("attributes",))

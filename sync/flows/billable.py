@@ -54,7 +54,7 @@ from sync.store.repo import (
     set_cursor,
 )
 from sync.store.tables import BillingEventRow, ExceptionRow, TimeEntryRow
-from sync.telemetry import current_trace_id, record_events, tracer
+from sync.telemetry import EVENT_KEYS, current_trace_id, record_event_frame, record_events, tracer
 
 FLOW = "billable"
 T = TypeVar("T", bound=Sequence[Any])
@@ -274,19 +274,14 @@ def store_page(
         [f"harvest:time_entry:{s}" for s in settled["source_id"] if f"be:{s}" not in still_edited],
         note="entry now billable or no longer billable",
     )
-    record_events(
-        session,
-        "billing_event.created",
-        "billing_event",
-        [(canonical_id("plan2cash", "billing_event", te), at) for te, at in created],
-    )
+    record_event_frame(session, "billing_event.created", "billing_event", created)
     record_events(
         session,
         "billing_event.rejected",
         "time_entry",
         [(p.entity_id or p.record_key, moment) for p in fresh],
     )
-    return FlowResult(records_in=len(page), records_out=len(created), exceptions=len(problems))
+    return FlowResult(records_in=len(page), records_out=created.height, exceptions=len(problems))
 
 
 @dataclass(frozen=True)
@@ -353,10 +348,10 @@ def _billing_events(
     existing: pl.DataFrame,
     rows: FrameUpsert,
     moment: datetime,
-) -> tuple[list[tuple[str, datetime]], list[Problem]]:
+) -> tuple[pl.DataFrame, list[Problem]]:
     """Upsert the billing events of ``good`` entries (``rows``: ``billing_event_rows``). Events
     already invoiced are never changed: one whose entry now has a different value is reported
-    for compensation. Returns the entries whose event is new, and those reports."""
+    for compensation. Returns the new events (``EVENT_KEYS``: id, approval), and those reports."""
     joined = good.join(existing, on="id", how="left")
     invoiced = joined.filter(pl.col("invoice_id").is_not_null())
     edited = [
@@ -364,7 +359,13 @@ def _billing_events(
         for e in invoiced.filter(pl.col("billed_amount") != pl.col("amount")).iter_rows(named=True)
     ]
     fresh = joined.filter(pl.col("invoice_id").is_null() & pl.col("billed_amount").is_null())
-    created = list(zip(fresh["id"], fresh["approved_at"].fill_null(moment), strict=True))
+    created = pl.DataFrame(
+        {
+            "entity_id": [canonical_id("plan2cash", "billing_event", te) for te in fresh["id"]],
+            "occurred_at": fresh["approved_at"].fill_null(moment),
+        },
+        schema=EVENT_KEYS,
+    )
     rows.run(session)
     return created, edited
 

@@ -60,11 +60,11 @@ def stored_entries(session: Session, entries: pl.DataFrame) -> pl.DataFrame:
     if not days or not people:
         return History.empty().entries
     t = TimeEntryRow
-    pairs = entries.select("spent_date", "resource_id").drop_nulls().unique().rows()
+    pairs = entries.select("spent_date", "resource_id").drop_nulls().unique()
     # A page of whole days names nearly every (day, person) of its days; a page of scattered
     # changes (an incremental run) names a few of history's: then the pairs themselves narrow
     # the read, so that it returns what the page needs, not its days' and people's every entry.
-    scattered = len(pairs) * 4 < len(days) * len(people)
+    scattered = pairs.height * 4 < len(days) * len(people)
     rows = session.execute(
         select(
             t.id,
@@ -87,7 +87,7 @@ def stored_entries(session: Session, entries: pl.DataFrame) -> pl.DataFrame:
             # no person index, which SQLite's planner took over the days, reading a person's
             # whole history for each batch of new days
             t.spent_date.in_(days),
-            tuple_(t.spent_date, t.resource_id).in_(pairs)
+            tuple_(t.spent_date, t.resource_id).in_(pairs.rows())
             if scattered
             else among(session, t.resource_id, people),
             # their new version replaces them

@@ -30,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 
 from sync.store.tables import Base
@@ -164,7 +164,8 @@ class FrameUpsert:
     """
 
     statement: RowsStatement
-    rows: list[tuple[Any, ...]]
+    params: list[tuple[Any, ...]]  # ``RowsStatement.params``
+    count: int
 
     @classmethod
     def of(
@@ -197,12 +198,13 @@ class FrameUpsert:
             conflict += "DO NOTHING"
         # keys in order: neighbouring rows land on the same index pages
         ordered = frame.sort(list(keys), maintain_order=True)
-        rows = _native(ordered).rows() if dialect.name == "sqlite" else ordered.rows()
-        return cls(RowsStatement.insert(dialect, target, frame.columns, tail=conflict), rows)
+        statement = RowsStatement.insert(dialect, target, frame.columns, tail=conflict)
+        return cls(statement, statement.params(dialect, ordered), frame.height)
 
     def run(self, session: Session) -> int:
         """Write the rows in ``session``'s transaction; returns how many were offered."""
-        return self.statement.run(session, self.rows)
+        self.statement.run(session, self.params)
+        return self.count
 
 
 @dataclass(frozen=True)
@@ -213,11 +215,16 @@ class RowsStatement:
     each statement with the GIL released, so a big write no longer hands the GIL back and forth
     once per row, which stalls the writer whenever another thread is busy in Python. PostgreSQL
     keeps one row per statement (psycopg pipelines ``executemany``; a multi-row ``ON CONFLICT DO
-    UPDATE`` there refuses two rows with one key)."""
+    UPDATE`` there refuses two rows with one key).
+
+    Parameters are made from a frame's columns (``params``), never a tuple per row on SQLite: a
+    batch's hundreds of thousands of short-lived tuples would set off the garbage collector
+    dozens of times, and each collection walks every live container in the process."""
 
     head: str
     row: str
     tail: str
+    width: int
     multirow: bool
 
     @classmethod
@@ -239,36 +246,42 @@ class RowsStatement:
             "VALUES ",
             row=f"({', '.join(values)})",
             tail=f" {tail}" if tail else "",
+            width=len(columns),
             multirow=dialect.name == "sqlite",
         )
 
-    def run(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
-        """Execute over ``rows`` in ``session``'s transaction; returns how many were offered."""
-        if not rows:
-            return 0
+    def params(self, dialect: Dialect, frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+        """The driver's parameters for ``frame`` (its columns in this statement's order): on
+        SQLite one flat tuple per statement of up to ``MULTIROW_ROWS`` rows (values converted as
+        the column types store them), on PostgreSQL one tuple per row."""
+        if not self.multirow:
+            return frame.rows()
+        columns = [column.to_list() for column in _native(frame).get_columns()]
+        per = max(1, min(MULTIROW_ROWS, SQLITE_VARIABLES // max(1, self.width)))
+        chunks = (
+            zip(*(values[start : start + per] for values in columns), strict=True)
+            for start in range(0, frame.height, per)
+        )
+        return [tuple(chain.from_iterable(rows)) for rows in chunks]
+
+    def run(self, session: Session, params: Sequence[tuple[Any, ...]]) -> None:
+        """Execute over ``params`` (``RowsStatement.params``) in ``session``'s transaction."""
+        if not params:
+            return
         connection = session.connection()
         if not self.multirow:
-            connection.exec_driver_sql(self.head + self.row + self.tail, list(rows))
-            return len(rows)
-        width = len(rows[0])
-        per = max(1, min(MULTIROW_ROWS, _variable_limit(connection) // max(1, width)))
-        for start in range(0, len(rows), per):
-            part = rows[start : start + per]
-            sql = self.head + ", ".join([self.row] * len(part)) + self.tail
-            connection.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
-        return len(rows)
+            connection.exec_driver_sql(self.head + self.row + self.tail, list(params))
+            return
+        for flat in params:
+            rows = len(flat) // self.width
+            connection.exec_driver_sql(self.head + ", ".join([self.row] * rows) + self.tail, flat)
 
 
 # rows per SQLite statement: big enough that a statement's fixed costs vanish, small enough that
 # the statement cache keeps one text per table (the last, shorter chunk adds a second)
 MULTIROW_ROWS = 1000
-
-
-def _variable_limit(connection: Connection) -> int:
-    """How many ``?`` one SQLite statement may bind (32,766 since SQLite 3.32, 999 before)."""
-    raw = connection.connection.dbapi_connection
-    getlimit = getattr(raw, "getlimit", None)
-    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)) if getlimit else 999
+# the ``?`` one SQLite statement may bind: 32,766 since SQLite 3.32, 999 before
+SQLITE_VARIABLES = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
 def _differs(dialect: str, table: str, columns: Sequence[str]) -> str:
@@ -294,8 +307,8 @@ def insert_frame(
     target: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[assignment]
     dialect = session.get_bind().dialect
     statement = RowsStatement.insert(dialect, target, frame.columns, json_columns=json_columns)
-    rows = _native(frame).rows() if dialect.name == "sqlite" else frame.rows()
-    return statement.run(session, rows)
+    statement.run(session, statement.params(dialect, frame))
+    return frame.height
 
 
 def _native(frame: pl.DataFrame) -> pl.DataFrame:
