@@ -111,7 +111,7 @@ def upsert(
     """
     if not rows:
         return 0
-    target: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[assignment]
+    target = _table(table)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(target)
@@ -179,7 +179,7 @@ class FrameUpsert:
         unless_set: str | None = None,
         when_changed: Sequence[str] | None = None,
     ) -> FrameUpsert:
-        target: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[assignment]
+        target = _table(table)
         quote = dialect.identifier_preparer.quote
         changing = update if update is not None else [c for c in frame.columns if c not in keys]
         conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) "
@@ -199,7 +199,7 @@ class FrameUpsert:
         # keys in order: neighbouring rows land on the same index pages
         ordered = frame.sort(list(keys), maintain_order=True)
         statement = RowsStatement.insert(dialect, target, frame.columns, tail=conflict)
-        return cls(statement, statement.params(dialect, ordered), frame.height)
+        return cls(statement, statement.params(ordered), frame.height)
 
     def run(self, session: Session) -> int:
         """Write the rows in ``session``'s transaction; returns how many were offered."""
@@ -250,7 +250,7 @@ class RowsStatement:
             multirow=dialect.name == "sqlite",
         )
 
-    def params(self, dialect: Dialect, frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    def params(self, frame: pl.DataFrame) -> list[tuple[Any, ...]]:
         """The driver's parameters for ``frame`` (its columns in this statement's order): on
         SQLite one flat tuple per statement of up to ``MULTIROW_ROWS`` rows (values converted as
         the column types store them), on PostgreSQL one tuple per row."""
@@ -284,6 +284,11 @@ MULTIROW_ROWS = 1000
 SQLITE_VARIABLES = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
+def _table(table: type[Base] | Table) -> Table:
+    """The ``Table`` of a mapped class, or the table itself."""
+    return table if isinstance(table, Table) else table.__table__  # type: ignore[return-value]
+
+
 def _differs(dialect: str, table: str, columns: Sequence[str]) -> str:
     """SQL that is true where the stored row differs from the incoming one (nulls compared as
     values): ``IS NOT`` on SQLite's row values, ``IS DISTINCT FROM`` on PostgreSQL's."""
@@ -304,10 +309,10 @@ def insert_frame(
     text)."""
     if frame.height == 0:
         return 0
-    target: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[assignment]
+    target = _table(table)
     dialect = session.get_bind().dialect
     statement = RowsStatement.insert(dialect, target, frame.columns, json_columns=json_columns)
-    statement.run(session, statement.params(dialect, frame))
+    statement.run(session, statement.params(frame))
     return frame.height
 
 
