@@ -494,7 +494,6 @@ IdsArgument = Annotated[list[int] | None, typer.Argument(help="Exception ids")]
 FlowOption = Annotated[str | None, typer.Option(help="Only this flow")]
 CategoryOption = Annotated[str | None, typer.Option(help="Only this category")]
 AgeOption = Annotated[float | None, typer.Option(help="Only exceptions older than this")]
-ActorOption = Annotated[str, typer.Option(help="Who is acting (for the audit log)")]
 ReasonOption = Annotated[str, typer.Option(help="Why (for the audit log)")]
 
 
@@ -537,13 +536,13 @@ def exceptions_replay(
         str | None, typer.Option(help='JSON fields to change first, e.g. {"hours": 2}')
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen")] = False,
-    actor: ActorOption = "cli",
     reason: ReasonOption = "replayed from the CLI",
     config: ConfigOption = None,
 ) -> None:
     """Replay exceptions through the same idempotent path as the flows."""
     from rich.progress import Progress
 
+    from sync.access import cli_identity
     from sync.engine import Engine
     from sync.replay import replay
 
@@ -557,7 +556,7 @@ def exceptions_replay(
             report = replay(
                 engine.context,
                 which,
-                actor=actor,
+                actor=cli_identity(),
                 reason=reason,
                 dry_run=dry_run,
                 edit=changes,
@@ -597,16 +596,16 @@ def _set_status(
     flow: str | None,
     category: str | None,
     older_than_days: float | None,
-    actor: str,
     reason: str,
     config: Path | None,
 ) -> None:
+    from sync.access import cli_identity
     from sync.replay import set_status
     from sync.store.db import session_factory, transaction
 
     which = _filter(ids, flow, category, older_than_days)
     with transaction(session_factory(_store(_settings(config)))) as session:
-        count = set_status(session, which, status, actor=actor, reason=reason)  # type: ignore[arg-type]
+        count = set_status(session, which, status, actor=cli_identity(), reason=reason)  # type: ignore[arg-type]
     console.print(f"{count} exception(s) marked {status}.")
 
 
@@ -616,12 +615,11 @@ def exceptions_resolve(
     flow: FlowOption = None,
     category: CategoryOption = None,
     older_than_days: AgeOption = None,
-    actor: ActorOption = "cli",
     reason: ReasonOption = "resolved from the CLI",
     config: ConfigOption = None,
 ) -> None:
     """Mark exceptions resolved (fixed elsewhere), with who and why."""
-    _set_status("resolved", ids, flow, category, older_than_days, actor, reason, config)
+    _set_status("resolved", ids, flow, category, older_than_days, reason, config)
 
 
 @exceptions_app.command("ignore")
@@ -630,12 +628,11 @@ def exceptions_ignore(
     flow: FlowOption = None,
     category: CategoryOption = None,
     older_than_days: AgeOption = None,
-    actor: ActorOption = "cli",
     reason: ReasonOption = "ignored from the CLI",
     config: ConfigOption = None,
 ) -> None:
     """Mark exceptions ignored (they will not be retried or reopened), with who and why."""
-    _set_status("ignored", ids, flow, category, older_than_days, actor, reason, config)
+    _set_status("ignored", ids, flow, category, older_than_days, reason, config)
 
 
 def main() -> None:

@@ -33,11 +33,12 @@ from metrics.report import KpiReport
 from metrics.slices import Dimension, Dimensions, dimensions
 from metrics.slices import labels as slice_labels
 from sync import replay as triage
+from sync.access import Identity
 from sync.engine import Engine as SyncEngine
 from sync.flows.rollups import SOURCES
 from sync.replay import ExceptionFilter
 from sync.scheduler import intervals
-from sync.settings import load_settings
+from sync.settings import Settings, load_settings
 from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import upgrade
 from sync.store.tables import BillingEventRow, ExceptionRow, InvoiceRow, TimeEntryRow
@@ -109,9 +110,15 @@ class EventFilters:
 
 
 @st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    """The configuration the dashboard runs on (read once per process)."""
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
 def engine() -> Engine:
     """The store's engine, migrated to the latest schema (an empty store renders too)."""
-    store = make_engine(load_settings().database_url)
+    store = make_engine(settings().database_url)
     upgrade(store)
     return store
 
@@ -326,14 +333,14 @@ def parse_edit(text: str) -> dict[str, Any] | None:
 def replay_exceptions(
     which: ExceptionFilter,
     *,
-    actor: str,
+    actor: Identity,
     reason: str,
     dry_run: bool,
     edit: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> pl.DataFrame:
     """Replay (or dry-run) what ``which`` selects; one outcome row per exception."""
-    context = SyncEngine(load_settings(), engine()).context
+    context = SyncEngine(settings(), engine()).context
     report = triage.replay(
         context, which, actor=actor, reason=reason, dry_run=dry_run, edit=edit, progress=progress
     )
@@ -350,7 +357,7 @@ def set_exception_status(
     which: ExceptionFilter,
     status: Literal["resolved", "ignored", "open"],
     *,
-    actor: str,
+    actor: Identity,
     reason: str,
 ) -> int:
     """Resolve, ignore or reopen what ``which`` selects, audited; how many changed."""
@@ -360,7 +367,7 @@ def set_exception_status(
     return changed
 
 
-def assign_exceptions(which: ExceptionFilter, assignee: str, *, actor: str) -> int:
+def assign_exceptions(which: ExceptionFilter, assignee: str, *, actor: Identity) -> int:
     """Assign what ``which`` selects to ``assignee``, audited; how many changed."""
     with transaction(session_factory(engine())) as session:
         changed = triage.assign(session, which, assignee, actor=actor)
@@ -398,7 +405,7 @@ def integration_health(failed_limit: int = 20) -> HealthReport:
         runs = load.runs(connection)
         spans = load.client_spans(connection)
         exceptions = load.exceptions(connection)
-    schedule = intervals(load_settings().schedule)
+    schedule = intervals(settings().schedule)
     return HealthReport(
         fetched_at=now,
         flows=frames.flow_status(health.flow_health(runs, now=now), schedule),

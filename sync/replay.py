@@ -22,12 +22,19 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from sync.access import Action, Identity, require
 from sync.flows import billable
 from sync.flows.context import FlowContext
 from sync.store.repo import OPEN_STATUSES, audit, now
 from sync.store.tables import BillingEventRow, ExceptionRow, OutboxRow
 
 Status = Literal["open", "retrying", "resolved", "ignored"]
+STATUS_ACTION: dict[str, Action] = {
+    "resolved": Action.RESOLVE,
+    "ignored": Action.IGNORE,
+    "open": Action.REOPEN,
+    "retrying": Action.REOPEN,
+}
 
 
 @dataclass(frozen=True)
@@ -86,14 +93,16 @@ def find(
 
 
 def set_status(
-    session: Session, which: ExceptionFilter, status: Status, *, actor: str, reason: str
+    session: Session, which: ExceptionFilter, status: Status, *, actor: Identity, reason: str
 ) -> int:
-    """Resolve or ignore (or reopen) exceptions by filter, with who and why in the audit log."""
+    """Resolve or ignore (or reopen) exceptions by filter, with who and why in the audit log;
+    refused (and audited) unless ``actor``'s role allows it for that many records."""
     rows = find(session, which)
+    require(session, actor, STATUS_ACTION[status], _targets(rows), count=len(rows))
     for row in rows:
         audit(
             session,
-            actor,
+            actor.subject,
             f"exception.{status}",
             f"exception:{row.id}",
             reason=reason,
@@ -109,13 +118,15 @@ def set_status(
 
 
 def assign(
-    session: Session, which: ExceptionFilter, assignee: str, *, actor: str, reason: str = ""
+    session: Session, which: ExceptionFilter, assignee: str, *, actor: Identity, reason: str = ""
 ) -> int:
+    """Make ``assignee`` responsible for what ``which`` selects, audited; role-checked."""
     rows = find(session, which)
+    require(session, actor, Action.ASSIGN, _targets(rows), count=len(rows))
     for row in rows:
         audit(
             session,
-            actor,
+            actor.subject,
             "exception.assign",
             f"exception:{row.id}",
             assignee=assignee,
@@ -133,17 +144,20 @@ def replay(
     ctx: FlowContext,
     which: ExceptionFilter,
     *,
-    actor: str,
+    actor: Identity,
     reason: str,
     dry_run: bool = False,
     edit: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplayReport:
     """Replay every exception the filter selects; ``edit`` changes the stored payload first
-    (only for a single time entry exception, and recorded in the audit log)."""
+    (only for a single time entry exception, and recorded in the audit log). Refused (and
+    audited) unless ``actor`` may replay that many records, or edit, by their role."""
     report = ReplayReport(dry_run=dry_run)
     with ctx.sessions() as session:
         rows = find(session, which)
+        action = Action.EDIT if edit is not None else Action.REPLAY
+        require(session, actor, action, _targets(rows), count=len(rows), dry_run=dry_run)
         reference = billable.reference_for(session, ctx.settings.billing)
     if edit is not None and not rows:
         raise ValueError("no open exception matches; nothing to edit")
@@ -156,7 +170,7 @@ def replay(
                 outcome = _replay_one(session, row, reference, edit, ctx.clock())
                 audit(
                     session,
-                    actor,
+                    actor.subject,
                     "exception.replay" + (".dry_run" if dry_run else ""),
                     f"exception:{row.id}",
                     reason=reason,
@@ -172,6 +186,11 @@ def replay(
         if progress is not None:
             progress(len(report.outcomes), len(rows))
     return report
+
+
+def _targets(rows: Sequence[ExceptionRow]) -> str:
+    """The audit target of an action over ``rows``: one exception, or how many."""
+    return f"exception:{rows[0].id}" if len(rows) == 1 else f"exceptions:{len(rows)}"
 
 
 def _replay_one(

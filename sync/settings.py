@@ -26,6 +26,7 @@ from collectors.harvest import HarvestSettings
 from collectors.kantata import KantataSettings
 from collectors.salesforce import SalesforceSettings
 from collectors.xero import XeroSettings
+from sync.access import AuthSettings
 
 DEFAULT_DATABASE = "sqlite:///var/plan2cash.db"
 
@@ -94,6 +95,7 @@ class Settings(BaseSettings):
     billing: Billing = Billing()
     telemetry: Telemetry = Telemetry()
     sandbox: SandboxOptions = SandboxOptions()
+    auth: AuthSettings = AuthSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from app import charts, data, labels
+from app import charts, data, labels, signin
+from sync.access import Identity
 
 STATUSES = ("open", "retrying", "resolved", "ignored")
 AGES: dict[str, float | None] = {  # the words are the URL values (?age=over+7+days)
@@ -41,12 +42,9 @@ EMPTY = (
 )
 
 
-def actor() -> str:
-    """Who acts, for the audit log: the signed-in user, else the words "dashboard user"."""
-    user = st.user
-    if user.get("is_logged_in"):
-        return str(user.get("email") or user.get("name") or "dashboard user")
-    return "dashboard user"
+def actor() -> Identity:
+    """Who acts, for the audit log and the engine's role check."""
+    return signin.identity()
 
 
 def clear_selection() -> None:
@@ -63,7 +61,7 @@ def header() -> None:
 def tiles(headline: data.ExceptionHeadline) -> None:
     st.caption(
         f"Source: plan2cash store `{data.store_label()}` · as of "
-        f"{headline.fetched_at:%d %b %Y %H:%M} UTC · acting as **{actor()}**"
+        f"{headline.fetched_at:%d %b %Y %H:%M} UTC · acting as **{actor().subject}**"
     )
     risks = list(headline.value_at_risk.iter_rows(named=True))
     columns = st.columns(3 + max(1, len(risks)))

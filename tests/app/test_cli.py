@@ -141,8 +141,6 @@ def test_exceptions_triage_from_the_command_line(served: Sandbox, tmp_path: Path
         "negative_hours",
         "--edit",
         '{"hours": 2}',
-        "--actor",
-        "ana@firm",
         "--reason",
         "typo",
         env=env,

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
+from sync.access import Forbidden, Identity, Role
 from sync.engine import Engine as SyncEngine
 from sync.replay import ExceptionFilter, replay, set_status
 from sync.settings import Settings
@@ -17,6 +18,10 @@ from sync.store.db import transaction
 from sync.store.tables import AuditRow, BillingEventRow, ExceptionRow, OutboxRow
 
 FAST = RetryPolicy(attempts=2, initial=0.001, maximum=0.01, jitter=0.0)
+
+OPS = Identity("ops@firm", Role.OPERATOR, "test")
+ADMIN = Identity("ops@firm", Role.ADMIN, "test")
+CFO = Identity("cfo", Role.OPERATOR, "test")
 
 
 @pytest.fixture
@@ -55,7 +60,7 @@ def test_a_dry_run_reports_and_changes_nothing_but_the_audit_log(
     report = replay(
         engine.context,
         ExceptionFilter(ids=[held.id]),
-        actor="ops@firm",
+        actor=ADMIN,
         reason="checking",
         dry_run=True,
         edit={"hours": 2.0},
@@ -75,7 +80,7 @@ def test_edit_then_retry_bills_the_entry_once_and_records_the_edit(
     replay(
         engine.context,
         ExceptionFilter(ids=[held.id]),
-        actor="ops@firm",
+        actor=ADMIN,
         reason="hours were typed with a minus",
         edit={"hours": 2.0},
     )
@@ -83,7 +88,7 @@ def test_edit_then_retry_bills_the_entry_once_and_records_the_edit(
         replay(
             engine.context,
             ExceptionFilter(ids=[held.id]),
-            actor="ops@firm",
+            actor=ADMIN,
             reason="again",
             edit={"hours": 2.0},
         )
@@ -101,7 +106,7 @@ def test_replay_without_a_fix_keeps_one_open_exception(
 ) -> None:
     _, engine = synced
     report = replay(
-        engine.context, ExceptionFilter(category="over_24h"), actor="ops", reason="try again"
+        engine.context, ExceptionFilter(category="over_24h"), actor=OPS, reason="try again"
     )
     assert [o.result for o in report.outcomes] == ["still failing"]
     assert "over_24h" in report.outcomes[0].detail
@@ -122,7 +127,7 @@ def test_an_edit_needs_exactly_one_exception(synced: tuple[Sandbox, SyncEngine])
         replay(
             engine.context,
             ExceptionFilter(flow="billable"),
-            actor="ops",
+            actor=ADMIN,
             reason="x",
             edit={"hours": 1},
         )
@@ -156,7 +161,7 @@ def test_a_refused_delivery_is_requeued_and_posted_once(
     report = replay(
         engine.context,
         ExceptionFilter(category="erp_rejected"),
-        actor="ops",
+        actor=OPS,
         reason="contact fixed in Xero",
     )
     assert [o.result for o in report.outcomes] == ["queued"]
@@ -172,7 +177,7 @@ def test_ignore_and_resolve_by_filter_are_audited(synced: tuple[Sandbox, SyncEng
             s,
             ExceptionFilter(flow="billable", category="unknown_project"),
             "ignored",
-            actor="cfo",
+            actor=CFO,
             reason="test project, never billable",
         )
     assert n == 1
@@ -180,3 +185,48 @@ def test_ignore_and_resolve_by_filter_are_audited(synced: tuple[Sandbox, SyncEng
     with engine.context.sessions() as s:
         row = s.scalars(select(AuditRow).where(AuditRow.action == "exception.ignored")).one()
     assert row.actor == "cfo" and row.detail["previous"] == "open"
+
+
+def test_a_viewer_is_refused_every_action_and_the_refusal_is_audited(
+    synced: tuple[Sandbox, SyncEngine],
+) -> None:
+    _, engine = synced
+    viewer = Identity("exec@firm", Role.VIEWER, "test")
+    held = exception_for(engine, "negative_hours")
+    with pytest.raises(Forbidden, match="operator"):
+        replay(engine.context, ExceptionFilter(ids=[held.id]), actor=viewer, reason="forged")
+    with pytest.raises(Forbidden, match="admin"):  # an edit needs more than an operator
+        replay(
+            engine.context,
+            ExceptionFilter(ids=[held.id]),
+            actor=OPS,
+            reason="forged",
+            edit={"hours": 1.0},
+        )
+    with pytest.raises(Forbidden), transaction(engine.context.sessions) as s:
+        set_status(s, ExceptionFilter(ids=[held.id]), "resolved", actor=viewer, reason="forged")
+    assert exception_for(engine, "negative_hours").status == "open"
+    with engine.context.sessions() as s:
+        refused = s.scalars(select(AuditRow).where(AuditRow.action.like("refused.%"))).all()
+    assert [(r.actor, r.action) for r in refused] == [
+        ("exec@firm", "refused.replay"),
+        ("ops@firm", "refused.edit"),
+        ("exec@firm", "refused.resolve"),
+    ]
+
+
+def test_an_action_over_more_than_the_bulk_limit_needs_an_admin(
+    synced: tuple[Sandbox, SyncEngine],
+) -> None:
+    _, engine = synced
+    narrow = Identity("ops@firm", Role.OPERATOR, "test", bulk_limit=1)
+    with (
+        pytest.raises(Forbidden, match="records: that needs the admin role"),
+        transaction(engine.context.sessions) as s,
+    ):
+        set_status(s, ExceptionFilter(flow="billable"), "ignored", actor=narrow, reason="all")
+    with transaction(engine.context.sessions) as s:
+        changed = set_status(
+            s, ExceptionFilter(flow="billable"), "ignored", actor=ADMIN, reason="all"
+        )
+    assert changed > 1

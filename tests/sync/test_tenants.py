@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select, update
 from collectors.http import RetryPolicy
 from collectors.xero import XeroSettings
 from sandbox.server import Sandbox
+from sync.access import Identity, Role
 from sync.engine import Engine as SyncEngine
 from sync.replay import ExceptionFilter, replay
 from sync.settings import Settings
@@ -122,7 +123,10 @@ def test_an_unresolvable_customer_is_an_exception_not_a_post(
     # the fix: map the entity, replay, and the invoices land in the UK organisation
     fixed = engine_for(sandbox, store, tenants={"Meridian Atlantis": sandbox.xero.tenant_ids[1]})
     report = replay(
-        fixed.context, ExceptionFilter(category="no_legal_entity"), actor="test", reason="mapped"
+        fixed.context,
+        ExceptionFilter(category="no_legal_entity"),
+        actor=Identity("test", Role.OPERATOR, "test"),
+        reason="mapped",
     )
     assert {o.result for o in report.outcomes} == {"queued"}
     fixed.run_flow("outbox")
