@@ -17,6 +17,7 @@ import httpx
 from pydantic import SecretStr
 
 from collectors.errors import AuthError
+from collectors.redaction import redact_text, redact_url
 
 EXPIRY_MARGIN_SECONDS = 60.0
 
@@ -64,9 +65,9 @@ class OAuth2ClientCredentials(httpx.Auth):
     def _store(self, response: httpx.Response) -> None:
         if response.status_code != 200:
             raise AuthError(
-                f"{self._vendor} token request to {self._token_url} failed with "
-                f"{response.status_code}: {response.text[:200]} — check the client id and "
-                "secret configured for this connection",
+                f"{self._vendor} token request to {redact_url(self._token_url)} failed with "
+                f"{response.status_code}: {redact_text(response.text[:200])} — check the client "
+                "id and secret configured for this connection",
                 vendor=self._vendor,
                 status=response.status_code,
             )

@@ -2,7 +2,9 @@
 tests reach vendors through it), the retry policy, its pacing, and one client per run.
 
 A vendor module subclasses ``Connector`` and says only what differs: its ``auth()``, where its
-API lives (``base_url()``), any fixed ``headers()`` and how it paces (``default_pacer``).
+API lives (``base_url()``), any other origin it must reach (``origins()``: an OAuth token
+endpoint), any fixed ``headers()`` and how it paces (``default_pacer``). Its client reaches no
+other origin and reads no body over ``settings.max_response_bytes`` (``collectors.outbound``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collectors.pacing import Pacer
 
 class VendorSettings(Protocol):
     timeout_seconds: float
+    max_response_bytes: int
 
 
 S = TypeVar("S", bound=VendorSettings)
@@ -50,17 +53,25 @@ class Connector(Generic[S]):
     def base_url(self) -> str:
         return str(getattr(self.settings, "base_url"))  # noqa: B009 - every vendor but one
 
+    def origins(self) -> list[str]:
+        """URLs on origins the client may reach besides the base URL's."""
+        return []
+
     def headers(self) -> dict[str, str]:
         return {}
 
     def client(self) -> httpx.Client:
-        """One client per run, on the vendor's base URL, with its auth and timeouts."""
+        """One client per run, on the vendor's base URL, with its auth, timeouts, the origins
+        it may reach and its response size cap."""
         return make_client(
             self.base_url(),
             auth=self.auth(),
             headers=self.headers(),
             transport=self._transport,
             timeout=self.settings.timeout_seconds,
+            vendor=self.name,
+            origins=self.origins(),
+            max_response_bytes=self.settings.max_response_bytes,
         )
 
     def __repr__(self) -> str:

@@ -7,26 +7,29 @@
      │    └── RateLimitedError    429 (or Salesforce 403 REQUEST_LIMIT_EXCEEDED); has retry_after
      ├── FatalError               the run cannot go on until a person acts
      │    ├── AuthError           401/403: credentials missing, wrong or expired
-     │    └── ConfigError         404 on a base path, a bad tenant, an impossible request
+     │    ├── ConfigError         404 on a base path, a bad tenant, an impossible request
+     │    ├── OffOriginError      a request (a next-page link, a learned instance URL) would leave
+     │    │                       the configured origins; refused before it is sent
+     │    ├── ResponseTooLargeError  a body larger than the connector's cap; reading stops there
+     │    └── PagingError         paging does not end: a page or next request repeats, or the
+     │                            read passes its bound of pages
      └── RecordError             the vendor refused this one record (400/422 validation)
           └── SchemaDriftError   a response no longer has the shape we map from
 
-Messages carry the vendor, method, a redacted URL, the status and the vendor's own error text.
+Messages carry the vendor, method, a redacted URL (``collectors.redaction``), the status and the
+vendor's own error text.
 """
 
 from __future__ import annotations
 
 import email.utils
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
 
-_SECRET_PARAMS = re.compile(
-    r"(?i)((?:access_)?token|api_key|apikey|key|secret|password|client_secret|signature)=[^&]*"
-)
+from collectors.redaction import redact_text, redact_url
 
 
 class ConnectorError(Exception):
@@ -72,20 +75,27 @@ class ConfigError(FatalError):
     """The request cannot succeed as configured (wrong URL, unknown tenant, bad parameter)."""
 
 
+class OffOriginError(FatalError):
+    """A request would go to a scheme, host or port other than the connector's configured ones
+    (its base URL, its OAuth token endpoint): refused before it is sent, with its host named."""
+
+
+class ResponseTooLargeError(FatalError):
+    """A response body is larger than the connector's ``max_response_bytes``: the read stops at
+    the cap (or before reading, when ``Content-Length`` says so)."""
+
+
+class PagingError(FatalError):
+    """A page loop that would not end: a next request already made, a page identical to the one
+    before, or more pages than the loop's bound."""
+
+
 class RecordError(ConnectorError):
     """The vendor refused one record; the rest of the batch or page can still flow."""
 
 
 class SchemaDriftError(RecordError):
     """A vendor response no longer has the shape we map from."""
-
-
-def redact_url(url: httpx.URL | str) -> str:
-    """The URL with credentials and secret-looking query values removed."""
-    parsed = httpx.URL(str(url))
-    if parsed.userinfo:
-        parsed = parsed.copy_with(username=None, password=None)
-    return _SECRET_PARAMS.sub(r"\1=***", str(parsed))
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -148,7 +158,7 @@ def classify(response: httpx.Response, *, vendor: str) -> ConnectorError | None:
     status = response.status_code
     if status < 400:
         return None
-    text = vendor_message(response)
+    text = redact_text(vendor_message(response))
     request = response.request
     message = f"{vendor} {request.method} {redact_url(request.url)} → {status}: {text}".rstrip(": ")
     kw: dict[str, Any] = {"vendor": vendor, "status": status, "details": text}

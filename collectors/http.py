@@ -11,7 +11,7 @@ the process decides where spans go.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,15 +29,15 @@ from tenacity import (
 
 from collectors.errors import (
     ConfigError,
-    ConnectorError,
     RateLimitedError,
     RetryableError,
     SchemaDriftError,
     classify,
-    redact_url,
 )
+from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES, OriginGuard, SizeCap
 from collectors.pacing import Pacer
-from collectors.paging import Paginator
+from collectors.paging import MAX_PAGES, PageTrail, Paginator
+from collectors.redaction import redact_text, redact_url
 
 T = TypeVar("T")
 tracer = trace.get_tracer("plan2cash.collectors")
@@ -66,15 +66,27 @@ def make_client(
     headers: Mapping[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    vendor: str = "",
+    origins: Iterable[str] = (),
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> httpx.Client:
-    """One client per run; ``transport`` lets tests and the sandbox run with no sockets."""
+    """One client per run; ``transport`` lets tests and the sandbox run with no sockets.
+
+    The client sends requests only to the origin of ``base_url`` and of ``origins`` (an OAuth
+    token endpoint, say) and reads no body over ``max_response_bytes`` (``collectors.outbound``):
+    anything else is refused before it is sent, or before it is read."""
+    base = base_url.rstrip("/") + "/"
     return httpx.Client(
-        base_url=base_url.rstrip("/") + "/",
+        base_url=base,
         auth=auth,
         headers=dict(headers or {}),
         transport=transport,
         timeout=timeout,
         follow_redirects=False,
+        event_hooks={
+            "request": [OriginGuard.of(vendor, [base, *origins])],
+            "response": [SizeCap(vendor, max_response_bytes)],
+        },
     )
 
 
@@ -211,13 +223,14 @@ def _send(
     client: httpx.Client, call: _Call, pacer: Pacer | None, kwargs: dict[str, Any]
 ) -> httpx.Response:
     vendor, method = call.vendor, call.method
+    route = redact_text(call.route)  # a next-page link is its own route, and may carry a key
     with tracer.start_as_current_span(
-        f"{vendor} {method} {call.route}",
+        f"{vendor} {method} {route}",
         kind=trace.SpanKind.CLIENT,
         attributes={
             "vendor": vendor,
             "http.method": method,
-            "http.route": call.route,
+            "http.route": route,
             "attempt": call.attempt,
             "retry.wait_s": round(call.retry_wait, 3),
         },
@@ -283,13 +296,15 @@ def pages(
     vendor: str,
     headers: Mapping[str, str] | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
-    max_pages: int = 100_000,
+    max_pages: int = MAX_PAGES,
     pacer: Pacer | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Every page of ``stream``, as lists of raw vendor records, one span per page."""
+    """Every page of ``stream``, as lists of raw vendor records, one span per page; a page loop
+    that repeats itself or passes ``max_pages`` stops with ``PagingError`` (``PageTrail``)."""
     url: str = stream.path.lstrip("/")
     query: dict[str, str] = dict(params)
-    for _ in range(max_pages):
+    trail = PageTrail(vendor, stream.name, max_pages)
+    while True:
         response, body = call_json(
             client,
             "GET",
@@ -302,12 +317,12 @@ def pages(
             headers={**stream.headers, **(headers or {})},
         )
         records = _records(body, stream, vendor)
+        trail.arrived(response.request, PageTrail.fingerprint(records, stream.key))
         yield records
         following = stream.paginator.next_request(response.request, body)
         if following is None:
             return
-        url, query = following
-    raise ConnectorError(f"{vendor} {stream.name}: more than {max_pages} pages", vendor=vendor)
+        url, query = trail.follow(response.request, following)
 
 
 def _records(body: Any, stream: Stream, vendor: str) -> list[dict[str, Any]]:

@@ -2,17 +2,24 @@
 answers one question: what is the next request, if any?
 
 A paginator gets the request just sent and the decoded body that came back, and returns the URL
-and params of the next request, or ``None`` when the collection is exhausted.
+and params of the next request, or ``None`` when the collection is exhausted. Every page loop
+keeps a ``PageTrail``, which ends a read that would not end on its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 
+from collectors.errors import PagingError
+from collectors.redaction import redact_url
+
 NextRequest = tuple[str, dict[str, str]]
+MAX_PAGES = 100_000
+Fingerprint = tuple[int, str, str]
 
 
 def dig(body: Any, path: str) -> Any:
@@ -109,3 +116,60 @@ class Cursor:
             return None
         params[self.param] = str(value)
         return str(request.url.copy_with(params=None)), params
+
+
+@dataclass
+class PageTrail:
+    """What one page loop has fetched, to stop a read that would never end with ``PagingError``:
+    a next request equal to one already made (the same URL and parameters, in any order), a page
+    with the same records as the page before (its size and first and last keys), or a page past
+    ``max_pages``. A loop reports each page (``arrived``) before handing it on, and asks
+    ``follow`` before sending the next request."""
+
+    vendor: str
+    what: str
+    max_pages: int = MAX_PAGES
+    pages: int = 0
+    _made: set[tuple[Any, ...]] = field(default_factory=set)
+    _last: Fingerprint | None = None
+
+    @staticmethod
+    def fingerprint(records: Sequence[Any], key: str) -> Fingerprint | None:
+        """A page's size with its first and last records' keys (``None`` for an empty page)."""
+        if not records:
+            return None
+        return len(records), _key(records[0], key), _key(records[-1], key)
+
+    def arrived(self, request: httpx.Request, fingerprint: Fingerprint | None) -> None:
+        """Count the page ``request`` fetched; a page equal to the one before is refused."""
+        self.pages += 1
+        self._made.add(_identity(request.url))
+        if fingerprint is not None and fingerprint == self._last:
+            raise self._error(f"page {self.pages} repeats page {self.pages - 1}", request.url)
+        self._last = fingerprint
+
+    def follow(self, request: httpx.Request, following: NextRequest) -> NextRequest:
+        """``following`` (the paginator's answer to ``request``), unless it repeats a request
+        already made or would pass the bound of pages."""
+        url, params = following
+        target = request.url.join(url).copy_merge_params(params)
+        if _identity(target) in self._made:
+            raise self._error("the next request repeats one already made", target)
+        if self.pages >= self.max_pages:
+            raise self._error(f"more than {self.max_pages:,} pages", target)
+        return following
+
+    def _error(self, what: str, url: httpx.URL) -> PagingError:
+        return PagingError(
+            f"{self.vendor} {self.what}: paging stopped, {what} ({redact_url(url)}); the vendor's "
+            "paging does not end",
+            vendor=self.vendor,
+        )
+
+
+def _identity(url: httpx.URL) -> tuple[Any, ...]:
+    return url.scheme, url.host, url.port, url.path, tuple(sorted(url.params.multi_items()))
+
+
+def _key(record: Any, key: str) -> str:
+    return str(record.get(key)) if isinstance(record, dict) else repr(record)[:200]

@@ -2,7 +2,9 @@
 
 Code everywhere is instrumented with ``opentelemetry-api`` only; ``install`` (called once by the
 process that runs the engine) sets up the SDK with a batch processor whose exporter writes spans to
-the ``spans`` table, and optionally an OTLP exporter to an external collector.
+the ``spans`` table, and optionally an OTLP exporter to an external collector, and puts the
+redacting log filter on the process's log handlers. Span names and attributes, and business
+events' attributes, are stored with secrets masked at any depth (``collectors.redaction``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from collectors.redaction import install_log_redaction, redact, redact_text
 from sync.store.db import insert_frame, upsert
 from sync.store.tables import BusinessEventRow, SpanRow
 
 tracer = trace.get_tracer("plan2cash.sync")
 BUSINESS_EVENTS = cast(Table, BusinessEventRow.__table__)  # Core insert: no ORM bulk overhead
-
-_SECRET_WORDS = ("secret", "token", "password", "authorization", "api_key", "apikey")
 
 
 class StoreSpanExporter(SpanExporter):
@@ -57,7 +58,7 @@ def _span_row(span: ReadableSpan) -> dict[str, Any]:
         "span_id": f"{context.span_id:016x}",
         "trace_id": f"{context.trace_id:032x}",
         "parent_span_id": f"{span.parent.span_id:016x}" if span.parent else None,
-        "name": span.name[:128],
+        "name": redact_text(span.name)[:128],
         "kind": span.kind.name.lower(),
         "start_time": start,
         "end_time": end,
@@ -72,15 +73,9 @@ def _ns(value: int | None) -> datetime:
 
 
 def scrub(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    """Attributes with anything that looks like a credential removed."""
-    return {
-        k: "***" if any(w in k.lower() for w in _SECRET_WORDS) else _plain(v)
-        for k, v in attributes.items()
-    }
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    """Attributes with credentials masked, by key name and by value, at any depth (sequences as
+    lists)."""
+    return cast(dict[str, Any], redact(attributes))
 
 
 _provider: TracerProvider | None = None
@@ -89,8 +84,10 @@ _provider: TracerProvider | None = None
 def install(
     engine: Engine, *, service_name: str = "plan2cash", otlp_endpoint: str | None = None
 ) -> TracerProvider:
-    """Configure the SDK once per process: spans to the store (and OTLP when configured)."""
+    """Configure the SDK once per process: spans to the store (and OTLP when configured); logs
+    through the process's handlers are redacted."""
     global _provider
+    install_log_redaction()
     if _provider is not None:
         return _provider
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))

@@ -30,6 +30,7 @@ from collectors.bamboohr.mapping import needs_detail
 from collectors.connector import Connector
 from collectors.errors import SchemaDriftError
 from collectors.http import Stream, call_json, pages
+from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer
 from collectors.paging import Cursor
 
@@ -71,6 +72,7 @@ class BambooHRSettings(BaseModel):
     api_key: SecretStr = SecretStr("sandbox-bamboohr-key")
     page_limit: int = Field(default=1000, ge=1, le=MAX_PAGE_LIMIT)
     timeout_seconds: float = 30.0
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
     requests_per_10s: int = 100
     # the country (ISO 3166 alpha-2) whose public holidays each location observes: BambooHR has
     # one company holiday calendar and its API does not say whom a holiday applies to

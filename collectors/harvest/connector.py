@@ -11,12 +11,11 @@ from typing import Any
 
 import httpx
 import msgspec
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from collectors.connector import Connector
 from collectors.errors import (
     ConfigError,
-    ConnectorError,
     RateLimitedError,
     RetryableError,
     SchemaDriftError,
@@ -25,8 +24,9 @@ from collectors.errors import (
 from collectors.harvest.mapping import VENDOR, _ref, iso
 from collectors.harvest.pages import TimeEntryPage, read_time_entry_page
 from collectors.http import Stream, call_json, call_parsed, pages
+from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer
-from collectors.paging import NextUrl
+from collectors.paging import MAX_PAGES, NextUrl, PageTrail
 
 MAX_PER_PAGE = 2000
 
@@ -48,6 +48,7 @@ class HarvestSettings(BaseModel):
     user_agent: str = "plan2cash (ops@plan2cash.invalid)"
     per_page: int = MAX_PER_PAGE
     timeout_seconds: float = 30.0
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
     requests_per_15s: int = 100
 
 
@@ -120,14 +121,16 @@ class HarvestConnector(Connector[HarvestSettings]):
         )
 
     def time_entry_pages(
-        self, client: httpx.Client, since: datetime | None = None, *, max_pages: int = 100_000
+        self, client: httpx.Client, since: datetime | None = None, *, max_pages: int = MAX_PAGES
     ) -> Iterator[TimeEntryPage]:
         """Pages of time entries changed since ``since``, each read straight from the body into
-        a frame (the hot path): the same requests, paging and retries as ``pages``."""
+        a frame (the hot path): the same requests, paging, retries and ``PageTrail`` as
+        ``pages``."""
         stream = self.streams["time_entries"]
         url: str = stream.path.lstrip("/")
         query: dict[str, str] | None = self.params(since)
-        for _ in range(max_pages):
+        trail = PageTrail(VENDOR, stream.name, max_pages)
+        while True:
             response, page = call_parsed(
                 client,
                 "GET",
@@ -139,12 +142,13 @@ class HarvestConnector(Connector[HarvestSettings]):
                 pacer=self.pacer,
                 params=query,
             )
+            trail.arrived(response.request, _fingerprint(page))
             yield page
             following = stream.paginator.next_request(response.request, {"links": page.links})
             if following is None:
                 return
-            url, query = following[0], following[1] or None
-        raise ConnectorError(f"{VENDOR} time_entries: more than {max_pages} pages", vendor=VENDOR)
+            url, params = trail.follow(response.request, following)
+            query = params or None
 
     def reconcile_ids(self, client: httpx.Client, stream: str) -> set[str]:
         """Every id ``stream`` holds now (a full pass, largest pages): the engine compares it with
@@ -164,7 +168,9 @@ class HarvestConnector(Connector[HarvestSettings]):
             if isinstance(record, dict) and record.get("id") is not None
         }
 
-    def window_pages(self, client: httpx.Client, start: date, end: date) -> Iterator[ListedPage]:
+    def window_pages(
+        self, client: httpx.Client, start: date, end: date, *, max_pages: int = MAX_PAGES
+    ) -> Iterator[ListedPage]:
         """Every time entry spent from ``start`` to ``end`` (inclusive), page by page, each page
         with the ``total_entries`` Harvest reported for the window: the engine's deletion check
         trusts a window only when the distinct ids it received add up to that total (a page cut
@@ -176,6 +182,7 @@ class HarvestConnector(Connector[HarvestSettings]):
             "from": start.isoformat(),
             "to": end.isoformat(),
         }
+        trail = PageTrail(VENDOR, f"{stream.name} {start}..{end}", max_pages)
         while True:
             response, body = call_json(
                 client,
@@ -195,11 +202,13 @@ class HarvestConnector(Connector[HarvestSettings]):
                     vendor=VENDOR,
                     details=sorted(body) if isinstance(body, dict) else type(body).__name__,
                 )
+            trail.arrived(response.request, PageTrail.fingerprint(records, stream.key))
             yield ListedPage(records, total)
             following = stream.paginator.next_request(response.request, body)
             if following is None:
                 return
-            url, query = following[0], following[1] or None
+            url, params = trail.follow(response.request, following)
+            query = params or None
 
     def time_entry(self, client: httpx.Client, entry_id: str) -> dict[str, Any] | None:
         """One time entry by id, or ``None`` when Harvest answers 404 (it was deleted)."""
@@ -379,6 +388,14 @@ def _time_entry_page(response: httpx.Response) -> tuple[httpx.Response, TimeEntr
             vendor=VENDOR,
             status=response.status_code,
         ) from exc
+
+
+def _fingerprint(page: TimeEntryPage) -> tuple[int, str, str] | None:
+    """``PageTrail.fingerprint`` from the page's frame (no record decoded)."""
+    if not len(page):
+        return None
+    ids = page.frame["source_id"]
+    return len(page), str(ids[0]), str(ids[-1])
 
 
 def _same(value: Any, wanted: str | None) -> bool:

@@ -43,6 +43,7 @@ from collectors.kantata.writes import (
     find_workspace,
     update_invoice_status,
 )
+from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer
 from collectors.paging import PageNumber
 
@@ -57,6 +58,7 @@ class KantataSettings(BaseModel):
     token: SecretStr = SecretStr("sandbox-kantata-token")
     per_page: int = Field(default=MAX_PER_PAGE, ge=1, le=MAX_PER_PAGE)
     timeout_seconds: float = 30.0
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
     # [unconfirmed] Kantata publishes its limits only in its knowledge base; the emulator's.
     requests_per_window: int = 100
     window_seconds: float = 10.0

@@ -19,9 +19,10 @@ from typing import Any
 
 import httpx
 
-from collectors.errors import ConnectorError, SchemaDriftError
+from collectors.errors import SchemaDriftError
 from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json
 from collectors.pacing import Pacer
+from collectors.paging import MAX_PAGES, PageTrail
 
 Raw = dict[str, Any]
 
@@ -78,20 +79,23 @@ def id_keyed_pages(
     vendor: str,
     policy: RetryPolicy = DEFAULT_POLICY,
     pacer: Pacer | None = None,
-    max_pages: int = 100_000,
+    max_pages: int = MAX_PAGES,
 ) -> Iterator[KantataPage]:
-    """Every page of ``stream`` until ``meta.page_count``, one span per call."""
+    """Every page of ``stream`` until ``meta.page_count``, one span per call; a loop that repeats
+    itself or passes ``max_pages`` stops with ``PagingError`` (``PageTrail``)."""
     extractor = IdKeyed(stream.records)
     url = stream.path.lstrip("/")
     query = dict(params)
-    for _ in range(max_pages):
+    trail = PageTrail(vendor, stream.name, max_pages)
+    while True:
         response, body = call_json(
             client, "GET", url, vendor=vendor, route=stream.path, policy=policy, pacer=pacer,
             params=query,
         )  # fmt: skip
-        yield extractor.extract(body, vendor=vendor)
+        page = extractor.extract(body, vendor=vendor)
+        trail.arrived(response.request, PageTrail.fingerprint(page.records, stream.key))
+        yield page
         following = stream.paginator.next_request(response.request, body)
         if following is None:
             return
-        url, query = following
-    raise ConnectorError(f"{vendor} {stream.name}: more than {max_pages} pages", vendor=vendor)
+        url, query = trail.follow(response.request, following)

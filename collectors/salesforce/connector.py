@@ -6,6 +6,14 @@ client is made, unless configured). Streams are SOQL queries, incremental on ``S
 with a closed lower bound and ordered by it, paged through ``nextRecordsUrl`` by the shared page
 loop. Deletions come from ``/sobjects/{type}/deleted``. Salesforce's daily-limit refusal (403
 ``REQUEST_LIMIT_EXCEEDED``) is a ``RateLimitedError`` (``collectors.errors.classify``).
+
+Origins: the client reaches the login URL's origin, the token endpoint's, and the instance's. A
+configured ``instance_url`` is trusted as configured. An ``instance_url`` learned from a token
+response is accepted only on the login URL's (or token endpoint's) origin — what the
+client-credentials flow answers, since it runs on the org's My Domain — or, over the login URL's
+scheme, on a host matching ``instance_hosts`` (Salesforce's own domains by default). Anything else
+is ``OffOriginError`` before a request goes there: an org served elsewhere configures
+``instance_url`` or ``instance_hosts``.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from typing import Any
 
 import httpx
@@ -20,8 +29,9 @@ from pydantic import BaseModel, Field, SecretStr
 
 from collectors.auth import OAuth2ClientCredentials
 from collectors.connector import Connector
-from collectors.errors import RetryableError, SchemaDriftError, redact_url
-from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json, pages
+from collectors.errors import OffOriginError, RetryableError, SchemaDriftError, redact_url
+from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json, make_client, pages
+from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES, origin
 from collectors.pacing import Limit, Pacer
 from collectors.paging import NextUrl
 from collectors.salesforce import writeback
@@ -35,18 +45,21 @@ class SalesforceSettings(BaseModel):
     """One Salesforce org reached through a connected app with the client-credentials flow.
 
     ``login_url`` is the org's My Domain URL (client credentials need it, not
-    login.salesforce.com); ``instance_url`` is normally learned from the token response.
+    login.salesforce.com); ``instance_url`` is normally learned from the token response, and a
+    learned one must be on the login URL's origin or a host matching ``instance_hosts``.
     """
 
     login_url: str = "http://127.0.0.1:8713"
     token_url: str | None = None  # default: {login_url}/services/oauth2/token
     instance_url: str | None = None
+    instance_hosts: tuple[str, ...] = ("*.salesforce.com", "*.force.com")
     api_version: str = Field(default="v60.0", pattern=r"^v\d+\.\d$")
     client_id: str = "sandbox-sf-client"
     client_secret: SecretStr = SecretStr("sandbox-sf-secret")
     batch_size: int = Field(default=MAX_BATCH, ge=200, le=MAX_BATCH)
     daily_api_requests: int = Field(default=100_000, ge=1)  # our share of the org's allocation
     timeout_seconds: float = 30.0
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
 
     def token_endpoint(self) -> str:
         return self.token_url or f"{self.login_url.rstrip('/')}/services/oauth2/token"
@@ -180,7 +193,26 @@ class SalesforceConnector(Connector[SalesforceSettings]):
 
     def _on_token(self, body: dict[str, Any]) -> None:
         if self.settings.instance_url is None and body.get("instance_url"):
-            self._instance_url = str(body["instance_url"]).rstrip("/")
+            self._instance_url = self._trusted_instance(str(body["instance_url"]).rstrip("/"))
+
+    def _trusted_instance(self, instance: str) -> str:
+        """A learned instance URL, if it is on an origin this org may be served from."""
+        scheme, host, _ = where = origin(instance)
+        if where in {origin(url) for url in self.origins()}:
+            return instance
+        patterns = self.settings.instance_hosts
+        if scheme == origin(self.settings.login_url)[0] and any(
+            fnmatchcase(host, p.lower()) for p in patterns
+        ):
+            return instance
+        raise OffOriginError(
+            f"{VENDOR} token response names instance_url {redact_url(instance)}: {host} is "
+            f"neither the login URL's origin nor a host matching instance_hosts {list(patterns)}; "
+            "no request was sent there. Configure salesforce.instance_url (or instance_hosts) "
+            "if the org is really served from it",
+            vendor=VENDOR,
+            details=host,
+        )
 
     def _api_base(self) -> str:
         origin = self._instance_url or self.settings.login_url.rstrip("/")
@@ -195,6 +227,9 @@ class SalesforceConnector(Connector[SalesforceSettings]):
     def base_url(self) -> str:
         return self._api_base()
 
+    def origins(self) -> list[str]:
+        return [self.settings.login_url, self.settings.token_endpoint()]
+
     def client(self) -> httpx.Client:
         """A client on the org's REST API (logging in first when the instance is unknown)."""
         if self._instance_url is None:
@@ -204,7 +239,14 @@ class SalesforceConnector(Connector[SalesforceSettings]):
     def _login(self) -> None:
         """Fetch a token now, to learn the instance URL before the first API call."""
         borrowed = _Borrowed(self._transport) if self._transport is not None else None
-        with httpx.Client(transport=borrowed, timeout=self.settings.timeout_seconds) as login:
+        with make_client(
+            self.settings.login_url,
+            transport=borrowed,
+            timeout=self.settings.timeout_seconds,
+            vendor=VENDOR,
+            origins=self.origins(),
+            max_response_bytes=self.settings.max_response_bytes,
+        ) as login:
             self._auth.login(login)
 
     def soql(self, stream: str, since: datetime | None = None) -> str:

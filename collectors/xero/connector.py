@@ -23,6 +23,7 @@ from collectors.http import (
     decode,
     pages,
 )
+from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer, PacerPool
 from collectors.paging import PageNumber
 from collectors.xero.batches import (
@@ -61,6 +62,7 @@ class XeroSettings(BaseModel):
     tenants: dict[str, str] = Field(default_factory=dict)
     sales_account_code: str = "200"
     timeout_seconds: float = 30.0
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
     page_size: int = 100
     batch_size: int = MAX_BATCH
     requests_per_minute: int = 60
@@ -134,6 +136,10 @@ class XeroConnector(Connector[XeroSettings]):
 
     def auth(self) -> httpx.Auth:
         return self._auth
+
+    def origins(self) -> list[str]:
+        """Xero's identity server (the token) and the connections list live apart from the API."""
+        return [self.settings.token_url, self.settings.connections_url]
 
     def _call(self, client: httpx.Client, tenant: str, method: str, path: str, **kw: Any) -> Any:
         """One paced accounting call for ``tenant``; the decoded body."""

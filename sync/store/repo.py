@@ -1,4 +1,7 @@
-"""Repository functions: session first, the caller owns the transaction."""
+"""Repository functions: session first, the caller owns the transaction.
+
+What the store keeps of vendor data and of people's input — exception payloads and reasons, run
+errors, audit details — is kept with secrets masked at any depth (``collectors.redaction``)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from collectors.redaction import redact, redact_text
 from sync.store.db import upsert
 from sync.store.tables import (
     AuditRow,
@@ -99,7 +103,8 @@ class Problem:
 def report_problems(
     session: Session, flow: str, problems: Sequence[Problem], *, trace_id: str | None
 ) -> int:
-    """Open (or refresh) one exception per record: a record that keeps failing keeps one row."""
+    """Open (or refresh) one exception per record: a record that keeps failing keeps one row.
+    Payloads and reasons are stored with secrets masked."""
     if not problems:
         return 0
     moment = now()
@@ -109,8 +114,8 @@ def report_problems(
             "record_key": p.record_key,
             "stage": p.stage,
             "category": p.category,
-            "reason": p.reason,
-            "payload": p.payload,
+            "reason": redact_text(p.reason),
+            "payload": redact(p.payload),
             "entity_type": p.entity_type,
             "entity_id": p.entity_id,
             "value_at_risk": p.value_at_risk,
@@ -223,13 +228,16 @@ def finish_run(
             records_in=records_in,
             records_out=records_out,
             exceptions=exceptions,
-            error=error,
+            error=None if error is None else redact_text(error),
         )
     )
 
 
 def audit(session: Session, actor: str, action: str, target: str, **detail: Any) -> None:
-    session.add(AuditRow(at=now(), actor=actor, action=action, target=target, detail=detail))
+    """One audit row; its detail is stored with secrets masked."""
+    session.add(
+        AuditRow(at=now(), actor=actor, action=action, target=target, detail=redact(detail))
+    )
 
 
 class likely(FunctionElement[bool]):  # named as the SQL function it becomes

@@ -139,7 +139,8 @@ def test_a_cut_body_is_retried_then_paging_follows_the_next_link() -> None:
     following = "https://api.harvestapp.com/v2/time_entries?page=2&per_page=2000"
     first = _body([_entry(1)], following)
     transport = _serving([first[:40], first, _body([_entry(2)])])
-    connector = HarvestConnector(HarvestSettings(), transport=transport, policy=FAST)
+    settings = HarvestSettings(base_url="https://api.harvestapp.com/v2")  # the link's origin
+    connector = HarvestConnector(settings, transport=transport, policy=FAST)
     with connector.client() as client:
         pages = list(connector.time_entry_pages(client))
     assert [[r["id"] for r in p] for p in pages] == [[1], [2]]

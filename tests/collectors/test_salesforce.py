@@ -45,7 +45,10 @@ def emulator(clock: FakeClock) -> SalesforceEmulator:
 @pytest.fixture
 def connector(emulator: SalesforceEmulator) -> Iterator[SalesforceConnector]:
     with InProcessTransport(emulator.app) as transport:
-        settings = SalesforceSettings(login_url=LOGIN, batch_size=200)
+        # the instance is on another host than the login: allowed by ``instance_hosts``
+        settings = SalesforceSettings(
+            login_url=LOGIN, batch_size=200, instance_hosts=("*.sandbox.invalid",)
+        )
         yield SalesforceConnector(settings, transport=transport, policy=FAST)
 
 
