@@ -142,7 +142,7 @@ class HarvestConnector(Connector[HarvestSettings]):
                 pacer=self.pacer,
                 params=query,
             )
-            trail.arrived(response.request, _fingerprint(page))
+            trail.arrived(response.request, page.fingerprint())
             yield page
             following = stream.paginator.next_request(response.request, {"links": page.links})
             if following is None:
@@ -388,14 +388,6 @@ def _time_entry_page(response: httpx.Response) -> tuple[httpx.Response, TimeEntr
             vendor=VENDOR,
             status=response.status_code,
         ) from exc
-
-
-def _fingerprint(page: TimeEntryPage) -> tuple[int, str, str] | None:
-    """``PageTrail.fingerprint`` from the page's frame (no record decoded)."""
-    if not len(page):
-        return None
-    ids = page.frame["source_id"]
-    return len(page), str(ids[0]), str(ids[-1])
 
 
 def _same(value: Any, wanted: str | None) -> bool:

@@ -72,6 +72,13 @@ class TimeEntryPage(Sequence[Any]):
     def __iter__(self) -> Iterator[Any]:
         return (self[i] for i in range(len(self)))
 
+    def fingerprint(self) -> tuple[int, str, str] | None:
+        """``collectors.paging.PageTrail.fingerprint`` from the frame: no record is decoded."""
+        if not len(self):
+            return None
+        ids = self.frame["source_id"]
+        return len(self), str(ids[0]), str(ids[-1])
+
 
 def concat_pages(pages: Sequence[TimeEntryPage]) -> TimeEntryPage:
     """Pages joined into one, in order (the links are the last page's)."""
