@@ -98,6 +98,21 @@ class SchemaDriftError(RecordError):
     """A vendor response no longer has the shape we map from."""
 
 
+# What mapping one vendor record can raise when the record is unreadable: a value of the wrong
+# type or shape, a field missing, a number that does not parse or does not fit (decimal's
+# InvalidOperation, OverflowError), a canonical rule broken (pydantic's ValidationError is a
+# ValueError), or the mapping's own verdict. Caught around the mapping of one record only, so
+# that a mistake in the code around it still surfaces.
+UNREADABLE: tuple[type[Exception], ...] = (
+    RecordError,
+    ArithmeticError,
+    LookupError,
+    TypeError,
+    ValueError,
+    AttributeError,
+)
+
+
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date)."""
     if not value:

@@ -1,8 +1,9 @@
 """The engine: builds the flows' context from settings and runs flows, recording each run.
 
 Every flow run gets a span (the root of its trace) and a ``sync_runs`` row with its counts and
-outcome. A flow that fails with a fatal connector error (bad credentials, wrong URL) is recorded
-as failed with the reason, and the other flows still run.
+outcome. A flow that fails, whatever the error (bad credentials, a vendor down, a mistake in our
+own code), is recorded as failed with the reason, its span records the exception, and the other
+flows still run; only an interrupt (``KeyboardInterrupt``, ``SystemExit``) stops the engine.
 """
 
 from __future__ import annotations
@@ -118,11 +119,13 @@ class Engine:
                 log.error("flow %s failed: %s", name, exc)
                 self._finish(run_id, "failed", FlowResult(), str(exc))
                 return RunReport(name, "failed", FlowResult(), str(exc))
-            except Exception as exc:
+            except Exception as exc:  # any one flow's failure is its own; the others go on
+                reason = f"{type(exc).__name__}: {exc}"
                 span.record_exception(exc)
                 span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
-                self._finish(run_id, "failed", FlowResult(), f"{type(exc).__name__}: {exc}")
-                raise
+                log.exception("flow %s failed", name)
+                self._finish(run_id, "failed", FlowResult(), reason)
+                return RunReport(name, "failed", FlowResult(), reason)
             span.set_attributes(
                 {
                     "records_in": result.records_in,
@@ -146,5 +149,5 @@ class Engine:
             )
 
     def run_once(self) -> list[RunReport]:
-        """Every flow once, in dependency order."""
+        """Every flow once, in dependency order, each whether or not the ones before failed."""
         return [self.run_flow(name) for name in FLOWS]

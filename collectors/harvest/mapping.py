@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from collectors.amounts import amount
 from collectors.entities import (
     Assignment,
     Contract,
@@ -79,14 +80,14 @@ def to_project_and_contract(raw: dict[str, Any]) -> tuple[Project, Contract]:
         code=raw.get("code"),
         name=raw["name"],
         status=status,
-        budget=_money(raw.get("budget")) if raw.get("budget_by") == "project_cost" else None,
+        budget=_money(raw, "budget") if raw.get("budget_by") == "project_cost" else None,
         **common,
     )
     contract = Contract(
         id=contract_id,
         customer_id=customer_id,
         name=raw["name"],
-        not_to_exceed=_money(raw.get("fee")) if raw.get("is_fixed_fee") else None,
+        not_to_exceed=_money(raw, "fee") if raw.get("is_fixed_fee") else None,
         status=status,
         **common,
     )
@@ -95,7 +96,8 @@ def to_project_and_contract(raw: dict[str, Any]) -> tuple[Project, Contract]:
 
 def to_resource(raw: dict[str, Any]) -> Resource:
     roles = raw.get("roles") or []
-    capacity = Decimal(raw.get("weekly_capacity") or 144000) / 3600
+    seconds = amount(raw.get("weekly_capacity") or 144000, "weekly_capacity", vendor=VENDOR)
+    capacity = (seconds or Decimal(0)) / 3600
     return Resource(
         id=canonical_id(VENDOR, "resource", raw["id"]),
         source=VENDOR,
@@ -104,7 +106,7 @@ def to_resource(raw: dict[str, Any]) -> Resource:
         name=f"{raw.get('first_name', '')} {raw.get('last_name', '')}".strip(),
         email=raw.get("email"),
         role=roles[0] if roles else None,
-        cost_rate=_money(raw.get("cost_rate")),
+        cost_rate=_money(raw, "cost_rate"),
         weekly_capacity_hours=capacity.quantize(Decimal("0.01")),
         employment_status="active" if raw.get("is_active", True) else "terminated",
     )
@@ -114,7 +116,6 @@ def to_assignment(raw: dict[str, Any]) -> Assignment:
     """``bill_by: People``: the assignment's hourly rate is the rate the person bills at on that
     project. With ``use_default_rates`` the contract's rate card for the person's role applies."""
     user_id = _ref(raw, "user")
-    rate = None if raw.get("use_default_rates") else raw.get("hourly_rate")
     return Assignment(
         id=canonical_id(VENDOR, "assignment", raw["id"]),
         source=VENDOR,
@@ -122,15 +123,13 @@ def to_assignment(raw: dict[str, Any]) -> Assignment:
         updated_at=raw["updated_at"],
         project_id=canonical_id(VENDOR, "project", _ref(raw, "project")),
         resource_id=canonical_id(VENDOR, "resource", user_id),
-        rate_override=_money(rate),
+        rate_override=None if raw.get("use_default_rates") else _money(raw, "hourly_rate"),
         active=bool(raw.get("is_active", True)),
     )
 
 
-def _money(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    return Decimal(str(value)).quantize(Decimal("0.0001"))
+def _money(raw: dict[str, Any], field: str) -> Decimal | None:
+    return amount(raw.get(field), field, vendor=VENDOR, places=Decimal("0.0001"))
 
 
 def to_expense(raw: dict[str, Any]) -> Expense:
@@ -145,7 +144,7 @@ def to_expense(raw: dict[str, Any]) -> Expense:
         resource_id=canonical_id(VENDOR, "resource", _ref(raw, "user")),
         project_id=canonical_id(VENDOR, "project", _ref(raw, "project")),
         spent_date=raw["spent_date"],
-        amount=Decimal(str(raw["total_cost"])).quantize(Decimal("0.01")),
+        amount=amount(raw["total_cost"], "total_cost", vendor=VENDOR, places=Decimal("0.01")),
         currency=client.get("currency") or "USD",
         billable=bool(raw.get("billable")),
         approved=raw.get("is_closed") is True,

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from collectors.connector import Connector
 from collectors.entities import Assignment, Milestone, Project, RateCard, canonical_id
-from collectors.errors import RecordError
+from collectors.errors import RecordError, SchemaDriftError
 from collectors.http import Stream
 from collectors.kantata.mapping import (
     VENDOR,
@@ -120,6 +120,15 @@ class Batch(Generic[E]):
     cursor: datetime | None = None
 
 
+@dataclass(frozen=True)
+class RateCards(Batch[RateCard]):
+    """The rate cards read, and the workspaces (read to know each card's contracts) that could
+    not be read for their shape or values: a workspace with no Salesforce reference is no
+    error here, it simply has no contract."""
+
+    workspaces: list[RecordError] = field(default_factory=list)
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -205,7 +214,7 @@ class KantataConnector(Connector[KantataSettings]):
         """Every workspace id, archived ones included (to read participations per workspace)."""
         return [str(r["id"]) for page in self.pages(client, "workspaces") for r in page.records]
 
-    def rate_cards(self, client: httpx.Client, since: datetime | None = None) -> Batch[RateCard]:
+    def rate_cards(self, client: httpx.Client, since: datetime | None = None) -> RateCards:
         """The rate card of every contract that has a workspace on one, changed after ``since``.
 
         Rate cards are small and a role's change need not touch its card, so every card is read
@@ -233,18 +242,23 @@ class KantataConnector(Connector[KantataSettings]):
         cards: dict[str, AssembledCard],
         errors: list[RecordError],
         since: datetime | None,
-    ) -> Batch[RateCard]:
+    ) -> RateCards:
         found: dict[str, RateCard] = {}
+        unreadable: list[RecordError] = []
         for page in self.pages(client, "workspaces"):
             for raw in page.records:
                 project = mapped("workspaces", raw, page, to_project)
+                if isinstance(project, SchemaDriftError):
+                    unreadable.append(project)
+                if isinstance(project, RecordError):
+                    continue
                 card = cards.get(str(raw.get("rate_card_id")))
-                if isinstance(project, RecordError) or card is None:
+                if card is None:
                     continue
                 found.setdefault(project.contract_id, contract_card(card, project.contract_id))
         chosen = [c for c in found.values() if since is None or c.updated_at > since]
         latest = max((c.updated_at for c in found.values()), default=None)
-        return Batch(chosen, errors, latest)
+        return RateCards(chosen, errors, latest, unreadable)
 
     # --- writes -------------------------------------------------------------------------------
 

@@ -23,8 +23,9 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from collectors.amounts import amount
 from collectors.entities import Assignment, Milestone, Project, RateLine, canonical_id
-from collectors.errors import RecordError, SchemaDriftError
+from collectors.errors import UNREADABLE, RecordError, SchemaDriftError
 from collectors.kantata.pages import KantataPage, Raw
 
 VENDOR = "kantata"
@@ -37,32 +38,39 @@ _DRIFT_TYPES = ("missing", "_type", "_parsing", "none_required")
 def mapped(
     stream: str, raw: Raw, page: KantataPage, to: Callable[[Raw, KantataPage], E]
 ) -> E | RecordError:
-    """``to(raw, page)``, or the ``RecordError``/``SchemaDriftError`` that says why it failed."""
-    where = f"{VENDOR} {stream} record {raw.get('id')!r}"
+    """``to(raw, page)``, or the ``RecordError``/``SchemaDriftError`` that says why it failed,
+    its ``details`` the record as received."""
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    where = f"{VENDOR} {stream} record {ident!r}"
     try:
         return to(raw, page)
     except RecordError as problem:
-        return problem
-    except (KeyError, TypeError, AttributeError, ValueError) as problem:
+        if problem.details is raw:
+            return problem
+        return type(problem)(f"{where}: {problem}", vendor=VENDOR, details=raw)
+    except UNREADABLE as problem:
         if isinstance(problem, ValidationError):
             drift = any(e["type"].endswith(_DRIFT_TYPES) for e in problem.errors())
             kind = SchemaDriftError if drift else RecordError
             return kind(f"{where}: {_summary(problem)}", vendor=VENDOR, details=raw)
-        return SchemaDriftError(
-            f"{where}: {type(problem).__name__}: {problem}", vendor=VENDOR, details=raw
-        )
+        return SchemaDriftError(f"{where}: {_described(problem)}", vendor=VENDOR, details=raw)
+
+
+def _described(problem: Exception) -> str:
+    if isinstance(problem, KeyError):
+        return f"field {problem.args[0]!r} is missing"
+    if isinstance(problem, TypeError | AttributeError) and "object" in str(problem):
+        return f"a value is not of the shape mapped from ({problem})"
+    return f"{type(problem).__name__}: {problem}"
 
 
 def _summary(problem: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in problem.errors())
 
 
-def money(value_in_cents: Any) -> Decimal | None:
-    if value_in_cents is None:
-        return None
-    if isinstance(value_in_cents, bool) or not isinstance(value_in_cents, int | str):
-        raise TypeError(f"expected an amount in cents, got {value_in_cents!r}")
-    return (Decimal(value_in_cents) / 100).quantize(Decimal("0.01"))
+def money(raw: Raw, field: str) -> Decimal | None:
+    """``raw[field]``, an amount in cents, in the currency's units."""
+    return amount(raw[field], field, vendor=VENDOR, places=Decimal("0.01"), scale=100)
 
 
 def parse_time(value: Any) -> datetime:
@@ -98,7 +106,7 @@ def to_project(raw: Raw, page: KantataPage) -> Project:
         customer_id=canonical_id(CRM, "customer", account),
         name=raw["title"],
         status="closed" if closed else "active",
-        budget=money(raw["price_in_cents"]),
+        budget=money(raw, "price_in_cents"),
         currency=raw["currency"],
         start=raw["start_date"],
         end=raw["due_date"],
@@ -130,7 +138,7 @@ def to_milestone(raw: Raw, page: KantataPage) -> Milestone:
         project_id=canonical_id(VENDOR, "project", raw["workspace_id"]),
         name=raw["title"],
         due=raw["due_date"],
-        amount=money(raw["budget_estimate_in_cents"]) or Decimal(0),
+        amount=money(raw, "budget_estimate_in_cents") or Decimal(0),
         currency=workspace["currency"],
         completed=raw["state"] == "completed",
     )
@@ -159,32 +167,52 @@ class AssembledCard:
     updated_at: datetime
 
 
-def role_rates(pages: Iterable[KantataPage]) -> dict[str, list[tuple[str, Decimal, datetime]]]:
-    """Rate card roles (fetched with ``include=role``) by version: (role name, rate, updated)."""
-    by_version: dict[str, list[tuple[str, Decimal, datetime]]] = {}
+@dataclass(frozen=True)
+class RoleRates:
+    """Rate card roles by version: (role name, rate, updated); and per version, the first role
+    record that could not be read (its card cannot be assembled)."""
+
+    by_version: dict[str, list[tuple[str, Decimal, datetime]]]
+    unreadable: dict[str, RecordError]
+
+
+def role_rates(pages: Iterable[KantataPage]) -> RoleRates:
+    """Rate card roles (fetched with ``include=role``), by version."""
+    rates = RoleRates({}, {})
     for page in pages:
         for raw in page.records:
-            role = page.lookup("roles", raw["role_id"])
-            if role is None:
-                raise SchemaDriftError(
-                    f"{VENDOR} rate card role {raw['id']}: role {raw['role_id']} not side-loaded",
-                    vendor=VENDOR,
-                    details=raw,
-                )
-            rate = money(raw["rate"])
-            by_version.setdefault(str(raw["rate_card_version_id"]), []).append(
-                (role["name"], rate or Decimal(0), parse_time(raw["updated_at"]))
-            )
-    return by_version
+            read = mapped("rate_card_roles", raw, page, _role_rate)
+            version = str(raw.get("rate_card_version_id")) if isinstance(raw, dict) else "?"
+            if isinstance(read, RecordError):
+                rates.unreadable.setdefault(version, read)
+            else:
+                rates.by_version.setdefault(version, []).append(read)
+    return rates
 
 
-def assemble_card(
-    raw: Raw, page: KantataPage, rates: dict[str, list[tuple[str, Decimal, datetime]]]
-) -> AssembledCard:
-    """A rate card (fetched with ``include=rate_card_versions``) and its dated role rates."""
+def _role_rate(raw: Raw, page: KantataPage) -> tuple[str, Decimal, datetime]:
+    role = page.lookup("roles", raw["role_id"])
+    if role is None:
+        raise SchemaDriftError(
+            f"{VENDOR} rate card role {raw['id']}: role {raw['role_id']} not side-loaded",
+            vendor=VENDOR,
+            details=raw,
+        )
+    rate = money(raw, "rate")
+    return role["name"], rate or Decimal(0), parse_time(raw["updated_at"])
+
+
+def assemble_card(raw: Raw, page: KantataPage, rates: RoleRates) -> AssembledCard:
+    """A rate card (fetched with ``include=rate_card_versions``) and its dated role rates. A
+    card one of whose role records cannot be read cannot be assembled: that role's error is
+    raised (its ``details`` the role record as received)."""
     versions = [page.lookup("rate_card_versions", v) for v in raw["rate_card_version_ids"]]
     if any(v is None for v in versions):
         raise KeyError("rate_card_versions were not side-loaded")
+    for version in versions:
+        unreadable = rates.unreadable.get(str((version or {}).get("id")))
+        if unreadable is not None:
+            raise unreadable
     dated = sorted(
         ((date.fromisoformat(v["effective_date"]), v) for v in versions if v is not None),
         key=lambda pair: pair[0],
@@ -194,7 +222,7 @@ def assemble_card(
     for i, (starts, version) in enumerate(dated):
         ends = dated[i + 1][0] - timedelta(days=1) if i + 1 < len(dated) else None
         stamps.append(parse_time(version["updated_at"]))
-        for role, rate, updated in rates.get(str(version["id"]), []):
+        for role, rate, updated in rates.by_version.get(str(version["id"]), []):
             lines.append(RateLine(role=role, rate=rate, effective_from=starts, effective_to=ends))
             stamps.append(updated)
     return AssembledCard(str(raw["id"]), raw["currency"], tuple(lines), max(stamps))

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from collectors.amounts import amount
 from collectors.entities import BillingModel, Contract, Customer, Entity, canonical_id
 from collectors.errors import RecordError, SchemaDriftError
 
@@ -188,20 +189,15 @@ class _Fields:
             raise self.drift(field, f"is not text: {value!r}")
         return value
 
-    def number(self, field: str) -> Decimal | None:
+    def number(self, field: str, places: Decimal | None = None) -> Decimal | None:
         value = self.value(field)
-        if value is None:
-            return None
         try:
-            if isinstance(value, bool):
-                raise InvalidOperation
-            return Decimal(str(value))
-        except InvalidOperation:
+            return amount(value, field, vendor=VENDOR, places=places)
+        except SchemaDriftError:
             raise self.drift(field, f"is not a number: {value!r}") from None
 
     def money(self, field: str) -> Decimal | None:
-        number = self.number(field)
-        return None if number is None else number.quantize(Decimal("0.01"))
+        return self.number(field, Decimal("0.01"))
 
     def day(self, field: str) -> date | None:
         value = self.value(field)

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from collectors.amounts import amount
 from collectors.entities import Customer, Invoice, InvoiceLine, Payment, canonical_id
 from collectors.errors import SchemaDriftError
 
@@ -94,8 +95,13 @@ def _when(raw: dict[str, Any], field: str) -> datetime:
     return moment
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+def _number(raw: dict[str, Any], field: str, *, places: Decimal | None = None) -> Decimal:
+    """``raw[field]`` as a number (0 when absent)."""
+    return amount(raw.get(field, 0), field, vendor=VENDOR, places=places) or Decimal(0)
+
+
+def _money(raw: dict[str, Any], field: str) -> Decimal:
+    return _number(raw, field, places=Decimal("0.01"))
 
 
 def to_customer(raw: dict[str, Any], *, base_currency: str = "USD") -> Customer:
@@ -128,9 +134,9 @@ def to_invoice(raw: dict[str, Any], *, base_currency: str = "USD") -> Invoice:
     lines = tuple(
         InvoiceLine(
             description=line.get("Description") or "(no description)",
-            quantity=Decimal(str(line.get("Quantity", 0))),
-            unit_amount=Decimal(str(line.get("UnitAmount", 0))),
-            amount=_money(line.get("LineAmount", 0)),
+            quantity=_number(line, "Quantity"),
+            unit_amount=_number(line, "UnitAmount"),
+            amount=_money(line, "LineAmount"),
         )
         for line in raw["LineItems"]
     )
@@ -150,7 +156,7 @@ def to_invoice(raw: dict[str, Any], *, base_currency: str = "USD") -> Invoice:
         lines=lines,
         total=sum((line.amount for line in lines), Decimal(0)),
         status=_INVOICE_STATUS.get(str(raw.get("Status")), "draft"),
-        amount_due=_money(raw.get("AmountDue", 0)),
+        amount_due=_money(raw, "AmountDue"),
     )
 
 
@@ -163,7 +169,7 @@ def to_payment(raw: dict[str, Any], *, base_currency: str = "USD") -> Payment:
         updated_at=_when(raw, "UpdatedDateUTC"),
         invoice_id=canonical_id(VENDOR, "invoice", invoice["InvoiceID"]),
         received_on=_when(raw, "Date").date(),
-        amount=_money(raw["Amount"]),
+        amount=amount(raw["Amount"], "Amount", vendor=VENDOR, places=Decimal("0.01")),
         currency=invoice.get("CurrencyCode") or base_currency,
     )
 

@@ -28,6 +28,7 @@ from collectors.salesforce.mapping import customer_id as salesforce_customer_id
 from collectors.salesforce.mapping import parse_datetime
 from sync.flows import identity, provisioning
 from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.unreadable import RecordKind, map_records, resolve_readable, unreadable
 from sync.store.db import transaction, upsert
 from sync.store.repo import (
     OPEN_STATUSES,
@@ -91,20 +92,16 @@ def _stamp(raw: Any) -> datetime | None:
         return None
 
 
-def _key(kind: str, raw: Any) -> str:
-    ident = raw.get(salesforce.STREAMS["accounts"].stream.key) if isinstance(raw, dict) else None
-    return f"salesforce:{kind}:{ident or '?'}"
+def _kind(name: str, entity_type: str) -> RecordKind:
+    key = salesforce.STREAMS["accounts"].stream.key
+    return RecordKind(SYSTEM, name, f"Salesforce {name}", entity_type, (key,))
 
 
-def _unreadable(key: str, what: str, exc: RecordError, raw: Any) -> Problem:
-    return Problem(
-        record_key=key,
-        stage="map",
-        category="invalid_record",
-        reason=f"Salesforce {what} could not be read: {exc}",
-        payload=raw if isinstance(raw, dict) else {"raw": repr(raw)[:2000]},
-        entity_type=what,
-    )
+ACCOUNT = _kind("account", "customer")
+OPPORTUNITY = _kind("opportunity", "opportunity")
+CONTRACT = _kind("contract", "contract")
+RATE_CARD = RecordKind("kantata", "rate_card", "Kantata rate card", "rate_card")
+WORKSPACE = RecordKind("kantata", "workspace", "Kantata workspace", "project")
 
 
 def _finish(
@@ -123,15 +120,9 @@ def _store_accounts(session: Session, page: list[dict[str, Any]]) -> FlowResult:
     index = identity.customer_index(session, SYSTEM)
     customers: list[Customer] = []
     matched: list[str] = []
-    problems: list[Problem] = []
-    done: list[str] = []
-    for raw in page:
-        key = _key("account", raw)
-        try:
-            customer = salesforce.to_customer(raw)
-        except RecordError as exc:
-            problems.append(_unreadable(key, "account", exc, raw))
-            continue
+    mapped = map_records(ACCOUNT, page, salesforce.to_customer)
+    problems, done = mapped.problems, []
+    for (raw, customer), key in zip(mapped.read, mapped.keys, strict=True):
         names = [identity.normal_name(customer.name)]
         found = identity.resolve(known, customer.source_id, index, names, customer.id)
         if found.canonical_id is None:
@@ -176,16 +167,9 @@ def resolved_customers(session: Session) -> dict[str, str]:
 def _store_won(session: Session, page: list[dict[str, Any]]) -> FlowResult:
     known = identity.xrefs(session, "opportunity", SYSTEM)
     customers = resolved_customers(session)
-    problems: list[Problem] = []
-    done: list[str] = []
-    for raw in page:
-        key = _key("opportunity", raw)
-        try:
-            won = salesforce.to_won_opportunity(raw)
-        except RecordError as exc:
-            problems.append(_unreadable(key, "opportunity", exc, raw))
-            continue
-        done.append(key)
+    mapped = map_records(OPPORTUNITY, page, salesforce.to_won_opportunity)
+    problems, done = mapped.problems, mapped.keys
+    for won in mapped.entities:
         if won.source_id in known:
             continue
         known[won.source_id] = won.id
@@ -220,15 +204,9 @@ def _store_contracts(
 ) -> FlowResult:
     customers = resolved_customers(session)
     contracts: list[Contract] = []
-    problems: list[Problem] = []
-    done: list[str] = []
-    for raw in page:
-        key = _key("contract", raw)
-        try:
-            contract = salesforce.to_contract(raw)
-        except RecordError as exc:
-            problems.append(_unreadable(key, "contract", exc, raw))
-            continue
+    mapped = map_records(CONTRACT, page, salesforce.to_contract)
+    problems, done = mapped.problems, []
+    for (raw, contract), key in zip(mapped.read, mapped.keys, strict=True):
         owner = customers.get(contract.customer_id)
         if owner is None:
             problems.append(_waiting_for_customer(key, contract, raw))
@@ -294,17 +272,8 @@ def _rate_cards(ctx: FlowContext) -> FlowResult:
     since = datetime.fromisoformat(cursor) if cursor else None
     with ctx.kantata.client() as client, tracer.start_as_current_span("customers rate cards"):
         batch = ctx.kantata.rate_cards(client, since)
-    problems = [
-        Problem(
-            record_key=f"kantata:rate_card:{_ident(error.details)}",
-            stage="map",
-            category="invalid_record",
-            reason=f"Kantata rate card could not be read: {error}",
-            payload=error.details if isinstance(error.details, dict) else None,
-            entity_type="rate_card",
-        )
-        for error in batch.errors
-    ]
+    problems = [unreadable(RATE_CARD, error.details, error) for error in batch.errors]
+    problems += [unreadable(WORKSPACE, error.details, error) for error in batch.workspaces]
     rows = [
         card.model_dump() | {"lines": card.model_dump(mode="json")["lines"]}
         for card in batch.entities
@@ -312,10 +281,9 @@ def _rate_cards(ctx: FlowContext) -> FlowResult:
     with transaction(ctx.sessions) as session:
         upsert(session, RateCardRow, rows, keys=["id"])
         report_problems(session, FLOW, problems, trace_id=current_trace_id())
+        held = {p.record_key for p in problems}
+        resolve_readable(session, FLOW, RATE_CARD, held)
+        resolve_readable(session, FLOW, WORKSPACE, held)
         if batch.cursor is not None:
             set_cursor(session, "kantata", "rate_cards", batch.cursor.isoformat())
     return FlowResult(len(rows) + len(problems), len(rows), len(problems))
-
-
-def _ident(details: Any) -> str:
-    return str(details.get("id")) if isinstance(details, dict) else "?"

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 
 from collectors import bamboohr, harvest
 from collectors.entities import Resource
-from collectors.errors import RecordError
-from sync.flows import identity
+from sync.flows import identity, reference
 from sync.flows.context import FlowContext, FlowResult, with_last
 from sync.flows.holiday_scope import HolidayScope
 from sync.flows.staffing import participations, terminated_with_assignments
+from sync.flows.unreadable import INVALID_RECORD, STAGE, RecordKind, map_records, received
 from sync.store.db import transaction, upsert
 from sync.store.repo import Problem, get_cursor, link, report_problems, resolve_problems, set_cursor
 from sync.store.tables import HolidayRow, ResourceRow, TimeOffRow
@@ -42,6 +42,9 @@ HR = bamboohr.VENDOR
 HISTORY_DAYS = 730  # how far back the first run reads time off and holidays
 LOOKBACK_DAYS = 90  # later runs: requests can still be approved or cancelled this long after
 AHEAD_DAYS = 365
+EMPLOYEE = RecordKind(HR, "employee", "BambooHR employee", "resource", ("employeeId", "id"))
+TIME_OFF = RecordKind(HR, "time_off", "BambooHR time off request", "time_off")
+WHOS_OUT = RecordKind(HR, "whos_out", "BambooHR who's out entry", "holiday")
 HR_OWNED = [
     "name", "email", "role", "practice", "region", "weekly_capacity_hours", "employment_status",
     "hire_date", "termination_date", "source", "source_id", "updated_at", "schema_version",
@@ -51,7 +54,10 @@ HR_OWNED = [
 def run(ctx: FlowContext) -> FlowResult:
     result = FlowResult()
     with ctx.harvest.client() as time:
-        users = [harvest.to_resource(r) for page in ctx.harvest.pages(time, "users") for r in page]
+        # a Harvest user that cannot be read is the reference flow's exception; here it matches
+        # no one until it is fixed
+        listed = (r for page in ctx.harvest.pages(time, "users") for r in page)
+        users = map_records(reference.KINDS["users"], listed, harvest.to_resource).entities
         with ctx.bamboohr.client() as hr:
             result.add(_employees(ctx, hr, users))
             result.add(_time_off(ctx, hr))
@@ -90,28 +96,12 @@ def _employees(ctx: FlowContext, hr: httpx.Client, users: list[Resource]) -> Flo
 
 
 def _key(employee_id: str) -> str:
-    return f"bamboohr:employee:{employee_id}"
+    return EMPLOYEE.key({"id": employee_id})
 
 
 def _map_people(page: list[Any]) -> tuple[list[Resource], list[Problem]]:
-    people: list[Resource] = []
-    problems: list[Problem] = []
-    for raw in page:
-        try:
-            people.append(bamboohr.to_resource(raw))
-        except (RecordError, ValueError) as exc:
-            ident = raw.get("employeeId", "?") if isinstance(raw, dict) else "?"
-            problems.append(
-                Problem(
-                    record_key=_key(str(ident)),
-                    stage="map",
-                    category="invalid_record",
-                    reason=f"BambooHR employee could not be read: {exc}",
-                    payload=raw if isinstance(raw, dict) else {"raw": repr(raw)[:2000]},
-                    entity_type="resource",
-                )
-            )
-    return people, problems
+    mapped = map_records(EMPLOYEE, page, bamboohr.to_resource)
+    return mapped.entities, mapped.problems
 
 
 def _store_people(
@@ -178,47 +168,48 @@ def _time_off(ctx: FlowContext, hr: httpx.Client) -> FlowResult:
         requests = ctx.bamboohr.time_off(hr, start, end)
         absences = ctx.bamboohr.whos_out(hr, start, end)
     with transaction(ctx.sessions) as session:
-        rows, problems = _time_off_rows(session, requests, ctx.clock())
+        rows, problems, fine = _time_off_rows(session, requests, ctx.clock())
         scope = _holiday_scope(session, ctx.settings.bamboohr.location_countries)
-        holidays = _holiday_rows(absences, scope, ctx.clock())
+        entries = map_records(WHOS_OUT, absences, bamboohr.to_whos_out)
+        holidays = _holiday_rows(entries.entities, scope, ctx.clock())
+        problems += entries.problems
         upsert(session, TimeOffRow, rows, keys=["id"])
         read = {r["request_id"] for r in rows} | {p.record_key.rsplit(":", 1)[1] for p in problems}
         _drop_stale_days(session, read, {r["id"] for r in rows})
         upsert(session, HolidayRow, holidays, keys=["id"])
         _drop_stale_holidays(session, start, end, {h["id"] for h in holidays})
         report_problems(session, FLOW, problems, trace_id=current_trace_id())
+        resolve_problems(session, FLOW, [*fine, *entries.keys], note="synced")
         set_cursor(session, HR, "time_off", today.isoformat())
     return FlowResult(len(requests) + len(absences), len(rows) + len(holidays), len(problems))
 
 
 def _time_off_rows(
     session: Session, requests: list[Any], moment: datetime
-) -> tuple[list[dict[str, Any]], list[Problem]]:
+) -> tuple[list[dict[str, Any]], list[Problem], list[str]]:
+    """Rows of each day off, the problems of requests that cannot be stored, and the keys of
+    those that were."""
     people = identity.xrefs(session, "resource", HR)
     by_hr_id = {bamboohr.resource_id(ext): cid for ext, cid in people.items()}
     capacity = dict(
         session.execute(select(ResourceRow.id, ResourceRow.weekly_capacity_hours)).all()
     )
     rows: list[dict[str, Any]] = []
-    problems: list[Problem] = []
-    for raw in requests:
-        try:
-            request = bamboohr.to_time_off(raw)
-        except RecordError as exc:
-            ident = raw.get("id", "?") if isinstance(raw, dict) else "?"
-            problems.append(_time_off_problem(str(ident), f"could not be read: {exc}", raw))
-            continue
+    mapped = map_records(TIME_OFF, requests, bamboohr.to_time_off)
+    problems, fine = mapped.problems, []
+    for raw, request in mapped.read:
         resource = by_hr_id.get(request.resource_id)
         if resource is None:
             why = "belongs to a person plan2cash has not synced from BambooHR"
             problems.append(_time_off_problem(request.source_id, why, raw))
             continue
+        fine.append(TIME_OFF.key(raw))
         day_hours = Decimal(capacity.get(resource) or bamboohr.mapping.DEFAULT_WEEKLY_HOURS) / 5
         for day, amount in request.daily:
             hours = amount if request.unit == "hours" else amount * day_hours
             if hours > 0:
                 rows.append(_time_off_row(request, resource, day, hours, moment))
-    return rows, problems
+    return rows, problems, fine
 
 
 def _time_off_row(
@@ -240,10 +231,10 @@ def _time_off_row(
 def _time_off_problem(request_id: str, why: str, raw: Any) -> Problem:
     return Problem(
         record_key=f"bamboohr:time_off:{request_id}",
-        stage="map",
-        category="invalid_record",
+        stage=STAGE,
+        category=INVALID_RECORD,
         reason=f"BambooHR time off request {request_id} {why}.",
-        payload=raw if isinstance(raw, dict) else {"raw": repr(raw)[:2000]},
+        payload=received(raw),
         entity_type="time_off",
     )
 
@@ -278,14 +269,10 @@ def _drop_stale_holidays(session: Session, start: date, end: date, kept: set[str
 
 
 def _holiday_rows(
-    absences: list[Any], scope: HolidayScope, moment: datetime
+    entries: list[bamboohr.Absence | bamboohr.Holiday], scope: HolidayScope, moment: datetime
 ) -> list[dict[str, Any]]:
     rows = []
-    for raw in absences:
-        try:
-            entry = bamboohr.to_whos_out(raw)
-        except RecordError:
-            continue  # a malformed absence says nothing about holidays
+    for entry in entries:
         if not isinstance(entry, bamboohr.Holiday):
             continue
         for offset in range((entry.end - entry.start).days + 1):

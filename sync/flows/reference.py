@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from collectors import harvest
 from collectors.entities import Assignment, Customer, Entity, Project, canonical_id
 from sync.flows import identity
 from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.unreadable import RecordKind, map_records
 from sync.rules import MONEY, Reference
 from sync.store.db import transaction, upsert
 from sync.store.repo import Problem, get_cursor, link, report_problems, resolve_problems, set_cursor
@@ -93,7 +94,7 @@ def _sync_stream(ctx: FlowContext, client: Any, stream: str, mapper: Mapper) -> 
                 max(
                     [
                         newest or "",
-                        *(r.get("updated_at") or "" for r in page if isinstance(r, dict)),
+                        *(r["updated_at"] for r in page if _stamped(r)),
                     ]
                 )
                 or None
@@ -111,43 +112,34 @@ def _sync_stream(ctx: FlowContext, client: Any, stream: str, mapper: Mapper) -> 
     return result
 
 
+def _stamped(raw: Any) -> bool:
+    return isinstance(raw, dict) and isinstance(raw.get("updated_at"), str)
+
+
 def _since(cursor: str | None, lag_seconds: int) -> datetime | None:
     parsed = harvest.parse_datetime(cursor)
     return parsed - timedelta(seconds=lag_seconds) if parsed else None
 
 
+KINDS = {
+    "clients": RecordKind("harvest", "clients", "Harvest client", "customer"),
+    "projects": RecordKind("harvest", "projects", "Harvest project", "project"),
+    "users": RecordKind("harvest", "users", "Harvest user", "resource"),
+    "user_assignments": RecordKind(
+        "harvest", "user_assignments", "Harvest user assignment", "assignment"
+    ),
+}
+
+
 def _map_page(
     stream: str, page: list[dict[str, Any]], mapper: Mapper
 ) -> tuple[dict[type[Base], list[tuple[str, Entity]]], list[Problem], list[str]]:
+    mapped = map_records(KINDS[stream], page, mapper)
     rows: dict[type[Base], list[tuple[str, Entity]]] = {}
-    problems: list[Problem] = []
-    done: list[str] = []
-    for raw in page:
-        key = f"harvest:{stream}:{raw.get('id') if isinstance(raw, dict) else '?'}"
-        try:
-            mapped = mapper(raw)
-        except (ValidationError, KeyError, TypeError, AttributeError) as exc:
-            problems.append(
-                Problem(
-                    record_key=key,
-                    stage="map",
-                    category="invalid_record",
-                    reason=f"Harvest {stream} record could not be read: {_short(exc)}",
-                    payload=raw if isinstance(raw, dict) else {"raw": repr(raw)[:2000]},
-                    entity_type=stream,
-                )
-            )
-            continue
-        done.append(key)
-        for table, entity_type, entity in mapped:
+    for items in mapped.entities:
+        for table, entity_type, entity in items:
             rows.setdefault(table, []).append((entity_type, entity))
-    return rows, problems, done
-
-
-def _short(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    return f"missing or malformed field {exc}"
+    return rows, mapped.problems, mapped.keys
 
 
 Rows = dict[type[Base], list[tuple[str, Entity]]]

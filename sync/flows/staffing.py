@@ -22,8 +22,9 @@ from collectors import harvest
 from collectors.entities import Assignment, canonical_id
 from collectors.errors import RecordError, RetryableError
 from collectors.kantata import Person
-from sync.flows import identity
+from sync.flows import identity, reference
 from sync.flows.context import FlowContext, FlowResult
+from sync.flows.unreadable import RecordKind, map_records, resolve_readable, unreadable
 from sync.store.db import transaction, upsert
 from sync.store.repo import (
     OPEN_STATUSES,
@@ -40,6 +41,8 @@ from sync.telemetry import current_trace_id, record_events, tracer
 FLOW = "people"
 PSA = "kantata"
 TERMINATED = "terminated_with_assignments"
+PARTICIPATION = RecordKind(PSA, "participation", "Kantata participation", "assignment")
+USER = RecordKind(PSA, "user", "Kantata user", "resource")
 
 
 def participations(ctx: FlowContext, psa: httpx.Client, time: httpx.Client) -> FlowResult:
@@ -55,9 +58,13 @@ def participations(ctx: FlowContext, psa: httpx.Client, time: httpx.Client) -> F
     with tracer.start_as_current_span(
         "people participations", attributes={"records": len(workspaces)}
     ):
-        people = [p for batch in ctx.kantata.people(psa) for p in batch.entities]
+        people: list[Person] = []
         found: list[Assignment] = []
         errors: list[RecordError] = []
+        users: list[RecordError] = []
+        for users_batch in ctx.kantata.people(psa):
+            people += users_batch.entities
+            users += users_batch.errors
         newest: datetime | None = None
         for batch in ctx.kantata.assignments(psa, sorted(workspaces), since):
             found += batch.entities
@@ -65,12 +72,14 @@ def participations(ctx: FlowContext, psa: httpx.Client, time: httpx.Client) -> F
             newest = max(filter(None, [newest, batch.cursor]), default=None)
     with transaction(ctx.sessions) as session:
         rows, problems = _assignments(session, found, people, workspaces)
-        problems += [_unreadable(e) for e in errors]
+        problems += [unreadable(PARTICIPATION, e.details, e) for e in errors]
+        problems += [unreadable(USER, e.details, e) for e in users]
+        resolve_readable(session, FLOW, USER, {p.record_key for p in problems})
         upsert(session, AssignmentRow, rows, keys=["id"], update=["role"])
         link(session, "assignment", [(r["id"], PSA, r["source_id"]) for r in rows])
         report_problems(session, FLOW, problems, trace_id=current_trace_id())
         resolve_problems(
-            session, FLOW, [f"kantata:participation:{r['source_id']}" for r in rows], note="synced"
+            session, FLOW, [PARTICIPATION.key({"id": r["source_id"]}) for r in rows], note="synced"
         )
         if newest is not None:
             set_cursor(session, PSA, "participations", newest.isoformat())
@@ -152,16 +161,9 @@ def _unknown(assignment: Assignment, project_missing: bool) -> Problem:
     )
 
 
-def _unreadable(error: RecordError) -> Problem:
-    details = error.details if isinstance(error.details, dict) else None
-    return Problem(
-        record_key=f"kantata:participation:{(details or {}).get('id', '?')}",
-        stage="map",
-        category="invalid_record",
-        reason=f"Kantata participation could not be read: {error}",
-        payload=details,
-        entity_type="assignment",
-    )
+def _harvest_pair(raw: dict[str, Any]) -> tuple[str, str]:
+    """(Harvest project id, Harvest user id) of a user assignment."""
+    return str((raw.get("project") or {}).get("id")), str((raw.get("user") or {}).get("id"))
 
 
 def _provision(ctx: FlowContext, time: httpx.Client, rows: list[dict[str, Any]]) -> FlowResult:
@@ -183,12 +185,14 @@ def _provision(ctx: FlowContext, time: httpx.Client, rows: list[dict[str, Any]])
     ]  # fmt: skip
     if not wanted:
         return FlowResult()
-    existing = {
-        (str((r.get("project") or {}).get("id")), str((r.get("user") or {}).get("id")))
-        for page in ctx.harvest.pages(time, "user_assignments")
-        for r in page
-        if isinstance(r, dict)
-    }
+    # a Harvest user assignment that cannot be read is the reference flow's exception
+    existing = set(
+        map_records(
+            reference.KINDS["user_assignments"],
+            (r for page in ctx.harvest.pages(time, "user_assignments") for r in page),
+            _harvest_pair,
+        ).entities
+    )
     result = FlowResult()
     for row in wanted:
         pair = (projects[row["project_id"]], users[row["resource_id"]])

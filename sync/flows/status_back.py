@@ -26,14 +26,26 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from collectors import salesforce, xero
+from collectors.entities import Invoice, Payment
 from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.customers import ACCOUNT
+from sync.flows.unreadable import RecordKind, map_records
 from sync.store.db import transaction, upsert
-from sync.store.repo import Problem, get_cursor, link, report_problems, set_cursor
+from sync.store.repo import (
+    Problem,
+    get_cursor,
+    link,
+    report_problems,
+    resolve_problems,
+    set_cursor,
+)
 from sync.store.tables import CustomerRow, InvoiceRow, PaymentRow, XrefRow
 from sync.telemetry import current_trace_id, record_events, tracer
 
 FLOW = "status_back"
 LAG = timedelta(minutes=5)
+INVOICE = RecordKind("xero", "invoice", "Xero invoice", "invoice", ("InvoiceID",))
+PAYMENT = RecordKind("xero", "payment", "Xero payment", "payment", ("PaymentID",))
 
 
 def run(ctx: FlowContext) -> FlowResult:
@@ -81,9 +93,12 @@ def _invoices(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[
         with tracer.start_as_current_span(
             "status_back invoices page", attributes={"records": len(page)}
         ):
-            read = [xero.to_invoice(raw) for raw in page if raw.get("Type") == "ACCREC"]
+            mapped = map_records(INVOICE, page, _sales_invoice)
+            read = [i for i in mapped.entities if i is not None]
             newest = max([newest, *(i.updated_at for i in read)], key=_key, default=None)
             with transaction(ctx.sessions) as session:
+                report_problems(session, FLOW, mapped.problems, trace_id=current_trace_id())
+                resolve_problems(session, FLOW, mapped.keys, note="record read")
                 ours = _ours(session, "invoice", [i.source_id for i in read])
                 for invoice in read:
                     if invoice.source_id in ours and _apply(
@@ -94,7 +109,18 @@ def _invoices(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[
                 if last and newest is not None:
                     set_cursor(session, "xero", stream, newest.isoformat())
         result.records_in += len(page)
+        result.exceptions += len(mapped.problems)
     return result
+
+
+def _sales_invoice(raw: dict[str, Any]) -> Invoice | None:
+    """A sales invoice (ACCREC) as canonical; ``None`` for any other kind."""
+    return xero.to_invoice(raw) if raw.get("Type") == "ACCREC" else None
+
+
+def _live_payment(raw: dict[str, Any]) -> Payment | None:
+    """A payment as canonical; ``None`` for a deleted one."""
+    return xero.to_payment(raw) if raw.get("Status") != "DELETED" else None
 
 
 def _key(moment: datetime | None) -> datetime:
@@ -128,14 +154,13 @@ def _payments(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[
     result, stream = FlowResult(), f"payments:{tenant}"
     newest: datetime | None = None
     for page, last in with_last(ctx.xero.pages(client, "payments", tenant, _since(ctx, stream))):
+        mapped = map_records(PAYMENT, page, _live_payment)
+        pairs = [(p, raw) for raw, p in mapped.read if p is not None]
         with transaction(ctx.sessions) as session:
-            pairs = [(xero.to_payment(raw), raw) for raw in page if raw.get("Status") != "DELETED"]
+            report_problems(session, FLOW, mapped.problems, trace_id=current_trace_id())
+            resolve_problems(session, FLOW, mapped.keys, note="record read")
             newest = max([newest, *(p.updated_at for p, _ in pairs)], key=_key, default=None)
-            invoices = _ours(
-                session,
-                "invoice",
-                [str((raw.get("Invoice") or {}).get("InvoiceID")) for raw in page],
-            )
+            invoices = _ours(session, "invoice", [_invoice_of(raw) for _, raw in pairs])
             candidates = (_payment_row(p, raw, invoices) for p, raw in pairs)
             rows = [r for r in candidates if r is not None]
             known = set(
@@ -157,13 +182,19 @@ def _payments(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[
                 set_cursor(session, "xero", stream, newest.isoformat())
         result.records_in += len(page)
         result.records_out += len(fresh)
+        result.exceptions += len(mapped.problems)
     return result
+
+
+def _invoice_of(raw: dict[str, Any]) -> str:
+    """The Xero invoice a (readable) payment is against."""
+    return str(raw["Invoice"]["InvoiceID"])
 
 
 def _payment_row(
     payment: Any, raw: dict[str, Any], invoices: dict[str, str]
 ) -> dict[str, Any] | None:
-    xero_invoice = str((raw.get("Invoice") or {}).get("InvoiceID"))
+    xero_invoice = _invoice_of(raw)
     if xero_invoice not in invoices:
         return None  # a payment against an invoice plan2cash did not post
     return {
@@ -255,10 +286,11 @@ def _accounts(ctx: FlowContext, client: httpx.Client, customers: list[str]) -> d
             ).all()
         )
     if names:
+        # an account that cannot be read is the customers flow's exception
+        listed = (raw for page in ctx.salesforce.pages(client, "accounts") for raw in page)
         by_name = {
-            raw["Name"]: raw["Id"]
-            for page in ctx.salesforce.pages(client, "accounts")
-            for raw in page
+            account.name: account.source_id
+            for account in map_records(ACCOUNT, listed, salesforce.to_customer).entities
         }
         found = {c: by_name[n] for c, n in names.items() if n in by_name}
         with transaction(ctx.sessions) as session:

@@ -186,6 +186,20 @@ def resolve_problems(session: Session, flow: str, record_keys: Sequence[str], *,
     return resolved
 
 
+def open_record_keys(session: Session, flow: str, *, category: str, prefix: str) -> list[str]:
+    """Record keys of the flow's open exceptions of ``category`` that start with ``prefix``."""
+    return list(
+        session.scalars(
+            select(ExceptionRow.record_key).where(
+                ExceptionRow.flow == flow,
+                ExceptionRow.category == category,
+                ExceptionRow.status.in_(OPEN_STATUSES),
+                ExceptionRow.record_key.startswith(prefix, autoescape=True),
+            )
+        )
+    )
+
+
 def _open_ids(session: Session, flow: str, record_keys: Sequence[str]) -> list[int]:
     ids: list[int] = []
     for start in range(0, len(record_keys), CHUNK):
