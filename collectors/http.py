@@ -11,6 +11,8 @@ the process decides where spans go.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -263,10 +265,16 @@ def _send(
 
 
 def decode(response: httpx.Response, *, vendor: str) -> Any:
-    """The JSON body; invalid JSON is retryable (a cut body is usually a dropped connection)."""
+    """The JSON body; invalid JSON is retryable (a cut body is usually a dropped connection).
+
+    A number orjson will not hold (``1e400``, ``NaN``, ``Infinity``) is not a cut body: the
+    standard library reads it (as ``inf`` or ``nan``), so the page flows and the record holding it
+    is refused on its own when it is mapped (``collectors.amounts``)."""
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
+        with contextlib.suppress(ValueError):
+            return json.loads(response.content)
         raise RetryableError(
             f"{vendor} {response.request.method} {redact_url(response.request.url)} → "
             f"{response.status_code}: response is not valid JSON ({exc})",

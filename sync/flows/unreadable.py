@@ -15,6 +15,7 @@ finds unreadable with ``resolve_readable``.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -116,8 +117,19 @@ def why(raw: Any, error: BaseException) -> str:
 
 def received(raw: Any) -> dict[str, Any]:
     """The payload stored with the exception: the record as received (a record that is not an
-    object is kept as its text)."""
-    return raw if isinstance(raw, dict) else {"raw": repr(raw)[:2000]}
+    object is kept as its text; a number JSON cannot hold, ``inf`` or ``nan``, as its text)."""
+    kept = _storable(raw)
+    return kept if isinstance(kept, dict) else {"raw": repr(raw)[:2000]}
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
 
 
 def resolve_readable(

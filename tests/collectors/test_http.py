@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from collectors import http
 from collectors.errors import AuthError, ConfigError, RecordError, RetryableError, SchemaDriftError
-from collectors.http import RetryPolicy, Stream, call, call_json, make_client, pages
+from collectors.http import RetryPolicy, Stream, call, call_json, decode, make_client, pages
 from collectors.pacing import Limit, Pacer
 from collectors.paging import NextUrl
 
@@ -224,3 +225,13 @@ def test_a_retry_after_holds_the_pacer_for_every_thread() -> None:
     pacer = Pacer([Limit(100, 1.0)])
     call(client(transport), "GET", "x", vendor="v", policy=FAST, pacer=pacer)
     assert pacer._held_until > 0
+
+
+def test_a_number_json_cannot_hold_is_read_not_taken_for_a_cut_body() -> None:
+    request = httpx.Request("GET", "https://api.example.com/things")
+    body = b'{"things": [{"id": 1, "rate": 1e400, "cap": NaN, "fee": -Infinity}]}'
+    decoded = decode(httpx.Response(200, content=body, request=request), vendor="example")
+    (thing,) = decoded["things"]
+    assert thing["rate"] == math.inf and math.isnan(thing["cap"]) and thing["fee"] == -math.inf
+    with pytest.raises(RetryableError, match="not valid JSON"):
+        decode(httpx.Response(200, content=b'{"things": [{"id', request=request), vendor="x")
