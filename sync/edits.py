@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
@@ -165,7 +166,9 @@ EDITABLE: tuple[Editable, ...] = (
     Editable(
         flow="billable",
         entity_type="time_entry",
-        fields={"hours": _hours, "spent_date": _spent_date, "notes": _notes, "task": _task},
+        fields=MappingProxyType(
+            {"hours": _hours, "spent_date": _spent_date, "notes": _notes, "task": _task}
+        ),
         validate=_time_entry,
     ),
 )

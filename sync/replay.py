@@ -283,6 +283,21 @@ def _replay_time_entry(
         .where(ExceptionRow.id == row.id)
         .values(status="resolved", notes="replayed")
     )
+    return _billed(session, row, frame["id"][0], edited, before, currency, dry_run=dry_run)
+
+
+def _billed(
+    session: Session,
+    row: ExceptionRow,
+    entry_id: str,
+    edited: AuditRow | None,
+    before: Decimal | None,
+    currency: str | None,
+    *,
+    dry_run: bool,
+) -> Outcome:
+    """The outcome of a replayed entry that passed: its billing event (marked as made from the
+    edit ``edited``, unless already invoiced), or none when the entry is not billable."""
     event = session.execute(
         select(
             BillingEventRow.id,
@@ -291,7 +306,7 @@ def _replay_time_entry(
             BillingEventRow.amount,
             BillingEventRow.currency,
             BillingEventRow.invoice_id,
-        ).where(BillingEventRow.source_record_id == frame["id"][0])
+        ).where(BillingEventRow.source_record_id == entry_id)
     ).one_or_none()
     was = f" (was {before:.2f} at risk)" if before is not None else ""
     if event is None:
