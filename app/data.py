@@ -39,6 +39,7 @@ from sync.flows.rollups import SOURCES
 from sync.replay import ExceptionFilter
 from sync.scheduler import intervals
 from sync.settings import Settings, load_settings
+from sync.store import journeys
 from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import upgrade
 from sync.store.tables import BillingEventRow, ExceptionRow, InvoiceRow, TimeEntryRow
@@ -224,7 +225,7 @@ class ExceptionDetail:
     exception: dict[str, Any]  # queries.EXCEPTION_COLUMNS + age_days
     payload: dict[str, Any] | None
     history: pl.DataFrame  # at, actor, action, reason, detail
-    journey: pl.DataFrame  # occurred_at, event, entity_type, entity_id, trace_id
+    journey: pl.DataFrame  # occurred_at, event, entity_type, entity_id, trace_id, detail
 
     @property
     def replayable_with_edit(self) -> bool:
@@ -283,6 +284,9 @@ def exception_detail(exception_id: int) -> ExceptionDetail | None:
             return None
         values = tuple(_plain(v) for v in queries.exception_values(row))
         payload = row.payload
+        entity = row.entity_id
+        related = [entity, canonical_id("plan2cash", "billing_event", entity)] if entity else []
+        edits = journeys.billing_event_edits(session, related)
         history = [
             (entry.at, entry.actor, entry.action, *labels.audit_detail(entry.detail))
             for entry in session.scalars(queries.audit_history(f"exception:{exception_id}"))
@@ -291,8 +295,6 @@ def exception_detail(exception_id: int) -> ExceptionDetail | None:
         pl.DataFrame([values], schema=queries.EXCEPTION_COLUMNS, orient="row"),
         now=datetime.now(UTC),
     ).row(0, named=True)
-    entity = exception["entity_id"]
-    related = [entity, canonical_id("plan2cash", "billing_event", entity)] if entity else []
     return ExceptionDetail(
         exception=exception,
         payload=payload,
@@ -307,8 +309,23 @@ def exception_detail(exception_id: int) -> ExceptionDetail | None:
             },
             orient="row",
         ),
-        journey=_read(queries.journey(related)),
+        journey=_journey(related, edits),
     )
+
+
+def _journey(entity_ids: list[str], edits: list[journeys.BillingEventEdit]) -> pl.DataFrame:
+    """The records' business events in time order, with the edit a billing event was made from
+    as a step of its own (``detail``: who changed what, and the audit row)."""
+    events = _read(queries.journey(entity_ids)).with_columns(detail=pl.lit(None, dtype=pl.String))
+    steps = pl.DataFrame(
+        [
+            (e.at, journeys.EDITED, "billing_event", e.billing_event_id, None, e.summary)
+            for e in edits
+        ],
+        schema=events.schema,
+        orient="row",
+    )
+    return pl.concat([events, steps]).sort("occurred_at", maintain_order=True)
 
 
 def parse_edit(text: str) -> dict[str, Any] | None:

@@ -4,12 +4,15 @@ Replay goes through the same idempotent path as the flows, so it cannot double-b
 double-post:
 
 - a held time entry is checked again by the billing rules, from the payload as received (or as
-  edited by a person, the edit recorded in the audit log), against today's reference data;
+  edited by a person: only the fields its kind declares editable, checked and validated first by
+  :mod:`sync.edits`), against today's reference data; the billing event made from an edited
+  record carries the audit row of the edit (who, when, what changed);
 - a refused or dead outbox delivery is put back in the queue and delivered by the outbox flow
   (whose look-up-before-post and idempotency key guard against a second invoice).
 
 A dry run does the same work inside a transaction that is rolled back, and reports what would
-change. The CLI and the dashboard call these functions; neither has logic of its own.
+change: for a time entry, its value before (at risk as held) and the billing event after. The
+CLI and the dashboard call these functions; neither has logic of its own.
 """
 
 from __future__ import annotations
@@ -17,16 +20,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from sync import edits
 from sync.access import Action, Identity, require
+from sync.edits import Edit
 from sync.flows import billable
 from sync.flows.context import FlowContext
+from sync.rules import Reference
 from sync.store.repo import OPEN_STATUSES, audit, now
-from sync.store.tables import BillingEventRow, ExceptionRow, OutboxRow
+from sync.store.tables import AuditRow, BillingEventRow, ExceptionRow, OutboxRow
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Status = Literal["open", "retrying", "resolved", "ignored"]
 STATUS_ACTION: dict[str, Action] = {
@@ -68,12 +78,16 @@ class ExceptionFilter:
 
 @dataclass
 class Outcome:
-    """What happened (or, in a dry run, would happen) to one exception."""
+    """What happened (or, in a dry run, would happen) to one exception; for a time entry, its
+    value before the replay and the billing event's amount after it, in ``currency``."""
 
     exception_id: int
     record_key: str
     result: Literal["resolved", "still failing", "queued", "skipped"]
     detail: str
+    before: Decimal | None = None  # at risk as held (or hours × rate of the record as held)
+    after: Decimal | None = None  # the billing event's amount; None: no billing event
+    currency: str | None = None
 
 
 @dataclass
@@ -150,24 +164,31 @@ def replay(
     edit: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplayReport:
-    """Replay every exception the filter selects; ``edit`` changes the stored payload first
-    (only for a single time entry exception, and recorded in the audit log). Refused (and
-    audited) unless ``actor`` may replay that many records, or edit, by their role."""
+    """Replay every exception the filter selects. ``edit`` changes the stored record of a single
+    exception first: only the fields its kind may change (:mod:`sync.edits`), to values that
+    pass their checks and leave a valid record, or :class:`~sync.edits.EditRefused` is raised
+    and nothing changes; an accepted edit is written to the audit log before the replay, and
+    the billing event it makes carries that row's id. Refused (and audited) unless ``actor``
+    may replay that many records, or edit, by their role."""
     report = ReplayReport(dry_run=dry_run)
     with ctx.sessions() as session:
         rows = find(session, which)
         action = Action.EDIT if edit is not None else Action.REPLAY
         require(session, actor, action, _targets(rows), count=len(rows), dry_run=dry_run)
         reference = billable.reference_for(session, ctx.settings.billing)
-    if edit is not None and not rows:
-        raise ValueError("no open exception matches; nothing to edit")
-    if edit is not None and len(rows) > 1:
-        raise ValueError("an edit applies to exactly one exception; narrow the filter to one id")
+    accepted = _accepted(ctx, rows, edit, reference) if edit is not None else None
     for row in rows:
         session = ctx.sessions()
         try:
             with session.begin() as transaction:
-                outcome = _replay_one(session, row, reference, edit, ctx.clock())
+                edited = (
+                    edits.record_edit(session, actor.subject, row, accepted, reason)
+                    if accepted is not None
+                    else None
+                )
+                outcome = _replay_one(
+                    session, row, reference, accepted, edited, ctx.clock(), dry_run=dry_run
+                )
                 audit(
                     session,
                     actor.subject,
@@ -175,6 +196,7 @@ def replay(
                     f"exception:{row.id}",
                     reason=reason,
                     edit=edit,
+                    **({"edit_audit_id": edited.id} if edited is not None else {}),
                     result=outcome.result,
                     detail=outcome.detail,
                 )
@@ -188,6 +210,19 @@ def replay(
     return report
 
 
+def _accepted(
+    ctx: FlowContext, rows: Sequence[ExceptionRow], edit: dict[str, Any], reference: Reference
+) -> Edit:
+    """The edit of the one exception ``rows`` holds, checked (:func:`sync.edits.checked`)."""
+    if not rows:
+        raise ValueError("no open exception matches; nothing to edit")
+    if len(rows) > 1:
+        raise ValueError("an edit applies to exactly one exception; narrow the filter to one id")
+    with ctx.sessions() as session:
+        books = edits.Books(session, ctx.today(), reference.closed_through)
+        return edits.checked(session, rows[0], edit, books)
+
+
 def _targets(rows: Sequence[ExceptionRow]) -> str:
     """The audit target of an action over ``rows``: one exception, or how many."""
     return f"exception:{rows[0].id}" if len(rows) == 1 else f"exceptions:{len(rows)}"
@@ -196,12 +231,15 @@ def _targets(rows: Sequence[ExceptionRow]) -> str:
 def _replay_one(
     session: Session,
     row: ExceptionRow,
-    reference: Any,
-    edit: dict[str, Any] | None,
+    reference: Reference,
+    edit: Edit | None,
+    edited: AuditRow | None,
     moment: datetime,
+    *,
+    dry_run: bool,
 ) -> Outcome:
     if row.flow == billable.FLOW and row.entity_type == "time_entry" and row.payload:
-        return _replay_time_entry(session, row, reference, edit, moment)
+        return _replay_time_entry(session, row, reference, edit, edited, moment, dry_run=dry_run)
     if row.flow == "outbox" and row.payload and row.payload.get("outbox_id"):
         return _requeue(session, row)
     return Outcome(
@@ -215,33 +253,93 @@ def _replay_one(
 def _replay_time_entry(
     session: Session,
     row: ExceptionRow,
-    reference: Any,
-    edit: dict[str, Any] | None,
+    reference: Reference,
+    edit: Edit | None,
+    edited: AuditRow | None,
     moment: datetime,
+    *,
+    dry_run: bool,
 ) -> Outcome:
-    payload = dict(row.payload or {}) | (edit or {})
+    """Check the entry (as edited) again and store it as the flow would; the billing event made
+    from an edited entry names the edit's audit row."""
+    payload = edit.record if edit is not None else dict(row.payload or {})
     frame = billable.checked(session, [payload], reference)
+    before = _held_value(session, row, reference, frame if edit is None else None)
+    currency = frame["currency"][0] or row.currency
     billable.store_page(session, frame, [payload], moment=moment)
     session.flush()
     status = session.scalar(select(ExceptionRow.status).where(ExceptionRow.id == row.id))
-    if status == "resolved" or frame["category"][0] is None:
-        session.execute(
-            update(ExceptionRow)
-            .where(ExceptionRow.id == row.id)
-            .values(status="resolved", notes="replayed")
+    if status != "resolved" and frame["category"][0] is not None:
+        return Outcome(
+            row.id,
+            row.record_key,
+            "still failing",
+            f"{frame['category'][0]}: {frame['reason'][0]}",
+            before=before,
+            currency=currency,
         )
-        event = session.scalar(
-            select(BillingEventRow.amount).where(BillingEventRow.source_record_id == frame["id"][0])
-        )
-        billed = (
-            f"billing event of {event:.2f} {frame['currency'][0]}"
-            if event is not None
-            else "no billing event needed (not billable)"
-        )
-        return Outcome(row.id, row.record_key, "resolved", billed)
-    return Outcome(
-        row.id, row.record_key, "still failing", f"{frame['category'][0]}: {frame['reason'][0]}"
+    session.execute(
+        update(ExceptionRow)
+        .where(ExceptionRow.id == row.id)
+        .values(status="resolved", notes="replayed")
     )
+    return _billed(session, row, frame["id"][0], edited, before, currency, dry_run=dry_run)
+
+
+def _billed(
+    session: Session,
+    row: ExceptionRow,
+    entry_id: str,
+    edited: AuditRow | None,
+    before: Decimal | None,
+    currency: str | None,
+    *,
+    dry_run: bool,
+) -> Outcome:
+    """The outcome of a replayed entry that passed: its billing event (marked as made from the
+    edit ``edited``, unless already invoiced), or none when the entry is not billable."""
+    event = session.execute(
+        select(
+            BillingEventRow.id,
+            BillingEventRow.quantity,
+            BillingEventRow.rate,
+            BillingEventRow.amount,
+            BillingEventRow.currency,
+            BillingEventRow.invoice_id,
+        ).where(BillingEventRow.source_record_id == entry_id)
+    ).one_or_none()
+    was = f" (was {before:.2f} at risk)" if before is not None else ""
+    if event is None:
+        detail = f"no billing event needed (not billable){was}"
+        return Outcome(row.id, row.record_key, "resolved", detail, before, None, currency)
+    if edited is not None and event.invoice_id is None:
+        session.execute(
+            update(BillingEventRow)
+            .where(BillingEventRow.id == event.id)
+            .values(edit_audit_id=edited.id)
+        )
+    detail = (
+        f"{'would bill' if dry_run else 'billed'} {event.quantity:.2f} h × {event.rate:.2f}: "
+        f"a billing event of {event.amount:.2f} {event.currency}{was}"
+    )
+    after = Decimal(event.amount).quantize(CENT)
+    return Outcome(row.id, row.record_key, "resolved", detail, before, after, event.currency)
+
+
+def _held_value(
+    session: Session, row: ExceptionRow, reference: Reference, checked: pl.DataFrame | None
+) -> Decimal | None:
+    """The entry's value as held: its value at risk, else hours × rate of the stored record
+    (negative for negative hours), else None. ``checked`` is the stored record's checked frame
+    when the caller has it."""
+    if row.value_at_risk is not None:
+        return Decimal(row.value_at_risk).quantize(CENT)
+    frame = checked if checked is not None else billable.checked(session, [row.payload], reference)
+    amount = frame["amount"][0]
+    return None if amount is None else Decimal(amount).quantize(CENT)
+
+
+CENT = Decimal("0.01")
 
 
 def _requeue(session: Session, row: ExceptionRow) -> Outcome:

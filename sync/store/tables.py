@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -256,6 +257,11 @@ class BillingEventRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)
     invoice_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # made from a record a person edited before replaying it: the audit row of the edit says
+    # who, when and what changed (before → after); null for an event made as the vendor sent it
+    edit_audit_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("audit_log.id")
+    )
 
 
 class InvoiceRow(Base):

@@ -239,3 +239,35 @@ def test_the_page_is_registered_under_operations(store: tuple[Engine, dict[str, 
     at.switch_page(str(Path("app_pages") / "exceptions.py")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Exceptions"
+
+
+def test_an_edit_shows_in_the_journey_beside_the_billing_event(
+    store: tuple[Engine, dict[str, int]],
+) -> None:
+    engine, ids = store
+    at = select_row(page(user=CLERK), ids[FIXABLE_KEY])
+    act(at, "Replay", "hours were typed with a minus", edit='{"hours": 2.0}')
+    with engine.connect() as c:
+        edit_id = c.scalar(
+            select(BillingEventRow.edit_audit_id).where(BillingEventRow.edit_audit_id.is_not(None))
+        )
+    at = select_row(page({"category": "negative_hours", "status": "resolved"}), ids[FIXABLE_KEY])
+    journey = at.dataframe[-1].value
+    edited = journey[journey["event"] == "billing_event.edited"]
+    assert len(edited) == 1
+    assert edited["detail"].iloc[0] == (
+        f"by clerk@firm.example: hours -2.0 → 2.0 (audit #{edit_id}: hours were typed with a minus)"
+    )
+    assert edited["entity_type"].iloc[0] == "billing_event"
+
+
+def test_an_edit_of_a_forbidden_field_is_refused_on_the_page(
+    store: tuple[Engine, dict[str, int]],
+) -> None:
+    engine, ids = store
+    events = count(engine, BillingEventRow)
+    at = select_row(page(user=CLERK), ids[FIXABLE_KEY])
+    act(at, "Replay", "bill the other project", edit='{"hours": 2.0, "project": {"id": 2}}')
+    assert any("may not change project" in e.value for e in at.error)
+    assert status_of(engine, ids[FIXABLE_KEY]) == "open"
+    assert count(engine, BillingEventRow) == events
