@@ -254,13 +254,13 @@ def test_the_sandbox_scenario_comes_from_configuration(tmp_path: Path) -> None:
 def test_the_demo_firm_lives_on_its_clock() -> None:
     import time as wall
 
-    from app.cli import _advance_firm
+    from app.cli.demo import advance_firm
 
     box = Sandbox(seed=7, today=date(2026, 11, 23), speed=200_000)  # a Monday; ≈2.3 days a second
     try:
         before = len(box.harvest.entries())
         wall.sleep(1.0)
-        _advance_firm(box)
+        advance_firm(box)
         assert box.world.today > date(2026, 11, 23)
         assert len(box.harvest.entries()) > before
     finally:
