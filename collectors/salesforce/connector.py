@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from collectors.auth import OAuth2ClientCredentials
 from collectors.connector import Connector
@@ -37,6 +37,9 @@ class SalesforceSettings(BaseModel):
     ``login_url`` is the org's My Domain URL (client credentials need it, not
     login.salesforce.com); ``instance_url`` is normally learned from the token response.
     """
+
+    model_config = ConfigDict(extra="forbid")
+    live_required: ClassVar[tuple[str, ...]] = ("login_url", "client_id", "client_secret")
 
     login_url: str = "http://127.0.0.1:8713"
     token_url: str | None = None  # default: {login_url}/services/oauth2/token
