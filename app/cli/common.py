@@ -20,11 +20,7 @@ ConfigOption = Annotated[
 
 def load_config(config: Path | None) -> Settings:
     """The configuration from ``config`` (or the default file) and the environment."""
-    try:
-        return load_settings(config)
-    except (FileNotFoundError, ValueError) as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    return load_settings(config)  # a ConfigurationError reads as one (app.cli.failures)
 
 
 def open_store(settings: Settings) -> Any:

@@ -7,10 +7,12 @@ import threading
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from app.cli.common import ConfigOption, console, err, load_config, open_store
-from sync.settings import Settings
+from app.cli.failures import SANDBOX_HINT, VENDOR_HINT
+from sync.settings import Mode, Settings
 
 
 def sync(
@@ -43,7 +45,13 @@ def sync(
     flush()
     print_reports(reports)
     if any(r.status == "failed" for r in reports):
+        if any("ConnectError" in (r.error or "") for r in reports):
+            err.print(f"A vendor could not be reached. {_unreachable_hint(settings)}")
         raise typer.Exit(1)
+
+
+def _unreachable_hint(settings: Settings) -> str:
+    return SANDBOX_HINT if settings.mode is Mode.SANDBOX else VENDOR_HINT
 
 
 def print_reports(reports: list[Any]) -> None:
@@ -59,7 +67,7 @@ def print_reports(reports: list[Any]) -> None:
             str(r.result.records_in),
             str(r.result.records_out),
             str(r.result.exceptions),
-            r.error or "",
+            escape(r.error or ""),
         )
     console.print(table)
 

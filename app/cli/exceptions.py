@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -44,12 +45,12 @@ def exceptions_list(
             risk = f"{row.value_at_risk:,.2f} {row.currency}" if row.value_at_risk else "—"
             table.add_row(
                 str(row.id),
-                row.flow,
-                row.category,
-                row.record_key,
+                escape(row.flow),
+                escape(row.category),
+                escape(row.record_key),
                 risk,
                 str(row.attempts),
-                row.reason,
+                escape(row.reason),
             )
     console.print(table)
 
@@ -73,14 +74,17 @@ def exceptions_show(exception_id: int, config: ConfigOption = None) -> None:
         ).all()
     risk = f"{row.value_at_risk:,.2f} {row.currency}" if row.value_at_risk else "—"
     console.print(
-        f"[bold]#{row.id}[/bold] {row.flow} · {row.category} · [bold]{row.status}[/bold]"
-        f"\n{row.reason}\nrecord {row.record_key} · value at risk {risk} · "
+        f"[bold]#{row.id}[/bold] {escape(row.flow)} · {escape(row.category)} · "
+        f"[bold]{row.status}[/bold]\n{escape(row.reason)}\nrecord {escape(row.record_key)} · "
+        f"value at risk {risk} · "
         f"attempts {row.attempts} · first seen {row.first_seen:%Y-%m-%d %H:%M} UTC · "
         f"last seen {row.last_seen:%Y-%m-%d %H:%M} UTC · trace {row.trace_id or '—'}"
     )
     console.print_json(json.dumps(row.payload, default=str))
     for entry in history:
-        console.print(f"{entry.at:%Y-%m-%d %H:%M} {entry.actor}: {entry.action} {entry.detail}")
+        console.print(
+            f"{entry.at:%Y-%m-%d %H:%M} " + escape(f"{entry.actor}: {entry.action} {entry.detail}")
+        )
 
 
 @app.command("replay")
@@ -108,7 +112,7 @@ def exceptions_replay(
     try:
         changes = parse_edit(edit) if edit else None
     except ValueError as exc:
-        err.print(f"[red]--edit:[/red] {exc}")
+        err.print(f"[red]--edit:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     settings = load_config(config)
     engine = Engine(settings, open_store(settings))
@@ -125,13 +129,13 @@ def exceptions_replay(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         except ValueError as exc:
-            err.print(f"[red]{exc}[/red]")
+            err.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(2) from exc
     table = Table(title="Replay (dry run: nothing was changed)" if dry_run else "Replay")
     for column in ("id", "record", "result", "detail"):
         table.add_column(column, overflow="fold")
     for o in report.outcomes:
-        table.add_row(str(o.exception_id), o.record_key, o.result, o.detail)
+        table.add_row(str(o.exception_id), escape(o.record_key), o.result, escape(o.detail))
     console.print(table)
     if any(o.result == "queued" for o in report.outcomes) and not dry_run:
         console.print(
