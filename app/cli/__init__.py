@@ -28,6 +28,7 @@ def options(
     ] = False,
 ) -> None:
     """plan2cash: keep planning-to-cash in sync and in view."""
+    # ``debug`` is read by Plan2cashGroup when a command fails
 
 
 app.add_typer(store.app, name="db")

@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from app.cli.common import err
 from collectors.errors import ConnectorError
+from sync.settings import Settings
 from sync.settings_checks import ConfigurationError, describe, on_loopback
 
 # an optional package (module prefix) → the extra that installs it, and what it is for
@@ -45,9 +46,7 @@ def explain(error: Exception) -> Failure:
     """The cause and the fix of ``error``, as a person running plan2cash can act on them."""
     if isinstance(error, ConfigurationError):
         return Failure(f"Configuration error: {error}", _CHECK, USAGE)
-    if isinstance(error, ValidationError):
-        from sync.settings import Settings
-
+    if isinstance(error, ValidationError):  # settings built in code, not by load_settings
         return Failure(f"Configuration error: {describe(error, Settings)}", _CHECK, USAGE)
     if isinstance(error, sa.ArgumentError):  # includes NoSuchModuleError (an unknown dialect)
         return Failure(
