@@ -13,7 +13,6 @@ uses, are never cached, and forget every cached result when they are done.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +31,7 @@ from metrics.periods import Grain
 from metrics.report import KpiReport
 from metrics.slices import Dimension, Dimensions, dimensions
 from metrics.slices import labels as slice_labels
+from sync import edit_input
 from sync import replay as triage
 from sync.access import Identity
 from sync.engine import Engine as SyncEngine
@@ -329,22 +329,9 @@ def _journey(entity_ids: list[str], edits: list[journeys.BillingEventEdit]) -> p
 
 
 def parse_edit(text: str) -> dict[str, Any] | None:
-    """The JSON object a person typed to change a time entry before replaying it.
-
-    Blank means no edit. Raises :class:`ValueError` with a message for a person otherwise.
-    """
-    if not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"The edit is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
-            'Write an object of fields to change, e.g. {"hours": 2.0}.'
-        ) from None
-    if not isinstance(value, dict) or not value:
-        raise ValueError('The edit must be a JSON object of fields to change, e.g. {"hours": 2.0}.')
-    return value
+    """The JSON object a person typed to change a time entry before replaying it (blank: no
+    edit); a :class:`ValueError` with a message for a person otherwise."""
+    return edit_input.parse_edit(text)
 
 
 def replay_exceptions(

@@ -1,23 +1,34 @@
 """plan2cash configuration: one TOML file plus ``PLAN2CASH__…`` environment variables.
 
-With no configuration at all, plan2cash talks to the sandbox firm on loopback and keeps its store
-in ``var/plan2cash.db``. Precedence: init arguments, then the environment
-(``PLAN2CASH__XERO__CLIENT_SECRET`` and so on, ``__`` between levels), then the TOML file
-(``PLAN2CASH_CONFIG`` or ``plan2cash.toml``).
+``mode`` says what plan2cash talks to. ``sandbox`` (the default, and all that an empty
+configuration can be) talks to the sandbox firm on loopback with the sandbox's credentials and
+keeps its store in ``var/plan2cash.db``; a vendor URL off loopback is refused. ``live`` takes
+nothing from those defaults: the database URL and every vendor's URLs and credentials must be
+given, and every URL off loopback must be https (:mod:`sync.settings_checks`).
+
+Precedence: init arguments, then the environment (``PLAN2CASH__XERO__CLIENT_SECRET`` and so on,
+``__`` between levels), then the TOML file (``--config``, else ``PLAN2CASH_CONFIG``, else
+``plan2cash.toml`` when present). A key no setting has — in the file, in any section, or in a
+``PLAN2CASH__…`` variable — is refused, and so is a ``PLAN2CASH_CONFIG`` naming no file.
 Secrets are ``SecretStr`` and only unwrapped inside the auth that sends them.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from datetime import date, timedelta
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -27,12 +38,32 @@ from collectors.kantata import KantataSettings
 from collectors.salesforce import SalesforceSettings
 from collectors.xero import XeroSettings
 from sync.access import AuthSettings
+from sync.settings_checks import (
+    ENV_DELIMITER,
+    ENV_PREFIX,
+    ConfigurationError,
+    describe,
+    live_problems,
+    sandbox_problems,
+    unknown_variables,
+)
 
 DEFAULT_DATABASE = "sqlite:///var/plan2cash.db"
+CONFIG_VARIABLE = "PLAN2CASH_CONFIG"
+DEFAULT_CONFIG = Path("plan2cash.toml")
+
+
+class Mode(StrEnum):
+    """What plan2cash talks to: the sandbox firm on loopback, or the firm's real vendors."""
+
+    SANDBOX = "sandbox"
+    LIVE = "live"
 
 
 class Schedule(BaseModel):
     """How often each flow runs under ``plan2cash run`` (seconds)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     customers_seconds: int = Field(default=300, ge=1)
     people_seconds: int = Field(default=900, ge=1)
@@ -47,6 +78,8 @@ class Schedule(BaseModel):
 
 class Billing(BaseModel):
     """How approved time becomes invoices."""
+
+    model_config = ConfigDict(extra="forbid")
 
     payment_terms_days: int = Field(default=30, ge=0, le=365)
     invoice_prefix: str = Field(default="P2C", min_length=1, max_length=8)
@@ -68,6 +101,8 @@ class Billing(BaseModel):
 class SandboxOptions(BaseModel):
     """The simulated firm ``plan2cash demo`` and ``plan2cash sandbox serve`` start."""
 
+    model_config = ConfigDict(extra="forbid")
+
     seed: int = 7
     size: str = Field(default="tiny", pattern="^(tiny|small|medium|large)$")
     scenario: str = "calm"  # API faults: calm, flaky, storm, outage:xero:2h, drift:harvest …
@@ -75,16 +110,21 @@ class SandboxOptions(BaseModel):
 
 
 class Telemetry(BaseModel):
+    """Where spans go besides the store: an OTLP/HTTP collector (needs ``plan2cash[otlp]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     otlp_endpoint: str | None = None
     service_name: str = "plan2cash"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="PLAN2CASH__", env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER, extra="forbid"
     )
 
-    database_url: str = DEFAULT_DATABASE
+    mode: Mode = Mode.SANDBOX
+    database_url: str = DEFAULT_DATABASE  # live mode: must be given
     dashboard_url: str = "http://localhost:8501"
     salesforce: SalesforceSettings = SalesforceSettings()
     kantata: KantataSettings = KantataSettings()
@@ -97,6 +137,13 @@ class Settings(BaseSettings):
     sandbox: SandboxOptions = SandboxOptions()
     auth: AuthSettings = AuthSettings()
 
+    @model_validator(mode="after")
+    def _fails_closed(self) -> Settings:
+        problems = live_problems(self) if self.mode is Mode.LIVE else sandbox_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -108,21 +155,71 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = settings_cls.model_config.get("toml_file") or config_path()
         toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
-        return init_settings, env_settings, toml
+        return init_settings, CheckedEnvSource(settings_cls), toml
+
+
+class CheckedEnvSource(EnvSettingsSource):
+    """The ``PLAN2CASH__…`` variables, refusing any that names no setting."""
+
+    def __call__(self) -> dict[str, Any]:
+        problems = unknown_variables(self.settings_cls, os.environ)
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        return super().__call__()
 
 
 def config_path() -> Path:
-    return Path(os.environ.get("PLAN2CASH_CONFIG", "plan2cash.toml"))
-
-
-def load_settings(path: Path | None = None) -> Settings:
-    """Settings from ``path`` (or the default file, if present) and the environment."""
-    if path is None:
-        return Settings()
+    """The configuration file when none is passed: ``PLAN2CASH_CONFIG``'s (which must exist),
+    else ``plan2cash.toml`` in the working directory (read when present)."""
+    named = os.environ.get(CONFIG_VARIABLE)
+    if named is None:
+        return DEFAULT_CONFIG
+    path = Path(named)
     if not path.is_file():
-        raise FileNotFoundError(f"configuration file {path} does not exist")
+        raise ConfigurationError(f"{CONFIG_VARIABLE} names {path}, which does not exist")
+    return path
+
+
+def settings_class(path: Path | None = None) -> type[Settings]:
+    """:class:`Settings` reading ``path`` (instead of the default file) when one is given."""
+    if path is None:
+        return Settings
+    if not path.is_file():
+        raise ConfigurationError(f"configuration file {path} does not exist")
 
     class FileSettings(Settings):
         model_config = SettingsConfigDict(**{**Settings.model_config, "toml_file": path})
 
-    return FileSettings()
+    return FileSettings
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Settings from ``path`` (or the default file, if present) and the environment.
+
+    Raises :class:`ConfigurationError` naming every key at fault when they make no valid,
+    closed configuration.
+    """
+    cls = settings_class(path)
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise ConfigurationError(describe(exc, Settings)) from None
+    except tomllib.TOMLDecodeError as exc:
+        file = path or config_path()
+        raise ConfigurationError(f"{file} is not valid TOML: {exc}") from None
+    except SettingsError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+__all__ = [
+    "DEFAULT_DATABASE",
+    "Billing",
+    "ConfigurationError",
+    "Mode",
+    "SandboxOptions",
+    "Schedule",
+    "Settings",
+    "Telemetry",
+    "load_settings",
+    "settings_class",
+]

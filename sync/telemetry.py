@@ -93,10 +93,16 @@ def install(
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     provider.add_span_processor(BatchSpanProcessor(StoreSpanExporter(engine)))
     if otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-            OTLPSpanExporter,
-        )
-
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                OTLPSpanExporter,
+            )
+        except ModuleNotFoundError as exc:  # an optional extra
+            raise ModuleNotFoundError(
+                "telemetry.otlp_endpoint is set but OTLP export is not installed: "
+                "pip install 'plan2cash[otlp]'",
+                name=exc.name,
+            ) from exc
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
     trace.set_tracer_provider(provider)
     _provider = provider

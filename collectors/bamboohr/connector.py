@@ -20,11 +20,11 @@ import base64
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import holidays
 import httpx
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from collectors.bamboohr.mapping import needs_detail
 from collectors.connector import Connector
@@ -68,8 +68,12 @@ DETAIL_FIELDS = (
 class BambooHRSettings(BaseModel):
     """Where and how to reach one BambooHR company."""
 
+    model_config = ConfigDict(extra="forbid")
+    live_required: ClassVar[tuple[str, ...]] = ("base_url", "api_key")
+
     base_url: str = "http://127.0.0.1:8715/api/gateway.php/meridian/v1"
     api_key: SecretStr = SecretStr("sandbox-bamboohr-key")
+    webhook_key: SecretStr | None = None  # signs BambooHR's webhooks to us (none: not received)
     page_limit: int = Field(default=1000, ge=1, le=MAX_PAGE_LIMIT)
     timeout_seconds: float = 30.0
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)

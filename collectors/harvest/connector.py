@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import msgspec
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from collectors.connector import Connector
 from collectors.errors import (
@@ -41,6 +41,10 @@ class ListedPage:
 
 class HarvestSettings(BaseModel):
     """Where and how to reach one Harvest account."""
+
+    model_config = ConfigDict(extra="forbid")
+    # what live mode requires a configuration to give (the defaults are the sandbox's)
+    live_required: ClassVar[tuple[str, ...]] = ("base_url", "account_id", "token")
 
     base_url: str = "http://127.0.0.1:8711/v2"
     account_id: str = "100001"

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from collectors.connector import Connector
 from collectors.entities import Assignment, Milestone, Project, RateCard, canonical_id
@@ -53,6 +53,9 @@ E = TypeVar("E")
 
 class KantataSettings(BaseModel):
     """Where and how to reach one Kantata OX account."""
+
+    model_config = ConfigDict(extra="forbid")
+    live_required: ClassVar[tuple[str, ...]] = ("base_url", "token")
 
     base_url: str = "http://127.0.0.1:8714/api/v1"
     token: SecretStr = SecretStr("sandbox-kantata-token")

@@ -22,10 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from collectors.auth import OAuth2ClientCredentials
 from collectors.connector import Connector
@@ -48,6 +48,9 @@ class SalesforceSettings(BaseModel):
     login.salesforce.com); ``instance_url`` is normally learned from the token response, and a
     learned one must be on the login URL's origin or a host matching ``instance_hosts``.
     """
+
+    model_config = ConfigDict(extra="forbid")
+    live_required: ClassVar[tuple[str, ...]] = ("login_url", "client_id", "client_secret")
 
     login_url: str = "http://127.0.0.1:8713"
     token_url: str | None = None  # default: {login_url}/services/oauth2/token

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from collectors.auth import OAuth2ClientCredentials
 from collectors.connector import Connector
@@ -52,12 +52,22 @@ class XeroSettings(BaseModel):
     ``tenant_id`` pins the default organisation (else the first one the connection reaches).
     """
 
+    model_config = ConfigDict(extra="forbid")
+    live_required: ClassVar[tuple[str, ...]] = (
+        "base_url",
+        "token_url",
+        "connections_url",
+        "client_id",
+        "client_secret",
+    )
+
     base_url: str = "http://127.0.0.1:8712/api.xro/2.0"
     token_url: str = "http://127.0.0.1:8712/connect/token"
     connections_url: str = "http://127.0.0.1:8712/connections"
     client_id: str = "sandbox-xero-client"
     client_secret: SecretStr = SecretStr("sandbox-xero-secret")
     scopes: str = "accounting.transactions accounting.contacts"
+    webhook_key: SecretStr | None = None  # signs Xero's webhooks to us (none: not received)
     tenant_id: str | None = None
     tenants: dict[str, str] = Field(default_factory=dict)
     sales_account_code: str = "200"

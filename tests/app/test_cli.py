@@ -7,16 +7,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.exc import ArgumentError
+from typer.testing import CliRunner
 
+from app.cli import app
 from sandbox.server import Sandbox
+from sync import telemetry
 from sync.engine import FLOWS
-from sync.store.migrate import heads
+from sync.settings import Mode, Settings
+from sync.store.db import make_engine, session_factory, transaction
+from sync.store.migrate import heads, upgrade
+from sync.store.tables import ExceptionRow
 from tests.conftest import sandbox_environment
 
 CLI = [sys.executable, "-m", "app.cli"]
@@ -80,6 +87,7 @@ def test_an_unreachable_vendor_fails_the_run_with_a_clear_message(tmp_path: Path
     result = plan2cash("sync", "--once", "--flow", "reference", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "failed" in result.stdout and "ConnectError" in result.stdout
+    assert "Is the sandbox running? `plan2cash sandbox serve`" in result.stderr
 
 
 def test_bad_configuration_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
@@ -201,6 +209,9 @@ def test_sandbox_serve_prints_every_vendor_as_json(tmp_path: Path) -> None:
                 break
         connections = json.loads(text)
         assert set(connections) == {"harvest", "xero", "salesforce", "kantata", "bamboohr"}
+        as_configured = Settings(**connections)  # pasted into a configuration, it is valid
+        assert as_configured.mode is Mode.SANDBOX
+        assert as_configured.harvest.token.get_secret_value() == connections["harvest"]["token"]
         harvest = connections["harvest"]
         response = httpx.get(
             f"{harvest['base_url']}/users",
@@ -254,14 +265,160 @@ def test_the_sandbox_scenario_comes_from_configuration(tmp_path: Path) -> None:
 def test_the_demo_firm_lives_on_its_clock() -> None:
     import time as wall
 
-    from app.cli import _advance_firm
+    from app.cli.demo import advance_firm
 
     box = Sandbox(seed=7, today=date(2026, 11, 23), speed=200_000)  # a Monday; ≈2.3 days a second
     try:
         before = len(box.harvest.entries())
         wall.sleep(1.0)
-        _advance_firm(box)
+        advance_firm(box)
         assert box.world.today > date(2026, 11, 23)
         assert len(box.harvest.entries()) > before
     finally:
         box.stop()
+
+
+# --- configuration and failures a person can act on (in-process) ------------------------------
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    """The CLI in this process, in an empty folder, with no PLAN2CASH variable set."""
+    monkeypatch.chdir(tmp_path)
+    for key in list(os.environ):
+        if key.startswith("PLAN2CASH"):
+            monkeypatch.delenv(key)
+    return CliRunner()
+
+
+def test_config_check_shows_each_value_masked_with_its_source(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "p2c.toml").write_text('[harvest]\naccount_id = "42"\n')
+    monkeypatch.setenv("PLAN2CASH__XERO__CLIENT_SECRET", "env-s3cret")
+    monkeypatch.setenv("COLUMNS", "200")
+    result = cli.invoke(app, ["config", "check", "--config", "p2c.toml"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[1]: line for line in result.output.splitlines() if "│" in line}
+    assert "42" in lines["harvest.account_id"] and "file" in lines["harvest.account_id"]
+    assert "********" in lines["xero.client_secret"]
+    assert "environment" in lines["xero.client_secret"]
+    assert "default" in lines["kantata.base_url"] and "sandbox" in lines["mode"]
+    assert "env-s3cret" not in result.output and "sandbox-harvest-token" not in result.output
+    assert "The configuration is valid (sandbox mode)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("file", "environment", "error"),
+    [
+        ('[harvest]\ntokn = "x"\n', {}, "harvest.tokn is not a setting"),
+        ("", {"PLAN2CASH__XERO__CLIENT_SECRT": "x"}, "PLAN2CASH__XERO__CLIENT_SECRT is not a"),
+        ('mode = "live"\n', {}, "live mode needs: database_url, salesforce.login_url"),
+        ("", {"PLAN2CASH__XERO__BASE_URL": "https://api.xero.com/api.xro/2.0"}, 'mode = "live"'),
+        ("", {"PLAN2CASH_CONFIG": "gone.toml"}, "PLAN2CASH_CONFIG names gone.toml"),
+    ],
+)
+def test_config_check_ends_a_mistake_in_one_error(
+    file: str,
+    environment: dict[str, str],
+    error: str,
+    cli: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "plan2cash.toml").write_text(file)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = cli.invoke(app, ["config", "check"])
+    assert result.exit_code == 2
+    first, *rest = result.output.strip().splitlines()
+    assert first.startswith("Configuration error: ") and error in first
+    assert rest == ["Fix it, then `plan2cash config check` shows what plan2cash reads."]
+
+
+@pytest.mark.parametrize("url", ["not a url", "postgress://db/p2c", "sqlite+nodriver:///p2c.db"])
+def test_a_bad_database_url_is_two_lines(
+    url: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAN2CASH__DATABASE_URL", url)
+    result = cli.invoke(app, ["db", "upgrade"])
+    assert result.exit_code in (1, 2)
+    cause, fix = result.output.strip().splitlines()
+    assert cause.startswith(("The database URL is not one", "The database cannot be reached"))
+    assert "database_url" in fix
+
+
+def test_debug_lets_the_traceback_through(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAN2CASH__DATABASE_URL", "not a url")
+    result = cli.invoke(app, ["--debug", "db", "upgrade"])
+    assert isinstance(result.exception, ArgumentError)
+
+
+def test_an_unreachable_postgresql_is_two_lines_not_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")} | {
+        "PLAN2CASH__DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/p2c",
+    }
+    result = plan2cash("db", "upgrade", env=env, cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    cause, fix = result.stderr.strip().splitlines()
+    assert cause.startswith("The database cannot be reached: ") and "port 9 failed" in cause
+    assert fix.startswith("Is it running, and is database_url right?")
+
+
+def test_without_the_postgres_extra_the_fix_is_named(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg fails as if not installed
+    monkeypatch.setenv("PLAN2CASH__DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/p2c")
+    result = cli.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "The PostgreSQL driver is not installed (no module psycopg).",
+        "Install it with: pip install 'plan2cash[postgres]'",
+    ]
+
+
+def test_without_the_otlp_extra_the_fix_is_named(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "opentelemetry.exporter.otlp.proto.http.trace_exporter", None)
+    monkeypatch.setattr(telemetry, "_provider", None)
+    monkeypatch.setenv("PLAN2CASH__DATABASE_URL", f"sqlite:///{tmp_path / 'p2c.db'}")
+    monkeypatch.setenv("PLAN2CASH__TELEMETRY__OTLP_ENDPOINT", "http://127.0.0.1:4318/v1/traces")
+    result = cli.invoke(app, ["sync", "--once"])
+    assert result.exit_code == 1
+    cause, fix = result.output.strip().splitlines()
+    assert cause == (
+        "OTLP span export (telemetry.otlp_endpoint) is not installed "
+        "(no module opentelemetry.exporter.otlp.proto.http.trace_exporter)."
+    )
+    assert fix == "Install it with: pip install 'plan2cash[otlp]'"
+
+
+def test_vendor_text_is_printed_as_text(cli: CliRunner, tmp_path: Path) -> None:
+    """A reason holding Rich markup is shown as written (it used to crash `exceptions list`)."""
+    url = f"sqlite:///{tmp_path / 'p2c.db'}"
+    store = make_engine(url)
+    upgrade(store)
+    now = datetime.now(UTC)
+    with transaction(session_factory(store)) as session:
+        session.add(
+            ExceptionRow(
+                flow="time",
+                stage="validate",
+                record_key="harvest:[red]1",
+                category="hours",
+                reason="[/bold] closed [link=http://x]here[/link]",
+                status="open",
+                first_seen=now,
+                last_seen=now,
+            )
+        )
+    store.dispose()
+    env = {"PLAN2CASH__DATABASE_URL": url, "COLUMNS": "200"}
+    result = cli.invoke(app, ["exceptions", "list"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "[/bold]" in result.output and "harvest:[red]1" in result.output
+    shown = cli.invoke(app, ["exceptions", "show", "1"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "[/bold] closed [link=http://x]here[/link]" in shown.output

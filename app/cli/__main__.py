@@ -1,0 +1,7 @@
+"""``python -m app.cli``: the ``plan2cash`` command line."""
+
+from __future__ import annotations
+
+from app.cli import main
+
+main()

@@ -1,0 +1,156 @@
+"""What makes a configuration refused, and how a refusal reads.
+
+The rules that make plan2cash fail closed: in ``sandbox`` mode every vendor URL is on loopback;
+in ``live`` mode every vendor's URLs and credentials and the database URL are given (nothing
+falls back to the sandbox's defaults) and every URL off loopback is https. A ``PLAN2CASH__…``
+variable that names no setting is refused, with the closest setting suggested. Each function
+returns every problem it finds, so that one error names them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+ENV_PREFIX = "PLAN2CASH__"
+ENV_DELIMITER = "__"
+LIVE_DATABASE_KEY = "database_url"
+OTLP_KEY = ("telemetry", "otlp_endpoint")
+
+
+class ConfigurationError(ValueError):
+    """A configuration plan2cash refuses to run with; the message names every key at fault."""
+
+
+def on_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def vendor_sections(settings: BaseModel) -> Iterator[tuple[str, BaseModel]]:
+    """``(name, section)`` for each vendor section: the ones that declare ``live_required``."""
+    for name in type(settings).model_fields:
+        section = getattr(settings, name)
+        if isinstance(section, BaseModel) and hasattr(section, "live_required"):
+            yield name, section
+
+
+def vendor_urls(settings: BaseModel) -> Iterator[tuple[str, str]]:
+    """``(key, url)`` for every URL a vendor section sets (``harvest.base_url`` …)."""
+    for name, section in vendor_sections(settings):
+        for field in type(section).model_fields:
+            value = getattr(section, field)
+            if field.endswith("_url") and isinstance(value, str):
+                yield f"{name}.{field}", value
+
+
+def sandbox_problems(settings: BaseModel) -> list[str]:
+    """Sandbox mode talks to the sandbox only: every vendor URL off loopback is a problem."""
+    away = [f"{key} = {url}" for key, url in vendor_urls(settings) if not on_loopback(url)]
+    if not away:
+        return []
+    return [
+        f"sandbox mode reaches the sandbox on loopback only, but {', '.join(away)}; "
+        'set mode = "live" (and give every vendor\'s URLs and credentials) to reach real vendors'
+    ]
+
+
+def live_problems(settings: BaseModel) -> list[str]:
+    """Live mode takes nothing from the sandbox's defaults and sends credentials over https."""
+    missing = [] if LIVE_DATABASE_KEY in settings.model_fields_set else [LIVE_DATABASE_KEY]
+    for name, section in vendor_sections(settings):
+        for field in section.live_required:  # type: ignore[attr-defined]
+            if field not in section.model_fields_set or not _given(getattr(section, field)):
+                missing.append(f"{name}.{field}")
+    problems = [f"live mode needs: {', '.join(missing)}"] if missing else []
+    urls = list(vendor_urls(settings))
+    otlp = getattr(getattr(settings, OTLP_KEY[0]), OTLP_KEY[1])
+    if otlp:
+        urls.append((".".join(OTLP_KEY), otlp))
+    plain = [
+        f"{key} = {url}"
+        for key, url in urls
+        if not on_loopback(url) and urlsplit(url).scheme != "https"
+    ]
+    if plain:
+        problems.append(f"live mode needs https for every URL off loopback: {', '.join(plain)}")
+    return problems
+
+
+def _given(value: Any) -> bool:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return value is not None and value != ""
+
+
+def unknown_variables(model: type[BaseModel], environ: Mapping[str, str]) -> list[str]:
+    """A problem for each ``PLAN2CASH__…`` variable that names no setting."""
+    problems = []
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER)
+        known = _known_path(model, path)
+        if known is not None:
+            hint = f" (did you mean {ENV_PREFIX}{known.upper()}?)" if known else ""
+            problems.append(f"{name} is not a setting{hint}")
+    return problems
+
+
+def _known_path(model: type[BaseModel], path: list[str]) -> str | None:
+    """``None`` when ``path`` names a setting; otherwise the closest one ("" for none close)."""
+    walked: list[str] = []
+    for depth, part in enumerate(path):
+        fields = model.model_fields
+        if part not in fields:
+            close = difflib.get_close_matches(part, list(fields), n=1)
+            return ENV_DELIMITER.join([*walked, close[0], *path[depth + 1 :]]) if close else ""
+        walked.append(part)
+        annotation = fields[part].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+            continue
+        rest = path[depth + 1 :]
+        if rest and typing.get_origin(annotation) is not dict:
+            return ""
+        return None
+    return None
+
+
+def describe(error: ValidationError, model: type[BaseModel]) -> str:
+    """One message naming every key a validation error is about, with a fix where we know it."""
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            problems.append(f"{key} is not a setting{_suggestion(model, item['loc'])}")
+        elif key:
+            problems.append(f"{key}: {message}")
+        else:
+            problems.append(message)
+    return "; ".join(problems)
+
+
+def _suggestion(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    for part in loc[:-1]:
+        annotation = (
+            model.model_fields[str(part)].annotation if str(part) in model.model_fields else None
+        )
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f" (did you mean {'.'.join([*map(str, loc[:-1]), close[0]])}?)" if close else ""
