@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, date, datetime
@@ -263,6 +261,7 @@ def demo(
     from sync.telemetry import install
 
     settings = _settings(config)
+    dashboard = _dashboard(settings, port, config)  # refused here, before anything starts
     box = _sandbox(settings, seed=seed, scenario=scenario)
     if settings.billing.closed_through is None:  # the firm's books are closed where it closed them
         settings.billing.closed_through = box.world.period_lock
@@ -287,32 +286,32 @@ def demo(
         max_instances=1,
     )
     scheduler.start()
-    dashboard = _dashboard(settings, store, port)
+    process = dashboard.start()
     console.print(
         f"Sandbox firm: {', '.join(f'{v} {box.base_url(v)}' for v in box.emulators)}\n"
-        f"Dashboard: [bold]http://localhost:{port}[/bold]  (Ctrl-C stops everything)"
+        f"Dashboard: [bold]http://{settings.dashboard_address}:{port}[/bold]"
+        "  (Ctrl-C stops everything)"
     )
     try:
-        _wait_forever(dashboard)
+        _wait_forever(process)
     finally:
-        dashboard.terminate()
+        dashboard.stop()
         scheduler.shutdown(wait=False)
         box.stop()
 
 
-def _dashboard(settings: Settings, store: Any, port: int) -> subprocess.Popen[bytes]:
-    """Streamlit on the same store as the engine, from the project folder (its .streamlit/)."""
-    project = Path(__file__).resolve().parents[1]
-    env = os.environ | {
-        "PLAN2CASH__DATABASE_URL": store.url.render_as_string(hide_password=False),
-    }
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("streamlit_app.py")),
-        "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    cwd = project if (project / ".streamlit").is_dir() else None
-    return subprocess.Popen(command, cwd=cwd, env=env)
+def _dashboard(settings: Settings, port: int, config: Path | None) -> Any:
+    """The dashboard's launch (:mod:`app.dashboard`) on the engine's store, not yet started;
+    exits with one clear line when the configuration cannot serve it safely."""
+    from rich.markup import escape
+
+    from app.dashboard import launch
+
+    try:
+        return launch(settings, port=port, store_url=settings.database_url, config=config)
+    except ValueError as exc:
+        err.print(f"[red]Configuration error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from exc
 
 
 def _advance_firm(box: Any) -> None:

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE
     dashboard_url: str = "http://localhost:8501"
+    dashboard_address: str = "127.0.0.1"  # the interface the dashboard listens on
     salesforce: SalesforceSettings = SalesforceSettings()
     kantata: KantataSettings = KantataSettings()
     harvest: HarvestSettings = HarvestSettings()
