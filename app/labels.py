@@ -13,14 +13,19 @@ SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€"}
 
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 _LINE_BREAKS = re.compile(r"[\r\n\t\v\f]+")
+_AUTOLINKS = re.compile(r"(@|:(?=//)|(?<![^\W_])www(?=\.))", re.IGNORECASE)
+WORD_JOINER = "\u2060"  # invisible; breaks a pattern without a visible mark
 
 
 def text(value: object) -> str:
     """Store or vendor text (a reason, a note, a name, a record key) made safe to place inside
     Markdown: every ASCII punctuation mark is backslash-escaped, so emphasis, links, images,
     HTML, code, colour directives, emoji shortcodes and LaTeX all show as the characters they
-    are; line breaks become spaces (a value never starts a heading or a list)."""
-    return _PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+    are; line breaks become spaces (a value never starts a heading or a list). GitHub-flavoured
+    Markdown also links bare addresses (``http://…``, ``www.…``, ``a@b.c``) whatever their
+    escapes, so an invisible word joiner follows each ``@``, the ``:`` of ``://`` and ``www``."""
+    plain = _AUTOLINKS.sub(lambda m: m.group(1) + WORD_JOINER, _LINE_BREAKS.sub(" ", str(value)))
+    return _PUNCTUATION.sub(r"\\\1", plain)
 
 
 def code(value: object) -> str:

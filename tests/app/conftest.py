@@ -32,8 +32,8 @@ mode = "{mode}"
 
 
 def shown(markdown: str) -> str:
-    """Markdown source as a reader sees it: backslash escapes removed."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    """Markdown source as a reader sees it: backslash escapes and word joiners removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 @pytest.fixture(autouse=True, scope="session")

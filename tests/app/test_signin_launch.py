@@ -40,7 +40,7 @@ def oidc(**given: object) -> AuthSettings:
             client_id="plan2cash",
             client_secret=SecretStr(CLIENT_SECRET),
             cookie_secret=SecretStr(COOKIE_SECRET),
-            **given,  # type: ignore[arg-type]
+            **given,
         ),
     )
 
