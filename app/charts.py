@@ -11,7 +11,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from app.frames import AGE_BUCKETS
-from app.labels import SYMBOLS, category
+from app.labels import SYMBOLS, category, chart_text
 
 AGE_COLOURS = ("#2e8b57", "#e0b000", "#e67e22", "#c0392b")  # fresh → stale
 STATUS_COLOURS = {"posted": "#1f4e79", "pending": "#f39c12"}
@@ -147,7 +147,7 @@ def exceptions_by_category(by_category: pl.DataFrame, at_risk: pl.DataFrame) -> 
     lists the categories in the same order, most open first, so a row reads across.
     """
     order = by_category["category"].to_list()
-    titles = [category(c) for c in order]
+    titles = [chart_text(category(c)) for c in order]
     currencies = sorted(at_risk["currency"].unique().to_list())
     fig = make_subplots(
         rows=1,
@@ -328,7 +328,7 @@ def utilization_by_group(groups: pl.DataFrame, title: str) -> go.Figure:
     """
     ordered = groups.sort("utilization", nulls_last=True)
     shares = [None if u is None else u * 100 for u in ordered["utilization"].to_list()]
-    names = ordered["label"].to_list()
+    names = [chart_text(name) for name in ordered["label"].to_list()]
     fig = go.Figure(
         go.Bar(
             y=names,
@@ -464,7 +464,7 @@ def journey_timeline(journey: pl.DataFrame) -> go.Figure:
             mode="markers+lines",
             marker={"size": 12, "color": UTILIZATION_COLOUR},
             line={"color": PREVIOUS_COLOUR, "dash": "dot"},
-            customdata=journey["entity_id"].to_list(),
+            customdata=[chart_text(e) for e in journey["entity_id"].to_list()],
             hovertemplate="%{y}<br>%{x|%d %b %Y %H:%M} UTC<br>%{customdata}<extra></extra>",
         )
     )

@@ -1,10 +1,47 @@
-"""Words and numbers as a finance reader expects them: money with its currency, hours, ages."""
+"""Words and numbers as a finance reader expects them: money with its currency, hours, ages;
+and store or vendor text made safe to show inside Markdown or a chart (:func:`text`)."""
 
 from __future__ import annotations
 
+import html
+import re
+import string
 from datetime import date, datetime
 
 SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€"}
+
+
+_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+_LINE_BREAKS = re.compile(r"[\r\n\t\v\f]+")
+_AUTOLINKS = re.compile(r"(@|:(?=//)|(?<![^\W_])www(?=\.))", re.IGNORECASE)
+WORD_JOINER = "\u2060"  # invisible; breaks a pattern without a visible mark
+
+
+def text(value: object) -> str:
+    """Store or vendor text (a reason, a note, a name, a record key) made safe to place inside
+    Markdown: every ASCII punctuation mark is backslash-escaped, so emphasis, links, images,
+    HTML, code, colour directives, emoji shortcodes and LaTeX all show as the characters they
+    are; line breaks become spaces (a value never starts a heading or a list). GitHub-flavoured
+    Markdown also links bare addresses (``http://…``, ``www.…``, ``a@b.c``) whatever their
+    escapes, so an invisible word joiner follows each ``@``, the ``:`` of ``://`` and ``www``."""
+    plain = _AUTOLINKS.sub(lambda m: m.group(1) + WORD_JOINER, _LINE_BREAKS.sub(" ", str(value)))
+    return _PUNCTUATION.sub(r"\\\1", plain)
+
+
+def code(value: object) -> str:
+    """Store or vendor text as inline code (an id, a record key): fenced by one backtick more
+    than the longest run of backticks inside it, so nothing in it is read as Markdown."""
+    body = _LINE_BREAKS.sub(" ", str(value))
+    fence = "`" * (max((len(run) for run in re.findall("`+", body)), default=0) + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+def chart_text(value: object) -> str:
+    """Store or vendor text made safe for a plotly label or hover: plotly reads a few HTML tags
+    (``<a href>``, ``<b>``, ``<br>``) in text, so ``<``, ``>`` and ``&`` are written as
+    entities, which it shows as the characters."""
+    return html.escape(str(value), quote=False)
 
 
 def money(amount: float, currency: str) -> str:

@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     mode: Mode = Mode.SANDBOX
     database_url: str = DEFAULT_DATABASE  # live mode: must be given
     dashboard_url: str = "http://localhost:8501"
+    dashboard_address: str = "127.0.0.1"  # the interface the dashboard listens on
     salesforce: SalesforceSettings = SalesforceSettings()
     kantata: KantataSettings = KantataSettings()
     harvest: HarvestSettings = HarvestSettings()

@@ -35,7 +35,7 @@ def header() -> None:
 
 def caption(summary: data.BillingSummary) -> None:
     syncs = [
-        f"{row['flow']} "
+        f"{labels.text(row['flow'])} "
         + (labels.ago(row["finished_at"], summary.fetched_at) if row["finished_at"] else "never")
         for row in summary.last_sync.iter_rows(named=True)
     ]
@@ -85,7 +85,7 @@ def currency_tiles(summary: data.BillingSummary) -> None:
         )  # fmt: skip
         for column, (label, key, made_of) in zip(st.columns(len(tiles)), tiles, strict=True):
             column.metric(
-                f"{label} — {cur}",
+                f"{label} — {labels.text(cur)}",
                 labels.money_tile(kpi[key], cur),
                 help=f"Exactly {labels.money(kpi[key], cur)}: {made_of}",
                 border=True,
@@ -167,9 +167,10 @@ def invoices_section() -> None:
 def invoice_drilldown(invoice: dict[str, Any]) -> None:
     period = f"{labels.day(invoice['period_start'])} – {labels.day(invoice['period_end'])}"
     st.markdown(
-        f"#### Invoice {invoice['number']} · {invoice['customer'] or 'unknown customer'}\n"
-        f"{labels.money(invoice['total'], invoice['currency'])} · {invoice['status']} · "
-        f"service period {period}"
+        f"#### Invoice {labels.text(invoice['number'])} · "
+        f"{labels.text(invoice['customer'] or 'unknown customer')}\n"
+        f"{labels.text(labels.money(invoice['total'], invoice['currency']))} · "
+        f"{labels.text(invoice['status'])} · service period {period}"
     )
     lines_col, events_col = st.columns([2, 3], gap="large")
     with lines_col:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import streamlit as st
 
 from app import charts, data, labels, signin
-from sync.access import Identity
+from sync.access import Action, Forbidden, Identity
 
 STATUSES = ("open", "retrying", "resolved", "ignored")
 AGES: dict[str, float | None] = {  # the words are the URL values (?age=over+7+days)
@@ -24,6 +24,13 @@ AGES: dict[str, float | None] = {  # the words are the URL values (?age=over+7+d
     "over 30 days": 30.0,
 }
 ACTIONS = ("Dry run", "Replay", "Resolve", "Ignore", "Assign")
+NEEDS = {  # what each action is, for the role check (the engine checks again)
+    "Dry run": Action.REPLAY,
+    "Replay": Action.REPLAY,
+    "Resolve": Action.RESOLVE,
+    "Ignore": Action.IGNORE,
+    "Assign": Action.ASSIGN,
+}
 ACTION_HELP = {
     "Dry run": "Checks the record again and shows what replay would do. Changes nothing.",
     "Replay": "Checks the record again through the same idempotent path as the sync: a fixed "
@@ -61,7 +68,8 @@ def header() -> None:
 def tiles(headline: data.ExceptionHeadline) -> None:
     st.caption(
         f"Source: plan2cash store `{data.store_label()}` · as of "
-        f"{headline.fetched_at:%d %b %Y %H:%M} UTC · acting as **{actor().subject}**"
+        f"{headline.fetched_at:%d %b %Y %H:%M} UTC · acting as **{labels.text(actor().subject)}**"
+        f" ({actor().role.label})"
     )
     risks = list(headline.value_at_risk.iter_rows(named=True))
     columns = st.columns(3 + max(1, len(risks)))
@@ -206,8 +214,8 @@ def exception_table(listing: data.ExceptionList) -> int | None:
 
 def detail_panel(detail: data.ExceptionDetail) -> None:
     ex = detail.exception
-    st.subheader(f"Exception #{ex['id']} · {labels.category(ex['category'])}")
-    st.markdown(f"**{ex['reason']}**")
+    st.subheader(f"Exception #{ex['id']} · {labels.text(labels.category(ex['category']))}")
+    st.markdown(f"**{labels.text(ex['reason'])}**")
     if labels.category_help(ex["category"]):
         st.caption(labels.category_help(ex["category"]))
     facts, payload = st.columns([2, 3], gap="large")
@@ -216,30 +224,36 @@ def detail_panel(detail: data.ExceptionDetail) -> None:
         if ex["value_at_risk"] is not None and ex["currency"]
         else "—"
     )
+    entity = labels.code(ex["entity_id"]) if ex["entity_id"] else "—"
     facts.markdown(
         "\n".join(
             f"- **{name}:** {value}"
             for name, value in (
-                ("Status", ex["status"] + (f" — {ex['notes']}" if ex["notes"] else "")),
-                ("Category", f"`{ex['category']}`"),
-                ("Flow / stage", f"{ex['flow']} / {ex['stage']}"),
-                ("Record", f"`{ex['record_key']}`"),
-                ("Entity", f"{ex['entity_type'] or '—'} `{ex['entity_id'] or '—'}`"),
-                ("Value at risk", risk),
+                (
+                    "Status",
+                    labels.text(ex["status"] + (f" — {ex['notes']}" if ex["notes"] else "")),
+                ),
+                ("Category", labels.code(ex["category"])),
+                ("Flow / stage", labels.text(f"{ex['flow']} / {ex['stage']}")),
+                ("Record", labels.code(ex["record_key"])),
+                ("Entity", labels.text(ex["entity_type"] or "—") + " " + entity),
+                ("Value at risk", labels.text(risk)),
                 ("Attempts", ex["attempts"]),
                 (
                     "First seen",
                     f"{ex['first_seen']:%d %b %Y %H:%M} UTC ({labels.days(ex['age_days'])} ago)",
                 ),
                 ("Last seen", f"{ex['last_seen']:%d %b %Y %H:%M} UTC"),
-                ("Trace id", f"`{ex['trace_id']}`" if ex["trace_id"] else "—"),
-                ("Assignee", ex["assignee"] or "nobody yet"),
+                ("Trace id", labels.code(ex["trace_id"]) if ex["trace_id"] else "—"),
+                ("Assignee", labels.text(ex["assignee"] or "nobody yet")),
             )
         )
     )
     with payload:
         st.markdown("**Payload as received** (secrets are removed before it is stored)")
-        if detail.payload:
+        if not actor().may(Action.VIEW_PAYLOAD):
+            st.info(signin.PAYLOAD_HIDDEN, icon=":material/lock:")
+        elif detail.payload:
             st.json(detail.payload, expanded=1)
         else:
             st.caption("No payload was stored for this record.")
@@ -292,6 +306,7 @@ def actions_form(
     without it the form acts on everything the filter matches, and asks for confirmation.
     """
     single = detail is not None
+    who = actor()
     action = (
         st.segmented_control(
             "Action", ACTIONS, default="Dry run", key=f"{prefix}action", required=True
@@ -316,13 +331,19 @@ def actions_form(
     )
     edit_text = ""
     if action in ("Dry run", "Replay") and detail is not None and detail.replayable_with_edit:
+        may_edit = who.may(Action.EDIT)
         edit_text = st.text_area(
             "Edit before replaying (optional: a JSON object of the Harvest fields to change)",
             key=f"{prefix}edit",
             placeholder='{"hours": 2.0}',
-            help="Only the fields you give change; the edit is recorded in the audit log. "
-            "Fields of the payload: " + ", ".join(sorted(detail.payload or {})),
+            help=(
+                "Only the fields you give change; the edit is recorded in the audit log. "
+                "Fields of the payload: " + labels.text(", ".join(sorted(detail.payload or {})))
+                if may_edit
+                else signin.needs(who, Action.EDIT)
+            ),
             height=80,
+            disabled=not may_edit,
         )
     needs_confirm = action == "Ignore" or (not single and action != "Dry run")
     confirmed = (
@@ -333,7 +354,16 @@ def actions_form(
         else True
     )
     label = f"{action} {labels.count(count, 'exception')}" if not single else action
-    if not st.button(label, key=f"{prefix}run", type="primary", disabled=count == 0):
+    blocked = signin.needs(who, Action.EDIT if edit_text.strip() else NEEDS[action], count)
+    if blocked is not None:
+        st.caption(f":material/lock: {blocked}")
+    if not st.button(
+        label,
+        key=f"{prefix}run",
+        type="primary",
+        disabled=count == 0 or blocked is not None,
+        help=blocked,
+    ):
         return
     if not reason.strip():
         st.error("Say why: a reason is required for every action, and is kept in the audit log.")
@@ -342,7 +372,10 @@ def actions_form(
     elif not confirmed:
         st.error(f"Tick the confirmation box to {action.lower()} {count:,} exceptions.")
     else:
-        run_action(action, target, reason.strip(), assignee.strip(), edit_text, count)
+        try:
+            run_action(action, target, reason.strip(), assignee.strip(), edit_text, count)
+        except Forbidden as exc:  # the engine refused (and audited) what the role may not do
+            st.error(labels.text(exc), icon=":material/block:")
 
 
 def run_action(
@@ -358,7 +391,7 @@ def run_action(
         try:
             edit = data.parse_edit(edit_text)
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(labels.text(exc))
             return
         bar = st.progress(0.0, text=f"{action}: 0 of {count:,}")
 
@@ -375,7 +408,7 @@ def run_action(
                 progress=progress,
             )
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(labels.text(exc))
             return
         if action == "Dry run":
             show_outcome({"message": "Dry run: nothing was changed.", "outcomes": outcomes})
@@ -383,7 +416,7 @@ def run_action(
         done(f"Replayed {labels.count(outcomes.height, 'exception')}.", outcomes)
     elif action == "Assign":
         changed = data.assign_exceptions(target, assignee, actor=who)
-        done(f"Assigned {labels.count(changed, 'exception')} to {assignee}.")
+        done(f"Assigned {labels.count(changed, 'exception')} to {labels.text(assignee)}.")
     else:
         status: Literal["resolved", "ignored"] = "resolved" if action == "Resolve" else "ignored"
         changed = data.set_exception_status(target, status, actor=who, reason=reason)

@@ -86,7 +86,7 @@ def caption(overview: Overview) -> None:
     where = "the whole firm"
     if filters.sliced and filters.dimension and filters.value:
         name = data.slice_values()[filters.dimension].get(filters.value, filters.value)
-        where = f"{DIMENSIONS[filters.dimension]}: **{name}**"
+        where = f"{DIMENSIONS[filters.dimension]}: **{labels.text(name)}**"
     st.caption(
         f"Source: plan2cash store `{data.store_label()}` · {overview.label} "
         f"({labels.day(start)} – {labels.day(end)}) as of {labels.day(filters.as_of)} · "
@@ -154,7 +154,9 @@ def approvals_tile(column: Any, overview: Overview) -> None:
 
 
 def money_tiles(overview: Overview, currency: str) -> None:
-    st.markdown(f"##### Money in {currency} — as of {labels.day(overview.filters.as_of)}")
+    st.markdown(
+        f"##### Money in {labels.text(currency)} — as of {labels.day(overview.filters.as_of)}"
+    )
     wip, dso, leakage, margin = st.columns(4)
     totals = overview.wip_total(currency)
     now_wip, old_wip = overview.tile("wip", currency)
@@ -276,7 +278,9 @@ def records(frame: Any, key: str, columns: dict[str, Any]) -> None:
 def journey(entity_type: str, entity_id: str) -> None:
     steps = data.record_journey(entity_type, entity_id)
     kind = entity_type.replace("_", " ")
-    st.markdown(f"**Journey of {kind} `{entity_id}`** — from approval to cash")
+    st.markdown(
+        f"**Journey of {labels.text(kind)} {labels.code(entity_id)}** — from approval to cash"
+    )
     if steps.is_empty():
         st.caption("No business events recorded for this record yet.")
         return
@@ -344,7 +348,9 @@ def wip_tab(overview: Overview, currency: str) -> None:
 
 def cash_tab(overview: Overview, currency: str) -> None:
     st.plotly_chart(charts.dso_trend(overview.dso_trend, currency), key="dso_trend")
-    st.markdown(f"**Open invoices — {currency}**: the receivable behind the DSO figure")
+    st.markdown(
+        f"**Open invoices — {labels.text(currency)}**: the receivable behind the DSO figure"
+    )
     invoices = data.kpi_records(overview.filters, "dso", currency=currency)
     records(invoices, f"ar_records_{currency}", {
         "number": st.column_config.TextColumn("Invoice"),

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from app.cli.common import ConfigOption, console, load_config, open_store
+from app.cli.common import ConfigOption, console, err, load_config, open_store
 from app.cli.sandbox import sandbox, sandbox_ports, wait_forever
 from sync.settings import Settings
-
-APP_FOLDER = Path(__file__).resolve().parents[1]
 
 
 def demo(
@@ -30,6 +26,7 @@ def demo(
     from sync.telemetry import install
 
     settings = load_config(config)
+    dashboard = _dashboard(settings, port, config)  # refused here, before anything starts
     box = sandbox(settings, seed=seed, scenario=scenario)
     if settings.billing.closed_through is None:  # the firm's books are closed where it closed them
         settings.billing.closed_through = box.world.period_lock
@@ -54,32 +51,30 @@ def demo(
         max_instances=1,
     )
     scheduler.start()
-    dashboard = _dashboard(settings, store, port)
+    process = dashboard.start()
     console.print(
         f"Sandbox firm: {', '.join(f'{v} {box.base_url(v)}' for v in box.emulators)}\n"
-        f"Dashboard: [bold]http://localhost:{port}[/bold]  (Ctrl-C stops everything)"
+        f"Dashboard: [bold]http://{settings.dashboard_address}:{port}[/bold]"
+        "  (Ctrl-C stops everything)"
     )
     try:
-        wait_forever(dashboard)
+        wait_forever(process)
     finally:
-        dashboard.terminate()
+        dashboard.stop()
         scheduler.shutdown(wait=False)
         box.stop()
 
 
-def _dashboard(settings: Settings, store: Any, port: int) -> subprocess.Popen[bytes]:
-    """Streamlit on the same store as the engine, from the project folder (its .streamlit/)."""
-    project = APP_FOLDER.parent
-    env = os.environ | {
-        "PLAN2CASH__DATABASE_URL": store.url.render_as_string(hide_password=False),
-    }
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(APP_FOLDER / "streamlit_app.py"),
-        "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    cwd = project if (project / ".streamlit").is_dir() else None
-    return subprocess.Popen(command, cwd=cwd, env=env)
+def _dashboard(settings: Settings, port: int, config: Path | None) -> Any:
+    """The dashboard's launch (:mod:`app.dashboard`) on the engine's store, not yet started;
+    exits with one clear line when the configuration cannot serve it safely."""
+    from app.dashboard import launch
+
+    try:
+        return launch(settings, port=port, store_url=settings.database_url, config=config)
+    except ValueError as exc:
+        err.print(f"[red]Configuration error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from exc
 
 
 def advance_firm(box: Any) -> None:

@@ -1,19 +1,47 @@
-"""Dashboard fixtures: a store URL in the environment; streamlit caches emptied around tests."""
+"""Dashboard fixtures: a store URL in the environment; streamlit caches emptied around tests;
+the dashboard served as the launcher serves it (on loopback), with error details kept for the
+test's own messages; ``[auth]`` roles for the sign-in tests."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit import config
 
 from sync.store.db import make_engine
 from sync.store.migrate import upgrade
 from tests.app.seed import seed
 
 APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+
+
+AUTH_TOML = """
+[auth]
+mode = "{mode}"
+[auth.roles]
+"viewer@firm.example" = "viewer"
+"operator@firm.example" = "operator"
+"admin@firm.example" = "admin"
+"group:finance-ops" = "operator"
+"""
+
+
+def shown(markdown: str) -> str:
+    """Markdown source as a reader sees it: backslash escapes and word joiners removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def served_on_loopback() -> None:
+    """As :mod:`app.dashboard` serves it: bound to loopback. Error details stay on under test
+    (the config file turns them off for browsers) so that a failing page says why."""
+    config.set_option("server.address", "127.0.0.1")
+    config.set_option("client.showErrorDetails", "full")
 
 
 def _clear_caches() -> None:
@@ -40,3 +68,24 @@ def seeded_url(store_url: str) -> str:
     seed(engine, datetime.now(UTC).date())
     engine.dispose()
     return store_url
+
+
+@pytest.fixture
+def oidc_roles(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``[auth] mode = "oidc"`` with the roles of :data:`AUTH_TOML`."""
+    yield from _with_auth(tmp_path, monkeypatch, "oidc")
+
+
+@pytest.fixture
+def header_roles(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``[auth] mode = "header"`` with the roles of :data:`AUTH_TOML`."""
+    yield from _with_auth(tmp_path, monkeypatch, "header")
+
+
+def _with_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> Iterator[str]:
+    path = tmp_path / "plan2cash.toml"
+    path.write_text(AUTH_TOML.format(mode=mode))
+    monkeypatch.setenv("PLAN2CASH_CONFIG", str(path))
+    _clear_caches()
+    yield mode
+    _clear_caches()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import APP
+from tests.app.conftest import APP, shown
 from tests.app.seed import GBP_INVOICE, INVOICE_NUMBERS, USD_INVOICE
 
 
@@ -85,7 +85,7 @@ def test_selecting_an_invoice_shows_its_lines_and_events() -> None:
     at.session_state["invoice_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
-    assert any(f"Invoice {USD_INVOICE} · Acme Corp" in m.value for m in at.markdown)
+    assert any(f"Invoice {USD_INVOICE} · Acme Corp" in shown(m.value) for m in at.markdown)
     lines, events = at.dataframe[1].value, at.dataframe[2].value
     assert list(lines["description"]) == ["Professional services — Ada Lovelace, 10 h"]
     assert list(lines["amount"]) == [pytest.approx(1500.0)]

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from sync.store.db import make_engine
 from sync.store.tables import AuditRow, BillingEventRow, ExceptionRow
-from tests.app.conftest import APP
+from tests.app.conftest import APP, shown
 from tests.app.seed import ASSIGNEE, FIXABLE_KEY, OVER_24H_KEY, seed_operations
 
 PAGE = APP.parent / "app_pages" / "exceptions.py"
@@ -132,7 +132,7 @@ def test_selecting_a_row_shows_reason_payload_history(store: tuple[Engine, dict[
     _, ids = store
     at = select_row(page(), ids[OVER_24H_KEY])
     assert any("More than 24 h in a day" in s.value for s in at.subheader)
-    assert any("30.0 hours on" in m.value for m in at.markdown)
+    assert any("30.0 hours on" in shown(m.value) for m in at.markdown)
     assert at.json[0].value and '"hours": 30.0' in at.json[0].value
     history = at.dataframe[1].value
     assert list(history["actor"]) == ["lead@firm.example"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
 
 from app import charts, frames, labels
+from tests.app.conftest import shown
 
 
 @pytest.mark.parametrize(
@@ -90,3 +92,31 @@ def test_trend_chart_shows_one_currency_with_invoice_statuses() -> None:
     assert all(999.0 not in t.y and 300.0 not in t.y for t in fig.data)
     assert fig.layout.barmode == "stack"
     assert "USD" in fig.layout.annotations[0].text
+
+
+def test_vendor_text_in_markdown_is_escaped_character_for_character() -> None:
+    evil = "**bold** <img src=x onerror=alert(1)> [link](http://evil) `x` :red[a] $x$ a\\b"
+    escaped = labels.text(evil + "\n# heading")
+    assert "\n" not in escaped  # a value never starts a heading or a list item
+    unescaped = re.sub(r"\\.", "", escaped)  # what is left outside backslash escapes
+    assert not set("*<>[]()`:$\\#=") & set(unescaped)
+    assert shown(escaped) == evil + " # heading"
+
+
+def test_bare_addresses_in_vendor_text_are_not_linked() -> None:
+    for bare in ("ana@firm.example", "http://evil.example/x", "see www.evil.example"):
+        assert labels.WORD_JOINER in labels.text(bare)
+        assert shown(labels.text(bare)) == bare
+    assert labels.WORD_JOINER not in labels.text("awww.no 12.5 h")
+
+
+def test_inline_code_fences_around_backticks() -> None:
+    assert labels.code("harvest:time_entry:1") == "`harvest:time_entry:1`"
+    assert labels.code("a`b") == "``a`b``"
+    assert labels.code("`a``") == "``` `a`` ```"
+
+
+def test_chart_text_writes_plotly_tags_as_entities() -> None:
+    assert labels.chart_text('<a href="http://evil">Acme</a> & co') == (
+        '&lt;a href="http://evil"&gt;Acme&lt;/a&gt; &amp; co'
+    )
