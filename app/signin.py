@@ -22,6 +22,7 @@ import streamlit as st
 from app import data, labels
 from sync.access import Action, AuthMode, Identity, Role, role_for
 from sync.loopback import demo_refusals
+from sync.settings_checks import ConfigurationError
 
 DEMO_SUBJECT = "dashboard user"
 DEMO_BANNER = "Demo mode: no sign-in; everyone here is an administrator of the sandbox firm."
@@ -58,6 +59,19 @@ def demo_refusal() -> str | None:
         return None
     reasons = demo_refusals(settings, st.get_option("server.address"))
     return "; ".join(reasons) or None
+
+
+def configuration_refused() -> bool:
+    """Show why the configuration is refused, if it is (nothing else can be shown then)."""
+    try:
+        data.settings()
+    except ConfigurationError as exc:
+        st.title("plan2cash")
+        st.error(f"The configuration is refused: {labels.text(str(exc))}", icon=":material/block:")
+        st.caption("An administrator can see every setting and its source with "
+                   "`plan2cash config check`, fix it, and reload this page.")  # fmt: skip
+        return True
+    return False
 
 
 def needs(who: Identity, action: Action, count: int = 1) -> str | None:

@@ -52,6 +52,8 @@ PAGES = {
     ],
 }
 
+if signin.configuration_refused():
+    st.stop()
 who = signin.identity()
 if signin.demo_refusal() is not None or who.role is Role.NONE:
     closed = st.Page(signin.closed_page, title="plan2cash", default=True)

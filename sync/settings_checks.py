@@ -28,13 +28,23 @@ class ConfigurationError(ValueError):
     """A configuration plan2cash refuses to run with; the message names every key at fault."""
 
 
-def on_loopback(url: str) -> bool:
-    """Whether ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
+def is_loopback_host(host: str | None) -> bool:
+    """``localhost``, ``127.x.x.x`` or ``::1``; an empty host (every interface) is not."""
+    if not host:
+        return False
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (see :func:`is_loopback_host`)."""
+    try:
+        return is_loopback_host(urlsplit(url).hostname)
     except ValueError:
         return False
 
@@ -58,7 +68,7 @@ def vendor_urls(settings: BaseModel) -> Iterator[tuple[str, str]]:
 
 def sandbox_problems(settings: BaseModel) -> list[str]:
     """Sandbox mode talks to the sandbox only: every vendor URL off loopback is a problem."""
-    away = [f"{key} = {url}" for key, url in vendor_urls(settings) if not on_loopback(url)]
+    away = [f"{key} = {url}" for key, url in vendor_urls(settings) if not is_loopback_url(url)]
     if not away:
         return []
     return [
@@ -82,7 +92,7 @@ def live_problems(settings: BaseModel) -> list[str]:
     plain = [
         f"{key} = {url}"
         for key, url in urls
-        if not on_loopback(url) and urlsplit(url).scheme != "https"
+        if not is_loopback_url(url) and urlsplit(url).scheme != "https"
     ]
     if plain:
         problems.append(f"live mode needs https for every URL off loopback: {', '.join(plain)}")

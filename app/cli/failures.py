@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 from app.cli.common import err
 from collectors.errors import ConnectorError
 from sync.settings import Settings
-from sync.settings_checks import ConfigurationError, describe, on_loopback
+from sync.settings_checks import ConfigurationError, describe, is_loopback_url
 
 # an optional package (module prefix) → the extra that installs it, and what it is for
 EXTRAS = {
@@ -94,7 +94,7 @@ def _missing(error: ModuleNotFoundError) -> Failure:
 def _vendor(error: Exception) -> Failure:
     cause = error.__cause__ if isinstance(error, ConnectorError) else error
     url = _url(cause) if isinstance(cause, httpx.TransportError) else None
-    hint = SANDBOX_HINT if url is None or on_loopback(url) else VENDOR_HINT
+    hint = SANDBOX_HINT if url is None or is_loopback_url(url) else VENDOR_HINT
     return Failure(f"A vendor could not be reached: {_first_line(error)}", hint, FAILURE)
 
 

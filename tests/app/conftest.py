@@ -54,7 +54,8 @@ def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """An empty SQLite store the dashboard reads through ``PLAN2CASH__DATABASE_URL``."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("PLAN2CASH__DATABASE_URL", url)
-    monkeypatch.setenv("PLAN2CASH_CONFIG", str(tmp_path / "absent.toml"))
+    (tmp_path / "empty.toml").touch()  # no plan2cash.toml of the working directory
+    monkeypatch.setenv("PLAN2CASH_CONFIG", str(tmp_path / "empty.toml"))
     _clear_caches()
     yield url
     _clear_caches()

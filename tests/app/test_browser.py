@@ -105,7 +105,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {
         **os.environ,
         "PLAN2CASH__DATABASE_URL": url,
-        "PLAN2CASH_CONFIG": str(tmp_path / "absent.toml"),
+        "PLAN2CASH_CONFIG": str(tmp_path / "empty.toml"),
     }
     server = subprocess.Popen(
         [

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
+from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from app import data, signin
@@ -265,11 +266,28 @@ def test_demo_mode_says_so_on_every_page(store: tuple[Engine, dict[str, int]]) -
 def test_demo_mode_off_loopback_is_refused_in_the_page(
     store: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A server started on every interface by hand (not by the launcher) shows no data."""
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "0.0.0.0")
+    try:
+        at = dashboard(None)
+    finally:
+        st_config.set_option("server.address", before)
+    (refused,) = at.error
+    assert "Demo mode refused" in refused.value
+    assert "listen on address 0.0.0.0" in shown(refused.value)
+    assert not at.metric and not at.dataframe
+
+
+def test_a_real_vendor_in_sandbox_mode_is_refused_in_the_page(
+    store: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PLAN2CASH__HARVEST__BASE_URL", "https://firm.harvestapp.com/v2")
     data.settings.clear()
     at = dashboard(None)
     (refused,) = at.error
-    assert "Demo mode refused" in refused.value and "harvest.base_url" in refused.value
+    assert "configuration is refused" in refused.value
+    assert "harvest.base_url = https://firm.harvestapp.com/v2" in shown(refused.value)
     assert not at.metric and not at.dataframe
 
 
@@ -292,3 +310,16 @@ def test_vendor_text_is_shown_literally(store: tuple[Engine, dict[str, int]]) ->
     assert shown(reason) == f"**{EVIL}**"
     facts = next(m.value for m in at.markdown if "**Record:**" in m.value)
     assert "``k`ey``" in facts and r"\[x\]\(javascript\:alert\(1\)\)" in facts
+
+
+def test_a_refused_configuration_shows_why_and_no_data(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAN2CASH__AUHT__MODE", "oidc")  # misspelt: refused, never ignored
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = at.error
+    assert "PLAN2CASH__AUHT__MODE" in shown(error.value)
+    assert "PLAN2CASH__AUTH__MODE" in shown(error.value)  # the setting it resembles
+    assert not at.dataframe and not at.metric

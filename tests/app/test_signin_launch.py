@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -13,15 +14,15 @@ import time
 import tomllib
 import urllib.request
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from app.dashboard import DashboardConfigError, launch
 from sync.access import AuthMode, AuthSettings, OidcSettings
-from sync.loopback import DemoRefused, demo_refusals, is_loopback_host
-from sync.settings import Settings
+from sync.loopback import DemoRefused, demo_refusals
+from sync.settings import Mode, Settings
+from sync.settings_checks import is_loopback_host
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_SECRET = "s3cret-client-value"
@@ -119,8 +120,6 @@ def test_a_redirect_that_is_not_the_callback_is_refused() -> None:
         ({"dashboard_address": "0.0.0.0"}, "listen on address 0.0.0.0"),
         ({"dashboard_address": ""}, "listen on every network interface"),
         ({"database_url": "postgresql+psycopg://u:p@db.firm.example/p2c"}, "the store"),
-        ({"harvest": {"base_url": "https://api.harvestapp.com/v2"}}, "harvest.base_url"),
-        ({"xero": {"token_url": "https://identity.xero.com/connect/token"}}, "xero.token_url"),
     ],
 )
 def test_demo_mode_is_refused_off_the_sandbox(given: dict[str, object], reason: str) -> None:
@@ -128,13 +127,28 @@ def test_demo_mode_is_refused_off_the_sandbox(given: dict[str, object], reason: 
         launch(settings(**given), port=1)
 
 
-def test_demo_mode_needs_sandbox_mode_where_there_is_one() -> None:
+@pytest.mark.parametrize(
+    ("given", "key"),
+    [
+        ({"harvest": {"base_url": "https://api.harvestapp.com/v2"}}, "harvest.base_url"),
+        ({"xero": {"token_url": "https://identity.xero.com/connect/token"}}, "xero.token_url"),
+    ],
+)
+def test_a_real_vendor_never_reaches_the_demo(given: dict[str, object], key: str) -> None:
+    """Sandbox mode (the demo's) refuses a vendor off loopback before any launch."""
+    with pytest.raises(ValidationError, match=re.escape(key)):
+        settings(**given)
+    off_sandbox = settings()
+    off_sandbox.harvest.base_url = "https://api.harvestapp.com/v2"  # changed after checking
+    with pytest.raises(DemoRefused, match=r"harvest\.base_url"):
+        launch(off_sandbox, port=1)
+
+
+def test_demo_mode_needs_sandbox_mode() -> None:
     sandboxed = settings()
-    live = SimpleNamespace(**{name: getattr(sandboxed, name) for name in Settings.model_fields})
-    live.mode = "live"
-    assert demo_refusals(live, "127.0.0.1") == ['mode is "live", not "sandbox"']  # type: ignore[arg-type]
-    live.mode = "sandbox"
-    assert demo_refusals(live, "127.0.0.1") == []  # type: ignore[arg-type]
+    live = sandboxed.model_copy(update={"mode": Mode.LIVE})  # as if live, everything else alike
+    assert demo_refusals(live, "127.0.0.1") == ['mode is "live", not "sandbox"']
+    assert demo_refusals(sandboxed, "127.0.0.1") == []
 
 
 def test_the_sandbox_on_loopback_may_run_the_demo() -> None:
@@ -157,7 +171,10 @@ def test_plan2cash_demo_refuses_before_starting_anything(tmp_path: Path) -> None
     )  # fmt: skip
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
-    assert "harvest.base_url is not on loopback" in " ".join(done.stderr.split())
+    said = " ".join(done.stderr.split())
+    assert (
+        "harvest.base_url = https://api.harvestapp.com/v2" in said and 'set mode = "live"' in said
+    )
     assert not (tmp_path / "store.db").exists()  # nothing started
 
 
@@ -166,7 +183,8 @@ def test_the_demo_dashboard_is_bound_to_loopback_only(tmp_path: Path) -> None:
     psutil = pytest.importorskip("psutil")
     port = _free_port()
     dashboard = launch(settings(database_url=f"sqlite:///{tmp_path / 's.db'}"), port=port)
-    dashboard.env["PLAN2CASH_CONFIG"] = str(tmp_path / "absent.toml")
+    (tmp_path / "empty.toml").touch()
+    dashboard.env["PLAN2CASH_CONFIG"] = str(tmp_path / "empty.toml")
     process = dashboard.start()
     try:
         _wait_healthy(f"http://127.0.0.1:{port}", process)
