@@ -24,7 +24,6 @@ import streamlit as st
 from sqlalchemy import Engine, Executable, func, select
 
 from app import frames, kpi_frames, labels, queries
-from collectors.entities import canonical_id
 from metrics import drill, health, load, report
 from metrics.drill import Kpi
 from metrics.periods import Grain
@@ -284,8 +283,7 @@ def exception_detail(exception_id: int) -> ExceptionDetail | None:
             return None
         values = tuple(_plain(v) for v in queries.exception_values(row))
         payload = row.payload
-        entity = row.entity_id
-        related = [entity, canonical_id("plan2cash", "billing_event", entity)] if entity else []
+        related = journeys.related_ids(row)
         edits = journeys.billing_event_edits(session, related)
         history = [
             (entry.at, entry.actor, entry.action, *labels.audit_detail(entry.detail))

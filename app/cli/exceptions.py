@@ -58,6 +58,7 @@ def exceptions_list(
 @app.command("show")
 def exceptions_show(exception_id: int, config: ConfigOption = None) -> None:
     """One exception in full: reason, payload as received, history."""
+    from sync.store import journeys
     from sync.store.db import session_factory
     from sync.store.tables import AuditRow, ExceptionRow
 
@@ -72,6 +73,7 @@ def exceptions_show(exception_id: int, config: ConfigOption = None) -> None:
             .where(AuditRow.target == f"exception:{exception_id}")
             .order_by(AuditRow.at)
         ).all()
+        edits = journeys.exception_edits(session, row)
     risk = f"{row.value_at_risk:,.2f} {row.currency}" if row.value_at_risk else "—"
     console.print(
         f"[bold]#{row.id}[/bold] {escape(row.flow)} · {escape(row.category)} · "
@@ -84,6 +86,11 @@ def exceptions_show(exception_id: int, config: ConfigOption = None) -> None:
     for entry in history:
         console.print(
             f"{entry.at:%Y-%m-%d %H:%M} " + escape(f"{entry.actor}: {entry.action} {entry.detail}")
+        )
+    for edit in edits:
+        console.print(
+            f"{edit.at:%Y-%m-%d %H:%M} "
+            + escape(f"{journeys.EDITED} {edit.billing_event_id} {edit.summary}")
         )
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.store.tables import AuditRow, BillingEventRow
+from collectors.entities import canonical_id
+from sync.store.tables import AuditRow, BillingEventRow, ExceptionRow
 
 EDITED = "billing_event.edited"
 
@@ -76,4 +77,16 @@ def billing_event_edits(
     ]
 
 
-__all__ = ["EDITED", "BillingEventEdit", "billing_event_edits"]
+def exception_edits(session: Session, exception: ExceptionRow) -> list[BillingEventEdit]:
+    """The edits behind the billing event of the record an exception held (none when the
+    record was never edited, or the exception holds no record)."""
+    return billing_event_edits(session, related_ids(exception))
+
+
+def related_ids(exception: ExceptionRow) -> list[str]:
+    """The ids a held record's journey is made of: the record's and its billing event's."""
+    entity = exception.entity_id
+    return [entity, canonical_id("plan2cash", "billing_event", entity)] if entity else []
+
+
+__all__ = ["EDITED", "BillingEventEdit", "billing_event_edits", "exception_edits", "related_ids"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -155,6 +157,12 @@ def test_exceptions_triage_from_the_command_line(served: Sandbox, tmp_path: Path
         cwd=tmp_path,
     )
     assert done.returncode == 0 and "resolved" in done.stdout
+    replayed = re.search(r"│\s*(\d+)\s*│", done.stdout)
+    assert replayed is not None, done.stdout
+    journey = plan2cash("exceptions", "show", replayed.group(1), env=env, cwd=tmp_path)
+    said = " ".join(journey.stdout.split())
+    assert "billing_event.edited" in said and "hours" in said and "→ 2" in said, said
+    assert f"by os:{getpass.getuser()}@" in said  # the CLI acts as the OS user
     listed = plan2cash("exceptions", "list", env=env, cwd=tmp_path)
     assert "negative_hours" not in listed.stdout
     ignored = plan2cash(
