@@ -349,8 +349,19 @@ def replay_exceptions(
     if not dry_run:
         refresh()
     return pl.DataFrame(
-        [(o.exception_id, o.record_key, o.result, o.detail) for o in report.outcomes],
-        schema={"id": pl.Int64, "record_key": pl.String, "result": pl.String, "detail": pl.String},
+        [
+            (o.exception_id, o.record_key, o.result, o.before, o.after, o.currency, o.detail)
+            for o in report.outcomes
+        ],
+        schema={
+            "id": pl.Int64,
+            "record_key": pl.String,
+            "result": pl.String,
+            "before": pl.Decimal(18, 2),
+            "after": pl.Decimal(18, 2),
+            "currency": pl.String,
+            "detail": pl.String,
+        },
         orient="row",
     )
 

@@ -442,6 +442,13 @@ def show_outcome(outcome: dict[str, Any]) -> None:
                 "id": st.column_config.NumberColumn("#", format="%d", width="small"),
                 "record_key": st.column_config.TextColumn("Record"),
                 "result": st.column_config.TextColumn("Result"),
+                "before": st.column_config.NumberColumn(
+                    "Before", format=MONEY, help="Value at risk of the record as it was held."
+                ),
+                "after": st.column_config.NumberColumn(
+                    "After", format=MONEY, help="The billing event's amount (blank: none)."
+                ),
+                "currency": st.column_config.TextColumn("Currency", width="small"),
                 "detail": st.column_config.TextColumn("What happened", width="large"),
             },
         )

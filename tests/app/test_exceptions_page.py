@@ -156,6 +156,8 @@ def test_a_dry_run_reports_and_changes_nothing(store: tuple[Engine, dict[str, in
     outcome = at.dataframe[-1].value
     assert list(outcome["result"]) == ["resolved"]
     assert "billing event of 300.00" in outcome["detail"][0]
+    assert float(outcome["after"][0]) == 300.0  # the amounts before and after, as columns
+    assert float(outcome["before"][0]) < 0 and outcome["currency"][0]
     assert any("nothing was changed" in s.value for s in at.success)
     assert status_of(engine, ids[FIXABLE_KEY]) == "open"
     assert (count(engine, BillingEventRow), count(engine, AuditRow)) == before
