@@ -13,6 +13,7 @@ uses, are never cached, and forget every cached result when they are done.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +25,7 @@ import streamlit as st
 from sqlalchemy import Engine, Executable, func, select
 
 from app import frames, kpi_frames, labels, queries
+from collectors.redaction import install_log_redaction
 from metrics import drill, health, load, report
 from metrics.drill import Kpi
 from metrics.periods import Grain
@@ -117,7 +119,10 @@ def settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def engine() -> Engine:
-    """The store's engine, migrated to the latest schema (an empty store renders too)."""
+    """The store's engine, migrated to the latest schema (an empty store renders too); the
+    dashboard's logs are redacted from here on, as the engine's are."""
+    for logger in (logging.getLogger(), logging.getLogger("streamlit")):
+        install_log_redaction(logger)
     store = make_engine(settings().database_url)
     upgrade(store)
     return store
