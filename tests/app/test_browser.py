@@ -90,6 +90,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     pytest.importorskip("playwright.sync_api")
     tmp_path = tmp_path_factory.mktemp("dashboard")
+    (tmp_path / "empty.toml").touch()  # no plan2cash.toml of the working directory
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine = make_engine(url)
     upgrade(engine)
