@@ -47,6 +47,15 @@ def test_a_window_admits_its_limit_then_waits_for_the_oldest_call_to_age_out() -
     assert pacer.admitted == 101
 
 
+def test_a_call_counts_from_when_its_reply_came_back() -> None:
+    clock = FakeClock()
+    pacer = paced(clock, Limit(1, 10.0))
+    with pacer.slot():
+        clock.now += 4.0  # the reply takes 4 s: the vendor may have stamped the call late
+    with pacer.slot() as waited:
+        assert waited == pytest.approx(10.0, abs=0.01)  # a window from the reply, not from the send
+
+
 def test_every_limit_applies_at_once() -> None:
     clock = FakeClock()
     pacer = paced(clock, Limit(2, 1.0), Limit(3, 60.0))  # Xero-like: a short and a long window
