@@ -29,10 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from collectors.bamboohr.mapping import needs_detail
 from collectors.connector import Connector
 from collectors.errors import SchemaDriftError
-from collectors.http import Stream, call_json, pages
+from collectors.http import call_json
 from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer
 from collectors.paging import Cursor
+from collectors.streams import Stream, pages
 
 VENDOR = "bamboohr"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -163,14 +164,7 @@ class BambooHRConnector(Connector[BambooHRSettings]):
             yield from self._pages(client, list(ids[start : start + IDS_PER_REQUEST]))
 
     def _pages(self, client: httpx.Client, ids: list[str] | None) -> Iterator[list[dict[str, Any]]]:
-        return pages(
-            client,
-            EMPLOYEES,
-            self.params(ids),
-            vendor=VENDOR,
-            policy=self._policy,
-            pacer=self.pacer,
-        )
+        return pages(client, EMPLOYEES, self.params(ids))
 
     def pages(
         self, client: httpx.Client, stream: str = "employees", since: datetime | None = None
@@ -262,17 +256,7 @@ class BambooHRConnector(Connector[BambooHRSettings]):
         return body
 
     def _get(self, client: httpx.Client, path: str, params: dict[str, str]) -> Any:
-        _, body = call_json(
-            client,
-            "GET",
-            path,
-            vendor=VENDOR,
-            route=f"/{path}",
-            policy=self._policy,
-            pacer=self.pacer,
-            params=params,
-        )
-        return body
+        return call_json(client, "GET", path, route=f"/{path}", params=params)
 
 
 def _numeric(employee_id: str) -> tuple[int, str]:

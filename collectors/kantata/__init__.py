@@ -16,7 +16,7 @@ from collectors.kantata.connector import (
     kantata_pacer,
 )
 from collectors.kantata.mapping import VENDOR, Person
-from collectors.kantata.pages import IdKeyed, KantataPage, id_keyed_pages
+from collectors.kantata.pages import IdKeyed, KantataPage
 from collectors.kantata.writes import WorkspaceRequest
 
 __all__ = [
@@ -31,6 +31,5 @@ __all__ = [
     "KantataSettings",
     "Person",
     "WorkspaceRequest",
-    "id_keyed_pages",
     "kantata_pacer",
 ]

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from collectors.connector import Connector
 from collectors.entities import Assignment, Milestone, Project, RateCard, canonical_id
 from collectors.errors import RecordError, SchemaDriftError
-from collectors.http import Stream
 from collectors.kantata.mapping import (
     VENDOR,
     AssembledCard,
@@ -36,7 +35,7 @@ from collectors.kantata.mapping import (
     to_person,
     to_project,
 )
-from collectors.kantata.pages import KantataPage, Raw, id_keyed_pages
+from collectors.kantata.pages import IdKeyed, KantataPage, Raw
 from collectors.kantata.writes import (
     WorkspaceRequest,
     create_workspace,
@@ -46,6 +45,7 @@ from collectors.kantata.writes import (
 from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer
 from collectors.paging import PageNumber
+from collectors.streams import Stream, pages
 
 MAX_PER_PAGE = 200
 E = TypeVar("E")
@@ -160,13 +160,10 @@ class KantataConnector(Connector[KantataSettings]):
         self, client: httpx.Client, stream: str, since: datetime | None = None, **filters: str
     ) -> Iterator[KantataPage]:
         """Raw pages of ``stream`` changed after ``since`` (all of it when ``None``)."""
-        return id_keyed_pages(
-            client,
-            self.streams[stream],
-            self.params(stream, since, **filters),
-            vendor=VENDOR,
-            policy=self._policy,
-            pacer=self.pacer,
+        keyed = IdKeyed(self.streams[stream].records)
+        params = self.params(stream, since, **filters)
+        return pages(
+            client, self.streams[stream], params, parse=lambda r: keyed.page(r, vendor=VENDOR)
         )
 
     def _mapped(
@@ -266,20 +263,19 @@ class KantataConnector(Connector[KantataSettings]):
     # --- writes -------------------------------------------------------------------------------
 
     def create_workspace(self, client: httpx.Client, request: WorkspaceRequest) -> Project:
-        """Provision a workspace and link it to its Salesforce contract and account."""
-        return create_workspace(client, request, policy=self._policy, pacer=self.pacer)
+        """The workspace linked to the request's Salesforce contract: found, or provisioned and
+        linked to its contract and account (``writes.create_workspace``)."""
+        return create_workspace(client, request)
 
     def find_workspace(self, client: httpx.Client, contract_ref: str) -> str | None:
-        """The workspace already linked to ``contract_ref``, to resolve an uncertain delivery."""
-        return find_workspace(client, contract_ref, policy=self._policy, pacer=self.pacer)
+        """The workspace already linked to ``contract_ref``, if any."""
+        return find_workspace(client, contract_ref)
 
     def update_invoice_status(
         self, client: httpx.Client, invoice_id: str, status: str
     ) -> dict[str, Any]:
         """Set an invoice's status (``paid`` marks it paid); returns the stored invoice."""
-        return update_invoice_status(
-            client, invoice_id, status, policy=self._policy, pacer=self.pacer
-        )
+        return update_invoice_status(client, invoice_id, status)
 
 
 def contract_card(card: AssembledCard, contract_id: str) -> RateCard:

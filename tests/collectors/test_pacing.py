@@ -163,21 +163,17 @@ def test_a_burst_against_the_harvest_emulator_sees_no_429() -> None:
     with Sandbox(7, today=date(2026, 11, 25), time_scale=scale) as box:
         settings = HarvestSettings()
         pacer = harvest_pacer(settings, time_scale=scale)
-        connector = HarvestConnector(settings, transport=box.transports()["harvest"], pacer=pacer)
         statuses: list[int] = []
-        no_retries = RetryPolicy(attempts=1)
+        connector = HarvestConnector(
+            settings,
+            transport=box.transports()["harvest"],
+            policy=RetryPolicy(attempts=1),  # no retries: a 429 would show
+            pacer=pacer,
+        )
         with connector.client() as client:
             started = time.monotonic()
             for _ in range(120):
-                response = call(
-                    client,
-                    "GET",
-                    "users",
-                    vendor="harvest",
-                    params={"per_page": "1"},
-                    policy=no_retries,
-                    pacer=pacer,
-                )
+                response = call(client, "GET", "users", params={"per_page": "1"})
                 statuses.append(response.status_code)
             elapsed = time.monotonic() - started
     assert statuses == [200] * 120
