@@ -4,7 +4,7 @@ See the package docstring for Harvest's rules (auth, paging, approval, idempoten
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -13,6 +13,7 @@ import httpx
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from collectors.auth import BearerToken
 from collectors.connector import Connector
 from collectors.errors import ConfigError, RetryableError, SchemaDriftError, redact_url
 from collectors.harvest.mapping import VENDOR, _ref, iso
@@ -52,19 +53,6 @@ class HarvestSettings(BaseModel):
     requests_per_15s: int = 100
 
 
-class HarvestAuth(httpx.Auth):
-    """The three headers Harvest requires on every request."""
-
-    def __init__(self, settings: HarvestSettings) -> None:
-        self._settings = settings
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._settings.token.get_secret_value()}"
-        request.headers["Harvest-Account-Id"] = self._settings.account_id
-        request.headers["User-Agent"] = self._settings.user_agent
-        yield request
-
-
 def harvest_pacer(settings: HarvestSettings, *, time_scale: float = 1.0) -> Pacer:
     """Harvest's published limit: 100 requests per 15 seconds per access token."""
     return Pacer([Limit(settings.requests_per_15s, 15.0)], time_scale=time_scale, name=VENDOR)
@@ -99,7 +87,10 @@ class HarvestConnector(Connector[HarvestSettings]):
         return harvest_pacer(settings)
 
     def auth(self) -> httpx.Auth:
-        return HarvestAuth(self.settings)
+        s = self.settings
+        return BearerToken(
+            s.token, {"Harvest-Account-Id": s.account_id, "User-Agent": s.user_agent}
+        )
 
     def params(self, since: datetime | None) -> dict[str, str]:
         params = {"per_page": str(min(self.settings.per_page, MAX_PER_PAGE))}

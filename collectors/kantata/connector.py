@@ -11,14 +11,15 @@ contract and account with external references) and updating an invoice's status.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from collectors.auth import BearerToken
 from collectors.connector import Connector
 from collectors.entities import Assignment, Milestone, Project, RateCard, canonical_id
 from collectors.errors import RecordError, SchemaDriftError
@@ -46,6 +47,7 @@ from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer
 from collectors.paging import PageNumber
 from collectors.streams import Stream, pages
+from collectors.timestamps import utc_text
 
 MAX_PER_PAGE = 200
 E = TypeVar("E")
@@ -65,17 +67,6 @@ class KantataSettings(BaseModel):
     # [unconfirmed] Kantata publishes its limits only in its knowledge base; the emulator's.
     requests_per_window: int = 100
     window_seconds: float = 10.0
-
-
-class KantataAuth(httpx.Auth):
-    """``Authorization: Bearer <token>``; the token is unwrapped only here."""
-
-    def __init__(self, token: SecretStr) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
-        yield request
 
 
 def kantata_pacer(settings: KantataSettings, *, time_scale: float = 1.0) -> Pacer:
@@ -132,10 +123,6 @@ class RateCards(Batch[RateCard]):
     workspaces: list[RecordError] = field(default_factory=list)
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class KantataConnector(Connector[KantataSettings]):
     """Reads workspaces, participations, milestones and rate cards; provisions workspaces and
     writes invoice status back."""
@@ -147,13 +134,13 @@ class KantataConnector(Connector[KantataSettings]):
         return kantata_pacer(settings)
 
     def auth(self) -> httpx.Auth:
-        return KantataAuth(self.settings.token)
+        return BearerToken(self.settings.token)
 
     def params(self, stream: str, since: datetime | None, **filters: str) -> dict[str, str]:
         params = {"per_page": str(self.settings.per_page), "order": "id:asc"}
         params |= PARAMS[stream] | filters
         if since is not None:
-            params["updated_after"] = iso(since)
+            params["updated_after"] = utc_text(since)
         return params
 
     def pages(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
@@ -38,6 +38,7 @@ from collectors.salesforce import writeback
 from collectors.salesforce.mapping import VENDOR, parse_datetime
 from collectors.salesforce.writeback import ARResult, ARUpdate
 from collectors.streams import Stream, pages
+from collectors.timestamps import utc_text
 
 MAX_BATCH = 2000
 
@@ -98,7 +99,7 @@ def _since(since: datetime | None) -> str | None:
     if since is None:
         return None
     # Whole seconds, rounded down: the lower bound stays closed (>=) and never skips a record.
-    return f"SystemModstamp >= {since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    return f"SystemModstamp >= {utc_text(since)}"
 
 
 def _stream(name: str, sobject: str, fields: str, where: str | None = None) -> SObjectStream:
@@ -297,7 +298,10 @@ class SalesforceConnector(Connector[SalesforceSettings]):
             "GET",
             f"sobjects/{name}/{kind}/",
             route=f"/sobjects/{{type}}/{kind}/",
-            params={"start": _iso(start), "end": _iso(end)},
+            params={
+                "start": utc_text(start, offset="+00:00"),
+                "end": utc_text(end, offset="+00:00"),
+            },
         )
 
     def update_ar(self, client: httpx.Client, updates: Sequence[ARUpdate]) -> list[ARResult]:
@@ -317,10 +321,6 @@ class SalesforceConnector(Connector[SalesforceSettings]):
             answers = writeback.results(chosen, body)
             out |= {index: answer for (index, _), answer in zip(batch, answers, strict=True)}
         return [out[i] for i in range(len(updates))]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def _instant(value: Any) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -19,6 +19,7 @@ from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer, PacerPool
 from collectors.paging import PageNumber
 from collectors.streams import Stream, pages
+from collectors.timestamps import utc_text
 from collectors.xero.batches import (
     CREDIT_NOTES,
     INVOICES,
@@ -178,7 +179,7 @@ class XeroConnector(Connector[XeroSettings]):
         """Raw pages of ``stream`` modified since ``since`` (inclusive; all when ``None``)."""
         headers = {TENANT_HEADER: tenant}
         if since is not None:
-            headers["If-Modified-Since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            headers["If-Modified-Since"] = utc_text(since, offset="")
         params = {"page": "1", "pageSize": str(self.settings.page_size)}
         return pages(client, self.streams[stream], params, headers=headers)
 
