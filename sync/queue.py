@@ -42,7 +42,7 @@ log = logging.getLogger("plan2cash.queue")
 FLOW_TASK = "plan2cash.flow"
 SWEEP_TASK = "plan2cash.retry_stalled"
 HOUSEKEEPING_TASK = "plan2cash.remove_old_jobs"
-KEEP_FINISHED_HOURS = 72  # finished jobs stay this long for `procrastinate` inspection
+KEEP_FINISHED_HOURS = 72  # finished jobs (and their events) stay this long, for inspection
 RunFlow = Callable[[str], object]
 
 
@@ -77,8 +77,8 @@ def build_app(
     max_connections: int = 8,
 ) -> App:
     """A procrastinate app on the store's database and schema, with the flow task, the stalled
-    sweep and housekeeping; with ``schedule``, each flow is deferred on its interval. Without
-    ``run_flow`` the app only defers (a job of the flow task run by it fails)."""
+    sweep and housekeeping; with ``schedule``, each flow is deferred on its interval. An app
+    without ``run_flow`` only defers (it runs no worker)."""
     connector = PsycopgConnector(
         conninfo=_conninfo(store),
         kwargs={"options": f"-csearch_path={_escaped(_search_path(store))}"},
