@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import polars as pl
 import streamlit as st
@@ -32,18 +32,27 @@ from metrics.periods import Grain
 from metrics.report import KpiReport
 from metrics.slices import Dimension, Dimensions, dimensions
 from metrics.slices import labels as slice_labels
-from sync import edit_input
+from sync import ROLLUP_SOURCES, edit_input
 from sync import replay as triage
 from sync.access import Identity
 from sync.engine import Engine as SyncEngine
-from sync.flows.rollups import SOURCES
 from sync.replay import ExceptionFilter
 from sync.scheduler import intervals
 from sync.settings import Settings, load_settings
-from sync.store import journeys
-from sync.store.db import make_engine, session_factory, transaction
-from sync.store.migrate import upgrade
-from sync.store.tables import BillingEventRow, ExceptionRow, InvoiceRow, TimeEntryRow
+from sync.store import (
+    BillingEventRow,
+    ExceptionRow,
+    ExceptionStatus,
+    InvoiceRow,
+    InvoiceStatus,
+    TimeEntryRow,
+    journeys,
+    make_engine,
+    read_frame,
+    session_factory,
+    transaction,
+    upgrade,
+)
 
 TTL_SECONDS = 30
 Where = tuple[tuple[str, str], ...]  # a slice, as kpi_frames.Filters.where gives it
@@ -150,8 +159,8 @@ def billing_summary(as_of: date) -> BillingSummary:
         billing_events=_count(queries.count(BillingEventRow)),
         invoices=_count(queries.count(InvoiceRow)),
         posted_this_month=_read(queries.posted_between(month_start, next_month)),
-        posted_to_date=_read(queries.invoice_totals(InvoiceRow.status == "posted")),
-        pending_delivery=_read(queries.invoice_totals(InvoiceRow.status == "pending")),
+        posted_to_date=_read(queries.invoice_totals(InvoiceRow.status == InvoiceStatus.POSTED)),
+        pending_delivery=_read(queries.invoice_totals(InvoiceRow.status == InvoiceStatus.PENDING)),
         open_exceptions=_count(queries.open_exception_count()),
         value_at_risk=_read(queries.value_at_risk()),
         last_sync=_read(queries.last_successful_syncs()),
@@ -373,7 +382,7 @@ def replay_exceptions(
 
 def set_exception_status(
     which: ExceptionFilter,
-    status: Literal["resolved", "ignored", "open"],
+    status: ExceptionStatus,
     *,
     actor: Identity,
     reason: str,
@@ -456,7 +465,7 @@ def data_version(store: str) -> str:
     if marks.height:
         return "rollups:" + ";".join(f"{s}={v}" for s, v in marks.iter_rows())
     with engine().connect() as connection:
-        stamps = [connection.execute(queries.fingerprint(c)).one() for c in SOURCES.values()]
+        stamps = [connection.execute(queries.fingerprint(c)).one() for c in ROLLUP_SOURCES.values()]
     return "raw:" + ";".join(f"{count}@{newest}" for count, newest in stamps)
 
 
@@ -584,14 +593,9 @@ def _where(where: Where) -> dict[Dimension, str]:
 
 
 def _read(query: queries.Query) -> pl.DataFrame:
-    """Run the query; name its columns by its schema (positional), Decimal money as floats."""
+    """Run the query into its schema (``sync.store.read_frame``: Decimal money as floats)."""
     with engine().connect() as connection:
-        rows = connection.execute(query.statement).all()
-    return pl.DataFrame(
-        [tuple(_plain(value) for value in row) for row in rows],
-        schema=query.schema,
-        orient="row",
-    )
+        return read_frame(connection, query.statement, query.schema)
 
 
 def _count(statement: Executable) -> int:
