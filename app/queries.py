@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 import polars as pl
 from sqlalchemy import ColumnElement, Executable, case, func, literal, select
 
-from sync.store.tables import (
+from sync.store import (
+    OPEN_STATUSES,
     AuditRow,
     BillingEventRow,
     BusinessEventRow,
@@ -22,13 +23,14 @@ from sync.store.tables import (
     CustomerRow,
     ExceptionRow,
     InvoiceRow,
+    InvoiceStatus,
     ProjectRow,
     ResourceRow,
+    RunStatus,
     SpanRow,
     SyncRunRow,
 )
 
-OPEN_EXCEPTION_STATUSES = ("open", "retrying")
 UTC_TIME = pl.Datetime("us", "UTC")
 MONEY_BY_CURRENCY: dict[str, Any] = {
     "currency": pl.String,
@@ -96,14 +98,14 @@ def invoice_totals(*where: ColumnElement[bool]) -> Query:
 def posted_between(start: date, end: date) -> Query:
     """Invoices posted from midnight UTC of ``start`` up to (not including) ``end``."""
     return invoice_totals(
-        InvoiceRow.status == "posted",
+        InvoiceRow.status == InvoiceStatus.POSTED,
         InvoiceRow.posted_at >= _midnight(start),
         InvoiceRow.posted_at < _midnight(end),
     )
 
 
 def open_exception_count() -> Executable:
-    return count(ExceptionRow, ExceptionRow.status.in_(OPEN_EXCEPTION_STATUSES))
+    return count(ExceptionRow, ExceptionRow.status.in_(OPEN_STATUSES))
 
 
 def value_at_risk() -> Query:
@@ -111,7 +113,7 @@ def value_at_risk() -> Query:
     return Query(
         select(ExceptionRow.currency, func.sum(ExceptionRow.value_at_risk), func.count())
         .where(
-            ExceptionRow.status.in_(OPEN_EXCEPTION_STATUSES),
+            ExceptionRow.status.in_(OPEN_STATUSES),
             ExceptionRow.value_at_risk.is_not(None),
             ExceptionRow.currency.is_not(None),
         )
@@ -123,7 +125,7 @@ def value_at_risk() -> Query:
 
 def last_successful_syncs() -> Query:
     """Every flow that ever ran, with the end of its last successful run (null: never)."""
-    succeeded = case((SyncRunRow.status == "succeeded", SyncRunRow.finished_at))
+    succeeded = case((SyncRunRow.status == RunStatus.SUCCEEDED, SyncRunRow.finished_at))
     return Query(
         select(SyncRunRow.flow, func.max(succeeded))
         .group_by(SyncRunRow.flow)
@@ -284,9 +286,7 @@ def exception_flows_and_categories() -> Query:
 
 def oldest_open_exception() -> Executable:
     """When the oldest open (or retrying) exception was first seen."""
-    return select(func.min(ExceptionRow.first_seen)).where(
-        ExceptionRow.status.in_(OPEN_EXCEPTION_STATUSES)
-    )
+    return select(func.min(ExceptionRow.first_seen)).where(ExceptionRow.status.in_(OPEN_STATUSES))
 
 
 def audit_history(target: str) -> Executable:
@@ -316,7 +316,7 @@ def failed_runs(limit: int) -> Query:
     run = SyncRunRow
     return Query(
         select(run.flow, run.started_at, run.finished_at, run.error, run.trace_id)
-        .where(run.status == "failed")
+        .where(run.status == RunStatus.FAILED)
         .order_by(run.started_at.desc())
         .limit(limit),
         {

@@ -27,18 +27,19 @@ from metrics import leakage_report, load
 from metrics.cycle import stage_durations
 from metrics.facts import slicing
 from metrics.leakage import KINDS, leaks
-from metrics.load import UTC_TIME, Rows, frame, midnight, on_or_before
+from metrics.load import UTC_TIME, Rows, midnight, on_or_before
 from metrics.periods import Grain, bounds
 from metrics.report import cutoff
 from metrics.slices import Dimension, Owner
 from metrics.wip import BUCKETS, age_bucket, unbilled
-from sync.store.tables import (
+from sync.store import (
     BillingEventRow,
     BusinessEventRow,
     InvoiceRow,
     PaymentRow,
     ProjectRow,
     TimeEntryRow,
+    read_frame,
 )
 
 Kpi = Literal[
@@ -128,7 +129,7 @@ AGES: dict[str, tuple[int | None, int | None]] = dict(
 def _events(connection: Connection, statement: Rows, where: Where) -> pl.DataFrame:
     event = BillingEventRow
     sliced = _sliced(statement, "project", event.project_id, where, worker=event.resource_id)
-    return frame(connection, sliced, load.BILLING_EVENTS)
+    return read_frame(connection, sliced, load.BILLING_EVENTS)
 
 
 def _wip(
@@ -202,7 +203,7 @@ def _entries(
 
     def read(*conditions: Any) -> pl.DataFrame:
         statement = load.time_entries_query().where(kept, *conditions)
-        return frame(
+        return read_frame(
             connection, _sliced(statement, owner, key, where, worker=worker), load.TIME_ENTRIES
         )
 
@@ -237,7 +238,7 @@ def _realization(
     billed = pl.DataFrame(schema={"time_entry_id": pl.String, "billed_value": load.MONEY})
     ids = worked["time_entry_id"].to_list()
     for first in range(0, len(ids), CHUNK):
-        found = frame(
+        found = read_frame(
             connection,
             select(event.source_record_id, event.amount)
             .join(invoice, invoice.id == event.invoice_id)
@@ -248,7 +249,7 @@ def _realization(
             {"time_entry_id": pl.String, "billed_value": load.MONEY},
         )
         billed = pl.concat([billed, found])
-    projects = frame(
+    projects = read_frame(
         connection,
         select(ProjectRow.id, ProjectRow.currency),
         {"project_id": pl.String, "currency": pl.String},
@@ -283,12 +284,12 @@ def _receivables(
         invoice.issue_date <= as_of,
         *([invoice.currency == currency] if currency else []),
     ]
-    invoices = frame(
+    invoices = read_frame(
         connection,
         _sliced(load.invoices_query().where(*issued), "customer", invoice.customer_id, where),
         load.INVOICES,
     )
-    payments = frame(
+    payments = read_frame(
         connection,
         _sliced(
             select(PaymentRow.invoice_id, PaymentRow.amount)
@@ -325,7 +326,7 @@ def journey(connection: Connection, entity_type: str, entity_id: str) -> pl.Data
     chain = _chain(connection, entity_type, entity_id)
     event = BusinessEventRow
     matches = [and_(event.entity_type == kind, event.entity_id == key) for kind, key in chain]
-    events = frame(
+    events = read_frame(
         connection,
         select(
             event.name,

@@ -21,7 +21,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, Connection, String, and_, case, cast, func, literal, select
 
 from metrics.slices import COLUMNS, Dimension, Owner
-from sync.store.tables import (
+from sync.store import (
     CustomerRow,
     ProjectRow,
     ResourceRow,
@@ -30,6 +30,7 @@ from sync.store.tables import (
     RollupCycleRow,
     RollupReceivableRow,
     RollupTimeRow,
+    read_frame,
 )
 
 BUCKETS = ("0–30", "31–60", "61–90", "90+")
@@ -99,8 +100,7 @@ def _frame(
     """Rows of ``statement``; a slice the owner cannot honour becomes a null ``by`` column."""
     sliced = cut.column is not None
     full = ({str(cut.by): pl.String} if sliced else {}) | schema
-    rows = connection.execute(statement).all()
-    out = pl.DataFrame([tuple(r) for r in rows], schema=full, orient="row", strict=False)
+    out = read_frame(connection, statement, full, strict=False)
     if cut.by and not sliced:
         out = out.with_columns(pl.lit(None, pl.String).alias(cut.by))
     return out

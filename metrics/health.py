@@ -13,6 +13,8 @@ from datetime import datetime
 
 import polars as pl
 
+from sync.store import OPEN_STATUSES, RunStatus
+
 
 def flow_health(runs: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
     """``runs``: flow, started_at, finished_at, status, records_in, exceptions."""
@@ -22,11 +24,14 @@ def flow_health(runs: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
         .group_by("flow")
         .agg(
             pl.len().alias("runs"),
-            (pl.col("status") == "failed").sum().alias("failed_runs"),
+            (pl.col("status") == RunStatus.FAILED).sum().alias("failed_runs"),
             pl.col("records_in").sum().alias("records"),
             pl.col("exceptions").sum().alias("exceptions"),
             minutes.sum().alias("run_minutes"),
-            pl.col("finished_at").filter(pl.col("status") == "succeeded").max().alias("last_ok"),
+            pl.col("finished_at")
+            .filter(pl.col("status") == RunStatus.SUCCEEDED)
+            .max()
+            .alias("last_ok"),
         )
         .with_columns(
             (pl.col("failed_runs") / pl.col("runs")).alias("run_error_rate"),
@@ -68,7 +73,7 @@ def vendor_calls(spans: pl.DataFrame) -> pl.DataFrame:
 def open_exceptions(exceptions: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
     """``exceptions``: flow, category, status, first_seen, value_at_risk, currency."""
     return (
-        exceptions.filter(pl.col("status").is_in(["open", "retrying"]))
+        exceptions.filter(pl.col("status").is_in(OPEN_STATUSES))
         .with_columns(((pl.lit(now) - pl.col("first_seen")).dt.total_hours() / 24).alias("age"))
         .group_by("flow", "category", "currency")
         .agg(

@@ -26,15 +26,17 @@ from sqlalchemy.orm import aliased
 
 from metrics.facts import slicing
 from metrics.leakage import GRACE_DAYS, revenue_leakage
-from metrics.load import MONEY, OPEN, frame, on_or_before
+from metrics.load import MONEY, on_or_before
 from metrics.slices import Dimension
-from sync.store.repo import likely
-from sync.store.tables import (
+from sync.store import (
+    OPEN_STATUSES,
     BillingEventRow,
     ExceptionRow,
     InvoiceRow,
     ProjectRow,
     TimeEntryRow,
+    likely,
+    read_frame,
 )
 
 LOOKBACK_DAYS = 400
@@ -115,7 +117,7 @@ def entries(
         *cut.filters,
     )
     schema = ({str(by): pl.String} if cut.column is not None else {}) | CANDIDATES
-    candidates = frame(connection, statement, schema)
+    candidates = read_frame(connection, statement, schema)
     if by and cut.column is None:
         candidates = candidates.with_columns(pl.lit(None, pl.String).alias(by))
     return shape(candidates, _held(connection, candidates))
@@ -130,10 +132,10 @@ def _held(connection: Connection, candidates: pl.DataFrame) -> pl.DataFrame:
     parts = [pl.DataFrame(schema=HELD)]
     for first in range(0, len(unpriced), CHUNK):
         parts.append(
-            frame(
+            read_frame(
                 connection,
                 select(row.entity_id, row.value_at_risk, row.currency).where(
-                    row.status.in_(OPEN),
+                    row.status.in_(OPEN_STATUSES),
                     row.entity_type == "time_entry",
                     row.entity_id.in_(unpriced[first : first + CHUNK]),
                 ),

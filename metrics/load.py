@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeAlias
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, Executable, Select, select
+from sqlalchemy import ColumnElement, Connection, Select, select
 from sqlalchemy.orm import aliased
 
-from sync.flows.rollup_facts import TIME_SOURCE
-from sync.store.repo import live_time_entries
-from sync.store.tables import (
+from sync import TIME_SOURCE
+from sync.store import (
+    OPEN_STATUSES,
     BillingEventRow,
     ExceptionRow,
     HolidayRow,
@@ -25,18 +25,14 @@ from sync.store.tables import (
     SpanRow,
     SyncRunRow,
     TimeOffRow,
+    live_time_entries,
+    read_frame,
 )
 
 UTC_TIME = pl.Datetime("us", "UTC")
 Rows: TypeAlias = Select[*tuple[Any, ...]]  # a select of any columns
 MONEY = pl.Decimal(18, 2)
-OPEN = ("open", "retrying")  # exception statuses that still need someone
 BILLING_INVOICE = aliased(InvoiceRow, name="billing_invoice")  # the invoice of a billing event
-
-
-def frame(connection: Connection, statement: Executable, schema: dict[str, Any]) -> pl.DataFrame:
-    rows = connection.execute(statement).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
 BILLING_EVENTS: dict[str, Any] = {
@@ -108,7 +104,7 @@ def billing_events(connection: Connection, *, until: date | None = None) -> pl.D
     statement = billing_events_query()
     if until is not None:
         statement = statement.where(BillingEventRow.occurred_on <= until)
-    return frame(connection, statement, BILLING_EVENTS)
+    return read_frame(connection, statement, BILLING_EVENTS)
 
 
 def invoices_query() -> Rows:
@@ -128,12 +124,12 @@ def invoices_query() -> Rows:
 
 
 def invoices(connection: Connection) -> pl.DataFrame:
-    return frame(connection, invoices_query(), INVOICES).drop("number")
+    return read_frame(connection, invoices_query(), INVOICES).drop("number")
 
 
 def payments(connection: Connection) -> pl.DataFrame:
     row = PaymentRow
-    return frame(
+    return read_frame(
         connection,
         select(row.invoice_id, row.received_on, row.amount, row.currency),
         {"invoice_id": pl.String, "paid_on": pl.Date, "amount": MONEY, "currency": pl.String},
@@ -165,8 +161,8 @@ def exceptions(connection: Connection, *, open_only: bool = False) -> pl.DataFra
         row.flow, row.category, row.status, row.first_seen, row.value_at_risk, row.currency
     )
     if open_only:
-        statement = statement.where(row.status.in_(OPEN))
-    return frame(connection, statement, EXCEPTIONS)
+        statement = statement.where(row.status.in_(OPEN_STATUSES))
+    return read_frame(connection, statement, EXCEPTIONS)
 
 
 def runs(
@@ -181,7 +177,7 @@ def runs(
         statement = statement.where(row.started_at >= midnight(since))
     if until is not None:
         statement = statement.where(on_or_before(row.started_at, until))
-    return frame(connection, statement, RUNS)
+    return read_frame(connection, statement, RUNS)
 
 
 def client_spans(connection: Connection) -> pl.DataFrame:
@@ -233,13 +229,13 @@ def time_entries_query() -> Rows:
 
 def time_entries(connection: Connection) -> pl.DataFrame:
     """Time entries that are not deleted (for utilization, approvals and realization)."""
-    return frame(connection, time_entries_query(), TIME_ENTRIES)
+    return read_frame(connection, time_entries_query(), TIME_ENTRIES)
 
 
 def people(connection: Connection) -> pl.DataFrame:
     """People with what their capacity depends on."""
     row = ResourceRow
-    return frame(
+    return read_frame(
         connection,
         select(
             row.id,
@@ -262,7 +258,7 @@ def people(connection: Connection) -> pl.DataFrame:
 
 def holidays(connection: Connection) -> pl.DataFrame:
     """Holidays; a null region applies everywhere."""
-    return frame(
+    return read_frame(
         connection,
         select(HolidayRow.region, HolidayRow.day),
         {"region": pl.String, "day": pl.Date},
@@ -272,7 +268,7 @@ def holidays(connection: Connection) -> pl.DataFrame:
 def time_off(connection: Connection) -> pl.DataFrame:
     """Approved time off, a row per person and day."""
     row = TimeOffRow
-    return frame(
+    return read_frame(
         connection,
         select(row.resource_id, row.day, row.hours).where(row.status == "approved"),
         {"resource_id": pl.String, "day": pl.Date, "hours": MONEY},
@@ -281,7 +277,7 @@ def time_off(connection: Connection) -> pl.DataFrame:
 
 def cost_rates(connection: Connection) -> pl.DataFrame:
     """Each person's cost rate (per hour), for project margin."""
-    return frame(
+    return read_frame(
         connection,
         select(ResourceRow.id, ResourceRow.cost_rate),
         {"resource_id": pl.String, "cost_rate": MONEY},

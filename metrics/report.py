@@ -27,7 +27,7 @@ from metrics.health import flow_health, open_exceptions
 from metrics.periods import Grain, bounds, previous
 from metrics.raw import RawRecords
 from metrics.slices import Dimension, Dimensions, Owner, attach, dimensions, notes
-from sync.store.tables import CursorRow
+from sync.store import CursorRow
 
 Source = Literal["rollups", "raw"]
 CLOSE_DAYS = 3  # the period close cut-off: approvals count up to this many days after period end

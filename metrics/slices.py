@@ -24,8 +24,7 @@ from typing import Literal, get_args
 import polars as pl
 from sqlalchemy import Connection, select
 
-from metrics.load import frame
-from sync.store.tables import CustomerRow, ProjectRow, ResourceRow
+from sync.store import CustomerRow, ProjectRow, ResourceRow, read_frame
 
 Dimension = Literal["region", "practice", "legal_entity", "customer", "project", "person"]
 DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
@@ -73,7 +72,7 @@ class Dimensions:
 def dimensions(connection: Connection) -> Dimensions:
     project, person, customer = ProjectRow, ResourceRow, CustomerRow
     return Dimensions(
-        projects=frame(
+        projects=read_frame(
             connection,
             select(
                 project.id,
@@ -98,7 +97,7 @@ def dimensions(connection: Connection) -> Dimensions:
                 "name": pl.String,
             },
         ),
-        people=frame(
+        people=read_frame(
             connection,
             select(person.id, person.region, person.practice, person.name),
             {
@@ -108,7 +107,7 @@ def dimensions(connection: Connection) -> Dimensions:
                 "name": pl.String,
             },
         ),
-        customers=frame(
+        customers=read_frame(
             connection,
             select(customer.id, customer.region, customer.legal_entity, customer.name),
             {

@@ -40,6 +40,7 @@ from sync.flows.context import FlowContext, FlowResult
 from sync.settings import Settings
 from sync.store.db import session_factory, transaction
 from sync.store.repo import finish_run, start_run
+from sync.store.vocabulary import RunStatus
 from sync.telemetry import current_trace_id, tracer
 
 log = logging.getLogger("plan2cash.engine")
@@ -117,14 +118,14 @@ class Engine:
             except ConnectorError as exc:
                 span.set_status(trace.StatusCode.ERROR, str(exc))
                 log.error("flow %s failed: %s", name, exc)
-                self._finish(run_id, "failed", FlowResult(), str(exc))
+                self._finish(run_id, RunStatus.FAILED, FlowResult(), str(exc))
                 return RunReport(name, "failed", FlowResult(), str(exc))
             except Exception as exc:  # any one flow's failure is its own; the others go on
                 reason = f"{type(exc).__name__}: {exc}"
                 span.record_exception(exc)
                 span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
                 log.exception("flow %s failed", name)
-                self._finish(run_id, "failed", FlowResult(), reason)
+                self._finish(run_id, RunStatus.FAILED, FlowResult(), reason)
                 return RunReport(name, "failed", FlowResult(), reason)
             span.set_attributes(
                 {
@@ -133,10 +134,12 @@ class Engine:
                     "exceptions": result.exceptions,
                 }
             )
-            self._finish(run_id, "succeeded", result, None)
+            self._finish(run_id, RunStatus.SUCCEEDED, result, None)
             return RunReport(name, "succeeded", result)
 
-    def _finish(self, run_id: int, status: str, result: FlowResult, error: str | None) -> None:
+    def _finish(
+        self, run_id: int, status: RunStatus, result: FlowResult, error: str | None
+    ) -> None:
         with transaction(self.context.sessions) as session:
             finish_run(
                 session,

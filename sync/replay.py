@@ -32,18 +32,18 @@ from sync.edits import Edit
 from sync.flows import billable
 from sync.flows.context import FlowContext
 from sync.rules import Reference
-from sync.store.repo import OPEN_STATUSES, audit, now
+from sync.store.repo import audit, now
 from sync.store.tables import AuditRow, BillingEventRow, ExceptionRow, OutboxRow
+from sync.store.vocabulary import OPEN_STATUSES, ExceptionStatus, OutboxStatus
 
 if TYPE_CHECKING:
     import polars as pl
 
-Status = Literal["open", "retrying", "resolved", "ignored"]
-STATUS_ACTION: dict[str, Action] = {
-    "resolved": Action.RESOLVE,
-    "ignored": Action.IGNORE,
-    "open": Action.REOPEN,
-    "retrying": Action.REOPEN,
+STATUS_ACTION: dict[ExceptionStatus, Action] = {
+    ExceptionStatus.RESOLVED: Action.RESOLVE,
+    ExceptionStatus.IGNORED: Action.IGNORE,
+    ExceptionStatus.OPEN: Action.REOPEN,
+    ExceptionStatus.RETRYING: Action.REOPEN,
 }
 
 
@@ -54,7 +54,7 @@ class ExceptionFilter:
     ids: Sequence[int] = ()
     flow: str | None = None
     category: str | None = None
-    statuses: Sequence[str] = OPEN_STATUSES
+    statuses: Sequence[ExceptionStatus] = OPEN_STATUSES
     entity_id: str | None = None
     older_than_days: float | None = None
 
@@ -107,7 +107,12 @@ def find(
 
 
 def set_status(
-    session: Session, which: ExceptionFilter, status: Status, *, actor: Identity, reason: str
+    session: Session,
+    which: ExceptionFilter,
+    status: ExceptionStatus,
+    *,
+    actor: Identity,
+    reason: str,
 ) -> int:
     """Resolve or ignore (or reopen) exceptions by filter, with who and why in the audit log;
     refused (and audited) unless ``actor``'s role allows it for that many records."""
@@ -269,7 +274,7 @@ def _replay_time_entry(
     billable.store_page(session, frame, [payload], moment=moment)
     session.flush()
     status = session.scalar(select(ExceptionRow.status).where(ExceptionRow.id == row.id))
-    if status != "resolved" and frame["category"][0] is not None:
+    if status != ExceptionStatus.RESOLVED and frame["category"][0] is not None:
         return Outcome(
             row.id,
             row.record_key,
@@ -281,7 +286,7 @@ def _replay_time_entry(
     session.execute(
         update(ExceptionRow)
         .where(ExceptionRow.id == row.id)
-        .values(status="resolved", notes="replayed")
+        .values(status=ExceptionStatus.RESOLVED, notes="replayed")
     )
     return _billed(session, row, frame["id"][0], edited, before, currency, dry_run=dry_run)
 
@@ -345,15 +350,19 @@ CENT = Decimal("0.01")
 def _requeue(session: Session, row: ExceptionRow) -> Outcome:
     assert row.payload is not None
     item = session.get(OutboxRow, row.payload["outbox_id"])
-    if item is None or item.status == "delivered":
+    if item is None or item.status == OutboxStatus.DELIVERED:
         return Outcome(row.id, row.record_key, "skipped", "already delivered or no longer queued")
     # one attempt on record keeps the look-up-before-post; the rest of the budget is fresh
     session.execute(
         update(OutboxRow)
         .where(OutboxRow.id == item.id)
-        .values(status="pending", next_attempt_at=now(), attempts=min(item.attempts, 1))
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now(), attempts=min(item.attempts, 1))
     )
-    session.execute(update(ExceptionRow).where(ExceptionRow.id == row.id).values(status="retrying"))
+    session.execute(
+        update(ExceptionRow)
+        .where(ExceptionRow.id == row.id)
+        .values(status=ExceptionStatus.RETRYING)
+    )
     return Outcome(
         row.id,
         row.record_key,

@@ -9,14 +9,15 @@ CLI uses, and is audited with who and why.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import streamlit as st
 
 from app import charts, data, labels, signin
 from sync.access import Action, Forbidden, Identity
+from sync.store import OPEN_STATUSES, ExceptionStatus
 
-STATUSES = ("open", "retrying", "resolved", "ignored")
+STATUSES = tuple(status.value for status in ExceptionStatus)
 AGES: dict[str, float | None] = {  # the words are the URL values (?age=over+7+days)
     "any age": None,
     "over 1 day": 1.0,
@@ -120,7 +121,7 @@ def filters() -> data.ExceptionFilter:
     statuses = status_col.multiselect(
         "Status",
         STATUSES,
-        default=["open", "retrying"],
+        default=[status.value for status in OPEN_STATUSES],
         placeholder="Any status",
         key="status",
         bind="query-params",
@@ -155,7 +156,7 @@ def filters() -> data.ExceptionFilter:
     return data.ExceptionFilter(
         flow=flow,
         category=category,
-        statuses=tuple(statuses),
+        statuses=tuple(ExceptionStatus(s) for s in statuses),
         older_than_days=AGES[age or "any age"],
     )
 
@@ -418,7 +419,7 @@ def run_action(
         changed = data.assign_exceptions(target, assignee, actor=who)
         done(f"Assigned {labels.count(changed, 'exception')} to {labels.text(assignee)}.")
     else:
-        status: Literal["resolved", "ignored"] = "resolved" if action == "Resolve" else "ignored"
+        status = ExceptionStatus.RESOLVED if action == "Resolve" else ExceptionStatus.IGNORED
         changed = data.set_exception_status(target, status, actor=who, reason=reason)
         done(f"Marked {labels.count(changed, 'exception')} {status}.")
 

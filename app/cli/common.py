@@ -25,8 +25,7 @@ def load_config(config: Path | None) -> Settings:
 
 def open_store(settings: Settings) -> Any:
     """The store's SQLAlchemy engine, migrated to the latest schema."""
-    from sync.store.db import make_engine
-    from sync.store.migrate import upgrade
+    from sync.store import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
     upgrade(engine)

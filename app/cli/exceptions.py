@@ -29,8 +29,7 @@ def exceptions_list(
     config: ConfigOption = None,
 ) -> None:
     """List exceptions, newest first."""
-    from sync.store.db import session_factory
-    from sync.store.tables import ExceptionRow
+    from sync.store import ExceptionRow, session_factory
 
     settings = load_config(config)
     sessions = session_factory(open_store(settings))
@@ -58,9 +57,7 @@ def exceptions_list(
 @app.command("show")
 def exceptions_show(exception_id: int, config: ConfigOption = None) -> None:
     """One exception in full: reason, payload as received, history."""
-    from sync.store import journeys
-    from sync.store.db import session_factory
-    from sync.store.tables import AuditRow, ExceptionRow
+    from sync.store import AuditRow, ExceptionRow, journeys, session_factory
 
     sessions = session_factory(open_store(load_config(config)))
     with sessions() as session:
@@ -201,9 +198,11 @@ def _set_status(
 ) -> None:
     from sync.access import cli_identity
     from sync.replay import set_status
-    from sync.store.db import session_factory, transaction
+    from sync.store import ExceptionStatus, session_factory, transaction
 
     which = _filter(ids, flow, category, older_than_days)
     with transaction(session_factory(open_store(load_config(config)))) as session:
-        count = set_status(session, which, status, actor=cli_identity(), reason=reason)  # type: ignore[arg-type]
+        count = set_status(
+            session, which, ExceptionStatus(status), actor=cli_identity(), reason=reason
+        )
     console.print(f"{count} exception(s) marked {status}.")

@@ -12,7 +12,7 @@ app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 @app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the store to the latest schema."""
-    from sync.store.migrate import current
+    from sync.store import current
 
     engine = open_store(load_config(config))
     console.print(

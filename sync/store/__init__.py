@@ -1,0 +1,167 @@
+"""The store: typed tables, sessions, session-first repository functions and the vocabularies
+its columns hold. What other packages use of the store is named here (``__all__``); the modules
+behind it are the store's own.
+
+- tables: ``sync.store.tables`` (bookkeeping) with ``tables_reference``, ``tables_billing`` and
+  ``tables_rollups``; column types in ``sync.store.columns``;
+- engines, sessions, transactions and bulk writes: ``sync.store.db``;
+- repository functions (the session first; the caller owns the transaction): ``sync.store.repo``
+  and ``sync.store.journeys`` (what happened to a record);
+- a select's rows as a typed polars frame: ``sync.store.reads``;
+- statuses, categories, flows and kinds: ``sync.store.vocabulary``;
+- migrations: ``sync.store.migrate``.
+"""
+
+from __future__ import annotations
+
+from sync.store import journeys
+from sync.store.db import (
+    among,
+    insert_frame,
+    make_engine,
+    session_factory,
+    transaction,
+    upsert,
+    upsert_frame,
+)
+from sync.store.migrate import (
+    current,
+    heads,
+    upgrade,
+)
+from sync.store.reads import (
+    read_frame,
+)
+from sync.store.repo import (
+    Problem,
+    audit,
+    external_id,
+    finish_run,
+    get_cursor,
+    likely,
+    link,
+    live_time_entries,
+    now,
+    open_record_keys,
+    report_problems,
+    resolve_problems,
+    set_cursor,
+    start_run,
+)
+from sync.store.tables import (
+    AssignmentRow,
+    AuditRow,
+    BillingEventRow,
+    BusinessEventRow,
+    CompensationRow,
+    ContractRow,
+    CursorRow,
+    CustomerRow,
+    ExceptionRow,
+    HolidayRow,
+    InvoiceRow,
+    OutboxRow,
+    PaymentRow,
+    ProjectRow,
+    RateCardRow,
+    ResourceRow,
+    RollupBillingRow,
+    RollupCapacityRow,
+    RollupCycleRow,
+    RollupMemberRow,
+    RollupPersonRow,
+    RollupReceivableRow,
+    RollupTimeRow,
+    SpanRow,
+    SyncRunRow,
+    TimeEntryRow,
+    TimeOffRow,
+    WorkItemRow,
+    XrefRow,
+)
+from sync.store.vocabulary import (
+    DUE_STATUSES,
+    OPEN_STATUSES,
+    SETTLED_INVOICE_STATUSES,
+    UNRESOLVED_STATUSES,
+    CompensationKind,
+    CompensationStatus,
+    ExceptionCategory,
+    ExceptionStatus,
+    Flow,
+    InvoiceStatus,
+    OutboxKind,
+    OutboxStatus,
+    RunStatus,
+)
+
+__all__ = [
+    "DUE_STATUSES",
+    "OPEN_STATUSES",
+    "SETTLED_INVOICE_STATUSES",
+    "UNRESOLVED_STATUSES",
+    "AssignmentRow",
+    "AuditRow",
+    "BillingEventRow",
+    "BusinessEventRow",
+    "CompensationKind",
+    "CompensationRow",
+    "CompensationStatus",
+    "ContractRow",
+    "CursorRow",
+    "CustomerRow",
+    "ExceptionCategory",
+    "ExceptionRow",
+    "ExceptionStatus",
+    "Flow",
+    "HolidayRow",
+    "InvoiceRow",
+    "InvoiceStatus",
+    "OutboxKind",
+    "OutboxRow",
+    "OutboxStatus",
+    "PaymentRow",
+    "Problem",
+    "ProjectRow",
+    "RateCardRow",
+    "ResourceRow",
+    "RollupBillingRow",
+    "RollupCapacityRow",
+    "RollupCycleRow",
+    "RollupMemberRow",
+    "RollupPersonRow",
+    "RollupReceivableRow",
+    "RollupTimeRow",
+    "RunStatus",
+    "SpanRow",
+    "SyncRunRow",
+    "TimeEntryRow",
+    "TimeOffRow",
+    "WorkItemRow",
+    "XrefRow",
+    "among",
+    "audit",
+    "current",
+    "external_id",
+    "finish_run",
+    "get_cursor",
+    "heads",
+    "insert_frame",
+    "journeys",
+    "likely",
+    "link",
+    "live_time_entries",
+    "make_engine",
+    "now",
+    "open_record_keys",
+    "read_frame",
+    "report_problems",
+    "resolve_problems",
+    "session_factory",
+    "set_cursor",
+    "start_run",
+    "transaction",
+    "upgrade",
+    "upsert",
+    "upsert_frame",
+]

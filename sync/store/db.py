@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 
-from sync.store.tables import Base
+from sync.store.columns import Base, sqlite_datetimes
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -325,8 +325,7 @@ def _native(frame: pl.DataFrame) -> pl.DataFrame:
     for name, dtype in frame.schema.items():
         column = pl.col(name)
         if isinstance(dtype, pl.Datetime):
-            utc = column.dt.convert_time_zone("UTC") if dtype.time_zone else column
-            conversions.append(utc.dt.strftime("%Y-%m-%d %H:%M:%S%.6f").alias(name))
+            conversions.append(sqlite_datetimes(column, dtype).alias(name))
         elif dtype == pl.Date:
             conversions.append(column.dt.strftime("%Y-%m-%d").alias(name))
         elif isinstance(dtype, pl.Decimal):

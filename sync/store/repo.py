@@ -28,8 +28,8 @@ from sync.store.tables import (
     TimeEntryRow,
     XrefRow,
 )
+from sync.store.vocabulary import OPEN_STATUSES, ExceptionStatus, RunStatus
 
-OPEN_STATUSES = ("open", "retrying")
 CHUNK = 500  # keys per IN list
 
 
@@ -124,7 +124,7 @@ def report_problems(
             "first_seen": moment,
             "last_seen": moment,
             "trace_id": trace_id,
-            "status": "open",
+            "status": ExceptionStatus.OPEN,
         }
         for p in {p.record_key: p for p in problems}.values()
     ]
@@ -147,7 +147,10 @@ def report_problems(
         set_={
             **{c: stmt.excluded[c] for c in refreshed},
             "attempts": ExceptionRow.attempts + 1,
-            "status": case((ExceptionRow.status == "ignored", "ignored"), else_="open"),
+            "status": case(
+                (ExceptionRow.status == ExceptionStatus.IGNORED, ExceptionStatus.IGNORED.value),
+                else_=ExceptionStatus.OPEN.value,
+            ),
         },
     )
     session.execute(stmt, rows)
@@ -180,7 +183,7 @@ def resolve_problems(session: Session, flow: str, record_keys: Sequence[str], *,
             update(ExceptionRow)
             .where(ExceptionRow.id.in_(ids[start : start + CHUNK]))
             .where(ExceptionRow.status.in_(OPEN_STATUSES))  # as read, in this transaction
-            .values(status="resolved", notes=note, last_seen=now())
+            .values(status=ExceptionStatus.RESOLVED, notes=note, last_seen=now())
         )
         resolved += result.rowcount  # type: ignore[attr-defined]
     return resolved
@@ -217,7 +220,7 @@ def _open_ids(session: Session, flow: str, record_keys: Sequence[str]) -> list[i
 
 
 def start_run(session: Session, flow: str, trace_id: str | None) -> int:
-    run = SyncRunRow(flow=flow, started_at=now(), status="running", trace_id=trace_id)
+    run = SyncRunRow(flow=flow, started_at=now(), status=RunStatus.RUNNING, trace_id=trace_id)
     session.add(run)
     session.flush()
     return run.id
@@ -227,7 +230,7 @@ def finish_run(
     session: Session,
     run_id: int,
     *,
-    status: str,
+    status: RunStatus,
     records_in: int = 0,
     records_out: int = 0,
     exceptions: int = 0,

@@ -11,11 +11,11 @@ from sqlalchemy import Connection, select
 
 from metrics import load
 from metrics.cycle import stage_durations
-from metrics.load import frame
 from metrics.periods import Grain, bounds
 from metrics.report import cutoff
 from metrics.slices import Dimension, Owner, attach, dimensions
 from metrics.wip import age_bucket, unbilled
+from sync.store import read_frame
 from sync.store.tables import BillingEventRow
 
 
@@ -90,7 +90,7 @@ def _entries(
 def _realization(connection: Connection, entries: pl.DataFrame, as_of: date) -> pl.DataFrame:
     worked = entries.filter((pl.col("status") == "approved") & pl.col("billable"))
     events = load.billing_events(connection).filter(pl.col("posted_at").dt.date() <= as_of)
-    links = frame(
+    links = read_frame(
         connection,
         select(BillingEventRow.id, BillingEventRow.source_record_id),
         {"event_id": pl.String, "time_entry_id": pl.String},

@@ -76,7 +76,7 @@ def test_a_drilldown_reads_only_its_cell(
     """The rows that reach Python are the cell's, not the history's: a day's work, the invoices
     posted on a day, one project's WIP — a few dozen rows, however many the store holds."""
     read: list[int] = []
-    original = load.frame
+    original = load.read_frame
 
     def counted(connection: Any, statement: Any, schema: dict[str, Any]) -> pl.DataFrame:
         out = original(connection, statement, schema)
@@ -86,8 +86,8 @@ def test_a_drilldown_reads_only_its_cell(
     day = date(2026, 11, 2) if kpi == "cycle_time" else date(2026, 11, 3)
     with seeded.connect() as connection:
         everything = load.time_entries(connection).height + load.billing_events(connection).height
-        monkeypatch.setattr(drill, "frame", counted)
-        monkeypatch.setattr(load, "frame", counted)
+        monkeypatch.setattr(drill, "read_frame", counted)
+        monkeypatch.setattr(load, "read_frame", counted)
         if kpi == "wip":
             rows = drill.records(connection, kpi, as_of=TODAY, where={"project": "pro_00"})
         else:

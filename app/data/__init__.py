@@ -1,0 +1,92 @@
+"""The dashboard's only door to the store, and its only caching.
+
+``engine()`` is a process-wide resource (and migrates an empty store so that pages render on a
+fresh clone); every query function is cached for ``TTL_SECONDS`` and returns polars frames built
+from the SQLAlchemy statements of :mod:`app.queries`, which run unchanged on SQLite and
+PostgreSQL. Grouping by currency happens in SQL or in :mod:`app.frames`; amounts in different
+currencies never meet. The executive Overview reads :mod:`metrics` (the rollups, and drilldown
+records) instead, cached by the store and its data version.
+
+Triage actions (replay, resolve, ignore, assign) call :mod:`sync.replay`, the functions the CLI
+uses, are never cached, and forget every cached result when they are done.
+
+Pages use the names below; the modules behind them are one per domain: ``store`` (engine,
+settings, reading a query), ``billing``, ``triage`` (exceptions), ``integration`` (health) and
+``overview`` (the executive KPIs).
+"""
+
+from __future__ import annotations
+
+from app.data.billing import (
+    BillingSummary,
+    BillingTrend,
+    EventFilters,
+    billing_events,
+    billing_summary,
+    billing_trend,
+    invoice_lines,
+    invoices,
+    wip_aging,
+)
+from app.data.integration import HealthReport, integration_health
+from app.data.overview import (
+    data_version,
+    executive_overview,
+    kpi_records,
+    record_journey,
+    slice_values,
+    utilization_groups,
+)
+from app.data.store import EXCEPTIONS_URL, TTL_SECONDS, engine, refresh, settings, store_label
+from app.data.triage import (
+    ExceptionDetail,
+    ExceptionHeadline,
+    ExceptionList,
+    assign_exceptions,
+    exception_choices,
+    exception_detail,
+    exception_headline,
+    exceptions,
+    parse_edit,
+    replay_exceptions,
+    set_exception_status,
+)
+from sync.replay import ExceptionFilter
+
+__all__ = [
+    "EXCEPTIONS_URL",
+    "TTL_SECONDS",
+    "BillingSummary",
+    "BillingTrend",
+    "EventFilters",
+    "ExceptionDetail",
+    "ExceptionFilter",
+    "ExceptionHeadline",
+    "ExceptionList",
+    "HealthReport",
+    "assign_exceptions",
+    "billing_events",
+    "billing_summary",
+    "billing_trend",
+    "data_version",
+    "engine",
+    "exception_choices",
+    "exception_detail",
+    "exception_headline",
+    "exceptions",
+    "executive_overview",
+    "integration_health",
+    "invoice_lines",
+    "invoices",
+    "kpi_records",
+    "parse_edit",
+    "record_journey",
+    "refresh",
+    "replay_exceptions",
+    "set_exception_status",
+    "settings",
+    "slice_values",
+    "store_label",
+    "utilization_groups",
+    "wip_aging",
+]
