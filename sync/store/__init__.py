@@ -76,7 +76,6 @@ from sync.store.tables import (
     SyncRunRow,
     TimeEntryRow,
     TimeOffRow,
-    WorkItemRow,
     XrefRow,
 )
 from sync.store.vocabulary import (
@@ -137,7 +136,6 @@ __all__ = [
     "SyncRunRow",
     "TimeEntryRow",
     "TimeOffRow",
-    "WorkItemRow",
     "XrefRow",
     "among",
     "audit",

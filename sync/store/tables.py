@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -161,7 +160,6 @@ class AuditRow(Base):
 metadata = Base.metadata
 
 __all__ = [
-    "ACTIVE_WORK_ITEM",
     "MONEY",
     "AssignmentRow",
     "AuditRow",
@@ -193,7 +191,6 @@ __all__ = [
     "TimeEntryRow",
     "TimeOffRow",
     "UtcDateTime",
-    "WorkItemRow",
     "XrefRow",
     "metadata",
 ]
