@@ -29,6 +29,7 @@ from sync.store.tables import (
     OutboxRow,
     TimeEntryRow,
 )
+from sync.store.vocabulary import OutboxKind
 
 TODAY = date(2026, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -140,7 +141,9 @@ def test_a_lost_reply_does_not_credit_twice(sandbox: Sandbox, store: Engine) -> 
     sandbox.xero.lose_next_response(FAST.attempts)  # every try of the credit note is lost
     run(engine)
     with session_factory(store).begin() as s:
-        item = s.scalars(select(OutboxRow).where(OutboxRow.kind.contains("credit_note"))).one()
+        item = s.scalars(
+            select(OutboxRow).where(OutboxRow.kind == OutboxKind.CREDIT_NOTE_CREATE)
+        ).one()
         assert (item.status, item.attempts) == ("retrying", 1)
         s.execute(update(OutboxRow).values(next_attempt_at=datetime.now(UTC) - timedelta(1)))
     assert len(ours(sandbox)) == 1  # Xero got it; we did not hear
