@@ -43,23 +43,23 @@ from sqlalchemy.orm import Session
 
 from collectors.entities import canonical_id
 from sync.flows import watermarks
-from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.context import FlowContext, FlowResult
+from sync.flows.record_keys import BILLABLE_FLOW, edited_entry
 from sync.flows.watermarks import Moment
+from sync.pipeline import with_last
+from sync.store import outbox
 from sync.store.db import transaction
-from sync.store.repo import Problem, get_cursor, now, resolve_problems, set_cursor
+from sync.store.repo import Problem, get_cursor, resolve_problems, set_cursor
 from sync.store.tables import (
     BillingEventRow,
     CompensationRow,
     InvoiceRow,
-    OutboxRow,
     TimeEntryRow,
 )
 from sync.telemetry import record_events, tracer
 
 CREDIT_NOTE = "credit_note"
 ADJUSTMENT = "adjustment"
-OUTBOX_KIND = "xero.credit_note.create"
-EDITED_FLOW = "billable"  # the flow that reports ``edited_after_invoiced``
 CENT = Decimal("0.01")
 HOURS = Decimal("0.0001")
 MAX_HOURS = Decimal(24)
@@ -328,19 +328,11 @@ def _credit(session: Session, ctx: FlowContext, p: Plan) -> None:
         **_common(p, ctx.clock()),
     )
     session.add(row)
-    moment = now()  # the outbox runs on the wall clock
-    session.add(
-        OutboxRow(
-            kind=OUTBOX_KIND,
-            system="xero",
-            aggregate_id=row.id,
-            idempotency_key=f"p2c-{row.id}",
-            payload={"credit_note_id": row.id, "invoice_id": event.invoice_id},
-            status="pending",
-            attempts=0,
-            next_attempt_at=moment,
-            created_at=moment,
-        )
+    outbox.enqueue(
+        session,
+        outbox.CREDIT_NOTE_KIND,
+        row.id,
+        {"credit_note_id": row.id, "invoice_id": event.invoice_id},
     )
     _done(session, ctx, p, "credit_note.created", row, f"credit note {row.number}")
 
@@ -474,5 +466,5 @@ def _done(
 
 def _resolve(session: Session, p: Plan, what: str) -> None:
     resolve_problems(
-        session, EDITED_FLOW, [f"be:{p.case.source_id}"], note=f"Compensated by {what}."
+        session, BILLABLE_FLOW, [edited_entry(p.case.source_id)], note=f"Compensated by {what}."
     )

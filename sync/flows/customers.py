@@ -27,8 +27,9 @@ from collectors.errors import RecordError
 from collectors.salesforce.mapping import customer_id as salesforce_customer_id
 from collectors.salesforce.mapping import parse_datetime
 from sync.flows import identity, provisioning
-from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.context import FlowContext, FlowResult
 from sync.flows.unreadable import RecordKind, map_records, resolve_readable, unreadable
+from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
 from sync.store.repo import (
     OPEN_STATUSES,

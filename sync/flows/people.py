@@ -28,10 +28,11 @@ from sqlalchemy.orm import Session
 from collectors import bamboohr, harvest
 from collectors.entities import Resource
 from sync.flows import identity, reference
-from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.context import FlowContext, FlowResult
 from sync.flows.holiday_scope import HolidayScope
 from sync.flows.staffing import participations, terminated_with_assignments
 from sync.flows.unreadable import INVALID_RECORD, STAGE, RecordKind, map_records, received
+from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
 from sync.store.repo import Problem, get_cursor, link, report_problems, resolve_problems, set_cursor
 from sync.store.tables import HolidayRow, ResourceRow, TimeOffRow

@@ -164,7 +164,7 @@ def _read(
             workspaces.setdefault(workspace.contract_id, []).append(workspace)
     land = Landscape(
         http={"kantata": kantata, "harvest": time, "xero": erp},
-        tenancy=Tenancy(ctx, erp),
+        tenancy=Tenancy(ctx.xero, erp, ctx.settings.xero, ctx.sessions),
         contacts={},
         contacts_taken=set(identity.xrefs(session, "customer", "xero")),
         contacts_kept=_kept_contacts(session),
@@ -268,8 +268,11 @@ def _system_customer(
     elif not live:
         return None
     elif system == "xero":  # looked up again, created, and remembered per organisation
-        external = tenancy.contact_in(ctx, land.http["xero"], tenant, customer)
-        event = "customer.provisioned"
+        contact = land.tenancy.contact(tenant, customer)
+        external, event = contact.contact_id, "customer.provisioned"
+        if contact.new:
+            attributes = {"system": "xero", "external_id": external, "tenant_id": tenant}
+            plan.events.append(("customer.linked", "customer", customer.id, attributes))
     else:
         time = land.http["harvest"]
         external = str(

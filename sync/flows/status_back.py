@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 
 from collectors import salesforce, xero
 from collectors.entities import Invoice, Payment
-from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.context import FlowContext, FlowResult
 from sync.flows.customers import ACCOUNT
 from sync.flows.unreadable import RecordKind, map_records
+from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
 from sync.store.repo import (
     Problem,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sync.flows.context import prefetched
+from sync.pipeline import prefetched
 
 WHO = contextvars.ContextVar("WHO", default="nobody")
 
@@ -74,7 +74,7 @@ def test_the_reader_sees_the_callers_context() -> None:
 
 
 def test_work_handed_behind_runs_in_order_one_at_a_time_in_the_callers_context() -> None:
-    from sync.flows.context import Behind
+    from sync.pipeline import Behind
 
     running = threading.Semaphore(1)
     seen: list[tuple[int, str, str]] = []
@@ -100,7 +100,7 @@ def test_work_handed_behind_runs_in_order_one_at_a_time_in_the_callers_context()
 
 
 def test_an_error_behind_comes_out_at_the_next_hand_over_and_stops_the_rest() -> None:
-    from sync.flows.context import Behind
+    from sync.pipeline import Behind
 
     stored: list[int] = []
 
