@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from collectors.entities import Invoice, InvoiceLine, canonical_id
 from sync.flows import compensation
+from sync.flows.compensation_plan import ADJUSTMENT
 from sync.flows.context import FlowContext, FlowResult
 from sync.store import outbox
 from sync.store.db import transaction
@@ -192,9 +193,9 @@ def _lines(session: Session, events: list[BillingEventRow]) -> list[InvoiceLine]
         ).all()
     )
     grouped: dict[tuple[str, Decimal], list[BillingEventRow]] = defaultdict(list)
-    adjustments = [e for e in events if e.kind == compensation.ADJUSTMENT]
+    adjustments = [e for e in events if e.kind == ADJUSTMENT]
     for e in events:
-        if e.kind != compensation.ADJUSTMENT:
+        if e.kind != ADJUSTMENT:
             grouped[(e.resource_id or "", Decimal(e.rate))].append(e)
     lines = []
     for (resource_id, rate), items in sorted(

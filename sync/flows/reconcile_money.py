@@ -28,7 +28,7 @@ import polars as pl
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from sync.flows.compensation import CREDIT_NOTE
+from sync.flows.compensation_plan import CREDIT_NOTE
 from sync.flows.context import FlowContext, FlowResult
 from sync.flows.reference import load_reference
 from sync.rules import MONEY, Reference
