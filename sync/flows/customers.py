@@ -152,10 +152,6 @@ def _store_accounts(session: Session, page: list[dict[str, Any]]) -> FlowResult:
     return _finish(session, page, problems, done)
 
 
-def _parent(resolved: dict[str, str], parent_id: str | None) -> str | None:
-    return resolved.get(parent_id, parent_id) if parent_id else None
-
-
 def resolved_customers(session: Session) -> dict[str, str]:
     """The Salesforce-derived customer id (what the mapping names) → the canonical customer."""
     known = identity.xrefs(session, "customer", SYSTEM)
