@@ -45,7 +45,7 @@ from sync.flows.billable_store import (
 from sync.flows.context import FlowContext, FlowResult
 from sync.pipeline import Behind, prefetched, with_last
 from sync.rules import Reference, capped, judged
-from sync.store import billing
+from sync.store import problems
 from sync.store.db import transaction
 from sync.store.repo import OPEN_STATUSES, get_cursor, set_cursor
 from sync.telemetry import tracer
@@ -178,7 +178,9 @@ def recheck_waiting(ctx: FlowContext, reference: Reference) -> FlowResult:
     """Check entries that wait on reference data again, from their stored payloads (the latest
     version seen), against the reference data as it is now."""
     with ctx.sessions() as session:
-        waiting = billing.held_payloads(session, FLOW, REFERENCE_CATEGORIES, OPEN_STATUSES)
+        waiting = problems.held_payloads(
+            session, FLOW, OPEN_STATUSES, categories=REFERENCE_CATEGORIES
+        )
     result = FlowResult()
     for start in range(0, len(waiting), PAGE):
         page = waiting[start : start + PAGE]

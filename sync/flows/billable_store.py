@@ -32,6 +32,7 @@ from sync.flows.reference import load_reference
 from sync.rules import Reference, check
 from sync.settings import Billing
 from sync.store import billing
+from sync.store import problems as held
 from sync.store.db import FrameUpsert
 from sync.store.repo import Problem, report_problems, resolve_problems
 from sync.store.tables import BillingEventRow, TimeEntryRow
@@ -102,7 +103,7 @@ def store_page(
         session, frame.filter(~pl.col("billing") | pl.col("category").is_not_null()), existing
     )
     trace_id = current_trace_id()
-    known = billing.known_keys(session, FLOW, [p.record_key for p in problems], KNOWN_STATUSES)
+    known = held.known_keys(session, FLOW, [p.record_key for p in problems], KNOWN_STATUSES)
     fresh = [p for p in problems if p.record_key not in known]
     report_problems(session, FLOW, problems, trace_id=trace_id)
     still_edited = {p.record_key for p in edited}

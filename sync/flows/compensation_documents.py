@@ -10,7 +10,7 @@ the engine's clock; the outbox item keeps the wall clock's.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import delete, update
@@ -53,23 +53,18 @@ def _invoice_number(session: Session, event: BillingEventRow) -> str:
 
 
 def _credit(session: Session, ctx: FlowContext, p: Plan) -> None:
-    event, hours = p.case.event, -p.want
+    event = p.case.event
     invoice_number = _invoice_number(session, event)
-    rate = Decimal(event.rate)
-    key = f"{event.invoice_id}:{p.case.entry_id}:{p.version}"
-    row = CompensationRow(
-        id=canonical_id("plan2cash", CREDIT_NOTE, key),
-        kind=CREDIT_NOTE,
+    row = _document(
+        session,
+        ctx,
+        p,
+        CREDIT_NOTE,
+        f"{event.invoice_id}:{p.case.entry_id}:{p.version}",
+        -p.want,
+        invoice_number,
         number=f"CN-{invoice_number}-{p.case.source_id}-{p.version}",
-        reason=_why(p, invoice_number),
-        quantity=hours,
-        rate=rate,
-        amount=_amount(hours, rate),
-        issue_date=ctx.today(),
-        status="pending",
-        **_common(p, ctx.clock()),
     )
-    session.add(row)
     outbox.enqueue(
         session,
         outbox.CREDIT_NOTE_KIND,
@@ -82,22 +77,18 @@ def _credit(session: Session, ctx: FlowContext, p: Plan) -> None:
 def _adjust(session: Session, ctx: FlowContext, p: Plan) -> None:
     event, hours = p.case.event, p.want
     invoice_number = _invoice_number(session, event)
-    rate = Decimal(event.rate)
     source = f"{p.case.entry_id}:adjustment:{p.version}"
-    row = CompensationRow(
-        id=canonical_id("plan2cash", ADJUSTMENT, f"{event.invoice_id}:{source}"),
-        kind=ADJUSTMENT,
-        number=None,
+    row = _document(
+        session,
+        ctx,
+        p,
+        ADJUSTMENT,
+        f"{event.invoice_id}:{source}",
+        hours,
+        invoice_number,
         billing_event_id=canonical_id("plan2cash", "billing_event", source),
-        reason=_why(p, invoice_number),
-        quantity=hours,
-        rate=rate,
-        amount=_amount(hours, rate),
-        issue_date=ctx.today(),
-        status="pending",
-        **_common(p, ctx.clock()),
     )
-    session.add(row)
+    rate = Decimal(row.rate)
     session.add(
         BillingEventRow(
             id=row.billing_event_id,
@@ -156,19 +147,46 @@ def _withdraw(session: Session, ctx: FlowContext, pending: CompensationRow) -> N
     )
 
 
-def _common(p: Plan, moment: datetime) -> dict[str, object]:
+def _document(
+    session: Session,
+    ctx: FlowContext,
+    p: Plan,
+    kind: str,
+    key: str,
+    hours: Decimal,
+    invoice_number: str,
+    *,
+    number: str | None = None,
+    billing_event_id: str | None = None,
+) -> CompensationRow:
+    """A new pending compensation of ``kind`` for ``hours`` at the invoiced rate, added to the
+    session; its id comes from ``key``."""
     event = p.case.event
-    return {
-        "time_entry_id": p.case.entry_id,
-        "invoice_id": event.invoice_id,
-        "customer_id": event.customer_id,
-        "contract_id": event.contract_id,
-        "version": p.version,
-        "currency": event.currency,
-        "created_at": moment,
-        "updated_at": moment,
-        "posted_at": None,
-    }
+    rate = Decimal(event.rate)
+    moment = ctx.clock()
+    row = CompensationRow(
+        id=canonical_id("plan2cash", kind, key),
+        kind=kind,
+        number=number,
+        billing_event_id=billing_event_id,
+        reason=_why(p, invoice_number),
+        quantity=hours,
+        rate=rate,
+        amount=_amount(hours, rate),
+        issue_date=ctx.today(),
+        status="pending",
+        time_entry_id=p.case.entry_id,
+        invoice_id=event.invoice_id,
+        customer_id=event.customer_id,
+        contract_id=event.contract_id,
+        version=p.version,
+        currency=event.currency,
+        created_at=moment,
+        updated_at=moment,
+        posted_at=None,
+    )
+    session.add(row)
+    return row
 
 
 def _why(p: Plan, invoice_number: str) -> str:

@@ -31,6 +31,7 @@ from sync.flows.context import FlowContext, FlowResult
 from sync.flows.unreadable import RecordKind, map_records, resolve_readable, unreadable
 from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
+from sync.store.problems import held_payloads
 from sync.store.repo import (
     OPEN_STATUSES,
     Problem,
@@ -40,7 +41,7 @@ from sync.store.repo import (
     resolve_problems,
     set_cursor,
 )
-from sync.store.tables import ContractRow, CustomerRow, ExceptionRow, RateCardRow
+from sync.store.tables import ContractRow, CustomerRow, RateCardRow
 from sync.telemetry import current_trace_id, record_events, tracer
 
 FLOW = "customers"
@@ -245,14 +246,7 @@ def _waiting_for_customer(key: str, contract: Contract, raw: dict[str, Any]) -> 
 def _waiting_contracts(ctx: FlowContext, activated: set[str]) -> FlowResult:
     """Contracts held for their account, tried again from their stored payloads."""
     with ctx.sessions() as session:
-        payloads = session.scalars(
-            select(ExceptionRow.payload).where(
-                ExceptionRow.flow == FLOW,
-                ExceptionRow.category == UNKNOWN_CUSTOMER,
-                ExceptionRow.status.in_(OPEN_STATUSES),
-            )
-        ).all()
-    page = [p for p in payloads if isinstance(p, dict)]
+        page = held_payloads(session, FLOW, OPEN_STATUSES, categories=[UNKNOWN_CUSTOMER])
     if not page:
         return FlowResult()
     with transaction(ctx.sessions) as session:

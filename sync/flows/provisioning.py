@@ -28,8 +28,9 @@ from sync.flows import identity
 from sync.flows.context import FlowContext, FlowResult
 from sync.flows.provisioning_landscape import Landscape, Plan, project_keys, read_landscape
 from sync.store.db import transaction, upsert
+from sync.store.problems import held_payloads
 from sync.store.repo import OPEN_STATUSES, Problem, link, report_problems, resolve_problems
-from sync.store.tables import ContractRow, CustomerRow, ExceptionRow, ProjectRow
+from sync.store.tables import ContractRow, CustomerRow, ProjectRow
 from sync.telemetry import current_trace_id, record_events, tracer
 
 FLOW = "customers"
@@ -41,14 +42,8 @@ PROJECT_OWNED = ["contract_id", "customer_id", "region", "legal_entity", "budget
 def waiting(ctx: FlowContext) -> set[str]:
     """Contracts whose provisioning failed or was ambiguous: tried again on every run."""
     with ctx.sessions() as session:
-        payloads = session.scalars(
-            select(ExceptionRow.payload).where(
-                ExceptionRow.flow == FLOW,
-                ExceptionRow.stage == STAGE,
-                ExceptionRow.status.in_(OPEN_STATUSES),
-            )
-        ).all()
-    return {str(p["contract_id"]) for p in payloads if isinstance(p, dict) and "contract_id" in p}
+        payloads = held_payloads(session, FLOW, OPEN_STATUSES, stage=STAGE)
+    return {str(p["contract_id"]) for p in payloads if "contract_id" in p}
 
 
 def provision(ctx: FlowContext, contract_ids: set[str]) -> FlowResult:

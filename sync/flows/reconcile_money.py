@@ -33,10 +33,9 @@ from sync.flows.context import FlowContext, FlowResult
 from sync.flows.reference import load_reference
 from sync.rules import MONEY, Reference
 from sync.store.db import transaction
-from sync.store.repo import OPEN_STATUSES, Problem, report_problems, resolve_problems
+from sync.store.repo import Problem, open_record_keys, report_problems, resolve_problems
 from sync.store.tables import (
     ContractRow,
-    ExceptionRow,
 )
 from sync.telemetry import current_trace_id, tracer
 
@@ -74,13 +73,7 @@ def run(ctx: FlowContext) -> FlowResult:
     with transaction(ctx.sessions) as session:
         report_problems(session, FLOW, problems, trace_id=current_trace_id())
         current = {p.record_key for p in problems}
-        stale = session.scalars(
-            select(ExceptionRow.record_key).where(
-                ExceptionRow.flow == FLOW,
-                ExceptionRow.category == CATEGORY,
-                ExceptionRow.status.in_(OPEN_STATUSES),
-            )
-        ).all()
+        stale = open_record_keys(session, FLOW, category=CATEGORY, prefix="")
         resolve_problems(
             session, FLOW, [k for k in stale if k not in current], note="the gap has closed"
         )

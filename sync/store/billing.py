@@ -1,4 +1,4 @@
-"""The statements flow 3 (time to billable) runs on billing events and its own exceptions.
+"""The statements flow 3 (time to billable) runs on billing events.
 
 Session first: the caller owns the transaction. Lists of ids are bound as one parameter
 (``among``), so a statement's text does not depend on a page's size."""
@@ -6,14 +6,13 @@ Session first: the caller owns the transaction. Lists of ids are bound as one pa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import polars as pl
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sync.store.db import among
-from sync.store.tables import BillingEventRow, ExceptionRow
+from sync.store.tables import BillingEventRow
 
 MONEY = pl.Decimal(18, 4)
 BILLED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -42,35 +41,3 @@ def withdraw_pending(session: Session, entry_ids: Sequence[str]) -> None:
                 BillingEventRow.invoice_id.is_(None),
             )
         )
-
-
-def known_keys(
-    session: Session, flow: str, record_keys: Sequence[str], statuses: Sequence[str]
-) -> set[str]:
-    """Those of ``record_keys`` that already have an exception of ``flow`` in ``statuses``."""
-    if not record_keys:
-        return set()
-    return set(
-        session.scalars(
-            select(ExceptionRow.record_key).where(
-                ExceptionRow.flow == flow,
-                among(session, ExceptionRow.record_key, record_keys),
-                ExceptionRow.status.in_(statuses),
-            )
-        )
-    )
-
-
-def held_payloads(
-    session: Session, flow: str, categories: Sequence[str], statuses: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The payloads of ``flow``'s exceptions in ``categories`` and ``statuses`` (records as
-    received, the latest version seen)."""
-    payloads = session.scalars(
-        select(ExceptionRow.payload).where(
-            ExceptionRow.flow == flow,
-            ExceptionRow.status.in_(statuses),
-            ExceptionRow.category.in_(categories),
-        )
-    )
-    return [p for p in payloads if isinstance(p, dict)]

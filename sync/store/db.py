@@ -214,9 +214,9 @@ class RowsStatement:
 
     On SQLite many rows go in one statement (up to the bound-variable limit): the driver runs
     each statement with the GIL released, so a big write hands the GIL back and forth once per
-    statement, not once per row (which stalls the writer whenever another thread is busy). PostgreSQL
-    keeps one row per statement (psycopg pipelines ``executemany``; a multi-row ``ON CONFLICT DO
-    UPDATE`` there refuses two rows with one key).
+    statement, not once per row (which stalls the writer whenever another thread is busy).
+    PostgreSQL keeps one row per statement (psycopg pipelines ``executemany``; a multi-row
+    ``ON CONFLICT DO UPDATE`` there refuses two rows with one key).
 
     Parameters are made from a frame's columns (``params``), never a tuple per row on SQLite: a
     batch's hundreds of thousands of short-lived tuples would set off the garbage collector
