@@ -1,4 +1,5 @@
-"""Pages read ahead by a thread: order, errors where they happened, and a clean stop."""
+"""The pipelining helpers: items read ahead by a thread (order, errors where they happened, a clean
+stop) and work done one item behind the caller."""
 
 from __future__ import annotations
 
