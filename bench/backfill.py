@@ -262,6 +262,10 @@ def raw_insert_seconds(store: Engine) -> tuple[dict[str, float], dict[str, int]]
 def _copy_of(source: SqlTable) -> SqlTable:
     name = f"{source.name}_raw"
     copy = source.to_metadata(MetaData(), name=name)
+    for constraint in copy.foreign_key_constraints:  # a raw insert checks no other table
+        copy.constraints.discard(constraint)
+    for column in copy.columns:
+        column.foreign_keys.clear()
     for index in copy.indexes:
         index.name = quoted_name(f"{index.name}_raw", None)
     return copy

@@ -17,7 +17,6 @@ import httpx
 
 from bench.connectors_meter import Meter, Rate, Row, pages_needed
 from collectors import bamboohr, harvest, kantata, salesforce, xero
-from collectors.http import call, decode
 from collectors.pacing import PacerPool
 from sandbox.server import Sandbox
 
@@ -79,7 +78,8 @@ def pull_xero(box: Sandbox, meter: Meter, sizes: PageSizes) -> None:
     rate = Rate(settings.requests_per_minute, 60.0, "per tenant")
     with connector.client() as client:
         with meter.stream("xero", "token + connections", None) as row:
-            tenants = _xero_tenants(client, settings)
+            # every organisation the connection reaches: a full pull reads each one's books
+            tenants = [tenant.tenant_id for tenant in connector.tenants(client)]
             row.records, row.minimum = len(tenants), 2
             row.note = "1 token (client credentials) + 1 GET /connections listing the tenants"
         for number, tenant in enumerate(tenants, 1):
@@ -90,17 +90,6 @@ def pull_xero(box: Sandbox, meter: Meter, sizes: PageSizes) -> None:
                         row.records += len(page)
                         meter.add(len(page))
                     row.minimum = pages_needed(row.records, page_size)
-
-
-def _xero_tenants(client: httpx.Client, settings: xero.XeroSettings) -> list[str]:
-    """Every organisation the connection reaches (``XeroConnector.tenant_id`` gives the first;
-    a full pull reads each legal entity's books)."""
-    response = call(client, "GET", settings.connections_url, vendor=xero.VENDOR)
-    return [
-        str(c["tenantId"])
-        for c in decode(response, vendor=xero.VENDOR)
-        if c.get("tenantType") == "ORGANISATION"
-    ]
 
 
 def pull_salesforce(box: Sandbox, meter: Meter, sizes: PageSizes) -> None:

@@ -1,16 +1,17 @@
 """Scale-out benchmark (issue 5): one vs two worker processes on PostgreSQL.
 
-What two workers can parallelise: a work item is one flow run, and a flow never runs twice at
-once (DESIGN §5), so one flow-3 backfill is one item and takes one worker however many there are.
+What two workers can parallelise: a job is one flow run, and a flow never runs twice at
+once (DESIGN §5), so one flow-3 backfill is one job and takes one worker however many there are.
 What they do share out is a queue of *different* flows — what the scheduler enqueues on a busy
 tick. So the workload here is the queue of a first sync of the ``medium`` firm once its reference
 data is in (untimed): flow 3's backfill (~200,000 entries), status back from Xero, and customers
 and people from the CRM and HR systems — flows that do not read each other's output, so each does
 the same work whichever order the workers take them in (the deletion reconciliation, which reads
-flow 3's output, is left out for that reason). It is drained by 1
-worker, then (on a fresh schema) by 2 worker processes that claim items with ``FOR UPDATE SKIP
-LOCKED`` as ``plan2cash worker`` does. Printed: the drain time of each, the speed-up, and each
-flow's own seconds.
+flow 3's output, is left out for that reason). Each flow run is a procrastinate job deferred as
+the schedule defers it (``sync.queue.defer_flow``); the queue is drained by 1 worker, then (on a
+fresh schema) by 2 worker processes that run procrastinate's worker as ``plan2cash worker`` does
+(stopping once the queue is empty). Printed: the drain time of each, the speed-up, each flow's
+own seconds (from its ``sync_runs`` row) and the floor (the longest single flow).
 
 Each worker process runs the sandbox's emulators in-process (its own copy of the same seeded
 firm), so these figures include the emulators' time; the machine has two cores, which PostgreSQL
@@ -25,11 +26,12 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 
 from rich.console import Console
 from rich.table import Table
@@ -37,11 +39,11 @@ from sqlalchemy import Engine, select, text
 
 from sandbox.server import Sandbox
 from sync.engine import Engine as SyncEngine
+from sync.queue import build_app, defer_flow, run_workers
 from sync.settings import Settings
 from sync.store.db import make_engine, session_factory
 from sync.store.migrate import upgrade
-from sync.store.tables import WorkItemRow
-from sync.workqueue import claim, enqueue, finish, worker_name
+from sync.store.tables import SyncRunRow
 
 console = Console(width=110)
 TODAY = date(2026, 11, 25)
@@ -66,29 +68,51 @@ def main() -> None:
 
 
 def trial(url: str, size: str, workers: int) -> tuple[float, dict[str, float]]:
-    """Drain the workload with ``workers`` processes on a fresh schema: seconds from the go to
-    the last item done, and each flow's seconds."""
+    """Drain the workload with ``workers`` processes on a fresh schema: seconds from deferring
+    the flow runs (every worker registered and waiting) to the last run finished, and each
+    flow's seconds."""
     with scratch_schema(url) as (store, schema):
         with console.status(f"{workers} worker(s): reference data for the {size} firm…"):
             prepare(store, size)
         processes = [_spawn(url, schema, size) for _ in range(workers)]
-        for process in processes:  # each has built its sandbox and engine
-            assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-        sessions = session_factory(store)
-        with sessions() as session, session.begin():
-            for flow in WORKLOAD:
-                enqueue(session, flow)
-        with console.status(f"{workers} worker(s) draining {len(WORKLOAD)} flow runs…"):
-            started = time.perf_counter()
+        try:
+            _wait_for(lambda: _count(store, REGISTERED) == workers, processes)
+            with (
+                build_app(store).open() as queue,
+                console.status(f"{workers} worker(s) draining {len(WORKLOAD)} flow runs…"),
+            ):
+                started = time.perf_counter()
+                for flow in WORKLOAD:
+                    assert defer_flow(queue, flow)
+                _wait_for(lambda: _count(store, UNFINISHED) == 0, processes)
+                drained = time.perf_counter() - started
+        finally:
             for process in processes:
                 assert process.stdin is not None
-                process.stdin.write("go\n")
-                process.stdin.close()
+                process.stdin.close()  # the worker stops
             for process in processes:
                 if process.wait() != 0:
                     raise RuntimeError(f"a worker failed with exit code {process.returncode}")
-            drained = time.perf_counter() - started
         return drained, _flow_seconds(store)
+
+
+REGISTERED = "SELECT count(*) FROM procrastinate_workers"
+UNFINISHED = (
+    "SELECT count(*) FROM procrastinate_jobs "
+    "WHERE task_name = 'plan2cash.flow' AND status IN ('todo', 'doing')"
+)
+
+
+def _count(store: Engine, query: str) -> int:
+    with store.connect() as connection:
+        return int(connection.execute(text(query)).scalar() or 0)
+
+
+def _wait_for(condition: Callable[[], bool], processes: list[subprocess.Popen[str]]) -> None:
+    while not condition():
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError("a worker stopped early")
+        time.sleep(0.02)
 
 
 def prepare(store: Engine, size: str) -> None:
@@ -100,40 +124,27 @@ def prepare(store: Engine, size: str) -> None:
 
 def _flow_seconds(store: Engine) -> dict[str, float]:
     with session_factory(store)() as session:
-        items = session.scalars(select(WorkItemRow)).all()
-    failed = [f"{i.flow}: {i.error}" for i in items if i.status != "done"]
-    if failed:
-        raise RuntimeError("flow runs failed: " + "; ".join(failed))
-    return {
-        i.flow: (i.finished_at - i.claimed_at).total_seconds()
-        for i in items
-        if i.finished_at and i.claimed_at
-    }
+        runs = session.scalars(select(SyncRunRow).where(SyncRunRow.flow.in_(WORKLOAD))).all()
+    failed = [f"{r.flow}: {r.error}" for r in runs if r.status != "succeeded"]
+    if failed or len(runs) != len(WORKLOAD):
+        raise RuntimeError(f"flow runs failed or missing ({len(runs)} ran): " + "; ".join(failed))
+    return {r.flow: (r.finished_at - r.started_at).total_seconds() for r in runs if r.finished_at}
 
 
 def worker(url: str, schema: str, size: str) -> None:
-    """One worker process: build the sandbox and engine, say ready, wait for the go, then claim
-    and run items until the queue is empty."""
+    """One worker process: build the sandbox and engine, then run queued flow runs (as
+    ``plan2cash worker`` does) until its standard input closes."""
     store = _engine(url, schema)
     with Sandbox(seed=SEED, today=TODAY, size=size) as box:
         engine = SyncEngine(Settings(database_url=_url(store)), store, transports=box.transports())
-        print("ready", flush=True)
-        sys.stdin.readline()
-        drain(store, engine)
+        stop = threading.Event()
+        threading.Thread(target=_stop_at_end_of_input, args=(stop,), daemon=True).start()
+        run_workers(build_app(store, run_flow=engine.run_flow), idle_seconds=0.05, stop=stop)
 
 
-def drain(store: Engine, engine: SyncEngine) -> None:
-    sessions = session_factory(store)
-    name = worker_name()
-    while True:
-        with sessions() as session, session.begin():
-            item = claim(session, worker=name, lease=timedelta(hours=1))
-            claimed = (item.id, item.flow) if item else None
-        if claimed is None:
-            return
-        report = engine.run_flow(claimed[1])
-        with sessions() as session, session.begin():
-            finish(session, claimed[0], error=report.error if report.status == "failed" else None)
+def _stop_at_end_of_input(stop: threading.Event) -> None:
+    sys.stdin.read()
+    stop.set()
 
 
 @contextmanager
@@ -165,7 +176,6 @@ def _spawn(url: str, schema: str, size: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "bench.workers", "--url", url, "--worker", schema, size],
         stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
         text=True,
     )
 
@@ -193,7 +203,7 @@ def report(size: str, figures: dict[int, tuple[float, dict[str, float]]]) -> Non
     table.add_row("floor: the longest single flow", "", f"{longest:.2f} s")
     console.print(table)
     console.print(
-        "One flow run is one work item: flow 3's backfill is never split, so two workers cut "
+        "One flow run is one job: flow 3's backfill is never split, so two workers cut "
         "the drain time only by running the other flows beside it."
     )
 

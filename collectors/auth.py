@@ -1,5 +1,7 @@
 """Auth shared by vendors, as ``httpx.Auth`` classes. Secrets are unwrapped only here.
 
+``BearerToken`` sends a long-lived token (Harvest, Kantata), with any fixed headers the vendor
+requires beside it (Harvest's account id and a ``User-Agent`` naming us).
 ``OAuth2ClientCredentials`` serves Xero custom connections and Salesforce's client-credentials
 flow (and any vendor like them): it fetches a bearer token, fetches a new one shortly before it
 expires, and once more when the API answers 401 (a token revoked or expired early).
@@ -10,7 +12,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, Literal
 
 import httpx
@@ -20,6 +22,20 @@ from collectors.errors import AuthError
 from collectors.redaction import redact_text, redact_url
 
 EXPIRY_MARGIN_SECONDS = 60.0
+
+
+class BearerToken(httpx.Auth):
+    """``Authorization: Bearer <token>`` and ``headers`` on every request; the token is
+    unwrapped when a request is sent."""
+
+    def __init__(self, token: SecretStr, headers: Mapping[str, str] | None = None) -> None:
+        self._token = token
+        self._headers = dict(headers or {})
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self._headers)
+        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        yield request
 
 
 class OAuth2ClientCredentials(httpx.Auth):

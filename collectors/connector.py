@@ -3,8 +3,10 @@ tests reach vendors through it), the retry policy, its pacing, and one client pe
 
 A vendor module subclasses ``Connector`` and says only what differs: its ``auth()``, where its
 API lives (``base_url()``), any other origin it must reach (``origins()``: an OAuth token
-endpoint), any fixed ``headers()`` and how it paces (``default_pacer``). Its client reaches no
-other origin and reads no body over ``settings.max_response_bytes`` (``collectors.outbound``).
+endpoint), any fixed ``headers()`` and how it paces (``default_pacer``, or ``pacer_for`` when
+the pacer depends on the request). Its client carries the retry policy and the pacing, so every
+call through it is retried and paced alike (``collectors.http``); it reaches no other origin and
+reads no body over ``settings.max_response_bytes`` (``collectors.outbound``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 
 import httpx
 
-from collectors.http import DEFAULT_POLICY, RetryPolicy, make_client
+from collectors.http import DEFAULT_POLICY, RetryPolicy, VendorClient, make_client
 from collectors.pacing import Pacer
 
 
@@ -47,6 +49,11 @@ class Connector(Generic[S]):
         """The pacer for the vendor's published limits (``None``: paced another way)."""
         raise NotImplementedError
 
+    def pacer_for(self, request: httpx.Request) -> Pacer | None:
+        """The pacer ``request`` waits on: the connector's ``pacer`` unless a vendor paces by
+        something the request names (Xero: its tenant)."""
+        return self.pacer
+
     def auth(self) -> httpx.Auth:
         raise NotImplementedError
 
@@ -60,11 +67,13 @@ class Connector(Generic[S]):
     def headers(self) -> dict[str, str]:
         return {}
 
-    def client(self) -> httpx.Client:
-        """One client per run, on the vendor's base URL, with its auth, timeouts, the origins
-        it may reach and its response size cap."""
+    def client(self) -> VendorClient:
+        """One client per run, on the vendor's base URL, with its auth, timeouts, retry policy,
+        pacing, the origins it may reach and its response size cap."""
         return make_client(
             self.base_url(),
+            policy=self._policy,
+            pacer=self.pacer_for,
             auth=self.auth(),
             headers=self.headers(),
             transport=self._transport,

@@ -2,26 +2,27 @@
 
 A ``Pacer`` is built from the limits a vendor publishes — request windows (Harvest 100 per 15 s,
 Xero 60 per minute and 5,000 per day per tenant, QuickBooks 500 per minute) and a cap on requests
-in flight (Xero 5, QuickBooks 10 per company). ``call()`` takes a slot from it before every attempt
-and records the wait on the call's span. One pacer is shared by every thread that talks to the
-same account (or tenant: ``PacerPool``), so the budget is shared, not multiplied.
+in flight (Xero 5, QuickBooks 10 per company). Every vendor call takes a slot from its pacer
+before each attempt (``collectors.http``) and records the wait on the call's span. One pacer is
+shared by every thread that talks to the same account (or tenant: ``PacerPool``), so the budget
+is shared, not multiplied.
 
-The windows are ``pyrate-limiter`` sliding-window buckets (a call is counted from when its reply
-came back, see ``_restamp``); the pacer does the waiting itself, so a
-test can inject a clock and a sleep, and a wait longer than ``max_wait`` (the daily limit spent)
-becomes a ``RateLimitedError`` for the engine to handle instead of a thread asleep for hours.
+Each window is a sliding log of the calls it admitted: a call is admitted when every window holds
+fewer than its limit of calls younger than the window, and is counted from when its reply came
+back (see ``Pacer._restamp``). The pacer does the waiting itself, so a test can inject a clock and
+a sleep, and a wait longer than ``max_wait`` (the daily limit spent) becomes a
+``RateLimitedError`` for the engine to handle instead of a thread asleep for hours.
 ``time_scale`` shrinks every window, to pace against an emulator whose windows shrink alike.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-from pyrate_limiter import InMemoryBucket, Rate, RateItem
 
 from collectors.errors import RateLimitedError
 
@@ -67,12 +68,12 @@ class Pacer:
         self.max_wait = max_wait
         self._clock = clock
         self._sleep = sleep
-        rates = [
-            Rate(limit.calls, max(1, round(limit.per * time_scale * (1 + headroom) * 1000)))
-            for limit in self.limits
+        # (calls, seconds) per window, as paced: scaled and stretched by the headroom
+        self._windows = [
+            (limit.calls, limit.per * time_scale * (1 + headroom)) for limit in self.limits
         ]
-        self._bucket = InMemoryBucket(rates) if rates else None
-        self._horizon_ms = max((rate.interval for rate in rates), default=0)
+        self._horizon = max((seconds for _, seconds in self._windows), default=0.0)
+        self._stamps: list[float] = []  # when each admitted call counts from, in order
         self._lock = threading.Lock()
         self._held_until = 0.0
         self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
@@ -83,7 +84,7 @@ class Pacer:
     def slot(self) -> Iterator[float]:
         """Hold one request's place; yields the seconds spent waiting for it."""
         started = self._clock()
-        item = self._take_rate()
+        stamp = self._take_rate()
         if self._slots is not None:
             remaining = self.max_wait - (self._clock() - started)
             if not self._slots.acquire(timeout=max(0.0, remaining)):
@@ -97,49 +98,58 @@ class Pacer:
         finally:
             if self._slots is not None:
                 self._slots.release()
-            self._restamp(item)
+            self._restamp(stamp)
 
-    def _restamp(self, item: RateItem | None) -> None:
+    def _restamp(self, stamp: float | None) -> None:
         """Count the call as made when its reply came back, not when it left: the vendor stamps
         it on arrival, somewhere in between, so only the later stamp is safe whatever the
         latency (a first call that also opens the connection or fetches a token, for one)."""
-        if item is None or self._bucket is None:
+        if stamp is None:
             return
         with self._lock:
-            item.timestamp = max(item.timestamp, int(self._clock() * 1000))
-            self._bucket.items.sort(key=_timestamp)
+            now = self._clock()
+            if now <= stamp:
+                return
+            at = bisect.bisect_left(self._stamps, stamp)
+            if at < len(self._stamps) and self._stamps[at] == stamp:
+                del self._stamps[at]
+            bisect.insort(self._stamps, now)
 
     def hold(self, seconds: float) -> None:
         """The vendor said to wait (``Retry-After``): no thread starts a request before then."""
         with self._lock:
             self._held_until = max(self._held_until, self._clock() + max(0.0, seconds))
 
-    def _take_rate(self) -> RateItem | None:
+    def _take_rate(self) -> float | None:
         while True:
-            item, wait = self._try_once()
+            stamp, wait = self._try_once()
             if wait <= 0:
-                return item
+                return stamp
             if wait > self.max_wait:
                 raise self._refusal(wait, "window")
             self._sleep(wait)
 
-    def _try_once(self) -> tuple[RateItem | None, float]:
-        """Admit now (the item counted, no wait) or say how long to wait before asking again."""
+    def _try_once(self) -> tuple[float | None, float]:
+        """Admit now (the call's stamp, no wait) or say how long to wait before asking again."""
         with self._lock:
             now = self._clock()
             if now < self._held_until:
                 return None, self._held_until - now
-            if self._bucket is None:
+            if not self._windows:
                 return None, 0.0
-            now_ms = int(now * 1000)
-            item = RateItem(self.name or "pacer", now_ms, 1)
-            if self._bucket.put(item):
-                if self._bucket.count() > 2 * max(r.limit for r in self._bucket.rates):
-                    self._bucket.leak(now_ms)
-                return item, 0.0
-            waiting = self._bucket.waiting(item)
-            assert isinstance(waiting, int)
-            return None, max(waiting, 1) / 1000
+            del self._stamps[: bisect.bisect_right(self._stamps, now - self._horizon)]
+            wait = max(self._window_wait(calls, seconds, now) for calls, seconds in self._windows)
+            if wait > 0:
+                return None, max(wait, 0.001)
+            bisect.insort(self._stamps, now)
+            return now, 0.0
+
+    def _window_wait(self, calls: int, seconds: float, now: float) -> float:
+        """How long until a window of ``calls`` per ``seconds`` admits one more (0: now)."""
+        inside = len(self._stamps) - bisect.bisect_right(self._stamps, now - seconds)
+        if inside < calls:
+            return 0.0
+        return self._stamps[-calls] + seconds - now
 
     def _refusal(self, wait: float, which: str) -> RateLimitedError:
         return RateLimitedError(
@@ -152,10 +162,6 @@ class Pacer:
     def __repr__(self) -> str:
         limits = ", ".join(f"{lim.calls}/{lim.per:g}s" for lim in self.limits)
         return f"Pacer({self.name!r}, [{limits}], concurrency={self.concurrency})"
-
-
-def _timestamp(item: RateItem) -> int:
-    return item.timestamp
 
 
 class PacerPool:

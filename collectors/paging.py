@@ -2,8 +2,9 @@
 answers one question: what is the next request, if any?
 
 A paginator gets the request just sent and the decoded body that came back, and returns the URL
-and params of the next request, or ``None`` when the collection is exhausted. Every page loop
-keeps a ``PageTrail``, which ends a read that would not end on its own.
+and params of the next request, or ``None`` when the collection is exhausted. The page loop
+(``collectors.streams.pages``) keeps a ``PageTrail`` per read, which ends a read that would not
+end on its own.
 """
 
 from __future__ import annotations
@@ -120,10 +121,10 @@ class Cursor:
 
 @dataclass
 class PageTrail:
-    """What one page loop has fetched, to stop a read that would never end with ``PagingError``:
+    """What one read has fetched, to stop a read that would never end with ``PagingError``:
     a next request equal to one already made (the same URL and parameters, in any order), a page
     with the same records as the page before (its size and first and last keys), or a page past
-    ``max_pages``. A loop reports each page (``arrived``) before handing it on, and asks
+    ``max_pages``. The loop reports each page (``arrived``) before handing it on, and asks
     ``follow`` before sending the next request."""
 
     vendor: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from typing import Annotated, Any
 
 import typer
@@ -73,19 +72,21 @@ def print_reports(reports: list[Any]) -> None:
 
 
 def run(
-    workers: Annotated[int, typer.Option(help="PostgreSQL: also run N workers here")] = 0,
+    workers: Annotated[
+        int, typer.Option(help="PostgreSQL: also run flow runs here, up to N at once")
+    ] = 0,
     config: ConfigOption = None,
 ) -> None:
     """Run every flow on its schedule until interrupted.
 
-    On SQLite this process runs the flows itself. On PostgreSQL it is the scheduler: it takes
-    the leader lock (a second scheduler waits for it) and enqueues flow runs that
-    `plan2cash worker` processes pick up; --workers N also runs N workers in this process."""
+    On SQLite this process runs the flows itself. On PostgreSQL it defers flow runs on the
+    schedule (procrastinate periodic tasks: any number of processes may defer, each tick is
+    deferred once) for `plan2cash worker` processes to run; --workers N also runs up to N flow
+    runs at once in this process."""
     from sync.engine import Engine
-    from sync.scheduler import build_enqueuer, build_scheduler
-    from sync.store.db import session_factory
+    from sync.queue import build_app, defer_on_schedule, run_workers
+    from sync.scheduler import build_scheduler
     from sync.telemetry import install
-    from sync.workqueue import leadership
 
     settings = load_config(config)
     store = open_store(settings)
@@ -96,24 +97,33 @@ def run(
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
             scheduler.start()
         return
-    stop = start_workers(settings, store, workers)
-    console.print("Waiting to become the scheduler (leader)…")
-    try:
-        with leadership(store) as leading:
-            if leading:
-                console.print(f"Scheduler running with {workers} local worker(s); Ctrl-C stops.")
-                enqueuer = build_enqueuer(session_factory(store), settings.schedule, blocking=True)
-                with contextlib.suppress(KeyboardInterrupt, SystemExit):
-                    enqueuer.start()
-    finally:
-        stop.set()
+    if workers < 1:
+        console.print(
+            "Deferring flow runs on the schedule (PostgreSQL: `plan2cash worker` processes "
+            "run them); Ctrl-C stops."
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            defer_on_schedule(build_app(store, schedule=settings.schedule))
+        return
+    engine = Engine(settings, store)
+    app = build_app(store, schedule=settings.schedule, run_flow=engine.run_flow)
+    console.print(
+        f"Deferring flow runs on the schedule and running up to {workers} at once here; "
+        "Ctrl-C stops (running flows finish first)."
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        run_workers(app, concurrency=workers)
 
 
 def worker(
-    idle_seconds: Annotated[float, typer.Option(help="Pause when the queue is empty")] = 1.0,
+    idle_seconds: Annotated[
+        float, typer.Option(help="Longest pause between looks at the queue")
+    ] = 1.0,
+    concurrency: Annotated[int, typer.Option(help="Flow runs at once in this process")] = 1,
     config: ConfigOption = None,
 ) -> None:
-    """Claim and run queued flow runs (PostgreSQL). Start as many as you like."""
+    """Run queued flow runs (PostgreSQL; a procrastinate worker). Start as many as you like:
+    a flow never runs twice at once, and a stopped worker's run is retried by another."""
     settings = load_config(config)
     store = open_store(settings)
     if store.dialect.name != "postgresql":
@@ -123,30 +133,12 @@ def worker(
         )
         raise typer.Exit(2)
     from sync.engine import Engine
-    from sync.store.db import session_factory
+    from sync.queue import build_app, run_workers
     from sync.telemetry import install
-    from sync.workqueue import work
 
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
     engine = Engine(settings, store)
-    console.print("Worker waiting for flow runs; Ctrl-C stops it.")
+    app = build_app(store, schedule=settings.schedule, run_flow=engine.run_flow)
+    console.print("Worker waiting for flow runs; Ctrl-C stops it (running flows finish first).")
     with contextlib.suppress(KeyboardInterrupt):
-        work(session_factory(store), engine.run_flow, idle_seconds=idle_seconds)
-
-
-def start_workers(settings: Settings, store: Any, count: int) -> threading.Event:
-    """``count`` worker threads on ``store``; setting the returned event stops them."""
-    from sync.engine import Engine
-    from sync.store.db import session_factory
-    from sync.workqueue import work
-
-    stop = threading.Event()
-    for _ in range(count):
-        engine = Engine(settings, store)
-        threading.Thread(
-            target=work,
-            args=(session_factory(store), engine.run_flow),
-            kwargs={"stop": stop},
-            daemon=True,
-        ).start()
-    return stop
+        run_workers(app, concurrency=max(1, concurrency), idle_seconds=idle_seconds)

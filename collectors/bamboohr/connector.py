@@ -29,10 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from collectors.bamboohr.mapping import needs_detail
 from collectors.connector import Connector
 from collectors.errors import SchemaDriftError
-from collectors.http import Stream, call_json, pages
+from collectors.http import call_json
 from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer
 from collectors.paging import Cursor
+from collectors.streams import Stream, pages
+from collectors.timestamps import parse_utc, utc_text
 
 VENDOR = "bamboohr"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -163,14 +165,7 @@ class BambooHRConnector(Connector[BambooHRSettings]):
             yield from self._pages(client, list(ids[start : start + IDS_PER_REQUEST]))
 
     def _pages(self, client: httpx.Client, ids: list[str] | None) -> Iterator[list[dict[str, Any]]]:
-        return pages(
-            client,
-            EMPLOYEES,
-            self.params(ids),
-            vendor=VENDOR,
-            policy=self._policy,
-            pacer=self.pacer,
-        )
+        return pages(client, EMPLOYEES, self.params(ids))
 
     def pages(
         self, client: httpx.Client, stream: str = "employees", since: datetime | None = None
@@ -206,7 +201,7 @@ class BambooHRConnector(Connector[BambooHRSettings]):
         """Employees changed at or after ``since``, split into changed and deleted ids."""
         body = self._get(client, "employees/changed", {"since": iso(since), "type": "all"})
         employees = body.get("employees") if isinstance(body, dict) else None
-        latest = parse_timestamp(body.get("latest")) if isinstance(body, dict) else None
+        latest = parse_utc(body.get("latest")) if isinstance(body, dict) else None
         if latest is None or not isinstance(employees, dict):
             raise SchemaDriftError(
                 f"{VENDOR} employees/changed: no latest timestamp or employees map",
@@ -262,17 +257,7 @@ class BambooHRConnector(Connector[BambooHRSettings]):
         return body
 
     def _get(self, client: httpx.Client, path: str, params: dict[str, str]) -> Any:
-        _, body = call_json(
-            client,
-            "GET",
-            path,
-            vendor=VENDOR,
-            route=f"/{path}",
-            policy=self._policy,
-            pacer=self.pacer,
-            params=params,
-        )
-        return body
+        return call_json(client, "GET", path, route=f"/{path}", params=params)
 
 
 def _numeric(employee_id: str) -> tuple[int, str]:
@@ -288,7 +273,7 @@ def _stamped(raw: Any, changes: ChangeSet) -> Any:
 
 def _change(key: str, entry: Any) -> tuple[str, datetime]:
     action = entry.get("action") if isinstance(entry, dict) else None
-    stamp = parse_timestamp(entry.get("lastChanged")) if isinstance(entry, dict) else None
+    stamp = parse_utc(entry.get("lastChanged")) if isinstance(entry, dict) else None
     if action not in ("Inserted", "Updated", "Deleted") or stamp is None:
         raise SchemaDriftError(
             f"{VENDOR} employees/changed: entry {key} has action {action!r} and no valid "
@@ -300,14 +285,5 @@ def _change(key: str, entry: Any) -> tuple[str, datetime]:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """An instant as BambooHR reads one (``since``): UTC to the second, with ``+00:00``."""
+    return utc_text(moment, offset="+00:00")

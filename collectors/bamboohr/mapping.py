@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from collectors.entities import Resource, canonical_id, now_utc
 from collectors.errors import SchemaDriftError
+from collectors.timestamps import parse_utc
 
 VENDOR = "bamboohr"
 DEFAULT_WEEKLY_HOURS = Decimal(40)
@@ -98,14 +99,8 @@ def _weekly_hours(raw: dict[str, Any]) -> Decimal:
 
 
 def _stamp(raw: dict[str, Any]) -> datetime | None:
-    value = raw.get("lastChanged")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+    """The ``lastChanged`` the connector stamped (an instant with its offset), if any."""
+    return parse_utc(raw.get("lastChanged"), assume_utc=False)
 
 
 def needs_detail(raw: dict[str, Any]) -> bool:

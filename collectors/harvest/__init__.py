@@ -24,7 +24,6 @@ from __future__ import annotations
 from collectors.harvest.connector import (
     MAX_PER_PAGE,
     STREAMS,
-    HarvestAuth,
     HarvestConnector,
     HarvestSettings,
     ListedPage,
@@ -60,7 +59,6 @@ __all__ = [
     "STREAMS",
     "TIME_SCHEMA",
     "VENDOR",
-    "HarvestAuth",
     "HarvestConnector",
     "HarvestSettings",
     "ListedPage",

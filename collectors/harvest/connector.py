@@ -4,7 +4,7 @@ See the package docstring for Harvest's rules (auth, paging, approval, idempoten
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -13,20 +13,17 @@ import httpx
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from collectors.auth import BearerToken
 from collectors.connector import Connector
-from collectors.errors import (
-    ConfigError,
-    RateLimitedError,
-    RetryableError,
-    SchemaDriftError,
-    redact_url,
-)
+from collectors.errors import ConfigError, RetryableError, SchemaDriftError, redact_url
 from collectors.harvest.mapping import VENDOR, _ref, iso
 from collectors.harvest.pages import TimeEntryPage, read_time_entry_page
-from collectors.http import Stream, call_json, call_parsed, pages
+from collectors.http import call_json, decode
+from collectors.idempotency import create_once
 from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer
 from collectors.paging import MAX_PAGES, NextUrl, PageTrail
+from collectors.streams import Page, Stream, pages
 
 MAX_PER_PAGE = 2000
 
@@ -54,19 +51,6 @@ class HarvestSettings(BaseModel):
     timeout_seconds: float = 30.0
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
     requests_per_15s: int = 100
-
-
-class HarvestAuth(httpx.Auth):
-    """The three headers Harvest requires on every request."""
-
-    def __init__(self, settings: HarvestSettings) -> None:
-        self._settings = settings
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._settings.token.get_secret_value()}"
-        request.headers["Harvest-Account-Id"] = self._settings.account_id
-        request.headers["User-Agent"] = self._settings.user_agent
-        yield request
 
 
 def harvest_pacer(settings: HarvestSettings, *, time_scale: float = 1.0) -> Pacer:
@@ -103,7 +87,10 @@ class HarvestConnector(Connector[HarvestSettings]):
         return harvest_pacer(settings)
 
     def auth(self) -> httpx.Auth:
-        return HarvestAuth(self.settings)
+        s = self.settings
+        return BearerToken(
+            s.token, {"Harvest-Account-Id": s.account_id, "User-Agent": s.user_agent}
+        )
 
     def params(self, since: datetime | None) -> dict[str, str]:
         params = {"per_page": str(min(self.settings.per_page, MAX_PER_PAGE))}
@@ -115,59 +102,23 @@ class HarvestConnector(Connector[HarvestSettings]):
         self, client: httpx.Client, stream: str, since: datetime | None = None
     ) -> Iterator[list[dict[str, Any]]]:
         """Raw pages of ``stream`` changed since ``since`` (all of it when ``None``)."""
-        return pages(
-            client,
-            self.streams[stream],
-            self.params(since),
-            vendor=VENDOR,
-            policy=self._policy,
-            pacer=self.pacer,
-        )
+        return pages(client, self.streams[stream], self.params(since))
 
     def time_entry_pages(
         self, client: httpx.Client, since: datetime | None = None, *, max_pages: int = MAX_PAGES
     ) -> Iterator[TimeEntryPage]:
         """Pages of time entries changed since ``since``, each read straight from the body into
-        a frame (the hot path): the same requests, paging, retries and ``PageTrail`` as
-        ``pages``."""
+        a frame (the hot path: ``read_time_entry_page`` is the page loop's parse hook)."""
         stream = self.streams["time_entries"]
-        url: str = stream.path.lstrip("/")
-        query: dict[str, str] | None = self.params(since)
-        trail = PageTrail(VENDOR, stream.name, max_pages)
-        while True:
-            response, page = call_parsed(
-                client,
-                "GET",
-                url,
-                parse=_time_entry_page,
-                vendor=VENDOR,
-                route=stream.path,
-                policy=self._policy,
-                pacer=self.pacer,
-                params=query,
-            )
-            trail.arrived(response.request, page.fingerprint())
-            yield page
-            following = stream.paginator.next_request(response.request, {"links": page.links})
-            if following is None:
-                return
-            url, params = trail.follow(response.request, following)
-            query = params or None
+        params = self.params(since)
+        return pages(client, stream, params, parse=_time_entry_page, max_pages=max_pages)
 
     def reconcile_ids(self, client: httpx.Client, stream: str) -> set[str]:
         """Every id ``stream`` holds now (a full pass, largest pages): the engine compares it with
         what it stored to find deletions, which Harvest never reports."""
-        params = {"per_page": str(MAX_PER_PAGE)}
         return {
             str(record["id"])
-            for page in pages(
-                client,
-                self.streams[stream],
-                params,
-                vendor=VENDOR,
-                policy=self._policy,
-                pacer=self.pacer,
-            )
+            for page in pages(client, self.streams[stream], {"per_page": str(MAX_PER_PAGE)})
             for record in page
             if isinstance(record, dict) and record.get("id") is not None
         }
@@ -180,52 +131,18 @@ class HarvestConnector(Connector[HarvestSettings]):
         trusts a window only when the distinct ids it received add up to that total (a page cut
         short, or a record left out, must never look like a deletion)."""
         stream = self.streams["time_entries"]
-        url: str = stream.path.lstrip("/")
-        query: dict[str, str] | None = {
+        window = replace(stream, name=f"{stream.name} {start}..{end}")
+        params = {
             "per_page": str(min(self.settings.per_page, MAX_PER_PAGE)),
             "from": start.isoformat(),
             "to": end.isoformat(),
         }
-        trail = PageTrail(VENDOR, f"{stream.name} {start}..{end}", max_pages)
-        while True:
-            response, body = call_json(
-                client,
-                "GET",
-                url,
-                vendor=VENDOR,
-                route=stream.path,
-                policy=self._policy,
-                pacer=self.pacer,
-                params=query,
-            )
-            records = body.get("time_entries") if isinstance(body, dict) else None
-            total = body.get("total_entries") if isinstance(body, dict) else None
-            if not isinstance(records, list) or not isinstance(total, int):
-                raise SchemaDriftError(
-                    "harvest time_entries: a page without time_entries or total_entries",
-                    vendor=VENDOR,
-                    details=sorted(body) if isinstance(body, dict) else type(body).__name__,
-                )
-            trail.arrived(response.request, PageTrail.fingerprint(records, stream.key))
-            yield ListedPage(records, total)
-            following = stream.paginator.next_request(response.request, body)
-            if following is None:
-                return
-            url, params = trail.follow(response.request, following)
-            query = params or None
+        return pages(client, window, params, parse=_listed_page, max_pages=max_pages)
 
     def time_entry(self, client: httpx.Client, entry_id: str) -> dict[str, Any] | None:
         """One time entry by id, or ``None`` when Harvest answers 404 (it was deleted)."""
         try:
-            _, body = call_json(
-                client,
-                "GET",
-                f"time_entries/{entry_id}",
-                vendor=VENDOR,
-                route="/time_entries/{id}",
-                policy=self._policy,
-                pacer=self.pacer,
-            )
+            body = call_json(client, "GET", f"time_entries/{entry_id}", route="/time_entries/{id}")
         except ConfigError as exc:
             if exc.status == 404:
                 return None
@@ -234,16 +151,16 @@ class HarvestConnector(Connector[HarvestSettings]):
             raise SchemaDriftError("harvest time entry without an id", vendor=VENDOR)
         return body
 
-    # --- provisioning: look up, then create ---------------------------------------------------
+    # --- provisioning: look up, then create (``collectors.idempotency``) --------------------
 
     def ensure_client(self, client: httpx.Client, *, name: str, currency: str) -> int:
         """The id of the client named ``name`` (case-insensitive), created if absent."""
 
         def find() -> int | None:
-            return self._find(client, "clients", {}, lambda c: _same(c.get("name"), name))
+            return _find(client, self.streams["clients"], {}, lambda c: _same(c.get("name"), name))
 
         body = {"name": name, "currency": currency, "is_active": True}
-        return self._create_once(client, "clients", "/clients", body, find)
+        return create_once(find, lambda: _create(client, "clients", "/clients", body))
 
     def ensure_project(
         self,
@@ -258,11 +175,11 @@ class HarvestConnector(Connector[HarvestSettings]):
     ) -> int:
         """The id of the client's project with this code (or name when it has none)."""
 
-        def find() -> int | None:
-            def match(p: dict[str, Any]) -> bool:
-                return _same(p.get("code"), code) if code else _same(p.get("name"), name)
+        def match(p: dict[str, Any]) -> bool:
+            return _same(p.get("code"), code) if code else _same(p.get("name"), name)
 
-            return self._find(client, "projects", {"client_id": str(client_id)}, match)
+        def find() -> int | None:
+            return _find(client, self.streams["projects"], {"client_id": str(client_id)}, match)
 
         body: dict[str, Any] = {
             "client_id": client_id,
@@ -282,7 +199,7 @@ class HarvestConnector(Connector[HarvestSettings]):
             for k, v in optional.items()
             if v is not None
         }
-        return self._create_once(client, "projects", "/projects", body, find)
+        return create_once(find, lambda: _create(client, "projects", "/projects", body))
 
     def ensure_user_assignment(
         self,
@@ -297,89 +214,41 @@ class HarvestConnector(Connector[HarvestSettings]):
         nested = Stream("user_assignments", path, "user_assignments", NextUrl("links.next"))
 
         def find() -> int | None:
-            for page in pages(
-                client,
-                nested,
-                {"per_page": str(MAX_PER_PAGE)},
-                vendor=VENDOR,
-                policy=self._policy,
-                pacer=self.pacer,
-            ):
-                for record in page:
-                    if _ref(record, "user") == user_id:
-                        return int(record["id"])
-            return None
+            return _find(client, nested, {}, lambda record: _ref(record, "user") == user_id)
 
         body: dict[str, Any] = {"user_id": user_id, "use_default_rates": hourly_rate is None}
         if hourly_rate is not None:
             body["hourly_rate"] = hourly_rate
-        return self._create_once(client, "user_assignments", path, body, find)
-
-    def _find(
-        self,
-        client: httpx.Client,
-        stream: str,
-        params: dict[str, str],
-        match: Callable[[dict[str, Any]], bool],
-    ) -> int | None:
-        query = {"per_page": str(MAX_PER_PAGE), **params}
-        for page in pages(
-            client,
-            self.streams[stream],
-            query,
-            vendor=VENDOR,
-            policy=self._policy,
-            pacer=self.pacer,
-        ):
-            for record in page:
-                if isinstance(record, dict) and match(record):
-                    return int(record["id"])
-        return None
-
-    def _create_once(
-        self,
-        client: httpx.Client,
-        what: str,
-        path: str,
-        body: dict[str, Any],
-        find: Callable[[], int | None],
-    ) -> int:
-        """Look up, create when absent; a create whose outcome is unknown is never repeated
-        before looking up again. Bounded by the retry policy's attempts."""
-        once = replace(self._policy, attempts=1)
-        last: RetryableError | None = None
-        for _ in range(self._policy.attempts):
-            found = find()
-            if found is not None:
-                return found
-            try:
-                _, created = call_json(
-                    client,
-                    "POST",
-                    path.lstrip("/"),
-                    vendor=VENDOR,
-                    route=path,
-                    policy=once,
-                    pacer=self.pacer,
-                    json=body,
-                )
-            except RetryableError as exc:
-                last = exc
-                if isinstance(exc, RateLimitedError) and exc.retry_after and self.pacer:
-                    self.pacer.hold(min(exc.retry_after, self._policy.max_retry_after))
-                continue
-            if not isinstance(created, dict) or created.get("id") is None:
-                raise SchemaDriftError(
-                    f"harvest created {what} without an id", vendor=VENDOR, details=created
-                )
-            return int(created["id"])
-        assert last is not None
-        raise last
+        return create_once(find, lambda: _create(client, "user_assignments", path, body))
 
 
-def _time_entry_page(response: httpx.Response) -> tuple[httpx.Response, TimeEntryPage]:
+def _find(
+    client: httpx.Client,
+    stream: Stream,
+    params: dict[str, str],
+    match: Callable[[dict[str, Any]], bool],
+) -> int | None:
+    """The id of the first record of ``stream`` that ``match`` accepts (largest pages)."""
+    for page in pages(client, stream, {"per_page": str(MAX_PER_PAGE), **params}):
+        for record in page:
+            if isinstance(record, dict) and match(record):
+                return int(record["id"])
+    return None
+
+
+def _create(client: httpx.Client, what: str, path: str, body: dict[str, Any]) -> int:
+    """POST ``body`` once (never retried: ``create_once`` looks again instead); the new id."""
+    created = call_json(client, "POST", path.lstrip("/"), route=path, once=True, json=body)
+    if not isinstance(created, dict) or created.get("id") is None:
+        raise SchemaDriftError(
+            f"harvest created {what} without an id", vendor=VENDOR, details=created
+        )
+    return int(created["id"])
+
+
+def _time_entry_page(response: httpx.Response) -> Page[TimeEntryPage]:
     try:
-        return response, read_time_entry_page(response.content)
+        page = read_time_entry_page(response.content)
     except msgspec.ValidationError as exc:  # JSON, but not a list of time entries
         raise SchemaDriftError(
             f"harvest time_entries: response has no list at 'time_entries' ({exc})",
@@ -392,6 +261,20 @@ def _time_entry_page(response: httpx.Response) -> tuple[httpx.Response, TimeEntr
             vendor=VENDOR,
             status=response.status_code,
         ) from exc
+    return Page(page, {"links": page.links}, page.fingerprint())
+
+
+def _listed_page(response: httpx.Response) -> Page[ListedPage]:
+    body = decode(response, vendor=VENDOR)
+    records = body.get("time_entries") if isinstance(body, dict) else None
+    total = body.get("total_entries") if isinstance(body, dict) else None
+    if not isinstance(records, list) or not isinstance(total, int):
+        raise SchemaDriftError(
+            "harvest time_entries: a page without time_entries or total_entries",
+            vendor=VENDOR,
+            details=sorted(body) if isinstance(body, dict) else type(body).__name__,
+        )
+    return Page(ListedPage(records, total), body, PageTrail.fingerprint(records, "id"))
 
 
 def _same(value: Any, wanted: str | None) -> bool:

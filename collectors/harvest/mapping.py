@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,22 +16,19 @@ from collectors.entities import (
     Resource,
     canonical_id,
 )
+from collectors.timestamps import parse_utc, utc_text
 
 VENDOR = "harvest"
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """An instant as Harvest writes one (``updated_since``): UTC to the second, with ``Z``."""
+    return utc_text(moment)
 
 
 def parse_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """A Harvest timestamp as a UTC instant (``None`` when it is not one)."""
+    return parse_utc(value)
 
 
 def _id(system_type: str, raw: Any) -> str | None:

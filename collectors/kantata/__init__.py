@@ -10,13 +10,12 @@ from collectors.kantata.connector import (
     MAX_PER_PAGE,
     STREAMS,
     Batch,
-    KantataAuth,
     KantataConnector,
     KantataSettings,
     kantata_pacer,
 )
 from collectors.kantata.mapping import VENDOR, Person
-from collectors.kantata.pages import IdKeyed, KantataPage, id_keyed_pages
+from collectors.kantata.pages import IdKeyed, KantataPage
 from collectors.kantata.writes import WorkspaceRequest
 
 __all__ = [
@@ -25,12 +24,10 @@ __all__ = [
     "VENDOR",
     "Batch",
     "IdKeyed",
-    "KantataAuth",
     "KantataConnector",
     "KantataPage",
     "KantataSettings",
     "Person",
     "WorkspaceRequest",
-    "id_keyed_pages",
     "kantata_pacer",
 ]

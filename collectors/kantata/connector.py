@@ -11,18 +11,18 @@ contract and account with external references) and updating an invoice's status.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from collectors.auth import BearerToken
 from collectors.connector import Connector
 from collectors.entities import Assignment, Milestone, Project, RateCard, canonical_id
 from collectors.errors import RecordError, SchemaDriftError
-from collectors.http import Stream
 from collectors.kantata.mapping import (
     VENDOR,
     AssembledCard,
@@ -36,7 +36,7 @@ from collectors.kantata.mapping import (
     to_person,
     to_project,
 )
-from collectors.kantata.pages import KantataPage, Raw, id_keyed_pages
+from collectors.kantata.pages import IdKeyed, KantataPage, Raw
 from collectors.kantata.writes import (
     WorkspaceRequest,
     create_workspace,
@@ -46,6 +46,8 @@ from collectors.kantata.writes import (
 from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer
 from collectors.paging import PageNumber
+from collectors.streams import Stream, pages
+from collectors.timestamps import utc_text
 
 MAX_PER_PAGE = 200
 E = TypeVar("E")
@@ -65,17 +67,6 @@ class KantataSettings(BaseModel):
     # [unconfirmed] Kantata publishes its limits only in its knowledge base; the emulator's.
     requests_per_window: int = 100
     window_seconds: float = 10.0
-
-
-class KantataAuth(httpx.Auth):
-    """``Authorization: Bearer <token>``; the token is unwrapped only here."""
-
-    def __init__(self, token: SecretStr) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
-        yield request
 
 
 def kantata_pacer(settings: KantataSettings, *, time_scale: float = 1.0) -> Pacer:
@@ -132,10 +123,6 @@ class RateCards(Batch[RateCard]):
     workspaces: list[RecordError] = field(default_factory=list)
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class KantataConnector(Connector[KantataSettings]):
     """Reads workspaces, participations, milestones and rate cards; provisions workspaces and
     writes invoice status back."""
@@ -147,26 +134,23 @@ class KantataConnector(Connector[KantataSettings]):
         return kantata_pacer(settings)
 
     def auth(self) -> httpx.Auth:
-        return KantataAuth(self.settings.token)
+        return BearerToken(self.settings.token)
 
     def params(self, stream: str, since: datetime | None, **filters: str) -> dict[str, str]:
         params = {"per_page": str(self.settings.per_page), "order": "id:asc"}
         params |= PARAMS[stream] | filters
         if since is not None:
-            params["updated_after"] = iso(since)
+            params["updated_after"] = utc_text(since)
         return params
 
     def pages(
         self, client: httpx.Client, stream: str, since: datetime | None = None, **filters: str
     ) -> Iterator[KantataPage]:
         """Raw pages of ``stream`` changed after ``since`` (all of it when ``None``)."""
-        return id_keyed_pages(
-            client,
-            self.streams[stream],
-            self.params(stream, since, **filters),
-            vendor=VENDOR,
-            policy=self._policy,
-            pacer=self.pacer,
+        keyed = IdKeyed(self.streams[stream].records)
+        params = self.params(stream, since, **filters)
+        return pages(
+            client, self.streams[stream], params, parse=lambda r: keyed.page(r, vendor=VENDOR)
         )
 
     def _mapped(
@@ -266,20 +250,19 @@ class KantataConnector(Connector[KantataSettings]):
     # --- writes -------------------------------------------------------------------------------
 
     def create_workspace(self, client: httpx.Client, request: WorkspaceRequest) -> Project:
-        """Provision a workspace and link it to its Salesforce contract and account."""
-        return create_workspace(client, request, policy=self._policy, pacer=self.pacer)
+        """The workspace linked to the request's Salesforce contract: found, or provisioned and
+        linked to its contract and account (``writes.create_workspace``)."""
+        return create_workspace(client, request)
 
     def find_workspace(self, client: httpx.Client, contract_ref: str) -> str | None:
-        """The workspace already linked to ``contract_ref``, to resolve an uncertain delivery."""
-        return find_workspace(client, contract_ref, policy=self._policy, pacer=self.pacer)
+        """The workspace already linked to ``contract_ref``, if any."""
+        return find_workspace(client, contract_ref)
 
     def update_invoice_status(
         self, client: httpx.Client, invoice_id: str, status: str
     ) -> dict[str, Any]:
         """Set an invoice's status (``paid`` marks it paid); returns the stored invoice."""
-        return update_invoice_status(
-            client, invoice_id, status, policy=self._policy, pacer=self.pacer
-        )
+        return update_invoice_status(client, invoice_id, status)
 
 
 def contract_card(card: AssembledCard, contract_id: str) -> RateCard:

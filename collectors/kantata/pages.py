@@ -1,28 +1,24 @@
-"""Kantata's normalised, ID-keyed pages, and the page loop that reads them.
+"""Kantata's normalised, ID-keyed pages.
 
 A Kantata list answers ``{count, meta: {page_count, ...}, results: [{key, id}], <plural>:
 {"<id>": {...}}, <side-loaded>: {...}}``. ``IdKeyed`` turns one body into the records of the
 collection in ``results`` order, and keeps every ID-keyed collection of the body (the primary
-one and whatever ``include`` side-loaded) for lookups while mapping.
-
-The shared ``collectors.http.pages`` loop expects a list at ``body[stream.records]`` and hands
-back only that list, which would drop the side-loads. Until it grows a hook for it, this module
-runs the same loop on the same parts (``call_json`` with its retries, pacing and spans, the
-``PageNumber`` paginator on ``meta.page_count``).
+one and whatever ``include`` side-loaded) for lookups while mapping. As the shared page loop's
+parse hook (``IdKeyed.page``) it hands on the whole ``KantataPage``, side-loads included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from collectors.errors import SchemaDriftError
-from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json
-from collectors.pacing import Pacer
-from collectors.paging import MAX_PAGES, PageTrail
+from collectors.http import decode
+from collectors.paging import PageTrail
+from collectors.streams import Page
 
 Raw = dict[str, Any]
 
@@ -70,32 +66,8 @@ class IdKeyed:
             records.append(record)
         return KantataPage(records, keyed)
 
-
-def id_keyed_pages(
-    client: httpx.Client,
-    stream: Stream,
-    params: Mapping[str, str],
-    *,
-    vendor: str,
-    policy: RetryPolicy = DEFAULT_POLICY,
-    pacer: Pacer | None = None,
-    max_pages: int = MAX_PAGES,
-) -> Iterator[KantataPage]:
-    """Every page of ``stream`` until ``meta.page_count``, one span per call; a loop that repeats
-    itself or passes ``max_pages`` stops with ``PagingError`` (``PageTrail``)."""
-    extractor = IdKeyed(stream.records)
-    url = stream.path.lstrip("/")
-    query = dict(params)
-    trail = PageTrail(vendor, stream.name, max_pages)
-    while True:
-        response, body = call_json(
-            client, "GET", url, vendor=vendor, route=stream.path, policy=policy, pacer=pacer,
-            params=query,
-        )  # fmt: skip
-        page = extractor.extract(body, vendor=vendor)
-        trail.arrived(response.request, PageTrail.fingerprint(page.records, stream.key))
-        yield page
-        following = stream.paginator.next_request(response.request, body)
-        if following is None:
-            return
-        url, query = trail.follow(response.request, following)
+    def page(self, response: httpx.Response, *, vendor: str) -> Page[KantataPage]:
+        """One response of a list, for the page loop (its parse hook)."""
+        body = decode(response, vendor=vendor)
+        page = self.extract(body, vendor=vendor)
+        return Page(page, body, PageTrail.fingerprint(page.records, "id"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
@@ -30,13 +30,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from collectors.auth import OAuth2ClientCredentials
 from collectors.connector import Connector
 from collectors.errors import OffOriginError, RetryableError, SchemaDriftError, redact_url
-from collectors.http import DEFAULT_POLICY, RetryPolicy, Stream, call_json, make_client, pages
+from collectors.http import DEFAULT_POLICY, RetryPolicy, VendorClient, call_json, make_client
 from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES, origin
 from collectors.pacing import Limit, Pacer
 from collectors.paging import NextUrl
 from collectors.salesforce import writeback
 from collectors.salesforce.mapping import VENDOR, parse_datetime
 from collectors.salesforce.writeback import ARResult, ARUpdate
+from collectors.streams import Stream, pages
+from collectors.timestamps import utc_text
 
 MAX_BATCH = 2000
 
@@ -97,7 +99,7 @@ def _since(since: datetime | None) -> str | None:
     if since is None:
         return None
     # Whole seconds, rounded down: the lower bound stays closed (>=) and never skips a record.
-    return f"SystemModstamp >= {since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    return f"SystemModstamp >= {utc_text(since)}"
 
 
 def _stream(name: str, sobject: str, fields: str, where: str | None = None) -> SObjectStream:
@@ -233,7 +235,7 @@ class SalesforceConnector(Connector[SalesforceSettings]):
     def origins(self) -> list[str]:
         return [self.settings.login_url, self.settings.token_endpoint()]
 
-    def client(self) -> httpx.Client:
+    def client(self) -> VendorClient:
         """A client on the org's REST API (logging in first when the instance is unknown)."""
         if self._instance_url is None:
             self._login()
@@ -260,15 +262,8 @@ class SalesforceConnector(Connector[SalesforceSettings]):
     ) -> Iterator[list[dict[str, Any]]]:
         """Raw pages of ``stream`` changed at or after ``since`` (all of it when ``None``)."""
         spec = self.streams[stream]
-        return pages(
-            client,
-            spec.stream,
-            {"q": spec.soql(since)},
-            vendor=VENDOR,
-            headers={"Sforce-Query-Options": f"batchSize={self.settings.batch_size}"},
-            policy=self._policy,
-            pacer=self.pacer,
-        )
+        headers = {"Sforce-Query-Options": f"batchSize={self.settings.batch_size}"}
+        return pages(client, spec.stream, {"q": spec.soql(since)}, headers=headers)
 
     def deleted(
         self, client: httpx.Client, sobject: str, start: datetime, end: datetime
@@ -298,17 +293,16 @@ class SalesforceConnector(Connector[SalesforceSettings]):
         self, client: httpx.Client, sobject: str, kind: str, start: datetime, end: datetime
     ) -> Any:
         name = SOBJECTS.get(sobject, sobject)
-        _, body = call_json(
+        return call_json(
             client,
             "GET",
             f"sobjects/{name}/{kind}/",
-            vendor=VENDOR,
             route=f"/sobjects/{{type}}/{kind}/",
-            params={"start": _iso(start), "end": _iso(end)},
-            policy=self._policy,
-            pacer=self.pacer,
+            params={
+                "start": utc_text(start, offset="+00:00"),
+                "end": utc_text(end, offset="+00:00"),
+            },
         )
-        return body
 
     def update_ar(self, client: httpx.Client, updates: Sequence[ARUpdate]) -> list[ARResult]:
         """Write AR fields onto accounts, 25 per composite call; one result per update."""
@@ -322,23 +316,11 @@ class SalesforceConnector(Connector[SalesforceSettings]):
                 sendable.append((index, update))
         for batch in writeback.batches(sendable):
             chosen = [update for _, update in batch]
-            _, body = call_json(
-                client,
-                "POST",
-                "composite",
-                vendor=VENDOR,
-                route="/composite",
-                json=writeback.composite_body(chosen, self.settings.api_version),
-                policy=self._policy,
-                pacer=self.pacer,
-            )
+            composite = writeback.composite_body(chosen, self.settings.api_version)
+            body = call_json(client, "POST", "composite", route="/composite", json=composite)
             answers = writeback.results(chosen, body)
             out |= {index: answer for (index, _), answer in zip(batch, answers, strict=True)}
         return [out[i] for i in range(len(updates))]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def _instant(value: Any) -> datetime | None:

@@ -1,4 +1,5 @@
-"""Batches of up to 50 documents: one Idempotency-Key per request, per-document outcomes."""
+"""Batches of up to 50 documents: one Idempotency-Key per request, per-document outcomes, and a
+batch refused as a whole sent again without the documents Xero named."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from collectors.errors import RecordError, SchemaDriftError
 from collectors.xero.mapping import VENDOR
@@ -14,6 +15,7 @@ from collectors.xero.mapping import VENDOR
 MAX_BATCH = 50
 MAX_IDEMPOTENCY_KEY = 128
 T = TypeVar("T")
+Batch = list[tuple[str, dict[str, Any]]]  # (idempotency key, document) pairs
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,7 @@ def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
         yield items[start : start + size]
 
 
-def _match(
-    elements: Any, chunk: list[tuple[str, dict[str, Any]]], number_field: str
-) -> list[dict[str, Any] | None]:
+def _match(elements: Any, chunk: Batch, number_field: str) -> list[dict[str, Any] | None]:
     """The reply element for each document sent: by position, checked (or found) by number."""
     if not isinstance(elements, list):
         return [None] * len(chunk)
@@ -135,4 +135,55 @@ def _posted_credit_note(element: dict[str, Any]) -> PostedCreditNote:
     )
 
 
-# --- what we send ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Kind(Generic[T]):
+    """A kind of document posted in batches: its collection, the field that numbers it, and how
+    a created one is read from the reply."""
+
+    collection: str
+    number_field: str
+    parse: Callable[[dict[str, Any]], T]
+
+
+INVOICES = Kind("Invoices", "InvoiceNumber", _posted)
+CREDIT_NOTES = Kind("CreditNotes", "CreditNoteNumber", _posted_credit_note)
+
+
+def put_batches(
+    put: Callable[[Batch], Any], kind: Kind[T], documents: Batch, size: int
+) -> list[T | RecordError]:
+    """``documents`` sent in batches of ``size`` (``put`` sends one and returns the reply); one
+    outcome per document, in order: what Xero created, or a ``RecordError`` with its reasons."""
+    results: list[T | RecordError] = []
+    for chunk in _chunks(documents, size):
+        try:
+            body = put(chunk)
+        except RecordError as refused:  # the request as a whole was refused
+            outcomes = _after_refusal(put, kind, chunk, refused, size)
+            results.extend(outcomes)
+            continue
+        elements = body.get(kind.collection) if isinstance(body, dict) else None
+        matched = _match(elements, chunk, kind.number_field)
+        for (_, sent), element in zip(chunk, matched, strict=True):
+            results.append(_outcome(sent, element, kind.number_field, kind.parse))
+    return results
+
+
+def _after_refusal(
+    put: Callable[[Batch], Any], kind: Kind[T], chunk: Batch, refused: RecordError, size: int
+) -> list[T | RecordError]:
+    """A 400 for a whole batch saved nothing. The documents Xero named are refused with their
+    reasons; the others were only held back by them, so they are sent again without them."""
+    reasons = _reasons(refused, kind.number_field)
+    numbers = [str(document.get(kind.number_field)) for _, document in chunk]
+    named = [number in reasons for number in numbers]
+    if not any(named) or all(named):
+        text = str(refused.details or refused)
+        return [_refusal(number, reasons.get(number, text), refused) for number in numbers]
+    innocent = [pair for pair, bad in zip(chunk, named, strict=True) if not bad]
+    sent_again = put_batches(put, kind, innocent, size)
+    resent = iter(sent_again)
+    return [
+        _refusal(number, reasons[number], refused) if bad else next(resent)
+        for number, bad in zip(numbers, named, strict=True)
+    ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -14,34 +14,30 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from collectors.auth import OAuth2ClientCredentials
 from collectors.connector import Connector
 from collectors.errors import AuthError, RecordError
-from collectors.http import (
-    DEFAULT_POLICY,
-    RetryPolicy,
-    Stream,
-    call,
-    call_json,
-    decode,
-    pages,
-)
+from collectors.http import DEFAULT_POLICY, RetryPolicy, call_json
 from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
 from collectors.pacing import Limit, Pacer, PacerPool
 from collectors.paging import PageNumber
+from collectors.streams import Stream, pages
+from collectors.timestamps import utc_text
 from collectors.xero.batches import (
+    CREDIT_NOTES,
+    INVOICES,
     MAX_BATCH,
+    Batch,
+    Kind,
     PostedCreditNote,
     PostedInvoice,
     _chunks,
-    _match,
-    _outcome,
     _posted,
     _posted_credit_note,
-    _reasons,
-    _refusal,
     batch_key,
+    put_batches,
 )
 from collectors.xero.mapping import VENDOR
 
 T = TypeVar("T")
+TENANT_HEADER = "xero-tenant-id"
 
 
 class XeroSettings(BaseModel):
@@ -151,21 +147,15 @@ class XeroConnector(Connector[XeroSettings]):
         """Xero's identity server (the token) and the connections list live apart from the API."""
         return [self.settings.token_url, self.settings.connections_url]
 
+    def pacer_for(self, request: httpx.Request) -> Pacer | None:
+        """The pacer of the tenant the request names (none for the connections list)."""
+        tenant = request.headers.get(TENANT_HEADER)
+        return self.pacers.get(tenant) if tenant else None
+
     def _call(self, client: httpx.Client, tenant: str, method: str, path: str, **kw: Any) -> Any:
-        """One paced accounting call for ``tenant``; the decoded body."""
-        headers = {"xero-tenant-id": tenant, **kw.pop("headers", {})}
-        _, body = call_json(
-            client,
-            method,
-            path.lstrip("/"),
-            vendor=VENDOR,
-            route=path,
-            policy=self._policy,
-            pacer=self.pacers.get(tenant),
-            headers=headers,
-            **kw,
-        )
-        return body
+        """One accounting call for ``tenant`` (paced under its limits); the decoded body."""
+        headers = {TENANT_HEADER: tenant, **kw.pop("headers", {})}
+        return call_json(client, method, path.lstrip("/"), route=path, headers=headers, **kw)
 
     def tenant_id(self, client: httpx.Client) -> str:
         """The configured tenant, or the first organisation this connection may reach."""
@@ -175,17 +165,8 @@ class XeroConnector(Connector[XeroSettings]):
 
     def tenants(self, client: httpx.Client) -> list[XeroTenant]:
         """Every organisation (tenant) this connection may reach, in Xero's order."""
-        response = call(
-            client,
-            "GET",
-            self.settings.connections_url,
-            vendor=VENDOR,
-            route="/connections",
-            policy=self._policy,
-        )
-        tenants = [
-            c for c in decode(response, vendor=VENDOR) if c.get("tenantType") == "ORGANISATION"
-        ]
+        listed = call_json(client, "GET", self.settings.connections_url, route="/connections")
+        tenants = [c for c in listed if c.get("tenantType") == "ORGANISATION"]
         if not tenants:
             raise AuthError(
                 "xero connection has no organisation; authorise one in Xero", vendor=VENDOR
@@ -196,19 +177,11 @@ class XeroConnector(Connector[XeroSettings]):
         self, client: httpx.Client, stream: str, tenant: str, since: datetime | None = None
     ) -> Iterator[list[dict[str, Any]]]:
         """Raw pages of ``stream`` modified since ``since`` (inclusive; all when ``None``)."""
-        headers = {"xero-tenant-id": tenant}
+        headers = {TENANT_HEADER: tenant}
         if since is not None:
-            headers["If-Modified-Since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        size = str(self.settings.page_size)
-        return pages(
-            client,
-            self.streams[stream],
-            {"page": "1", "pageSize": size},
-            vendor=VENDOR,
-            headers=headers,
-            policy=self._policy,
-            pacer=self.pacers.get(tenant),
-        )
+            headers["If-Modified-Since"] = utc_text(since, offset="")
+        params = {"page": "1", "pageSize": str(self.settings.page_size)}
+        return pages(client, self.streams[stream], params, headers=headers)
 
     def find_invoice(self, client: httpx.Client, tenant: str, number: str) -> PostedInvoice | None:
         """The invoice with this number, if Xero has one (to resolve an uncertain delivery)."""
@@ -332,81 +305,31 @@ class XeroConnector(Connector[XeroSettings]):
         when the reply cannot be matched to it: its fate is then unknown). Transient and fatal
         failures of a whole batch raise, as ``call()`` does.
         """
-        return self._put_batches(client, tenant, "Invoices", "InvoiceNumber", invoices, _posted)
+        return self._put_batches(client, tenant, INVOICES, invoices)
 
     def post_credit_notes(
         self, client: httpx.Client, tenant: str, notes: Sequence[tuple[str, dict[str, Any]]]
     ) -> list[PostedCreditNote | RecordError]:
         """Create credit notes (``PUT /CreditNotes``) in batches, as ``post_invoices`` does."""
-        return self._put_batches(
-            client, tenant, "CreditNotes", "CreditNoteNumber", notes, _posted_credit_note
-        )
+        return self._put_batches(client, tenant, CREDIT_NOTES, notes)
 
     def _put_batches(
         self,
         client: httpx.Client,
         tenant: str,
-        collection: str,
-        number_field: str,
+        kind: Kind[T],
         documents: Sequence[tuple[str, dict[str, Any]]],
-        parse: Callable[[dict[str, Any]], T],
     ) -> list[T | RecordError]:
-        results: list[T | RecordError] = []
-        size = max(1, min(self.settings.batch_size, MAX_BATCH))
-        for chunk in _chunks(list(documents), size):
-            try:
-                body = self._call(
-                    client,
-                    tenant,
-                    "PUT",
-                    f"/{collection}",
-                    params={"summarizeErrors": "false"},
-                    json={collection: [document for _, document in chunk]},
-                    headers={"Idempotency-Key": batch_key([key for key, _ in chunk])},
-                )
-            except RecordError as refused:  # the request as a whole was refused
-                results.extend(
-                    self._after_refusal(
-                        client, tenant, collection, number_field, chunk, parse, refused
-                    )
-                )
-                continue
-            elements = body.get(collection) if isinstance(body, dict) else None
-            for (_, sent), element in zip(
-                chunk, _match(elements, chunk, number_field), strict=True
-            ):
-                results.append(_outcome(sent, element, number_field, parse))
-        return results
+        def put(chunk: Batch) -> Any:
+            return self._call(
+                client,
+                tenant,
+                "PUT",
+                f"/{kind.collection}",
+                params={"summarizeErrors": "false"},
+                json={kind.collection: [document for _, document in chunk]},
+                headers={"Idempotency-Key": batch_key([key for key, _ in chunk])},
+            )
 
-    def _after_refusal(
-        self,
-        client: httpx.Client,
-        tenant: str,
-        collection: str,
-        number_field: str,
-        chunk: list[tuple[str, dict[str, Any]]],
-        parse: Callable[[dict[str, Any]], T],
-        refused: RecordError,
-    ) -> list[T | RecordError]:
-        """A 400 for a whole batch saved nothing. The documents Xero named are refused with their
-        reasons; the others were only held back by them, so they are sent again without them."""
-        reasons = _reasons(refused, number_field)
-        named = [str(doc.get(number_field)) in reasons for _, doc in chunk]
-        if not any(named) or all(named):
-            text = str(refused.details or refused)
-            return [
-                _refusal(
-                    str(doc.get(number_field)),
-                    reasons.get(str(doc.get(number_field)), text),
-                    refused,
-                )
-                for _, doc in chunk
-            ]
-        innocent = [pair for pair, bad in zip(chunk, named, strict=True) if not bad]
-        resent = iter(self._put_batches(client, tenant, collection, number_field, innocent, parse))
-        return [
-            _refusal(str(doc.get(number_field)), reasons[str(doc.get(number_field))], refused)
-            if bad
-            else next(resent)
-            for (_, doc), bad in zip(chunk, named, strict=True)
-        ]
+        size = max(1, min(self.settings.batch_size, MAX_BATCH))
+        return put_batches(put, kind, list(documents), size)

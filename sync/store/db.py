@@ -108,10 +108,13 @@ def upsert(
     """Insert ``rows`` into ``table``, updating ``update`` columns where ``keys`` already exist.
 
     ``update=None`` updates every non-key column; an empty ``update`` inserts only new keys;
-    ``where`` limits which existing rows may be updated.
+    ``where`` limits which existing rows may be updated. Rows are written in the order of their
+    keys, so two transactions upserting overlapping keys lock them in the same order and cannot
+    deadlock on each other (PostgreSQL).
     """
     if not rows:
         return 0
+    rows = sorted(rows, key=lambda row: tuple(str(row[k]) for k in keys))
     target = _table(table)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -11,6 +11,15 @@ from sqlalchemy import Engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+QUEUE_TABLES = "procrastinate_"  # the work queue's tables (``sync.queue``), made by migration 0007
+
+
+def ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name`` hook: the store's tables are compared with ``tables.py``;
+    the queue's tables are procrastinate's (created from its schema SQL) and are not."""
+    return not (type_ == "table" and (name or "").startswith(QUEUE_TABLES))
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

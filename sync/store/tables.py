@@ -434,39 +434,6 @@ class OutboxRow(Base):
     delivered_at: Mapped[datetime | None]
 
 
-# The partial unique index's predicate, shared with ``workqueue.enqueue``'s ON CONFLICT target: it
-# must be literal there too, or PostgreSQL cannot match the index once psycopg prepares the
-# statement (a generic plan cannot prove ``status IN ($1, $2)`` implies the index predicate).
-ACTIVE_WORK_ITEM = "status IN ('queued', 'running')"
-
-
-class WorkItemRow(Base):
-    """A flow run waiting for a worker (PostgreSQL scale-out). At most one item per flow is queued
-    or running at any time (a partial unique index), which is how a flow never runs twice at
-    once across processes; ``lease_until`` lets a crashed worker's item be taken over."""
-
-    __tablename__ = "work_items"
-    __table_args__ = (
-        Index(
-            "uq_work_items_active_flow",
-            "flow",
-            unique=True,
-            sqlite_where=text(ACTIVE_WORK_ITEM),
-            postgresql_where=text(ACTIVE_WORK_ITEM),
-        ),
-    )
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    flow: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    enqueued_at: Mapped[datetime]
-    claimed_at: Mapped[datetime | None]
-    claimed_by: Mapped[str | None] = mapped_column(String(128))
-    lease_until: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
-
-
 class AuditRow(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.exc import ArgumentError
 from typer.testing import CliRunner
 
-from app.cli import app
+from app.cli import app, common
 from sandbox.server import Sandbox
 from sync import telemetry
 from sync.engine import FLOWS
@@ -403,8 +403,11 @@ def test_without_the_otlp_extra_the_fix_is_named(
     assert fix == "Install it with: pip install 'plan2cash[otlp]'"
 
 
-def test_vendor_text_is_printed_as_text(cli: CliRunner, tmp_path: Path) -> None:
+def test_vendor_text_is_printed_as_text(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A reason holding Rich markup is shown as written (it used to crash `exceptions list`)."""
+    monkeypatch.setattr(common.console, "size", (200, 25))  # wide: no cell is folded
     url = f"sqlite:///{tmp_path / 'p2c.db'}"
     store = make_engine(url)
     upgrade(store)

@@ -1,7 +1,8 @@
-"""Real processes on PostgreSQL: one scheduler (a second waits), two workers, exactly-once."""
+"""Real processes on PostgreSQL: two deferring schedulers, two workers, exactly-once."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -12,10 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from sandbox.server import Sandbox
-from sync.store.db import make_engine
+from sync.store.db import make_engine, session_factory
+from sync.store.tables import SyncRunRow
 from tests.conftest import POSTGRES_URL, sandbox_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,8 +84,23 @@ def test_scheduler_and_two_worker_processes_post_each_invoice_once(
         numbers = [i["InvoiceNumber"] for i in box.xero.invoices()]
         assert len(numbers) == len(set(numbers)) == expected
         logs = [(tmp_path / n).read_text() for n in ("scheduler.log", "standby.log")]
-        assert sum("Scheduler running" in log for log in logs) == 1
-        assert all("Waiting to become the scheduler" in log for log in logs)
+        assert all("Deferring flow runs on the schedule" in log for log in logs)
+        store = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        with store.connect() as connection:
+            ticks = connection.execute(
+                text(
+                    "SELECT args->>'flow', args->>'timestamp' FROM procrastinate_jobs "
+                    "WHERE task_name = 'plan2cash.flow'"
+                )
+            ).all()
+        with session_factory(store)() as session:
+            runs = session.scalars(select(SyncRunRow).order_by(SyncRunRow.started_at)).all()
+        store.dispose()
+        assert ticks and len(ticks) == len(set(ticks))  # two schedulers: each tick deferred once
+        for flow in {r.flow for r in runs}:
+            spans = [(r.started_at, r.finished_at) for r in runs if r.flow == flow]
+            for (_, end), (start_, _) in itertools.pairwise(spans):
+                assert end is not None and end <= start_, f"{flow} ran twice at once"
     finally:
         for process in processes:
             process.send_signal(signal.SIGINT)

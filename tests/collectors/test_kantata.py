@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -56,6 +56,21 @@ class Counting(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         self.statuses.append(response.status_code)
         return response
+
+
+class Intercepting(httpx.BaseTransport):
+    """Answers the requests ``answer`` picks itself (``None``: on to the emulator)."""
+
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        answer: Callable[[httpx.Request], httpx.Response | None],
+    ) -> None:
+        self.inner = inner
+        self.answer = answer
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.answer(request) or self.inner.handle_request(request)
 
 
 @pytest.fixture
@@ -237,6 +252,32 @@ def test_provisioning_a_workspace_links_it_to_its_contract(
         with pytest.raises(RecordError, match="Title can't be blank"):
             kantata.create_workspace(client, WorkspaceRequest("", "USD", "x", "y"))
     assert sum(w["title"] == "Acme rollout" for w in emulator.workspaces()) == 1
+
+
+def test_a_workspace_create_that_fails_in_transit_is_looked_up_then_sent_again(
+    emulator: KantataEmulator,
+) -> None:
+    """The first POST never reaches Kantata (a 503): the contract is looked up again, and only
+    then is the workspace sent again; it is made once."""
+    posts: list[str] = []
+
+    def first_post_unavailable(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST" and request.url.path.endswith("/workspaces"):
+            posts.append(request.url.path)
+            if len(posts) == 1:
+                return httpx.Response(503, json={"errors": [{"message": "try later"}]})
+        return None
+
+    with InProcessTransport(emulator.app) as inner:
+        wire = Counting(Intercepting(inner, first_post_unavailable))
+        kantata = connector(wire)
+        request = WorkspaceRequest("Globex audit", "USD", "00002002", "GLOBEX")
+        with kantata.client() as client:
+            project = kantata.create_workspace(client, request)
+            assert kantata.create_workspace(client, request) == project  # found, not made
+    looks = [r for r in wire.requests if r.url.path.endswith("/external_references")]
+    assert len(posts) == 2 and len(looks) == 3  # before each create, and on the second call
+    assert sum(w["title"] == "Globex audit" for w in emulator.workspaces()) == 1
 
 
 def test_invoice_status_is_written_back(

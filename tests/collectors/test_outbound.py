@@ -11,10 +11,11 @@ import pytest
 
 from collectors.errors import OffOriginError, ResponseTooLargeError
 from collectors.harvest import HarvestConnector, HarvestSettings
-from collectors.http import RetryPolicy, Stream, call, make_client, pages
+from collectors.http import RetryPolicy, call, make_client
 from collectors.outbound import origin
 from collectors.paging import NextUrl
 from collectors.salesforce import SalesforceConnector, SalesforceSettings
+from collectors.streams import Stream, pages
 from collectors.xero import XeroConnector, XeroSettings
 
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -54,19 +55,23 @@ def test_a_next_link_off_the_origin_is_refused_before_it_is_sent(link: str) -> N
         return httpx.Response(200, json={"things": [{"id": 1}], "links": {"next": link}})
 
     transport, seen = recording(answer)
-    client = make_client("https://api.example.com/v2", transport=transport, vendor="acme")
+    client = make_client(
+        "https://api.example.com/v2", transport=transport, vendor="acme", policy=FAST
+    )
     target = origin(httpx.URL("https://api.example.com/v2/things").join(link))
     with pytest.raises(OffOriginError, match=re.escape(target[1])) as refused:
-        list(pages(client, THINGS, {}, vendor="acme", policy=FAST))
+        list(pages(client, THINGS, {}))
     assert "acme" in str(refused.value) and "configured origin" in str(refused.value)
     assert [origin(r.url) for r in seen] == [origin("https://api.example.com")]
 
 
 def test_an_off_origin_url_given_to_call_is_refused_and_not_retried() -> None:
     transport, seen = recording(lambda request: httpx.Response(200, json={}))
-    client = make_client("https://api.example.com/v2", transport=transport, vendor="acme")
+    client = make_client(
+        "https://api.example.com/v2", transport=transport, vendor="acme", policy=FAST
+    )
     with pytest.raises(OffOriginError, match=r"evil\.example"):
-        call(client, "GET", "https://evil.example/steal", vendor="acme", policy=FAST)
+        call(client, "GET", "https://evil.example/steal")
     assert seen == []
 
 
@@ -96,7 +101,7 @@ def test_xero_reaches_its_identity_server_and_connections_but_nothing_else() -> 
     with connector.client() as client:
         assert connector.tenant_id(client) == "T1"
         with pytest.raises(OffOriginError, match=r"evil\.example"):
-            call(client, "GET", "https://evil.example/x", vendor="xero", policy=FAST)
+            call(client, "GET", "https://evil.example/x")
     assert [r.url.host for r in seen] == ["identity.xero.com", "api.xero.com"]
 
 
@@ -175,10 +180,14 @@ def test_a_response_over_the_cap_is_refused(declared: bool) -> None:
     reply, chunks = big(20_000, declared=declared)
     transport, seen = recording(lambda request: reply)
     client = make_client(
-        "https://api.example.com", transport=transport, vendor="acme", max_response_bytes=8_000
+        "https://api.example.com",
+        transport=transport,
+        vendor="acme",
+        policy=FAST,
+        max_response_bytes=8_000,
     )
     with pytest.raises(ResponseTooLargeError, match="max_response_bytes") as refused:
-        list(pages(client, THINGS, {}, vendor="acme", policy=FAST))
+        list(pages(client, THINGS, {}))
     assert "acme GET https://api.example.com/things" in str(refused.value)
     assert len(seen) == 1  # not retried: the body would not shrink
     if chunks is not None:  # read up to the cap, not to the end
@@ -188,7 +197,7 @@ def test_a_response_over_the_cap_is_refused(declared: bool) -> None:
 def test_a_response_under_the_cap_reads_whole() -> None:
     transport, _ = recording(lambda request: big(5_000, declared=False)[0])
     client = make_client("https://api.example.com", transport=transport, max_response_bytes=8_000)
-    [page] = list(pages(client, THINGS, {}, vendor="acme", policy=FAST))
+    [page] = list(pages(client, THINGS, {}))
     assert len(page[0]["pad"]) == 5_000
 
 

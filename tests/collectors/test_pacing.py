@@ -47,6 +47,15 @@ def test_a_window_admits_its_limit_then_waits_for_the_oldest_call_to_age_out() -
     assert pacer.admitted == 101
 
 
+def test_a_call_counts_from_when_its_reply_came_back() -> None:
+    clock = FakeClock()
+    pacer = paced(clock, Limit(1, 10.0))
+    with pacer.slot():
+        clock.now += 4.0  # the reply takes 4 s: the vendor may have stamped the call late
+    with pacer.slot() as waited:
+        assert waited == pytest.approx(10.0, abs=0.01)  # a window from the reply, not from the send
+
+
 def test_every_limit_applies_at_once() -> None:
     clock = FakeClock()
     pacer = paced(clock, Limit(2, 1.0), Limit(3, 60.0))  # Xero-like: a short and a long window
@@ -154,21 +163,17 @@ def test_a_burst_against_the_harvest_emulator_sees_no_429() -> None:
     with Sandbox(7, today=date(2026, 11, 25), time_scale=scale) as box:
         settings = HarvestSettings()
         pacer = harvest_pacer(settings, time_scale=scale)
-        connector = HarvestConnector(settings, transport=box.transports()["harvest"], pacer=pacer)
         statuses: list[int] = []
-        no_retries = RetryPolicy(attempts=1)
+        connector = HarvestConnector(
+            settings,
+            transport=box.transports()["harvest"],
+            policy=RetryPolicy(attempts=1),  # no retries: a 429 would show
+            pacer=pacer,
+        )
         with connector.client() as client:
             started = time.monotonic()
             for _ in range(120):
-                response = call(
-                    client,
-                    "GET",
-                    "users",
-                    vendor="harvest",
-                    params={"per_page": "1"},
-                    policy=no_retries,
-                    pacer=pacer,
-                )
+                response = call(client, "GET", "users", params={"per_page": "1"})
                 statuses.append(response.status_code)
             elapsed = time.monotonic() - started
     assert statuses == [200] * 120

@@ -1,5 +1,6 @@
-"""Every page loop ends: a repeated next request, a repeated page or a read past its bound of
-pages stops with ``PagingError`` — in the shared loop, Harvest's two own loops and Kantata's."""
+"""Every read ends: a repeated next request, a repeated page or a read past its bound of pages
+stops with ``PagingError`` — in the shared loop, whatever parse hook reads its pages (the default
+JSON list, Harvest's time entry frames and windows, Kantata's ID-keyed pages)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import pytest
 
 from collectors.errors import PagingError
 from collectors.harvest import HarvestConnector, HarvestSettings
-from collectors.http import RetryPolicy, Stream, make_client, pages
-from collectors.kantata.pages import id_keyed_pages
-from collectors.paging import NextUrl, PageNumber, PageTrail
+from collectors.http import RetryPolicy, make_client
+from collectors.kantata import IdKeyed, KantataConnector, KantataSettings
+from collectors.paging import NextUrl, PageTrail
+from collectors.streams import Stream, pages
 
 FAST = RetryPolicy(attempts=2, initial=0.001, maximum=0.01, jitter=0.0)
 BASE = "http://127.0.0.1:8711/v2"
@@ -47,10 +49,10 @@ def test_a_next_link_back_to_a_fetched_page_stops() -> None:
         return {"things": [{"id": n}], "links": {"next": back}}
 
     transport, seen = serving(body)
-    client = make_client(BASE, transport=transport)
+    client = make_client(BASE, transport=transport, vendor="acme", policy=FAST)
     read: list[list[dict[str, Any]]] = []
     with pytest.raises(PagingError, match="repeats one already made"):
-        read.extend(pages(client, THINGS, {"page": "1"}, vendor="acme", policy=FAST))
+        read.extend(pages(client, THINGS, {"page": "1"}))
     assert [p[0]["id"] for p in read] == [1, 2] and len(seen) == 2
 
 
@@ -59,9 +61,9 @@ def test_the_same_link_with_its_parameters_reordered_is_a_repeat() -> None:
         return {"things": [{"id": page_no(request)}], "links": {"next": f"{BASE}/things?b=2&a=1"}}
 
     transport, seen = serving(body)
-    client = make_client(BASE, transport=transport)
+    client = make_client(BASE, transport=transport, vendor="acme", policy=FAST)
     with pytest.raises(PagingError, match="acme things"):
-        list(pages(client, THINGS, {"a": "1", "b": "2"}, vendor="acme", policy=FAST))
+        list(pages(client, THINGS, {"a": "1", "b": "2"}))
     assert len(seen) == 1
 
 
@@ -71,10 +73,10 @@ def test_a_page_identical_to_the_one_before_stops_before_it_is_handed_on() -> No
         return {"things": [{"id": 7}, {"id": 8}], "links": {"next": f"{BASE}/things?page={n + 1}"}}
 
     transport, seen = serving(body)
-    client = make_client(BASE, transport=transport)
+    client = make_client(BASE, transport=transport, vendor="acme", policy=FAST)
     read: list[list[dict[str, Any]]] = []
     with pytest.raises(PagingError, match="page 2 repeats page 1"):
-        read.extend(pages(client, THINGS, {}, vendor="acme", policy=FAST))
+        read.extend(pages(client, THINGS, {}))
     assert len(read) == 1 and len(seen) == 2
 
 
@@ -84,9 +86,9 @@ def test_the_shared_loop_stops_at_its_bound_without_sending_the_next_request() -
         return {"things": [{"id": n}], "links": {"next": f"{BASE}/things?page={n + 1}"}}
 
     transport, seen = serving(body)
-    client = make_client(BASE, transport=transport)
+    client = make_client(BASE, transport=transport, vendor="acme", policy=FAST)
     with pytest.raises(PagingError, match="more than 3 pages"):
-        list(pages(client, THINGS, {}, vendor="acme", policy=FAST, max_pages=3))
+        list(pages(client, THINGS, {}, max_pages=3))
     assert len(seen) == 3
 
 
@@ -148,11 +150,13 @@ def test_kantata_pages_stop_when_the_page_count_never_ends() -> None:
         }
 
     transport, seen = serving(body)
-    client = make_client("http://127.0.0.1:8714/api/v1", transport=transport)
-    paginator = PageNumber("results", page_count="meta.page_count")
-    stream = Stream("workspaces", "/workspaces", "workspaces", paginator)
-    with pytest.raises(PagingError, match="more than 5 pages"):
-        list(id_keyed_pages(client, stream, {}, vendor="kantata", policy=FAST, max_pages=5))
+    kantata = KantataConnector(KantataSettings(), transport=transport, policy=FAST)
+    stream = kantata.streams["workspaces"]
+    keyed = IdKeyed(stream.records)
+    with kantata.client() as client, pytest.raises(PagingError, match="more than 5 pages"):
+        list(
+            pages(client, stream, {}, parse=lambda r: keyed.page(r, vendor="kantata"), max_pages=5)
+        )
     assert len(seen) == 5
 
 

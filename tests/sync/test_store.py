@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, func, inspect, select, text
 
 from sync.store.db import session_factory, transaction, upsert
-from sync.store.migrate import current, heads
+from sync.store.migrate import current, heads, ours
 from sync.store.repo import (
     Problem,
     get_cursor,
@@ -27,12 +27,14 @@ def test_migrations_create_every_table(store: Engine) -> None:
 
 
 def test_migrations_match_the_table_definitions(store: Engine) -> None:
-    """A table or column added to ``tables.py`` without a migration fails here."""
+    """A table or column added to ``tables.py`` without a migration fails here (the work
+    queue's tables are procrastinate's, made from its schema SQL, and are left out)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     with store.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": ours})
+        diff = compare_metadata(context, metadata)
     assert diff == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
+from sync.store.migrate import ours
 from sync.store.tables import metadata
 
 config = context.config
@@ -16,6 +17,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         user_module_prefix="tables.",
+        include_name=ours,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,38 @@
+"""Creating a record at most once on a vendor that has no idempotency key (Harvest, Kantata).
+
+Such a create cannot be retried blindly: a reply lost after the vendor made the record would make
+it twice. So ``create_once`` looks before it leaps — ``find`` the record by its natural key
+(a client's name, a workspace's contract reference), and ``create`` it only when absent — and
+after a create that failed in transit, looks again before creating again. ``create`` sends its
+request a single time (``collectors.http.call(..., once=True)``); the look-ups retry as any read
+does. Vendors with keys (Xero's ``Idempotency-Key``) resend the same request instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from collectors.errors import RetryableError
+
+T = TypeVar("T")
+
+
+def create_once(find: Callable[[], T | None], create: Callable[[], T], *, attempts: int = 5) -> T:
+    """What ``find`` finds, else what ``create`` makes; a create that fails in transit
+    (``RetryableError``: its outcome unknown) is followed by another look, at most ``attempts``
+    rounds in all, and the last failure is raised when none succeeds."""
+    failure: RetryableError | None = None
+    for _ in range(max(1, attempts)):
+        found = find()
+        if found is not None:
+            return found
+        try:
+            return create()
+        except RetryableError as exc:
+            failure = exc
+    assert failure is not None
+    raise failure
+
+
+__all__ = ["create_once"]
