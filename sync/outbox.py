@@ -45,6 +45,7 @@ from sync.store import outbox as queue
 from sync.store.db import transaction
 from sync.store.repo import link, resolve_problems
 from sync.store.tables import CompensationRow, CustomerRow, InvoiceRow, OutboxRow
+from sync.store.vocabulary import ExceptionCategory, InvoiceStatus, OutboxKind
 from sync.telemetry import record_events, tracer
 from sync.tenancy import Contact, Tenancy, remember
 
@@ -62,8 +63,8 @@ def run(ctx: FlowContext, *, limit: int = 500) -> FlowResult:
     with ctx.xero.client() as client:
         tenancy = Tenancy(ctx.xero, client, ctx.settings.xero, ctx.sessions)
         for tenant, group in _route(ctx, tenancy, items, result).items():
-            invoices = [item for item in group if item.kind == queue.INVOICE_KIND]
-            notes = [item for item in group if item.kind == queue.CREDIT_NOTE_KIND]
+            invoices = [item for item in group if item.kind == OutboxKind.INVOICE_CREATE]
+            notes = [item for item in group if item.kind == OutboxKind.CREDIT_NOTE_CREATE]
             if invoices:
                 result.add(_deliver_tenant(ctx, tenancy, tenant, invoices))
             if notes:
@@ -105,7 +106,7 @@ def _resolve(ctx: FlowContext, tenancy: Tenancy, item: OutboxRow) -> str | None:
     with ctx.sessions() as session:
         document: Document | None = (
             session.get(InvoiceRow, item.aggregate_id)
-            if item.kind == queue.INVOICE_KIND
+            if item.kind == OutboxKind.INVOICE_CREATE
             else session.get(CompensationRow, item.aggregate_id)
         )
         customer = session.get(CustomerRow, document.customer_id) if document else None
@@ -118,7 +119,7 @@ def _resolve(ctx: FlowContext, tenancy: Tenancy, item: OutboxRow) -> str | None:
             refused(
                 session,
                 item,
-                "missing_reference",
+                ExceptionCategory.MISSING_REFERENCE,
                 f"Document {item.aggregate_id} or its customer is missing from the store.",
                 moment=ctx.clock(),
             )
@@ -129,7 +130,7 @@ def _resolve(ctx: FlowContext, tenancy: Tenancy, item: OutboxRow) -> str | None:
             refused(
                 session,
                 item,
-                "no_legal_entity",
+                ExceptionCategory.NO_LEGAL_ENTITY,
                 f"{describe(document).capitalize()} was not posted: {resolution.reason}",
                 document,
                 moment=ctx.clock(),
@@ -199,7 +200,7 @@ def _mark_attempted(ctx: FlowContext, items: Sequence[OutboxRow]) -> list[_Pendi
                 refused(
                     session,
                     item,
-                    "missing_reference",
+                    ExceptionCategory.MISSING_REFERENCE,
                     f"Invoice {item.aggregate_id} or its customer is missing from the store.",
                     moment=ctx.clock(),
                 )
@@ -313,7 +314,7 @@ def _settled(
                 refused(
                     session,
                     p.item,
-                    "erp_rejected",
+                    ExceptionCategory.ERP_REJECTED,
                     f"Xero refused invoice {p.invoice.number}: {rejected.details or rejected}. "
                     "Fix the data and replay.",
                     p.invoice,
@@ -330,7 +331,12 @@ def _posted(
     session.execute(
         update(InvoiceRow)
         .where(InvoiceRow.id == row.id)
-        .values(status="posted", posted_at=moment, updated_at=moment, amount_due=posted.amount_due)
+        .values(
+            status=InvoiceStatus.POSTED,
+            posted_at=moment,
+            updated_at=moment,
+            amount_due=posted.amount_due,
+        )
     )
     link(session, "invoice", [(row.id, "xero", posted.invoice_id)])
     resolve_problems(session, FLOW, [key(item)], note=f"posted as {posted.invoice_id}")

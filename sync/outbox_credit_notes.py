@@ -32,6 +32,7 @@ from sync.store import outbox as queue
 from sync.store.db import transaction
 from sync.store.repo import external_id, link, now, resolve_problems
 from sync.store.tables import CompensationRow, CustomerRow, InvoiceRow, OutboxRow
+from sync.store.vocabulary import CompensationStatus, ExceptionCategory
 from sync.telemetry import record_events, tracer
 from sync.tenancy import Tenancy, remember
 
@@ -91,7 +92,7 @@ def _deliver_one(ctx: FlowContext, tenancy: Tenancy, tenant: str, item: OutboxRo
             return refused(
                 session,
                 item,
-                "missing_reference",
+                ExceptionCategory.MISSING_REFERENCE,
                 f"Credit note {item.aggregate_id}, its invoice or its customer is missing.",
                 moment=ctx.clock(),
             )
@@ -142,7 +143,7 @@ def _rejected(ctx: FlowContext, note: _Note, error: RecordError) -> bool:
         return refused(
             session,
             note.item,
-            "erp_rejected",
+            ExceptionCategory.ERP_REJECTED,
             f"Xero refused credit note {note.row.number}: {error.details or error}. "
             "Fix the data and replay.",
             note.row,
@@ -188,9 +189,11 @@ def _posted(session: Session, ctx: FlowContext, note: _Note, posted: PostedCredi
     moment = ctx.clock()
     changed = session.execute(
         update(CompensationRow)
-        .where(CompensationRow.id == note.row.id, CompensationRow.status != "posted")
+        .where(
+            CompensationRow.id == note.row.id, CompensationRow.status != CompensationStatus.POSTED
+        )
         .values(
-            status="posted",
+            status=CompensationStatus.POSTED,
             external_id=posted.credit_note_id,
             posted_at=moment,
             updated_at=moment,

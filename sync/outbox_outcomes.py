@@ -18,9 +18,10 @@ from sync.settings import Billing
 from sync.store import outbox as queue
 from sync.store.repo import Problem, now, report_problems
 from sync.store.tables import CompensationRow, InvoiceRow, OutboxRow
+from sync.store.vocabulary import ExceptionCategory, Flow, InvoiceStatus, OutboxKind, OutboxStatus
 from sync.telemetry import current_trace_id
 
-FLOW = "outbox"
+FLOW = Flow.OUTBOX
 Document = InvoiceRow | CompensationRow
 
 
@@ -45,12 +46,12 @@ def _at_risk(document: Document | None) -> tuple[Decimal | None, str | None]:
 def refused(
     session: Session,
     item: OutboxRow,
-    category: str,
+    category: ExceptionCategory,
     reason: str,
     document: Document | None = None,
     *,
     moment: datetime,
-    status: str = "failed",
+    status: OutboxStatus = OutboxStatus.FAILED,
 ) -> bool:
     """The item will not be sent again on its own: an exception says why, and the document
     (when there is one) shows that it needs a person. Always ``False`` (not delivered)."""
@@ -58,7 +59,9 @@ def refused(
     if document is not None:
         table = type(document)
         session.execute(
-            update(table).where(table.id == document.id).values(status="failed", updated_at=moment)
+            update(table)
+            .where(table.id == document.id)
+            .values(status=InvoiceStatus.FAILED, updated_at=moment)
         )
     _report(session, item, category, reason, document)
     return False
@@ -83,12 +86,12 @@ def retry_later(
         return refused(
             session,
             item,
-            "delivery_failed",
+            ExceptionCategory.DELIVERY_FAILED,
             f"Gave up posting {describe(document)} after {attempt} attempts over "
             f"{waited.total_seconds() / 3600:.0f} h: {error}",
             document,
             moment=moment,
-            status="dead",
+            status=OutboxStatus.DEAD,
         )
     delay = min(3600.0, 30.0 * 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
     queue.retry_at(session, item.id, now() + timedelta(seconds=delay), error)
@@ -96,10 +99,14 @@ def retry_later(
 
 
 def _report(
-    session: Session, item: OutboxRow, category: str, reason: str, document: Document | None
+    session: Session,
+    item: OutboxRow,
+    category: ExceptionCategory,
+    reason: str,
+    document: Document | None,
 ) -> None:
     value, currency = _at_risk(document)
-    entity = "invoice" if item.kind == queue.INVOICE_KIND else "credit_note"
+    entity = "invoice" if item.kind == OutboxKind.INVOICE_CREATE else "credit_note"
     report_problems(
         session,
         FLOW,

@@ -34,6 +34,7 @@ from sync.flows.context import FlowContext
 from sync.rules import Reference
 from sync.store.repo import OPEN_STATUSES, audit, now
 from sync.store.tables import AuditRow, BillingEventRow, ExceptionRow, OutboxRow
+from sync.store.vocabulary import Flow, OutboxStatus
 
 if TYPE_CHECKING:
     import polars as pl
@@ -240,7 +241,7 @@ def _replay_one(
 ) -> Outcome:
     if row.flow == billable_store.FLOW and row.entity_type == "time_entry" and row.payload:
         return _replay_time_entry(session, row, reference, edit, edited, moment, dry_run=dry_run)
-    if row.flow == "outbox" and row.payload and row.payload.get("outbox_id"):
+    if row.flow == Flow.OUTBOX and row.payload and row.payload.get("outbox_id"):
         return _requeue(session, row)
     return Outcome(
         row.id,
@@ -349,13 +350,13 @@ CENT = Decimal("0.01")
 def _requeue(session: Session, row: ExceptionRow) -> Outcome:
     assert row.payload is not None
     item = session.get(OutboxRow, row.payload["outbox_id"])
-    if item is None or item.status == "delivered":
+    if item is None or item.status == OutboxStatus.DELIVERED:
         return Outcome(row.id, row.record_key, "skipped", "already delivered or no longer queued")
     # one attempt on record keeps the look-up-before-post; the rest of the budget is fresh
     session.execute(
         update(OutboxRow)
         .where(OutboxRow.id == item.id)
-        .values(status="pending", next_attempt_at=now(), attempts=min(item.attempts, 1))
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now(), attempts=min(item.attempts, 1))
     )
     session.execute(update(ExceptionRow).where(ExceptionRow.id == row.id).values(status="retrying"))
     return Outcome(

@@ -47,7 +47,8 @@ from sync.pipeline import Behind, prefetched, with_last
 from sync.rules import Reference, capped, judged
 from sync.store import problems
 from sync.store.db import transaction
-from sync.store.repo import OPEN_STATUSES, get_cursor, set_cursor
+from sync.store.repo import get_cursor, set_cursor
+from sync.store.vocabulary import OPEN_STATUSES, ExceptionCategory
 from sync.telemetry import tracer
 
 T = TypeVar("T", bound=Sequence[Any])
@@ -58,17 +59,17 @@ T = TypeVar("T", bound=Sequence[Any])
 # project currency, a raised cap, a reopened period, the twin deleted, another entry of the day
 # corrected), so they are checked again on every run.
 REFERENCE_CATEGORIES = (
-    "unknown_project",
-    "closed_project",
-    "inactive_contract",
-    "currency_mismatch",
-    "terminated_resource",
-    "no_assignment",
-    "rate_card_missing",
-    "closed_period",
-    "duplicate",
-    "over_24h",
-    "over_cap",
+    ExceptionCategory.UNKNOWN_PROJECT,
+    ExceptionCategory.CLOSED_PROJECT,
+    ExceptionCategory.INACTIVE_CONTRACT,
+    ExceptionCategory.CURRENCY_MISMATCH,
+    ExceptionCategory.TERMINATED_RESOURCE,
+    ExceptionCategory.NO_ASSIGNMENT,
+    ExceptionCategory.RATE_CARD_MISSING,
+    ExceptionCategory.CLOSED_PERIOD,
+    ExceptionCategory.DUPLICATE,
+    ExceptionCategory.OVER_24H,
+    ExceptionCategory.OVER_CAP,
 )
 PAGE = 2000
 

@@ -36,10 +36,10 @@ from sync.store import problems as held
 from sync.store.db import FrameUpsert
 from sync.store.repo import Problem, report_problems, resolve_problems
 from sync.store.tables import BillingEventRow, TimeEntryRow
+from sync.store.vocabulary import UNRESOLVED_STATUSES, ExceptionCategory
 from sync.telemetry import EVENT_KEYS, current_trace_id, record_event_frame, record_events
 
 FLOW = BILLABLE_FLOW
-KNOWN_STATUSES = ("open", "retrying", "ignored")  # a problem in these is not announced again
 TIME_COLUMNS = (
     "id",
     "source_id",
@@ -103,7 +103,7 @@ def store_page(
         session, frame.filter(~pl.col("billing") | pl.col("category").is_not_null()), existing
     )
     trace_id = current_trace_id()
-    known = held.known_keys(session, FLOW, [p.record_key for p in problems], KNOWN_STATUSES)
+    known = held.known_keys(session, FLOW, [p.record_key for p in problems], UNRESOLVED_STATUSES)
     fresh = [p for p in problems if p.record_key not in known]
     report_problems(session, FLOW, problems, trace_id=trace_id)
     still_edited = {p.record_key for p in edited}
@@ -242,7 +242,7 @@ def _edited_after_invoice(e: dict[str, Any]) -> Problem:
     return Problem(
         record_key=edited_entry(e["source_id"]),
         stage="invoice",
-        category="edited_after_invoiced",
+        category=ExceptionCategory.EDITED_AFTER_INVOICED,
         reason=(
             f"Harvest entry {e['source_id']} changed after it was invoiced: billed "
             f"{billed:.2f}, now worth {amount:.2f} {e['currency']}. "

@@ -23,6 +23,7 @@ from sync.flows.record_keys import BILLABLE_FLOW, edited_entry
 from sync.store import outbox
 from sync.store.repo import resolve_problems
 from sync.store.tables import BillingEventRow, CompensationRow, InvoiceRow
+from sync.store.vocabulary import CompensationKind, CompensationStatus, OutboxKind
 from sync.telemetry import record_events
 
 CENT = Decimal("0.01")
@@ -67,7 +68,7 @@ def _credit(session: Session, ctx: FlowContext, p: Plan) -> None:
     )
     outbox.enqueue(
         session,
-        outbox.CREDIT_NOTE_KIND,
+        OutboxKind.CREDIT_NOTE_CREATE,
         row.id,
         {"credit_note_id": row.id, "invoice_id": event.invoice_id},
     )
@@ -143,7 +144,7 @@ def _withdraw(session: Session, ctx: FlowContext, pending: CompensationRow) -> N
     session.execute(
         update(CompensationRow)
         .where(CompensationRow.id == pending.id)
-        .values(status="withdrawn", updated_at=ctx.clock())
+        .values(status=CompensationStatus.WITHDRAWN, updated_at=ctx.clock())
     )
 
 
@@ -151,7 +152,7 @@ def _document(
     session: Session,
     ctx: FlowContext,
     p: Plan,
-    kind: str,
+    kind: CompensationKind,
     key: str,
     hours: Decimal,
     invoice_number: str,
@@ -174,7 +175,7 @@ def _document(
         rate=rate,
         amount=_amount(hours, rate),
         issue_date=ctx.today(),
-        status="pending",
+        status=CompensationStatus.PENDING,
         time_entry_id=p.case.entry_id,
         invoice_id=event.invoice_id,
         customer_id=event.customer_id,

@@ -18,9 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.store.tables import BillingEventRow, CompensationRow, TimeEntryRow
+from sync.store.vocabulary import CompensationKind, CompensationStatus
 
-CREDIT_NOTE = "credit_note"
-ADJUSTMENT = "adjustment"
+CREDIT_NOTE = CompensationKind.CREDIT_NOTE
+ADJUSTMENT = CompensationKind.ADJUSTMENT
 HOURS = Decimal("0.0001")
 MAX_HOURS = Decimal(24)
 
@@ -71,7 +72,7 @@ def plan(session: Session, entry_ids: Sequence[str]) -> list[Plan]:
         billed, pending, count = Decimal(event.quantity), None, 0
         for row, invoiced in done.get(entry.id, []):
             count += 1
-            if row.status == "withdrawn":  # still a version, no longer hours
+            if row.status == CompensationStatus.WITHDRAWN:  # still a version, no longer hours
                 continue
             if row.kind == CREDIT_NOTE:
                 billed -= row.quantity

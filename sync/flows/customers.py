@@ -42,9 +42,10 @@ from sync.store.repo import (
     set_cursor,
 )
 from sync.store.tables import ContractRow, CustomerRow, RateCardRow
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, record_events, tracer
 
-FLOW = "customers"
+FLOW = Flow.CUSTOMERS
 SYSTEM = "salesforce"
 UNKNOWN_CUSTOMER = "unknown_customer"
 PageStore = Callable[[Session, list[dict[str, Any]]], FlowResult]

@@ -33,9 +33,10 @@ from sync.store.tables import (
     ProjectRow,
     ResourceRow,
 )
+from sync.store.vocabulary import Flow, InvoiceStatus, OutboxKind
 from sync.telemetry import record_events, tracer
 
-FLOW = "invoicing"
+FLOW = Flow.INVOICING
 CENT = Decimal("0.01")
 
 
@@ -118,7 +119,7 @@ def compose(
             due_date=invoice.due_date,
             total=invoice.total,
             amount_due=invoice.total,
-            status="pending",
+            status=InvoiceStatus.PENDING,
             lines=[line.model_dump(mode="json") for line in invoice.lines],
             created_at=moment,
             posted_at=None,
@@ -131,7 +132,7 @@ def compose(
         # billing events are stamped on the engine's clock, by every flow that writes them
         .values(invoice_id=invoice.id, updated_at=moment)
     )
-    outbox.enqueue(session, outbox.INVOICE_KIND, invoice.id, {"invoice_id": invoice.id})
+    outbox.enqueue(session, OutboxKind.INVOICE_CREATE, invoice.id, {"invoice_id": invoice.id})
     record_events(
         session,
         "invoice.created",
@@ -178,7 +179,7 @@ def _invoice(
         due_date=issued + timedelta(days=terms),
         lines=tuple(lines),
         total=sum((line.amount for line in lines), Decimal(0)),
-        status="pending",
+        status=InvoiceStatus.PENDING,
     )
 
 

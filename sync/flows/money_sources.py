@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from sync.flows.compensation_plan import CREDIT_NOTE
 from sync.rules import MONEY
-from sync.store.repo import OPEN_STATUSES
 from sync.store.tables import (
     BillingEventRow,
     CompensationRow,
@@ -25,6 +24,7 @@ from sync.store.tables import (
     PaymentRow,
     TimeEntryRow,
 )
+from sync.store.vocabulary import UNRESOLVED_STATUSES, CompensationStatus
 
 
 def _frame(session: Session, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
@@ -76,7 +76,7 @@ def compensated(session: Session, start: date, end: date) -> pl.DataFrame:
         .where(
             TimeEntryRow.spent_date >= start,
             TimeEntryRow.spent_date <= end,
-            k.status != "withdrawn",
+            k.status != CompensationStatus.WITHDRAWN,
         )
         .group_by(k.time_entry_id),
         {"id": pl.String, "net": MONEY},
@@ -138,7 +138,7 @@ def held(session: Session, category: str) -> set[str]:
             select(ExceptionRow.entity_id).where(
                 ExceptionRow.entity_type == "time_entry",
                 ExceptionRow.entity_id.is_not(None),
-                ExceptionRow.status.in_((*OPEN_STATUSES, "ignored")),
+                ExceptionRow.status.in_(UNRESOLVED_STATUSES),
                 ExceptionRow.category != category,
             )
         )

@@ -29,11 +29,12 @@ from sync.flows.context import FlowContext, FlowResult
 from sync.flows.provisioning_landscape import Landscape, Plan, project_keys, read_landscape
 from sync.store.db import transaction, upsert
 from sync.store.problems import held_payloads
-from sync.store.repo import OPEN_STATUSES, Problem, link, report_problems, resolve_problems
+from sync.store.repo import Problem, link, report_problems, resolve_problems
 from sync.store.tables import ContractRow, CustomerRow, ProjectRow
+from sync.store.vocabulary import OPEN_STATUSES, ExceptionCategory, Flow
 from sync.telemetry import current_trace_id, record_events, tracer
 
-FLOW = "customers"
+FLOW = Flow.CUSTOMERS
 STAGE = "provision"
 # what the PSA and the CRM own on a project row the time system also writes
 PROJECT_OWNED = ["contract_id", "customer_id", "region", "legal_entity", "budget"]
@@ -115,7 +116,7 @@ def _system_customer(
     if system == "xero":
         where = land.tenancy.for_customer(customer, contract.id)
         if where.tenant_id is None:
-            return _failed(contract, where.reason, category="no_legal_entity")
+            return _failed(contract, where.reason, category=ExceptionCategory.NO_LEGAL_ENTITY)
         tenant = where.tenant_id
         linked = land.contacts_kept.setdefault(customer.id, {})
         index = land.contact_index(ctx, tenant)

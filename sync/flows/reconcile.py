@@ -46,9 +46,10 @@ from sync.store.tables import (
     InvoiceRow,
     TimeEntryRow,
 )
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, record_events, tracer
 
-FLOW = "reconcile"
+FLOW = Flow.RECONCILE
 DELETED_AFTER_INVOICED = "deleted_after_invoiced"
 # Look-ups of deletion candidates per run: a mass deletion is confirmed over several runs.
 CONFIRM_PER_RUN = 500

@@ -37,10 +37,11 @@ from sync.store.repo import Problem, open_record_keys, report_problems, resolve_
 from sync.store.tables import (
     ContractRow,
 )
+from sync.store.vocabulary import ExceptionCategory, Flow
 from sync.telemetry import current_trace_id, tracer
 
-FLOW = "reconcile"
-CATEGORY = "unreconciled_money"
+FLOW = Flow.RECONCILE
+CATEGORY = ExceptionCategory.UNRECONCILED_MONEY
 CENT = Decimal("0.01")
 # An event of a closed month gets this long to reach an invoice before it counts as a gap.
 GRACE = timedelta(hours=1)

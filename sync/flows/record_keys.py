@@ -6,7 +6,9 @@ is ``be:<Harvest id>`` (also ``billable``'s, resolved by ``compensation`` once i
 
 from __future__ import annotations
 
-BILLABLE_FLOW = "billable"  # the flow whose exceptions these are
+from sync.store.vocabulary import Flow
+
+BILLABLE_FLOW = Flow.BILLABLE  # the flow whose exceptions these are
 
 
 def held_entry(source_id: str) -> str:

@@ -44,9 +44,10 @@ from sync.store.tables import (
     RateCardRow,
     ResourceRow,
 )
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, tracer
 
-FLOW = "reference"
+FLOW = Flow.REFERENCE
 Mapper = Callable[[dict[str, Any]], list[tuple[type[Base], str, Entity]]]
 
 

@@ -62,9 +62,10 @@ from sync.store.tables import (
     RollupReceivableRow,
     TimeEntryRow,
 )
+from sync.store.vocabulary import Flow
 from sync.telemetry import tracer
 
-FLOW = "rollups"
+FLOW = Flow.ROLLUPS
 
 
 def run(ctx: FlowContext) -> FlowResult:

@@ -41,9 +41,10 @@ from sync.store.repo import (
     set_cursor,
 )
 from sync.store.tables import CustomerRow, InvoiceRow, PaymentRow, XrefRow
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, record_events, tracer
 
-FLOW = "status_back"
+FLOW = Flow.STATUS_BACK
 LAG = timedelta(minutes=5)
 INVOICE = RecordKind("xero", "invoice", "Xero invoice", "invoice", ("InvoiceID",))
 PAYMENT = RecordKind("xero", "payment", "Xero payment", "payment", ("PaymentID",))

@@ -19,14 +19,12 @@ from sqlalchemy.orm import Session
 
 from sync.store.repo import now
 from sync.store.tables import OutboxRow
-
-INVOICE_KIND = "xero.invoice.create"
-CREDIT_NOTE_KIND = "xero.credit_note.create"
-KINDS = (INVOICE_KIND, CREDIT_NOTE_KIND)
-DUE = ("pending", "retrying")
+from sync.store.vocabulary import DUE_STATUSES, OutboxKind, OutboxStatus
 
 
-def enqueue(session: Session, kind: str, aggregate_id: str, payload: dict[str, Any]) -> OutboxRow:
+def enqueue(
+    session: Session, kind: OutboxKind, aggregate_id: str, payload: dict[str, Any]
+) -> OutboxRow:
     """A new item delivering document ``aggregate_id``, due now."""
     moment = now()
     row = OutboxRow(
@@ -35,7 +33,7 @@ def enqueue(session: Session, kind: str, aggregate_id: str, payload: dict[str, A
         aggregate_id=aggregate_id,
         idempotency_key=f"p2c-{aggregate_id}",
         payload=payload,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=moment,
         created_at=moment,
@@ -50,8 +48,8 @@ def due(session: Session, *, limit: int) -> list[OutboxRow]:
         session.scalars(
             select(OutboxRow)
             .where(
-                OutboxRow.kind.in_(KINDS),
-                OutboxRow.status.in_(DUE),
+                OutboxRow.kind.in_(list(OutboxKind)),
+                OutboxRow.status.in_(DUE_STATUSES),
                 OutboxRow.next_attempt_at <= now(),
             )
             .order_by(OutboxRow.id)
@@ -64,7 +62,7 @@ def invoice_tenant(session: Session, invoice_id: str) -> str | None:
     """The tenant an invoice's item was routed to, once it was."""
     payload = session.scalar(
         select(OutboxRow.payload).where(
-            OutboxRow.kind == INVOICE_KIND, OutboxRow.aggregate_id == invoice_id
+            OutboxRow.kind == OutboxKind.INVOICE_CREATE, OutboxRow.aggregate_id == invoice_id
         )
     )
     tenant = payload.get("tenant_id") if isinstance(payload, dict) else None
@@ -93,21 +91,21 @@ def delivered(session: Session, item_id: int, external_id: str) -> None:
     _set(
         session,
         [item_id],
-        status="delivered",
+        status=OutboxStatus.DELIVERED,
         delivered_at=now(),
         external_id=external_id,
         last_error=None,
     )
 
 
-def stopped(session: Session, item_id: int, status: str, reason: str) -> None:
+def stopped(session: Session, item_id: int, status: OutboxStatus, reason: str) -> None:
     """The item will not be sent again on its own (``failed`` or ``dead``)."""
     _set(session, [item_id], status=status, last_error=reason)
 
 
 def retry_at(session: Session, item_id: int, at: datetime, error: str) -> None:
     """A transient failure: sent again from ``at``."""
-    _set(session, [item_id], status="retrying", last_error=error, next_attempt_at=at)
+    _set(session, [item_id], status=OutboxStatus.RETRYING, last_error=error, next_attempt_at=at)
 
 
 def hold(session: Session, item_id: int, until: datetime, reason: str) -> None:

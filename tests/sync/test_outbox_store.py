@@ -10,17 +10,18 @@ from sqlalchemy import Engine, select
 from sync.store import outbox
 from sync.store.db import session_factory, transaction
 from sync.store.tables import OutboxRow
+from sync.store.vocabulary import OutboxKind
 
 
 def test_an_item_is_pending_due_now_with_a_key_from_its_document(sqlite_store: Engine) -> None:
     sessions = session_factory(sqlite_store)
     before = datetime.now(UTC)
     with transaction(sessions) as session:
-        outbox.enqueue(session, outbox.INVOICE_KIND, "inv_1", {"invoice_id": "inv_1"})
+        outbox.enqueue(session, OutboxKind.INVOICE_CREATE, "inv_1", {"invoice_id": "inv_1"})
     with sessions() as session:
         item = session.scalars(select(OutboxRow)).one()
         assert (item.kind, item.system, item.status, item.attempts) == (
-            outbox.INVOICE_KIND,
+            OutboxKind.INVOICE_CREATE,
             "xero",
             "pending",
             0,
@@ -34,7 +35,7 @@ def test_an_item_is_pending_due_now_with_a_key_from_its_document(sqlite_store: E
 def test_outcomes_are_written_only_when_the_caller_commits(sqlite_store: Engine) -> None:
     sessions = session_factory(sqlite_store)
     with transaction(sessions) as session:
-        item = outbox.enqueue(session, outbox.CREDIT_NOTE_KIND, "cn_1", {})
+        item = outbox.enqueue(session, OutboxKind.CREDIT_NOTE_CREATE, "cn_1", {})
     with sessions() as session:  # a session that never commits
         outbox.attempted(session, [item.id])
         outbox.delivered(session, item.id, "xero-cn-1")
@@ -46,7 +47,7 @@ def test_outcomes_are_written_only_when_the_caller_commits(sqlite_store: Engine)
 def test_attempts_are_taken_back_and_a_held_item_is_not_due(sqlite_store: Engine) -> None:
     sessions = session_factory(sqlite_store)
     with transaction(sessions) as session:
-        item = outbox.enqueue(session, outbox.INVOICE_KIND, "inv_2", {})
+        item = outbox.enqueue(session, OutboxKind.INVOICE_CREATE, "inv_2", {})
     with transaction(sessions) as session:
         outbox.attempted(session, [item.id])
         outbox.attempted(session, [item.id])
