@@ -8,76 +8,67 @@ the wrong books. Credit notes are delivered by ``sync.outbox_credit_notes``.
 
 Due invoices are delivered per tenant in batches of up to 50 (one ``PUT /Invoices`` each, with
 ``summarizeErrors=false``, so a refused invoice does not hold back the rest of its batch). Items
-are marked as attempted (attempts + 1, committed) *before* they are sent. So if the process dies
-after Xero accepted a batch but before we recorded it, the next delivery sees attempted items and
-first looks them up by number; the batch's ``Idempotency-Key`` (derived from its invoices' keys)
-covers the same gap inside Xero. A refusal (validation) becomes an exception with the value at
-risk; a transient failure is retried later with backoff; after too many attempts the item is
-dead-lettered.
+are marked as attempted (attempts + 1, committed) *before* they are sent, so an attempted item
+whose outcome was never recorded is first looked up by number; the batch's ``Idempotency-Key``
+(derived from its invoices' keys) covers the same gap inside Xero. A refusal (validation) is an
+exception with the value at risk; a transient failure is retried later with backoff; after too
+many attempts the item is dead-lettered. A fatal error (credentials, configuration) takes back
+the attempts of the items it left unsettled.
 
 Batches start at one invoice and double after every batch that got a definite reply (1, 2, 4 … 50),
-falling back to one after a batch whose fate is unknown: a lost reply then leaves as few invoices
+falling back to one after a batch whose fate is unknown, so a lost reply leaves as few invoices
 as possible waiting on a look-up.
 
-Two clocks: what happens to a document (``posted_at``, ``updated_at``, its business events) is
-stamped with the engine's clock (``ctx.clock``: the sandbox's simulated time in the demo), so
-cycle times are the firm's; the outbox's own machinery (due times, backoff, ``delivered_at``)
-runs on the wall clock, as retries and leases do.
+This module decides where transactions begin and end: one to mark a batch attempted, one per
+outcome, none open while a vendor is called. What happens to a document (``posted_at``,
+``updated_at``, its business events) is stamped with the engine's clock (``ctx.clock``); the
+outbox's own machinery (due times, backoff, ``delivered_at``) runs on the wall clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-import httpx
-from sqlalchemy import select, update
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+from collectors.entities import Invoice, InvoiceLine
 from collectors.errors import FatalError, RecordError, RetryableError, SchemaDriftError
-from collectors.xero import MAX_BATCH, PostedInvoice, XeroConnector, invoice_body
+from collectors.xero import MAX_BATCH, PostedInvoice, invoice_body
 from sync import outbox_credit_notes
-from sync.flows.compensation import OUTBOX_KIND as CREDIT_NOTE_KIND
 from sync.flows.context import FlowContext, FlowResult
-from sync.flows.invoicing import OUTBOX_KIND as INVOICE_KIND
-from sync.flows.invoicing import invoice_from_row
-from sync.outbox_outcomes import FLOW, Document, describe, key, refused, retry_later, unmark
+from sync.outbox_outcomes import FLOW, Document, describe, key, refused, retry_later
+from sync.store import outbox as queue
 from sync.store.db import transaction
-from sync.store.repo import link, now, resolve_problems
+from sync.store.repo import link, resolve_problems
 from sync.store.tables import CompensationRow, CustomerRow, InvoiceRow, OutboxRow
+from sync.store.vocabulary import ExceptionCategory, InvoiceStatus, OutboxKind
 from sync.telemetry import record_events, tracer
-from sync.tenancy import Tenancy, contact_in
+from sync.tenancy import Contact, Tenancy, remember
 
-DUE = ("pending", "retrying")
-KINDS = (INVOICE_KIND, CREDIT_NOTE_KIND)
 FIRST_BATCH = 1
-__all__ = ["FLOW", "deliver", "deliver_batch", "run"]
+CENT = Decimal("0.01")
+__all__ = ["FLOW", "deliver_batch", "run"]
 
 
 def run(ctx: FlowContext, *, limit: int = 500) -> FlowResult:
     result = FlowResult()
     with ctx.sessions() as session:
-        items = list(
-            session.scalars(
-                select(OutboxRow)
-                .where(
-                    OutboxRow.kind.in_(KINDS),
-                    OutboxRow.status.in_(DUE),
-                    OutboxRow.next_attempt_at <= now(),
-                )
-                .order_by(OutboxRow.id)
-                .limit(limit)
-            )
-        )
+        items = queue.due(session, limit=limit)
     if not items:
         return result
     with ctx.xero.client() as client:
-        for tenant, group in _route(ctx, Tenancy(ctx, client), items, result).items():
-            invoices = [item for item in group if item.kind == INVOICE_KIND]
-            notes = [item for item in group if item.kind == CREDIT_NOTE_KIND]
+        tenancy = Tenancy(ctx.xero, client, ctx.settings.xero, ctx.sessions)
+        for tenant, group in _route(ctx, tenancy, items, result).items():
+            invoices = [item for item in group if item.kind == OutboxKind.INVOICE_CREATE]
+            notes = [item for item in group if item.kind == OutboxKind.CREDIT_NOTE_CREATE]
             if invoices:
-                result.add(_deliver_tenant(ctx, client, tenant, invoices))
+                result.add(_deliver_tenant(ctx, tenancy, tenant, invoices))
             if notes:
-                result.add(outbox_credit_notes.deliver(ctx, client, tenant, notes))
+                result.add(outbox_credit_notes.deliver(ctx, tenancy, tenant, notes))
     return result
 
 
@@ -86,7 +77,7 @@ def _route(
 ) -> dict[str, list[OutboxRow]]:
     """Items by the tenant they go to; the tenants found are kept in the items' payloads."""
     routes: dict[str, list[OutboxRow]] = {}
-    found: dict[int, str] = {}
+    found: list[tuple[OutboxRow, str]] = []
     busy = False
     for item in items:
         tenant = (item.payload or {}).get("tenant_id")
@@ -101,18 +92,12 @@ def _route(
             if tenant is None:
                 result.exceptions += 1
                 continue
-            found[item.id] = tenant
+            found.append((item, tenant))
         routes.setdefault(str(tenant), []).append(item)
     if found:
         with transaction(ctx.sessions) as session:
-            for item in items:
-                if item.id in found:
-                    item.payload = {**(item.payload or {}), "tenant_id": found[item.id]}
-                    session.execute(
-                        update(OutboxRow)
-                        .where(OutboxRow.id == item.id)
-                        .values(payload=item.payload)
-                    )
+            for item, tenant in found:
+                queue.route(session, item, tenant)
     return routes
 
 
@@ -121,40 +106,40 @@ def _resolve(ctx: FlowContext, tenancy: Tenancy, item: OutboxRow) -> str | None:
     with ctx.sessions() as session:
         document: Document | None = (
             session.get(InvoiceRow, item.aggregate_id)
-            if item.kind == INVOICE_KIND
+            if item.kind == OutboxKind.INVOICE_CREATE
             else session.get(CompensationRow, item.aggregate_id)
         )
         customer = session.get(CustomerRow, document.customer_id) if document else None
         if isinstance(document, CompensationRow):  # a credit note goes where its invoice went
-            posted_to = session.scalar(
-                select(OutboxRow.payload).where(
-                    OutboxRow.kind == INVOICE_KIND, OutboxRow.aggregate_id == document.invoice_id
-                )
-            )
-            if isinstance(posted_to, dict) and posted_to.get("tenant_id"):
-                return str(posted_to["tenant_id"])
+            posted_to = queue.invoice_tenant(session, document.invoice_id)
+            if posted_to is not None:
+                return posted_to
     if document is None or customer is None:
-        refused(
-            ctx,
-            item,
-            "missing_reference",
-            f"Document {item.aggregate_id} or its customer is missing from the store.",
-        )
+        with transaction(ctx.sessions) as session:
+            refused(
+                session,
+                item,
+                ExceptionCategory.MISSING_REFERENCE,
+                f"Document {item.aggregate_id} or its customer is missing from the store.",
+                moment=ctx.clock(),
+            )
         return None
     resolution = tenancy.for_customer(customer, document.contract_id)
     if resolution.tenant_id is None:
-        refused(
-            ctx,
-            item,
-            "no_legal_entity",
-            f"{describe(document).capitalize()} was not posted: {resolution.reason}",
-            document,
-        )
+        with transaction(ctx.sessions) as session:
+            refused(
+                session,
+                item,
+                ExceptionCategory.NO_LEGAL_ENTITY,
+                f"{describe(document).capitalize()} was not posted: {resolution.reason}",
+                document,
+                moment=ctx.clock(),
+            )
     return resolution.tenant_id
 
 
 def _deliver_tenant(
-    ctx: FlowContext, client: httpx.Client, tenant: str, items: list[OutboxRow]
+    ctx: FlowContext, tenancy: Tenancy, tenant: str, items: list[OutboxRow]
 ) -> FlowResult:
     result = FlowResult()
     size = FIRST_BATCH
@@ -170,17 +155,12 @@ def _deliver_tenant(
                 "attempt": max(item.attempts for item in batch) + 1,
             },
         ):
-            delivered, certain = deliver_batch(ctx, client, tenant, batch)
+            delivered, certain = deliver_batch(ctx, tenancy, tenant, batch)
         size = min(ceiling, size * 2) if certain else FIRST_BATCH
         result.records_in += len(batch)
         result.records_out += delivered
         result.exceptions += len(batch) - delivered
     return result
-
-
-def deliver(ctx: FlowContext, client: httpx.Client, tenant: str, item: OutboxRow) -> bool:
-    """Deliver one item; ``True`` when the vendor holds the document afterwards."""
-    return deliver_batch(ctx, client, tenant, [item])[0] == 1
 
 
 @dataclass
@@ -191,7 +171,7 @@ class _Pending:
 
 
 def deliver_batch(
-    ctx: FlowContext, client: httpx.Client, tenant: str, items: Sequence[OutboxRow]
+    ctx: FlowContext, tenancy: Tenancy, tenant: str, items: Sequence[OutboxRow]
 ) -> tuple[int, bool]:
     """Deliver up to 50 items to one tenant in one request (plus look-ups and contacts).
 
@@ -200,151 +180,197 @@ def deliver_batch(
     pending = _mark_attempted(ctx, items)
     unsettled = {p.item.id: p for p in pending}
     try:
-        delivered, certain = _settle(ctx, client, tenant, pending, unsettled)
+        return _settle(ctx, tenancy, tenant, pending, unsettled)
     except FatalError:
-        unmark(ctx, list(unsettled))
+        with transaction(ctx.sessions) as session:
+            queue.unattempted(session, list(unsettled))
         raise
-    return delivered, certain
 
 
 def _mark_attempted(ctx: FlowContext, items: Sequence[OutboxRow]) -> list[_Pending]:
+    """One attempt more on every item, committed before anything is sent; items whose invoice
+    or customer is gone are refused."""
     pending: list[_Pending] = []
-    missing: list[OutboxRow] = []
     with transaction(ctx.sessions) as session:
-        session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_([item.id for item in items]))
-            .values(attempts=OutboxRow.attempts + 1)
-        )
+        queue.attempted(session, [item.id for item in items])
         for item in items:
             row = session.get(InvoiceRow, item.aggregate_id)
             customer = session.get(CustomerRow, row.customer_id) if row else None
             if row is None or customer is None:
-                missing.append(item)
+                refused(
+                    session,
+                    item,
+                    ExceptionCategory.MISSING_REFERENCE,
+                    f"Invoice {item.aggregate_id} or its customer is missing from the store.",
+                    moment=ctx.clock(),
+                )
             else:
                 pending.append(_Pending(item, row, customer))
-    for item in missing:
-        refused(
-            ctx,
-            item,
-            "missing_reference",
-            f"Invoice {item.aggregate_id} or its customer is missing from the store.",
-        )
     return pending
 
 
 def _settle(
     ctx: FlowContext,
-    client: httpx.Client,
+    tenancy: Tenancy,
     tenant: str,
     pending: list[_Pending],
     unsettled: dict[int, _Pending],
 ) -> tuple[int, bool]:
-    xero: XeroConnector = ctx.xero
     delivered = 0
     # an earlier attempt may have reached Xero: look before posting
     earlier = [p for p in pending if p.item.attempts > 0]
     if earlier:
         try:
-            found = xero.find_invoices(client, tenant, [p.invoice.number for p in earlier])
+            found = ctx.xero.find_invoices(
+                tenancy.client, tenant, [p.invoice.number for p in earlier]
+            )
         except RetryableError as exc:
-            _all_retry_later(ctx, list(unsettled.values()), str(exc), unsettled)
+            _settled(ctx, list(unsettled.values()), unsettled, retry=str(exc))
             return 0, False
         for p in earlier:
             if p.invoice.number in found:
-                _posted(ctx, p.item, p.invoice, found[p.invoice.number])
-                unsettled.pop(p.item.id)
+                _settled(ctx, [p], unsettled, posted=found[p.invoice.number])
                 delivered += 1
-    sendable: list[tuple[_Pending, dict[str, object]]] = []
-    for p in list(unsettled.values()):
-        try:
-            contact_id = contact_in(ctx, client, tenant, p.customer)
-        except RecordError as exc:
-            _rejected(ctx, p, exc)
-            unsettled.pop(p.item.id)
-            continue
-        except RetryableError as exc:
-            retry_later(ctx, p.item, p.item.attempts + 1, str(exc), p.invoice)
-            unsettled.pop(p.item.id)
-            continue
-        body = invoice_body(
-            invoice_from_row(p.invoice),
-            contact_id=contact_id,
-            account_code=ctx.settings.xero.sales_account_code,
-        )
-        sendable.append((p, body))
+    sendable = _bodies(ctx, tenancy, tenant, unsettled)
     if not sendable:
         return delivered, True
     try:
-        outcomes = xero.post_invoices(
-            client, tenant, [(p.item.idempotency_key, body) for p, body in sendable]
+        outcomes = ctx.xero.post_invoices(
+            tenancy.client, tenant, [(p.item.idempotency_key, body) for p, body in sendable]
         )
     except RetryableError as exc:
-        _all_retry_later(ctx, [p for p, _ in sendable], str(exc), unsettled)
+        _settled(ctx, [p for p, _ in sendable], unsettled, retry=str(exc))
         return delivered, False
     certain = True
     for (p, _), outcome in zip(sendable, outcomes, strict=True):
-        unsettled.pop(p.item.id)
         if isinstance(outcome, PostedInvoice):
-            _posted(ctx, p.item, p.invoice, outcome)
+            _settled(ctx, [p], unsettled, posted=outcome)
             delivered += 1
         elif isinstance(outcome, SchemaDriftError):  # fate unknown: look it up next time
             certain = False
-            retry_later(ctx, p.item, p.item.attempts + 1, str(outcome), p.invoice)
+            _settled(ctx, [p], unsettled, retry=str(outcome))
         else:
-            _rejected(ctx, p, outcome)
+            _settled(ctx, [p], unsettled, rejected=outcome)
     return delivered, certain
 
 
-def _all_retry_later(
-    ctx: FlowContext, items: list[_Pending], error: str, unsettled: dict[int, _Pending]
+def _bodies(
+    ctx: FlowContext, tenancy: Tenancy, tenant: str, unsettled: dict[int, _Pending]
+) -> list[tuple[_Pending, dict[str, object]]]:
+    """The request body of every unsettled item whose customer has a contact in ``tenant``; the
+    contacts found or created are remembered, and items that got none are settled."""
+    sendable: list[tuple[_Pending, dict[str, object]]] = []
+    found: list[tuple[str, Contact]] = []
+    for p in list(unsettled.values()):
+        try:
+            contact = tenancy.contact(tenant, p.customer)
+        except RecordError as exc:
+            _settled(ctx, [p], unsettled, rejected=exc)
+            continue
+        except RetryableError as exc:
+            _settled(ctx, [p], unsettled, retry=str(exc))
+            continue
+        if contact.new:
+            found.append((p.customer.id, contact))
+        body = invoice_body(
+            invoice_from_row(p.invoice),
+            contact_id=contact.contact_id,
+            account_code=ctx.settings.xero.sales_account_code,
+        )
+        sendable.append((p, body))
+    if found:
+        with transaction(ctx.sessions) as session:
+            for customer_id, contact in found:
+                remember(session, customer_id, contact, moment=ctx.clock())
+    return sendable
+
+
+def _settled(
+    ctx: FlowContext,
+    items: list[_Pending],
+    unsettled: dict[int, _Pending],
+    *,
+    posted: PostedInvoice | None = None,
+    retry: str | None = None,
+    rejected: RecordError | None = None,
 ) -> None:
-    for p in items:
-        retry_later(ctx, p.item, p.item.attempts + 1, error, p.invoice)
-        unsettled.pop(p.item.id, None)
+    """Record one outcome for ``items``, in one transaction; they are no longer unsettled."""
+    with transaction(ctx.sessions) as session:
+        for p in items:
+            unsettled.pop(p.item.id, None)
+            if posted is not None:
+                _posted(session, ctx, p.item, p.invoice, posted)
+            elif retry is not None:
+                retry_later(
+                    session,
+                    p.item,
+                    p.item.attempts + 1,
+                    retry,
+                    p.invoice,
+                    billing=ctx.settings.billing,
+                    moment=ctx.clock(),
+                )
+            elif rejected is not None:
+                refused(
+                    session,
+                    p.item,
+                    ExceptionCategory.ERP_REJECTED,
+                    f"Xero refused invoice {p.invoice.number}: {rejected.details or rejected}. "
+                    "Fix the data and replay.",
+                    p.invoice,
+                    moment=ctx.clock(),
+                )
 
 
-def _rejected(ctx: FlowContext, p: _Pending, exc: RecordError) -> bool:
-    return refused(
-        ctx,
-        p.item,
-        "erp_rejected",
-        f"Xero refused invoice {p.invoice.number}: {exc.details or exc}. Fix the data and replay.",
-        p.invoice,
+def _posted(
+    session: Session, ctx: FlowContext, item: OutboxRow, row: InvoiceRow, posted: PostedInvoice
+) -> None:
+    """Xero holds the invoice: the item is delivered, the invoice posted, linked and announced."""
+    moment = ctx.clock()  # business time (the engine's clock); the outbox keeps the wall clock's
+    queue.delivered(session, item.id, posted.invoice_id)
+    session.execute(
+        update(InvoiceRow)
+        .where(InvoiceRow.id == row.id)
+        .values(
+            status=InvoiceStatus.POSTED,
+            posted_at=moment,
+            updated_at=moment,
+            amount_due=posted.amount_due,
+        )
+    )
+    link(session, "invoice", [(row.id, "xero", posted.invoice_id)])
+    resolve_problems(session, FLOW, [key(item)], note=f"posted as {posted.invoice_id}")
+    record_events(
+        session,
+        "invoice.posted",
+        "invoice",
+        [(row.id, moment)],
+        attributes={
+            "number": row.number,
+            "xero_invoice_id": posted.invoice_id,
+            "total": str(posted.total),
+            "currency": row.currency,
+        },
     )
 
 
-def _posted(ctx: FlowContext, item: OutboxRow, row: InvoiceRow, posted: PostedInvoice) -> None:
-    moment = ctx.clock()  # business time (the engine's clock); the outbox keeps the wall clock's
-    with transaction(ctx.sessions) as session:
-        session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == item.id)
-            .values(
-                status="delivered",
-                delivered_at=now(),
-                external_id=posted.invoice_id,
-                last_error=None,
-            )
-        )
-        session.execute(
-            update(InvoiceRow)
-            .where(InvoiceRow.id == row.id)
-            .values(
-                status="posted", posted_at=moment, updated_at=moment, amount_due=posted.amount_due
-            )
-        )
-        link(session, "invoice", [(row.id, "xero", posted.invoice_id)])
-        resolve_problems(session, FLOW, [key(item)], note=f"posted as {posted.invoice_id}")
-        record_events(
-            session,
-            "invoice.posted",
-            "invoice",
-            [(row.id, moment)],
-            attributes={
-                "number": row.number,
-                "xero_invoice_id": posted.invoice_id,
-                "total": str(posted.total),
-                "currency": row.currency,
-            },
-        )
+def invoice_from_row(row: InvoiceRow) -> Invoice:
+    """The canonical invoice behind a stored row, as it is delivered."""
+    lines: list[dict[str, Any]] = row.lines
+    return Invoice(
+        id=row.id,
+        number=row.number,
+        source="plan2cash",
+        source_id=row.id,
+        updated_at=row.updated_at,
+        customer_id=row.customer_id,
+        contract_id=row.contract_id,
+        currency=row.currency,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        lines=tuple(InvoiceLine.model_validate(line) for line in lines),
+        total=Decimal(row.total).quantize(CENT),
+        status="pending",
+    )

@@ -10,6 +10,8 @@ before. Once created it is allocated to the original invoice (``PUT …/Allocati
 own) for as much as the invoice still has due. When Xero refuses the allocation (the invoice was
 paid or voided meanwhile), the credit note stays unallocated, as credit on the customer's account
 for a refund or a later invoice, and its ``credit_note.posted`` event says so.
+
+The delivery loop here owns the transactions, as for invoices: none is open while Xero is called.
 """
 
 from __future__ import annotations
@@ -18,21 +20,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-import httpx
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from collectors.entities import InvoiceLine
 from collectors.errors import FatalError, RecordError, RetryableError, SchemaDriftError
 from collectors.xero import PostedCreditNote, credit_note_body
 from sync.flows.context import FlowContext, FlowResult
-from sync.outbox_outcomes import FLOW, key, refused, retry_later, unmark
+from sync.outbox_outcomes import FLOW, key, refused, retry_later
+from sync.store import outbox as queue
 from sync.store.db import transaction
 from sync.store.repo import external_id, link, now, resolve_problems
 from sync.store.tables import CompensationRow, CustomerRow, InvoiceRow, OutboxRow
+from sync.store.vocabulary import CompensationStatus, ExceptionCategory
 from sync.telemetry import record_events, tracer
-from sync.tenancy import contact_in
+from sync.tenancy import Tenancy, remember
 
 WAIT = timedelta(minutes=5)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,7 @@ class _Note:
     xero_invoice: str | None
 
 
-def deliver(
-    ctx: FlowContext, client: httpx.Client, tenant: str, items: list[OutboxRow]
-) -> FlowResult:
+def deliver(ctx: FlowContext, tenancy: Tenancy, tenant: str, items: list[OutboxRow]) -> FlowResult:
     """Deliver due credit notes to one tenant; notes whose invoice is not posted yet wait."""
     result = FlowResult()
     for item in items:
@@ -59,7 +62,7 @@ def deliver(
                 "attempt": item.attempts + 1,
             },
         ):
-            delivered = _deliver_one(ctx, client, tenant, item)
+            delivered = _deliver_one(ctx, tenancy, tenant, item)
         if delivered is not None:
             result.records_in += 1
             result.records_out += int(delivered)
@@ -80,134 +83,165 @@ def _load(ctx: FlowContext, item: OutboxRow) -> _Note | None:
     return _Note(item, row, invoice, customer, posted_as)
 
 
-def _deliver_one(
-    ctx: FlowContext, client: httpx.Client, tenant: str, item: OutboxRow
-) -> bool | None:
+def _deliver_one(ctx: FlowContext, tenancy: Tenancy, tenant: str, item: OutboxRow) -> bool | None:
+    """``True`` once Xero holds the note, ``False`` when it was not delivered, ``None`` when it
+    waits for its invoice (no attempt spent)."""
     note = _load(ctx, item)
     if note is None:
-        return refused(
-            ctx,
-            item,
-            "missing_reference",
-            f"Credit note {item.aggregate_id}, its invoice or its customer is missing.",
-        )
+        with transaction(ctx.sessions) as session:
+            return refused(
+                session,
+                item,
+                ExceptionCategory.MISSING_REFERENCE,
+                f"Credit note {item.aggregate_id}, its invoice or its customer is missing.",
+                moment=ctx.clock(),
+            )
     if note.xero_invoice is None:
-        _wait(ctx, item)
+        with transaction(ctx.sessions) as session:
+            queue.hold(
+                session, item.id, now() + WAIT, "waiting for the invoice it credits to be posted"
+            )
         return None
     attempt = item.attempts + 1
     with transaction(ctx.sessions) as session:
-        session.execute(update(OutboxRow).where(OutboxRow.id == item.id).values(attempts=attempt))
+        queue.attempted(session, [item.id])
     try:
-        outcome = _find_or_post(ctx, client, tenant, note, earlier=item.attempts > 0)
+        outcome = _find_or_post(ctx, tenancy, tenant, note, earlier=item.attempts > 0)
         if isinstance(outcome, SchemaDriftError):  # fate unknown: look it up next time
-            return retry_later(ctx, item, attempt, str(outcome), note.row)
+            return _retry(ctx, note, attempt, str(outcome))
         if isinstance(outcome, RecordError):
-            return refused(
-                ctx,
-                item,
-                "erp_rejected",
-                f"Xero refused credit note {note.row.number}: {outcome.details or outcome}. "
-                "Fix the data and replay.",
-                note.row,
-            )
-        _posted(ctx, note, outcome)
-        allocated, why = _allocate(ctx, client, tenant, note, outcome)
+            return _rejected(ctx, note, outcome)
+        with transaction(ctx.sessions) as session:
+            _posted(session, ctx, note, outcome)
+        allocation = _allocate(ctx, tenancy, tenant, note, outcome)
     except FatalError:
-        unmark(ctx, [item.id])
+        with transaction(ctx.sessions) as session:
+            queue.unattempted(session, [item.id])
         raise
     except RetryableError as exc:
-        return retry_later(ctx, item, attempt, str(exc), note.row)
-    _delivered(ctx, note, outcome, allocated, why)
+        return _retry(ctx, note, attempt, str(exc))
+    with transaction(ctx.sessions) as session:
+        _delivered(session, ctx, note, outcome, allocation)
     return True
 
 
-def _wait(ctx: FlowContext, item: OutboxRow) -> None:
+def _retry(ctx: FlowContext, note: _Note, attempt: int, error: str) -> bool:
     with transaction(ctx.sessions) as session:
-        session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == item.id)
-            .values(
-                next_attempt_at=now() + WAIT,
-                last_error="waiting for the invoice it credits to be posted",
-            )
+        return retry_later(
+            session,
+            note.item,
+            attempt,
+            error,
+            note.row,
+            billing=ctx.settings.billing,
+            moment=ctx.clock(),
+        )
+
+
+def _rejected(ctx: FlowContext, note: _Note, error: RecordError) -> bool:
+    with transaction(ctx.sessions) as session:
+        return refused(
+            session,
+            note.item,
+            ExceptionCategory.ERP_REJECTED,
+            f"Xero refused credit note {note.row.number}: {error.details or error}. "
+            "Fix the data and replay.",
+            note.row,
+            moment=ctx.clock(),
         )
 
 
 def _find_or_post(
-    ctx: FlowContext, client: httpx.Client, tenant: str, note: _Note, *, earlier: bool
+    ctx: FlowContext, tenancy: Tenancy, tenant: str, note: _Note, *, earlier: bool
 ) -> PostedCreditNote | RecordError:
     number = note.row.number or note.row.id
     if earlier:  # an earlier attempt may have reached Xero: look before posting
-        found = ctx.xero.find_credit_notes(client, tenant, [number]).get(number)
+        found = ctx.xero.find_credit_notes(tenancy.client, tenant, [number]).get(number)
         if found is not None:
             return found
-    contact_id = contact_in(ctx, client, tenant, note.customer)
+    contact = tenancy.contact(tenant, note.customer)
+    if contact.new:
+        with transaction(ctx.sessions) as session:
+            remember(session, note.customer.id, contact, moment=ctx.clock())
     line = InvoiceLine(
         description=f"Credit: {note.row.reason}",
         quantity=note.row.quantity,
         unit_amount=note.row.rate,
-        amount=Decimal(note.row.amount).quantize(Decimal("0.01")),
+        amount=Decimal(note.row.amount).quantize(CENT),
     )
     body = credit_note_body(
         number=number,
-        contact_id=contact_id,
+        contact_id=contact.contact_id,
         issued=note.row.issue_date,
         currency=note.row.currency,
         lines=[line],
         account_code=ctx.settings.xero.sales_account_code,
         reference=note.invoice.number,
     )
-    (outcome,) = ctx.xero.post_credit_notes(client, tenant, [(note.item.idempotency_key, body)])
+    (outcome,) = ctx.xero.post_credit_notes(
+        tenancy.client, tenant, [(note.item.idempotency_key, body)]
+    )
     return outcome
 
 
-def _posted(ctx: FlowContext, note: _Note, posted: PostedCreditNote) -> None:
+def _posted(session: Session, ctx: FlowContext, note: _Note, posted: PostedCreditNote) -> None:
     """Xero holds the credit note: recorded at once (and announced once), before allocating."""
     moment = ctx.clock()
-    with transaction(ctx.sessions) as session:
-        changed = session.execute(
-            update(CompensationRow)
-            .where(CompensationRow.id == note.row.id, CompensationRow.status != "posted")
-            .values(
-                status="posted",
-                external_id=posted.credit_note_id,
-                posted_at=moment,
-                updated_at=moment,
-            )
+    changed = session.execute(
+        update(CompensationRow)
+        .where(
+            CompensationRow.id == note.row.id, CompensationRow.status != CompensationStatus.POSTED
         )
-        link(session, "credit_note", [(note.row.id, "xero", posted.credit_note_id)])
-        if changed.rowcount:  # type: ignore[attr-defined]
-            record_events(
-                session,
-                "credit_note.posted",
-                "credit_note",
-                [(note.row.id, moment)],
-                attributes={
-                    "number": note.row.number,
-                    "invoice_id": note.row.invoice_id,
-                    "xero_credit_note_id": posted.credit_note_id,
-                    "total": str(posted.total),
-                    "currency": note.row.currency,
-                },
-            )
+        .values(
+            status=CompensationStatus.POSTED,
+            external_id=posted.credit_note_id,
+            posted_at=moment,
+            updated_at=moment,
+        )
+    )
+    link(session, "credit_note", [(note.row.id, "xero", posted.credit_note_id)])
+    if changed.rowcount:  # type: ignore[attr-defined]
+        record_events(
+            session,
+            "credit_note.posted",
+            "credit_note",
+            [(note.row.id, moment)],
+            attributes={
+                "number": note.row.number,
+                "invoice_id": note.row.invoice_id,
+                "xero_credit_note_id": posted.credit_note_id,
+                "total": str(posted.total),
+                "currency": note.row.currency,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class _Allocation:
+    """How much of a credit note is allocated to its invoice, and why not more; ``amount_due``
+    is what the invoice has due after an allocation made now (``None``: none made now)."""
+
+    allocated: Decimal
+    why: str
+    amount_due: Decimal | None = None
 
 
 def _allocate(
-    ctx: FlowContext, client: httpx.Client, tenant: str, note: _Note, posted: PostedCreditNote
-) -> tuple[Decimal, str]:
+    ctx: FlowContext, tenancy: Tenancy, tenant: str, note: _Note, posted: PostedCreditNote
+) -> _Allocation:
     """Allocate what is left of the credit to the invoice, up to what it still has due."""
-    total = Decimal(note.row.amount).quantize(Decimal("0.01"))
+    total = Decimal(note.row.amount).quantize(CENT)
     remaining = posted.remaining_credit if posted.remaining_credit is not None else total
     already = total - remaining
     due = Decimal(note.invoice.amount_due if note.invoice.amount_due is not None else total)
     amount = min(remaining, due)
     if amount <= 0:
         why = "nothing left due on the invoice" if remaining > 0 else "already allocated"
-        return already, why
+        return _Allocation(already, why)
     assert note.xero_invoice is not None
     try:
         applied = ctx.xero.allocate_credit_note(
-            client,
+            tenancy.client,
             tenant,
             posted.credit_note_id,
             invoice_id=note.xero_invoice,
@@ -216,43 +250,46 @@ def _allocate(
             key=f"{note.item.idempotency_key}-allocation",
         )
     except RecordError as exc:
-        return already, f"left unallocated: {exc.details or exc}"
-    with transaction(ctx.sessions) as session:
-        session.execute(
-            update(InvoiceRow)
-            .where(InvoiceRow.id == note.invoice.id)
-            .values(amount_due=due - applied, updated_at=ctx.clock())
-        )
-    return already + applied, f"allocated to invoice {note.invoice.number}"
+        return _Allocation(already, f"left unallocated: {exc.details or exc}")
+    return _Allocation(
+        already + applied, f"allocated to invoice {note.invoice.number}", due - applied
+    )
 
 
 def _delivered(
-    ctx: FlowContext, note: _Note, posted: PostedCreditNote, allocated: Decimal, why: str
+    session: Session,
+    ctx: FlowContext,
+    note: _Note,
+    posted: PostedCreditNote,
+    allocation: _Allocation,
 ) -> None:
     moment = ctx.clock()  # business time; the outbox's own stamps keep the wall clock's
-    with transaction(ctx.sessions) as session:
+    queue.delivered(session, note.item.id, posted.credit_note_id)
+    if allocation.amount_due is not None:
         session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == note.item.id)
-            .values(
-                status="delivered",
-                delivered_at=now(),
-                external_id=posted.credit_note_id,
-                last_error=None,
-            )
+            update(InvoiceRow)
+            .where(InvoiceRow.id == note.invoice.id)
+            .values(amount_due=allocation.amount_due, updated_at=moment)
         )
-        session.execute(
-            update(CompensationRow)
-            .where(CompensationRow.id == note.row.id)
-            .values(allocated=allocated, updated_at=moment)
-        )
-        record_events(
-            session,
-            "credit_note.allocated" if allocated > 0 else "credit_note.unallocated",
-            "credit_note",
-            [(note.row.id, moment)],
-            attributes={"number": note.row.number, "amount": str(allocated), "note": why},
-        )
-        resolve_problems(
-            session, FLOW, [key(note.item)], note=f"posted as {posted.credit_note_id}; {why}"
-        )
+    session.execute(
+        update(CompensationRow)
+        .where(CompensationRow.id == note.row.id)
+        .values(allocated=allocation.allocated, updated_at=moment)
+    )
+    record_events(
+        session,
+        "credit_note.allocated" if allocation.allocated > 0 else "credit_note.unallocated",
+        "credit_note",
+        [(note.row.id, moment)],
+        attributes={
+            "number": note.row.number,
+            "amount": str(allocation.allocated),
+            "note": allocation.why,
+        },
+    )
+    resolve_problems(
+        session,
+        FLOW,
+        [key(note.item)],
+        note=f"posted as {posted.credit_note_id}; {allocation.why}",
+    )

@@ -1,23 +1,27 @@
 """What becomes of an outbox item that was not delivered: refused (an exception a person fixes
 and replays, with the document's value at risk), retried later with backoff, or dead after too
-many attempts. Shared by the invoice and the credit note deliveries."""
+many attempts. Shared by the invoice and the credit note deliveries.
+
+Session first: the delivery loop owns the transaction. ``moment`` is the engine's clock, which
+stamps the documents; the outbox's own stamps keep the wall clock."""
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from sync.flows.context import FlowContext
-from sync.store.db import transaction
+from sync.settings import Billing
+from sync.store import outbox as queue
 from sync.store.repo import Problem, now, report_problems
 from sync.store.tables import CompensationRow, InvoiceRow, OutboxRow
+from sync.store.vocabulary import ExceptionCategory, Flow, InvoiceStatus, OutboxKind, OutboxStatus
 from sync.telemetry import current_trace_id
 
-FLOW = "outbox"
+FLOW = Flow.OUTBOX
 Document = InvoiceRow | CompensationRow
 
 
@@ -40,69 +44,69 @@ def _at_risk(document: Document | None) -> tuple[Decimal | None, str | None]:
 
 
 def refused(
-    ctx: FlowContext,
+    session: Session,
     item: OutboxRow,
-    category: str,
+    category: ExceptionCategory,
     reason: str,
     document: Document | None = None,
     *,
-    status: str = "failed",
+    moment: datetime,
+    status: OutboxStatus = OutboxStatus.FAILED,
 ) -> bool:
-    """The item will not be sent again on its own: an exception says why."""
-    with transaction(ctx.sessions) as session:
+    """The item will not be sent again on its own: an exception says why, and the document
+    (when there is one) shows that it needs a person. Always ``False`` (not delivered)."""
+    queue.stopped(session, item.id, status, reason)
+    if document is not None:
+        table = type(document)
         session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == item.id)
-            .values(status=status, last_error=reason)
+            update(table)
+            .where(table.id == document.id)
+            .values(status=InvoiceStatus.FAILED, updated_at=moment)
         )
-        if document is not None:  # the document itself shows that it needs a person
-            table = type(document)
-            session.execute(
-                update(table)
-                .where(table.id == document.id)
-                .values(status="failed", updated_at=ctx.clock())
-            )
-        fail(session, item, category, reason, document)
+    _report(session, item, category, reason, document)
     return False
 
 
 def retry_later(
-    ctx: FlowContext, item: OutboxRow, attempt: int, error: str, document: Document
+    session: Session,
+    item: OutboxRow,
+    attempt: int,
+    error: str,
+    document: Document,
+    *,
+    billing: Billing,
+    moment: datetime,
 ) -> bool:
     """A transient failure: try again after an exponential, jittered delay (at most an hour).
     An item is given up only after both the attempt limit and the retry window (default 48 h)
-    are spent, so that an ERP outage of hours never dead-letters what it held up."""
-    billing = ctx.settings.billing
+    are spent, so that an ERP outage of hours never dead-letters what it held up. Always
+    ``False`` (not delivered)."""
     waited = now() - item.created_at
     if attempt >= billing.max_delivery_attempts and waited >= billing.delivery_retry_window:
         return refused(
-            ctx,
+            session,
             item,
-            "delivery_failed",
+            ExceptionCategory.DELIVERY_FAILED,
             f"Gave up posting {describe(document)} after {attempt} attempts over "
             f"{waited.total_seconds() / 3600:.0f} h: {error}",
             document,
-            status="dead",
+            moment=moment,
+            status=OutboxStatus.DEAD,
         )
     delay = min(3600.0, 30.0 * 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
-    with transaction(ctx.sessions) as session:
-        session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == item.id)
-            .values(
-                status="retrying",
-                last_error=error,
-                next_attempt_at=now() + timedelta(seconds=delay),
-            )
-        )
+    queue.retry_at(session, item.id, now() + timedelta(seconds=delay), error)
     return False
 
 
-def fail(
-    session: Session, item: OutboxRow, category: str, reason: str, document: Document | None
+def _report(
+    session: Session,
+    item: OutboxRow,
+    category: ExceptionCategory,
+    reason: str,
+    document: Document | None,
 ) -> None:
     value, currency = _at_risk(document)
-    entity = "invoice" if item.kind.startswith("xero.invoice") else "credit_note"
+    entity = "invoice" if item.kind == OutboxKind.INVOICE_CREATE else "credit_note"
     report_problems(
         session,
         FLOW,
@@ -125,13 +129,3 @@ def fail(
         ],
         trace_id=current_trace_id(),
     )
-
-
-def unmark(ctx: FlowContext, ids: list[int]) -> None:
-    """A fatal error (credentials, configuration) is not the items' fault: undo the attempt."""
-    if not ids:
-        return
-    with transaction(ctx.sessions) as session:
-        session.execute(
-            update(OutboxRow).where(OutboxRow.id.in_(ids)).values(attempts=OutboxRow.attempts - 1)
-        )

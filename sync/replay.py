@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 from sync import edits
 from sync.access import Action, Identity, require
 from sync.edits import Edit
-from sync.flows import billable
+from sync.flows import billable_store
 from sync.flows.context import FlowContext
 from sync.rules import Reference
 from sync.store.repo import audit, now
 from sync.store.tables import AuditRow, BillingEventRow, ExceptionRow, OutboxRow
-from sync.store.vocabulary import OPEN_STATUSES, ExceptionStatus, OutboxStatus
+from sync.store.vocabulary import OPEN_STATUSES, ExceptionStatus, Flow, OutboxStatus
 
 if TYPE_CHECKING:
     import polars as pl
@@ -180,7 +180,7 @@ def replay(
         rows = find(session, which)
         action = Action.EDIT if edit is not None else Action.REPLAY
         require(session, actor, action, _targets(rows), count=len(rows), dry_run=dry_run)
-        reference = billable.reference_for(session, ctx.settings.billing)
+        reference = billable_store.reference_for(session, ctx.settings.billing)
     accepted = _accepted(ctx, rows, edit, reference) if edit is not None else None
     for row in rows:
         session = ctx.sessions()
@@ -243,9 +243,9 @@ def _replay_one(
     *,
     dry_run: bool,
 ) -> Outcome:
-    if row.flow == billable.FLOW and row.entity_type == "time_entry" and row.payload:
+    if row.flow == billable_store.FLOW and row.entity_type == "time_entry" and row.payload:
         return _replay_time_entry(session, row, reference, edit, edited, moment, dry_run=dry_run)
-    if row.flow == "outbox" and row.payload and row.payload.get("outbox_id"):
+    if row.flow == Flow.OUTBOX and row.payload and row.payload.get("outbox_id"):
         return _requeue(session, row)
     return Outcome(
         row.id,
@@ -268,10 +268,10 @@ def _replay_time_entry(
     """Check the entry (as edited) again and store it as the flow would; the billing event made
     from an edited entry names the edit's audit row."""
     payload = edit.record if edit is not None else dict(row.payload or {})
-    frame = billable.checked(session, [payload], reference)
+    frame = billable_store.checked(session, [payload], reference)
     before = _held_value(session, row, reference, frame if edit is None else None)
     currency = frame["currency"][0] or row.currency
-    billable.store_page(session, frame, [payload], moment=moment)
+    billable_store.store_page(session, frame, [payload], moment=moment)
     session.flush()
     status = session.scalar(select(ExceptionRow.status).where(ExceptionRow.id == row.id))
     if status != ExceptionStatus.RESOLVED and frame["category"][0] is not None:
@@ -339,7 +339,11 @@ def _held_value(
     when the caller has it."""
     if row.value_at_risk is not None:
         return Decimal(row.value_at_risk).quantize(CENT)
-    frame = checked if checked is not None else billable.checked(session, [row.payload], reference)
+    frame = (
+        checked
+        if checked is not None
+        else billable_store.checked(session, [row.payload], reference)
+    )
     amount = frame["amount"][0]
     return None if amount is None else Decimal(amount).quantize(CENT)
 

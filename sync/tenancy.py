@@ -14,21 +14,24 @@ wrong set of books, so a customer's tenant is resolved, most explicit first:
    and it already books this customer there).
 
 Anything else is unresolvable, and the caller makes it a ``no_legal_entity`` exception rather
-than a guess. Contacts are found or created in the resolved tenant and remembered per tenant in
-the cross-reference map (system ``xero_org``, external id ``<tenant>:<contact>``).
+than a guess. Contacts are found or created in the resolved tenant (``Tenancy.contact``) and
+remembered per tenant in the cross-reference map (system ``xero_org``, external id
+``<tenant>:<contact>``) by ``remember``, in the caller's transaction.
+
+A ``Tenancy`` reads the store (in sessions of its own, never writing) and the ERP; what it finds
+that the store does not hold yet is handed back for the caller to write.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from collectors.xero import XeroTenant
-from sync.flows.context import FlowContext
-from sync.store.db import transaction
+from collectors.xero import XeroConnector, XeroSettings, XeroTenant
 from sync.store.repo import link
 from sync.store.tables import CustomerRow, ProjectRow, XrefRow
 from sync.telemetry import record_events
@@ -44,6 +47,15 @@ class Resolution:
     reason: str
 
 
+@dataclass(frozen=True)
+class Contact:
+    """A customer's contact in a tenant; ``new`` when the store does not remember it yet."""
+
+    tenant_id: str
+    contact_id: str
+    new: bool
+
+
 def _norm(name: str) -> str:
     return " ".join(name.casefold().split())
 
@@ -51,18 +63,27 @@ def _norm(name: str) -> str:
 class Tenancy:
     """Tenant resolution for one outbox run: the organisations are listed once."""
 
-    def __init__(self, ctx: FlowContext, client: httpx.Client) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        xero: XeroConnector,
+        client: httpx.Client,
+        settings: XeroSettings,
+        sessions: sessionmaker[Session],
+    ) -> None:
+        self.xero = xero
         self.client = client
+        self.settings = settings
+        self.sessions = sessions
         self._tenants: list[XeroTenant] | None = None
         self._by_customer: dict[str, Resolution] = {}
+        self._contacts: dict[tuple[str, str], str] = {}
 
     @property
     def tenants(self) -> list[XeroTenant]:
         """The reachable organisations; only the pinned one when ``[xero] tenant_id`` is set."""
         if self._tenants is None:
-            pinned = self.ctx.settings.xero.tenant_id
-            listed = self.ctx.xero.tenants(self.client)
+            pinned = self.settings.tenant_id
+            listed = self.xero.tenants(self.client)
             if pinned:
                 listed = [t for t in listed if t.tenant_id == pinned] or [XeroTenant(pinned, "")]
             self._tenants = listed
@@ -82,14 +103,14 @@ class Tenancy:
             return self.for_entity(entity)
         if len(self.tenants) == 1:
             return Resolution(self.tenants[0].tenant_id, "the only Xero organisation")
-        with self.ctx.sessions() as session:
+        with self.sessions() as session:
             kept = sorted(contacts(session, customer.id))
         if len(kept) == 1:
             return Resolution(kept[0], "the organisation that keeps its contact")
         holding = [
             t.tenant_id
             for t in self.tenants
-            if self.ctx.xero.find_contact(self.client, t.tenant_id, customer.name)
+            if self.xero.find_contact(self.client, t.tenant_id, customer.name)
         ]
         if len(holding) == 1:
             return Resolution(holding[0], "the organisation that has a contact of its name")
@@ -102,7 +123,7 @@ class Tenancy:
         )
 
     def for_entity(self, entity: str) -> Resolution:
-        configured = {_norm(k): v for k, v in self.ctx.settings.xero.tenants.items()}
+        configured = {_norm(k): v for k, v in self.settings.tenants.items()}
         reachable = {t.tenant_id for t in self.tenants}
         if _norm(entity) in configured:
             tenant = configured[_norm(entity)]
@@ -123,8 +144,30 @@ class Tenancy:
             "Map it in [xero] tenants, then replay.",
         )
 
+    def contact(self, tenant: str, customer: CustomerRow) -> Contact:
+        """The customer's contact in ``tenant``: remembered, found by exact name, or created.
+        One found or created is ``new`` the first time only; the caller ``remember``s it."""
+        known = self._contacts.get((tenant, customer.id))
+        if known is not None:
+            return Contact(tenant, known, new=False)
+        with self.sessions() as session:
+            known = contacts(session, customer.id).get(tenant)
+        new = known is None
+        if known is None:
+            known = self.xero.find_contact(
+                self.client, tenant, customer.name
+            ) or self.xero.create_contact(
+                self.client,
+                tenant,
+                name=customer.name,
+                currency=customer.currency,
+                key=f"p2c-contact-{tenant}-{customer.id}",
+            )
+        self._contacts[(tenant, customer.id)] = known
+        return Contact(tenant, known, new)
+
     def _project_entity(self, contract_id: str) -> str | None:
-        with self.ctx.sessions() as session:
+        with self.sessions() as session:
             return session.scalar(
                 select(ProjectRow.legal_entity)
                 .where(ProjectRow.contract_id == contract_id, ProjectRow.legal_entity.is_not(None))
@@ -144,33 +187,24 @@ def contacts(session: Session, customer_id: str) -> dict[str, str]:
     return dict(p.split(":", 1) for p in pairs if ":" in p)
 
 
-def contact_in(ctx: FlowContext, client: httpx.Client, tenant: str, customer: CustomerRow) -> str:
-    """The customer's contact in ``tenant``: remembered, found by exact name, or created."""
-    with ctx.sessions() as session:
-        known = contacts(session, customer.id).get(tenant)
-    if known:
-        return known
-    contact_id = ctx.xero.find_contact(client, tenant, customer.name) or ctx.xero.create_contact(
-        client,
-        tenant,
-        name=customer.name,
-        currency=customer.currency,
-        key=f"p2c-contact-{tenant}-{customer.id}",
+def remember(session: Session, customer_id: str, contact: Contact, *, moment: datetime) -> None:
+    """Keep a found or created contact in the cross-reference map, per tenant."""
+    link(
+        session,
+        "customer",
+        [
+            (customer_id, ORG_SYSTEM, f"{contact.tenant_id}:{contact.contact_id}"),
+            (customer_id, "xero", contact.contact_id),
+        ],
     )
-    with transaction(ctx.sessions) as session:
-        link(
-            session,
-            "customer",
-            [
-                (customer.id, ORG_SYSTEM, f"{tenant}:{contact_id}"),
-                (customer.id, "xero", contact_id),
-            ],
-        )
-        record_events(
-            session,
-            "customer.linked",
-            "customer",
-            [(customer.id, ctx.clock())],
-            attributes={"system": "xero", "external_id": contact_id, "tenant_id": tenant},
-        )
-    return contact_id
+    record_events(
+        session,
+        "customer.linked",
+        "customer",
+        [(customer_id, moment)],
+        attributes={
+            "system": "xero",
+            "external_id": contact.contact_id,
+            "tenant_id": contact.tenant_id,
+        },
+    )

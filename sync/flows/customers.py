@@ -27,9 +27,11 @@ from collectors.errors import RecordError
 from collectors.salesforce.mapping import customer_id as salesforce_customer_id
 from collectors.salesforce.mapping import parse_datetime
 from sync.flows import identity, provisioning
-from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.context import FlowContext, FlowResult
 from sync.flows.unreadable import RecordKind, map_records, resolve_readable, unreadable
+from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
+from sync.store.problems import held_payloads
 from sync.store.repo import (
     OPEN_STATUSES,
     Problem,
@@ -39,10 +41,11 @@ from sync.store.repo import (
     resolve_problems,
     set_cursor,
 )
-from sync.store.tables import ContractRow, CustomerRow, ExceptionRow, RateCardRow
+from sync.store.tables import ContractRow, CustomerRow, RateCardRow
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, record_events, tracer
 
-FLOW = "customers"
+FLOW = Flow.CUSTOMERS
 SYSTEM = "salesforce"
 UNKNOWN_CUSTOMER = "unknown_customer"
 PageStore = Callable[[Session, list[dict[str, Any]]], FlowResult]
@@ -151,10 +154,6 @@ def _store_accounts(session: Session, page: list[dict[str, Any]]) -> FlowResult:
     return _finish(session, page, problems, done)
 
 
-def _parent(resolved: dict[str, str], parent_id: str | None) -> str | None:
-    return resolved.get(parent_id, parent_id) if parent_id else None
-
-
 def resolved_customers(session: Session) -> dict[str, str]:
     """The Salesforce-derived customer id (what the mapping names) → the canonical customer."""
     known = identity.xrefs(session, "customer", SYSTEM)
@@ -248,14 +247,7 @@ def _waiting_for_customer(key: str, contract: Contract, raw: dict[str, Any]) -> 
 def _waiting_contracts(ctx: FlowContext, activated: set[str]) -> FlowResult:
     """Contracts held for their account, tried again from their stored payloads."""
     with ctx.sessions() as session:
-        payloads = session.scalars(
-            select(ExceptionRow.payload).where(
-                ExceptionRow.flow == FLOW,
-                ExceptionRow.category == UNKNOWN_CUSTOMER,
-                ExceptionRow.status.in_(OPEN_STATUSES),
-            )
-        ).all()
-    page = [p for p in payloads if isinstance(p, dict)]
+        page = held_payloads(session, FLOW, OPEN_STATUSES, categories=[UNKNOWN_CUSTOMER])
     if not page:
         return FlowResult()
     with transaction(ctx.sessions) as session:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collectors.entities import canonical_id
@@ -68,21 +68,6 @@ def xrefs(session: Session, entity_type: str, system: str) -> dict[str, str]:
 def claimed(session: Session, entity_type: str, system: str) -> set[str]:
     """Canonical ids that already have a record of ``system`` linked to them."""
     return set(xrefs(session, entity_type, system).values())
-
-
-def relink(
-    session: Session, entity_type: str, system: str, external_id: str, canonical_id: str
-) -> None:
-    """Point an existing cross-reference at another canonical id (a later, better match)."""
-    session.execute(
-        update(XrefRow)
-        .where(
-            XrefRow.entity_type == entity_type,
-            XrefRow.system == system,
-            XrefRow.external_id == external_id,
-        )
-        .values(canonical_id=canonical_id)
-    )
 
 
 @dataclass

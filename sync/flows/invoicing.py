@@ -16,28 +16,27 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from collectors.entities import Invoice, InvoiceLine, canonical_id
 from sync.flows import compensation
+from sync.flows.compensation_plan import ADJUSTMENT
 from sync.flows.context import FlowContext, FlowResult
+from sync.store import outbox
 from sync.store.db import transaction
-from sync.store.repo import now
 from sync.store.tables import (
     BillingEventRow,
     CustomerRow,
     InvoiceRow,
-    OutboxRow,
     ProjectRow,
     ResourceRow,
 )
+from sync.store.vocabulary import Flow, InvoiceStatus, OutboxKind
 from sync.telemetry import record_events, tracer
 
-FLOW = "invoicing"
-OUTBOX_KIND = "xero.invoice.create"
+FLOW = Flow.INVOICING
 CENT = Decimal("0.01")
 
 
@@ -120,7 +119,7 @@ def compose(
             due_date=invoice.due_date,
             total=invoice.total,
             amount_due=invoice.total,
-            status="pending",
+            status=InvoiceStatus.PENDING,
             lines=[line.model_dump(mode="json") for line in invoice.lines],
             created_at=moment,
             posted_at=None,
@@ -133,19 +132,7 @@ def compose(
         # billing events are stamped on the engine's clock, by every flow that writes them
         .values(invoice_id=invoice.id, updated_at=moment)
     )
-    session.add(
-        OutboxRow(
-            kind=OUTBOX_KIND,
-            system="xero",
-            aggregate_id=invoice.id,
-            idempotency_key=f"p2c-{invoice.id}",
-            payload={"invoice_id": invoice.id},
-            status="pending",
-            attempts=0,
-            next_attempt_at=now(),  # the outbox runs on the wall clock
-            created_at=now(),
-        )
-    )
+    outbox.enqueue(session, OutboxKind.INVOICE_CREATE, invoice.id, {"invoice_id": invoice.id})
     record_events(
         session,
         "invoice.created",
@@ -192,7 +179,7 @@ def _invoice(
         due_date=issued + timedelta(days=terms),
         lines=tuple(lines),
         total=sum((line.amount for line in lines), Decimal(0)),
-        status="pending",
+        status=InvoiceStatus.PENDING,
     )
 
 
@@ -207,9 +194,9 @@ def _lines(session: Session, events: list[BillingEventRow]) -> list[InvoiceLine]
         ).all()
     )
     grouped: dict[tuple[str, Decimal], list[BillingEventRow]] = defaultdict(list)
-    adjustments = [e for e in events if e.kind == compensation.ADJUSTMENT]
+    adjustments = [e for e in events if e.kind == ADJUSTMENT]
     for e in events:
-        if e.kind != compensation.ADJUSTMENT:
+        if e.kind != ADJUSTMENT:
             grouped[(e.resource_id or "", Decimal(e.rate))].append(e)
     lines = []
     for (resource_id, rate), items in sorted(
@@ -243,25 +230,3 @@ def _lines(session: Session, events: list[BillingEventRow]) -> list[InvoiceLine]
 def _month_end(start: date) -> date:
     following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     return following - timedelta(days=1)
-
-
-def invoice_from_row(row: InvoiceRow) -> Invoice:
-    """The canonical invoice behind a stored row (for delivery and replay)."""
-    lines: list[dict[str, Any]] = row.lines
-    return Invoice(
-        id=row.id,
-        number=row.number,
-        source="plan2cash",
-        source_id=row.id,
-        updated_at=row.updated_at,
-        customer_id=row.customer_id,
-        contract_id=row.contract_id,
-        currency=row.currency,
-        period_start=row.period_start,
-        period_end=row.period_end,
-        issue_date=row.issue_date,
-        due_date=row.due_date,
-        lines=tuple(InvoiceLine.model_validate(line) for line in lines),
-        total=Decimal(row.total).quantize(CENT),
-        status="pending",
-    )

@@ -28,16 +28,18 @@ from sqlalchemy.orm import Session
 from collectors import bamboohr, harvest
 from collectors.entities import Resource
 from sync.flows import identity, reference
-from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.context import FlowContext, FlowResult
 from sync.flows.holiday_scope import HolidayScope
 from sync.flows.staffing import participations, terminated_with_assignments
 from sync.flows.unreadable import INVALID_RECORD, STAGE, RecordKind, map_records, received
+from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
 from sync.store.repo import Problem, get_cursor, link, report_problems, resolve_problems, set_cursor
 from sync.store.tables import HolidayRow, ResourceRow, TimeOffRow
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, record_events, tracer
 
-FLOW = "people"
+FLOW = Flow.PEOPLE
 HR = bamboohr.VENDOR
 HISTORY_DAYS = 730  # how far back the first run reads time off and holidays
 LOOKBACK_DAYS = 90  # later runs: requests can still be approved or cancelled this long after

@@ -16,95 +16,35 @@ the Harvest reference flow files the project under the CRM's customer and contra
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from collectors import harvest, xero
 from collectors.entities import Project, canonical_id, now_utc
 from collectors.errors import RecordError, RetryableError
 from collectors.kantata import WorkspaceRequest
 from sync import tenancy
-from sync.flows import identity, reference
+from sync.flows import identity
 from sync.flows.context import FlowContext, FlowResult
-from sync.flows.unreadable import RecordKind, map_records
+from sync.flows.provisioning_landscape import Landscape, Plan, project_keys, read_landscape
 from sync.store.db import transaction, upsert
-from sync.store.repo import OPEN_STATUSES, Problem, link, report_problems, resolve_problems
-from sync.store.tables import ContractRow, CustomerRow, ExceptionRow, ProjectRow
+from sync.store.problems import held_payloads
+from sync.store.repo import Problem, link, report_problems, resolve_problems
+from sync.store.tables import ContractRow, CustomerRow, ProjectRow
+from sync.store.vocabulary import OPEN_STATUSES, ExceptionCategory, Flow
 from sync.telemetry import current_trace_id, record_events, tracer
-from sync.tenancy import Tenancy
 
-FLOW = "customers"
+FLOW = Flow.CUSTOMERS
 STAGE = "provision"
 # what the PSA and the CRM own on a project row the time system also writes
-CONTACT = RecordKind("xero", "contact", "Xero contact", "customer", ("ContactID",))
 PROJECT_OWNED = ["contract_id", "customer_id", "region", "legal_entity", "budget"]
 
 
 def waiting(ctx: FlowContext) -> set[str]:
     """Contracts whose provisioning failed or was ambiguous: tried again on every run."""
     with ctx.sessions() as session:
-        payloads = session.scalars(
-            select(ExceptionRow.payload).where(
-                ExceptionRow.flow == FLOW,
-                ExceptionRow.stage == STAGE,
-                ExceptionRow.status.in_(OPEN_STATUSES),
-            )
-        ).all()
-    return {str(p["contract_id"]) for p in payloads if isinstance(p, dict) and "contract_id" in p}
-
-
-@dataclass
-class Landscape:
-    """What the other systems hold now, with natural-key indexes over external ids."""
-
-    http: dict[str, httpx.Client]  # the run's client per system
-    tenancy: Tenancy  # which Xero organisation books a customer (its legal entity's)
-    contacts: dict[str, identity.Index]  # per organisation, read when first needed
-    contacts_taken: set[str]
-    contacts_kept: dict[str, dict[str, str]]  # customer → organisation → contact
-    clients: identity.Index
-    client_ids: dict[str, str]  # Harvest-derived customer id → Harvest client id
-    projects: identity.Index  # "client id:name" → Harvest project ids
-    codes: dict[str, str | None]  # Harvest project id → its code
-    workspaces: dict[str, list[Project]]  # canonical contract id → Kantata workspaces
-    namesakes: identity.Index  # canonical customers by normalised name
-    known: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-    unreadable: list[Problem] = field(default_factory=list)  # Xero contacts that cannot be read
-    readable: list[str] = field(default_factory=list)  # the keys of those that can
-
-    def contact_index(self, ctx: FlowContext, tenant: str) -> identity.Index:
-        if tenant not in self.contacts:
-            pages = ctx.xero.pages(self.http["xero"], "contacts", tenant)
-            read = map_records(CONTACT, (raw for page in pages for raw in page), xero.to_customer)
-            self.unreadable += read.problems
-            self.readable += read.keys
-            contacts = read.entities
-            self.contacts[tenant] = identity.Index.of(
-                ((identity.normal_name(c.name), c.source_id) for c in contacts if c.active),
-            )
-            self.contacts[tenant].taken = self.contacts_taken
-        return self.contacts[tenant]
-
-    def linked(self, entity_type: str, system: str) -> dict[str, str]:
-        """canonical id → external id, for links of ``system`` (kept current during the run)."""
-        return self.known.setdefault((entity_type, system), {})
-
-
-@dataclass
-class Plan:
-    """What one contract's provisioning writes, in one transaction at the end."""
-
-    links: list[tuple[str, str, str, str]] = field(default_factory=list)
-    projects: list[dict[str, Any]] = field(default_factory=list)
-    events: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
-
-    def link(self, entity_type: str, canonical: str, system: str, external: str) -> None:
-        self.links.append((entity_type, canonical, system, external))
+        payloads = held_payloads(session, FLOW, OPEN_STATUSES, stage=STAGE)
+    return {str(p["contract_id"]) for p in payloads if "contract_id" in p}
 
 
 def provision(ctx: FlowContext, contract_ids: set[str]) -> FlowResult:
@@ -126,7 +66,7 @@ def provision(ctx: FlowContext, contract_ids: set[str]) -> FlowResult:
         tracer.start_as_current_span("customers provision", attributes={"records": len(contracts)}),
     ):
         with ctx.sessions() as session:
-            land = _read(ctx, session, kantata, time, erp)
+            land = read_landscape(ctx, session, kantata, time, erp)
         for contract in contracts:
             plan, problem = Plan(), None
             try:
@@ -141,74 +81,6 @@ def provision(ctx: FlowContext, contract_ids: set[str]) -> FlowResult:
         resolve_problems(session, FLOW, land.readable, note="record read")
     result.exceptions += len(land.unreadable)
     return result
-
-
-def _read(
-    ctx: FlowContext, session: Session, kantata: httpx.Client, time: httpx.Client, erp: httpx.Client
-) -> Landscape:
-    # Harvest clients and projects that cannot be read are the reference flow's exceptions, and
-    # Kantata workspaces the rate cards'; here they match nothing until fixed
-    listed = (r for page in ctx.harvest.pages(time, "clients") for r in page)
-    clients = map_records(reference.KINDS["clients"], listed, harvest.to_customer).entities
-    client_ids = {c.id: c.source_id for c in clients}
-    listed = (r for page in ctx.harvest.pages(time, "projects") for r in page)
-    projects = [
-        project
-        for project, _ in map_records(
-            reference.KINDS["projects"], listed, harvest.to_project_and_contract
-        ).entities
-    ]
-    workspaces: dict[str, list[Project]] = {}
-    for batch in ctx.kantata.projects(kantata):
-        for workspace in batch.entities:
-            workspaces.setdefault(workspace.contract_id, []).append(workspace)
-    land = Landscape(
-        http={"kantata": kantata, "harvest": time, "xero": erp},
-        tenancy=Tenancy(ctx, erp),
-        contacts={},
-        contacts_taken=set(identity.xrefs(session, "customer", "xero")),
-        contacts_kept=_kept_contacts(session),
-        clients=identity.Index.of(
-            ((identity.normal_name(c.name), c.source_id) for c in clients),
-            identity.xrefs(session, "customer", "harvest"),
-        ),
-        client_ids=client_ids,
-        projects=identity.Index.of(
-            (
-                (key, p.source_id)
-                for p in projects
-                for key in _project_keys(client_ids.get(p.customer_id), p.name, p.start)
-            ),
-            identity.xrefs(session, "project", "harvest"),
-        ),
-        codes={p.source_id: p.code for p in projects},
-        workspaces=workspaces,
-        namesakes=identity.customer_index(session, "none"),
-    )
-    for entity_type, system in (("customer", "harvest"), *_PROJECT_LINKS):
-        pairs = identity.xrefs(session, entity_type, system)
-        land.linked(entity_type, system).update({c: e for e, c in pairs.items()})
-    return land
-
-
-def _kept_contacts(session: Session) -> dict[str, dict[str, str]]:
-    kept: dict[str, dict[str, str]] = {}
-    for pair, customer in identity.xrefs(session, "customer", tenancy.ORG_SYSTEM).items():
-        tenant, _, contact = pair.partition(":")
-        kept.setdefault(customer, {})[tenant] = contact
-    return kept
-
-
-_PROJECT_LINKS = (("customer", "salesforce"), ("project", "kantata"), ("project", "harvest"))
-
-
-def _project_keys(client_id: str | None, name: str, start: date | None) -> list[str]:
-    """A Harvest project is found by client and name, and by start date too when one client
-    has two projects of the same name (the same engagement sold twice)."""
-    if not client_id:
-        return []
-    named = f"{client_id}:{identity.normal_name(name)}"
-    return [named, f"{named}:{start}"]
 
 
 def _contract(
@@ -244,7 +116,7 @@ def _system_customer(
     if system == "xero":
         where = land.tenancy.for_customer(customer, contract.id)
         if where.tenant_id is None:
-            return _failed(contract, where.reason, category="no_legal_entity")
+            return _failed(contract, where.reason, category=ExceptionCategory.NO_LEGAL_ENTITY)
         tenant = where.tenant_id
         linked = land.contacts_kept.setdefault(customer.id, {})
         index = land.contact_index(ctx, tenant)
@@ -268,8 +140,11 @@ def _system_customer(
     elif not live:
         return None
     elif system == "xero":  # looked up again, created, and remembered per organisation
-        external = tenancy.contact_in(ctx, land.http["xero"], tenant, customer)
-        event = "customer.provisioned"
+        contact = land.tenancy.contact(tenant, customer)
+        external, event = contact.contact_id, "customer.provisioned"
+        if contact.new:
+            attributes = {"system": "xero", "external_id": external, "tenant_id": tenant}
+            plan.events.append(("customer.linked", "customer", customer.id, attributes))
     else:
         time = land.http["harvest"]
         external = str(
@@ -349,7 +224,7 @@ def _project(
     known = by_workspace.get(workspace.source_id)
     project_id = harvest_of.get(known) if known else None
     if project_id is None:
-        keys = _project_keys(client, workspace.name, workspace.start)
+        keys = project_keys(client, workspace.name, workspace.start)
         found = land.projects.candidates(keys[0]) if keys else []
         if len(found) > 1:
             found = land.projects.candidates(keys[1])

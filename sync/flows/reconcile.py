@@ -11,7 +11,7 @@ are compared with the time entries the store holds, page by page:
   event is withdrawn; one already invoiced stays and becomes an exception (``deleted_after_
   invoiced``) until compensation has credited it;
 - an entry Harvest lists that the store lacks, or holds in an older version, goes through the same
-  checks and store as the billable flow (``sync.flows.billable.store_page``).
+  checks and store as the billable flow (``sync.flows.billable_store.store_page``).
 
 A listing that fails or comes back incomplete concludes nothing for its window: the next run tries
 again. Then the money is reconciled (``sync.flows.reconcile_money``).
@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session
 
 from collectors import harvest
 from collectors.errors import RetryableError
-from sync.flows import billable, reconcile_money
-from sync.flows.compensation import CREDIT_NOTE
+from sync.flows import billable_store, reconcile_money
+from sync.flows.compensation_plan import CREDIT_NOTE
 from sync.flows.context import FlowContext, FlowResult
 from sync.flows.reconcile_money import months
+from sync.flows.record_keys import edited_entry, held_entry
 from sync.rules import Reference
 from sync.store.db import transaction
 from sync.store.repo import OPEN_STATUSES, Problem, now, report_problems, resolve_problems
@@ -45,9 +46,10 @@ from sync.store.tables import (
     InvoiceRow,
     TimeEntryRow,
 )
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, record_events, tracer
 
-FLOW = "reconcile"
+FLOW = Flow.RECONCILE
 DELETED_AFTER_INVOICED = "deleted_after_invoiced"
 # Look-ups of deletion candidates per run: a mass deletion is confirmed over several runs.
 CONFIRM_PER_RUN = 500
@@ -86,7 +88,7 @@ def reconcile_deletions(ctx: FlowContext) -> FlowResult:
         oldest = session.scalar(
             select(func.min(TimeEntryRow.spent_date)).where(TimeEntryRow.source == "harvest")
         )
-        reference = billable.reference_for(session, ctx.settings.billing)
+        reference = billable_store.reference_for(session, ctx.settings.billing)
     result = FlowResult()
     if oldest is None:
         return result
@@ -211,8 +213,8 @@ def _store(ctx: FlowContext, reference: Reference, records: list[Any]) -> FlowRe
     if not records:
         return FlowResult()
     with transaction(ctx.sessions) as session:
-        frame = billable.checked(session, records, reference)
-        stored = billable.store_page(session, frame, records, moment=ctx.clock())
+        frame = billable_store.checked(session, records, reference)
+        stored = billable_store.store_page(session, frame, records, moment=ctx.clock())
     return FlowResult(records_in=len(records), records_out=stored.records_in)
 
 
@@ -244,8 +246,8 @@ def mark_deleted(session: Session, gone: pl.DataFrame, noticed: datetime) -> Flo
     report_problems(session, FLOW, problems, trace_id=current_trace_id())
     resolve_problems(
         session,
-        billable.FLOW,
-        [f"{prefix}{s}" for s in sources.values() for prefix in ("harvest:time_entry:", "be:")],
+        billable_store.FLOW,
+        [key(s) for s in sources.values() for key in (held_entry, edited_entry)],
         note="the entry was deleted in Harvest",
     )
     record_events(session, "time_entry.deleted", "time_entry", [(i, noticed) for i in ids])

@@ -1,6 +1,6 @@
 """Money reconciliation: per contract and month, does the money add up from time to cash?
 
-Four amounts are compared, each from its own table, as polars frames loaded with SQLAlchemy:
+Four amounts are compared, each from its own table, as polars frames (``money_sources``):
 
 - ``time_vs_events``: approved billable time (hours × the rate its billing event carries, or the
   rate card's for time without one) against what the same entries are billed at: their billing
@@ -25,28 +25,23 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.flows.compensation import CREDIT_NOTE
+from sync.flows import money_sources as sources
 from sync.flows.context import FlowContext, FlowResult
 from sync.flows.reference import load_reference
 from sync.rules import MONEY, Reference
 from sync.store.db import transaction
-from sync.store.repo import OPEN_STATUSES, Problem, report_problems, resolve_problems
+from sync.store.repo import Problem, open_record_keys, report_problems, resolve_problems
 from sync.store.tables import (
-    BillingEventRow,
-    CompensationRow,
     ContractRow,
-    ExceptionRow,
-    InvoiceRow,
-    PaymentRow,
-    TimeEntryRow,
 )
+from sync.store.vocabulary import ExceptionCategory, Flow
 from sync.telemetry import current_trace_id, tracer
 
-FLOW = "reconcile"
-CATEGORY = "unreconciled_money"
+FLOW = Flow.RECONCILE
+CATEGORY = ExceptionCategory.UNRECONCILED_MONEY
 CENT = Decimal("0.01")
 # An event of a closed month gets this long to reach an invoice before it counts as a gap.
 GRACE = timedelta(hours=1)
@@ -59,9 +54,9 @@ def run(ctx: FlowContext) -> FlowResult:
     moment = ctx.clock()
     today = moment.date()
     with ctx.sessions() as session:
-        oldest = _oldest(session)
+        oldest = sources.oldest(session)
         reference = load_reference(session)
-        held = _held(session)
+        held = sources.held(session, CATEGORY)
         names = dict(session.execute(select(ContractRow.id, ContractRow.name)).all())
     problems: list[Problem] = []
     if oldest is not None:
@@ -79,13 +74,7 @@ def run(ctx: FlowContext) -> FlowResult:
     with transaction(ctx.sessions) as session:
         report_problems(session, FLOW, problems, trace_id=current_trace_id())
         current = {p.record_key for p in problems}
-        stale = session.scalars(
-            select(ExceptionRow.record_key).where(
-                ExceptionRow.flow == FLOW,
-                ExceptionRow.category == CATEGORY,
-                ExceptionRow.status.in_(OPEN_STATUSES),
-            )
-        ).all()
+        stale = open_record_keys(session, FLOW, category=CATEGORY, prefix="")
         resolve_problems(
             session, FLOW, [k for k in stale if k not in current], note="the gap has closed"
         )
@@ -104,11 +93,11 @@ def month_gaps(
 ) -> pl.DataFrame:
     """The gaps of one month: ``contract_id, currency, kind, left, right, held, gap, note``.
     ``now`` is the engine's clock, the one billing events' ``created_at`` is stamped with."""
-    events = _events(session, start, end)
-    entries = _entries(session, start, end)
-    compensated = _compensated(session, start, end)
+    events = sources.events(session, start, end)
+    entries = sources.entries(session, start, end)
+    compensated = sources.compensated(session, start, end)
     frames = [time_vs_events(entries, events, compensated, reference, held)]
-    invoices = _invoices(session, start, end)
+    invoices = sources.invoices(session, start, end)
     if closed:
         frames.append(events_vs_invoices(events, invoices, due_before=now - GRACE))
     frames.append(invoices_vs_cash(invoices))
@@ -231,136 +220,6 @@ def _shape(frame: pl.DataFrame) -> pl.DataFrame:
         *(c(name).cast(TOTAL) for name in ("left", "right", "held", "gap", "tolerance")),
         c("note").cast(pl.Int64),
     )
-
-
-# --- loading: one month of each table -----------------------------------------------------------
-
-
-def _frame(session: Session, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame([tuple(r) for r in session.execute(stmt)], schema=schema, orient="row")
-
-
-def _entries(session: Session, start: date, end: date) -> pl.DataFrame:
-    t = TimeEntryRow
-    return _frame(
-        session,
-        select(
-            t.id, t.project_id, t.resource_id, t.spent_date, t.hours, t.vendor_rate, t.status,
-            t.billable, t.is_billed, t.deleted_at,
-        ).where(t.spent_date >= start, t.spent_date <= end),
-        {
-            "id": pl.String, "project_id": pl.String, "resource_id": pl.String,
-            "spent_date": pl.Date, "hours": MONEY, "vendor_rate": MONEY, "status": pl.String,
-            "billable": pl.Boolean, "is_billed": pl.Boolean,
-            "deleted_at": pl.Datetime("us", "UTC"),
-        },
-    )  # fmt: skip
-
-
-def _events(session: Session, start: date, end: date) -> pl.DataFrame:
-    e = BillingEventRow
-    return _frame(
-        session,
-        select(
-            e.source_record_id, e.kind, e.contract_id, e.currency, e.amount, e.rate,
-            e.invoice_id, e.created_at,
-        ).where(e.occurred_on >= start, e.occurred_on <= end),
-        {
-            "source_record_id": pl.String, "kind": pl.String, "contract_id": pl.String,
-            "currency": pl.String,
-            "amount": MONEY, "rate": MONEY, "invoice_id": pl.String,
-            "created_at": pl.Datetime("us", "UTC"),
-        },
-    )  # fmt: skip
-
-
-def _compensated(session: Session, start: date, end: date) -> pl.DataFrame:
-    """Per time entry of the month: its adjustments less its credit notes (``id, net``)."""
-    k = CompensationRow
-    signed = case((k.kind == CREDIT_NOTE, -k.amount), else_=k.amount)
-    return _frame(
-        session,
-        select(k.time_entry_id, func.sum(signed))
-        .join(TimeEntryRow, TimeEntryRow.id == k.time_entry_id)
-        .where(
-            TimeEntryRow.spent_date >= start,
-            TimeEntryRow.spent_date <= end,
-            k.status != "withdrawn",
-        )
-        .group_by(k.time_entry_id),
-        {"id": pl.String, "net": MONEY},
-    )
-
-
-def _invoices(session: Session, start: date, end: date) -> pl.DataFrame:
-    """The month's invoices with their lines' total and the payments recorded against them."""
-    i = InvoiceRow
-    rows = session.execute(
-        select(i.id, i.contract_id, i.currency, i.status, i.total, i.amount_due, i.lines).where(
-            i.period_start >= start, i.period_start <= end
-        )
-    ).all()
-    ids = [r.id for r in rows]
-    paid = dict(
-        session.execute(
-            select(PaymentRow.invoice_id, func.sum(PaymentRow.amount))
-            .where(PaymentRow.invoice_id.in_(ids))
-            .group_by(PaymentRow.invoice_id)
-        ).all()
-    )
-    credited = dict(
-        session.execute(
-            select(CompensationRow.invoice_id, func.sum(CompensationRow.allocated))
-            .where(CompensationRow.invoice_id.in_(ids), CompensationRow.kind == CREDIT_NOTE)
-            .group_by(CompensationRow.invoice_id)
-        ).all()
-    )
-    return pl.DataFrame(
-        [
-            (r.contract_id, r.currency, r.status, r.total, r.amount_due, _lines_total(r.lines),
-             paid.get(r.id) or Decimal(0), credited.get(r.id) or Decimal(0))
-            for r in rows
-        ],
-        schema={
-            "contract_id": pl.String, "currency": pl.String, "status": pl.String,
-            "total": MONEY, "amount_due": MONEY, "lines_total": MONEY, "paid": MONEY,
-            "credited": MONEY,
-        },
-        orient="row",
-    )  # fmt: skip
-
-
-def _lines_total(lines: Any) -> Decimal:
-    if not isinstance(lines, list):
-        return Decimal(0)
-    return sum(
-        (Decimal(str(line.get("amount") or 0)) for line in lines if isinstance(line, dict)),
-        Decimal(0),
-    )
-
-
-def _held(session: Session) -> set[str]:
-    """Time entries whose money an open exception already holds (any flow but this check)."""
-    return set(
-        session.scalars(
-            select(ExceptionRow.entity_id).where(
-                ExceptionRow.entity_type == "time_entry",
-                ExceptionRow.entity_id.is_not(None),
-                ExceptionRow.status.in_((*OPEN_STATUSES, "ignored")),
-                ExceptionRow.category != CATEGORY,
-            )
-        )
-    )
-
-
-def _oldest(session: Session) -> date | None:
-    firsts = [
-        session.scalar(select(func.min(TimeEntryRow.spent_date))),
-        session.scalar(select(func.min(BillingEventRow.occurred_on))),
-        session.scalar(select(func.min(InvoiceRow.period_start))),
-    ]
-    known = [d for d in firsts if d is not None]
-    return min(known) if known else None
 
 
 def months(first: date, last: date) -> Iterator[tuple[date, date]]:

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 from collectors import harvest
 from collectors.entities import Assignment, Customer, Entity, Project, canonical_id
 from sync.flows import identity
-from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.context import FlowContext, FlowResult
 from sync.flows.unreadable import RecordKind, map_records
+from sync.pipeline import with_last
 from sync.rules import MONEY, Reference
 from sync.store.db import transaction, upsert
 from sync.store.repo import Problem, get_cursor, link, report_problems, resolve_problems, set_cursor
@@ -43,9 +44,10 @@ from sync.store.tables import (
     RateCardRow,
     ResourceRow,
 )
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, tracer
 
-FLOW = "reference"
+FLOW = Flow.REFERENCE
 Mapper = Callable[[dict[str, Any]], list[tuple[type[Base], str, Entity]]]
 
 

@@ -36,9 +36,10 @@ from sync.store.repo import (
     set_cursor,
 )
 from sync.store.tables import AssignmentRow, ExceptionRow, ProjectRow, ResourceRow
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, record_events, tracer
 
-FLOW = "people"
+FLOW = Flow.PEOPLE
 PSA = "kantata"
 TERMINATED = "terminated_with_assignments"
 PARTICIPATION = RecordKind(PSA, "participation", "Kantata participation", "assignment")

@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 
 from collectors import salesforce, xero
 from collectors.entities import Invoice, Payment
-from sync.flows.context import FlowContext, FlowResult, with_last
+from sync.flows.context import FlowContext, FlowResult
 from sync.flows.customers import ACCOUNT
 from sync.flows.unreadable import RecordKind, map_records
+from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
 from sync.store.repo import (
     Problem,
@@ -40,9 +41,10 @@ from sync.store.repo import (
     set_cursor,
 )
 from sync.store.tables import CustomerRow, InvoiceRow, PaymentRow, XrefRow
+from sync.store.vocabulary import Flow
 from sync.telemetry import current_trace_id, record_events, tracer
 
-FLOW = "status_back"
+FLOW = Flow.STATUS_BACK
 LAG = timedelta(minutes=5)
 INVOICE = RecordKind("xero", "invoice", "Xero invoice", "invoice", ("InvoiceID",))
 PAYMENT = RecordKind("xero", "payment", "Xero payment", "payment", ("PaymentID",))

@@ -1,8 +1,9 @@
-"""Engines, sessions and the bulk upsert shared by every repository function.
+"""Engines, sessions and the bulk writes shared by every repository function.
 
-SQLite (the embedded default) runs in WAL mode with a busy timeout so that the dashboard can read
-while the engine writes; PostgreSQL is used as is. ``upsert`` is the one hot-path write: a single
-``INSERT … ON CONFLICT DO UPDATE`` executed with many parameter sets, on both dialects.
+SQLite (the embedded default) runs in WAL mode with a busy timeout, so the dashboard reads while
+the engine writes; PostgreSQL is used as is. A write of many rows is one ``INSERT … ON CONFLICT``
+on both dialects: ``upsert`` for rows as mappings, ``upsert_frame`` (``FrameUpsert``) on the hot
+path, for a polars frame converted a column at a time to what each column stores.
 """
 
 from __future__ import annotations
@@ -86,9 +87,9 @@ def among(
     """``column IN values`` with the values bound as one parameter: a JSON array read by
     ``json_each`` on SQLite, an array compared with ``= ANY`` on PostgreSQL.
 
-    A page's 2,000 ids as an ``IN`` list cost SQLAlchemy more to render (one bound parameter
-    each, expanded on every execution) than the database takes to answer; and the statement's
-    text no longer depends on how many ids there are."""
+    The statement's text does not depend on how many ids there are, and SQLAlchemy renders one
+    parameter, not one per id (a page's 2,000 ids as an ``IN`` list cost more to render than the
+    database takes to answer)."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
     listed = func.json_each(bindparam(None, orjson.dumps(list(values)).decode(), type_=String))
@@ -215,10 +216,10 @@ class RowsStatement:
     """``INSERT INTO t (columns) VALUES (row), … tail`` run over driver rows.
 
     On SQLite many rows go in one statement (up to the bound-variable limit): the driver runs
-    each statement with the GIL released, so a big write no longer hands the GIL back and forth
-    once per row, which stalls the writer whenever another thread is busy in Python. PostgreSQL
-    keeps one row per statement (psycopg pipelines ``executemany``; a multi-row ``ON CONFLICT DO
-    UPDATE`` there refuses two rows with one key).
+    each statement with the GIL released, so a big write hands the GIL back and forth once per
+    statement, not once per row (which stalls the writer whenever another thread is busy).
+    PostgreSQL keeps one row per statement (psycopg pipelines ``executemany``; a multi-row
+    ``ON CONFLICT DO UPDATE`` there refuses two rows with one key).
 
     Parameters are made from a frame's columns (``params``), never a tuple per row on SQLite: a
     batch's hundreds of thousands of short-lived tuples would set off the garbage collector

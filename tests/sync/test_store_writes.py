@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, select, update
 
-from sync.flows.context import Behind
+from sync.pipeline import Behind
 from sync.store.db import session_factory, transaction, upsert_frame
 from sync.store.tables import BillingEventRow
 

@@ -1,4 +1,5 @@
-"""Pages read ahead by a thread: order, errors where they happened, and a clean stop."""
+"""The pipelining helpers: items read ahead by a thread (order, errors where they happened, a clean
+stop) and work done one item behind the caller."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sync.flows.context import prefetched
+from sync.pipeline import prefetched
 
 WHO = contextvars.ContextVar("WHO", default="nobody")
 
@@ -74,7 +75,7 @@ def test_the_reader_sees_the_callers_context() -> None:
 
 
 def test_work_handed_behind_runs_in_order_one_at_a_time_in_the_callers_context() -> None:
-    from sync.flows.context import Behind
+    from sync.pipeline import Behind
 
     running = threading.Semaphore(1)
     seen: list[tuple[int, str, str]] = []
@@ -100,7 +101,7 @@ def test_work_handed_behind_runs_in_order_one_at_a_time_in_the_callers_context()
 
 
 def test_an_error_behind_comes_out_at_the_next_hand_over_and_stops_the_rest() -> None:
-    from sync.flows.context import Behind
+    from sync.pipeline import Behind
 
     stored: list[int] = []
 
