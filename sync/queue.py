@@ -33,9 +33,12 @@ from procrastinate import App, JobContext, PsycopgConnector, exceptions
 from procrastinate.jobs import Status
 from procrastinate.periodic import PeriodicDeferrer
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from sync.scheduler import intervals
 from sync.settings import Schedule
+from sync.store.repo import never_succeeded
+from sync.store.vocabulary import Flow
 
 log = logging.getLogger("plan2cash.queue")
 
@@ -44,6 +47,12 @@ SWEEP_TASK = "plan2cash.retry_stalled"
 HOUSEKEEPING_TASK = "plan2cash.remove_old_jobs"
 KEEP_FINISHED_HOURS = 72  # finished jobs (and their events) stay this long, for inspection
 RunFlow = Callable[[str], object]
+# Workers run flows in any order. Time is priced only once the CRM's contract terms (caps), the
+# people and the reference data have each been read once: priced before, it could be billed past
+# a cap nobody had read yet. After the first sync the order no longer matters.
+FIRST_READ_BEFORE: dict[Flow, tuple[Flow, ...]] = {
+    Flow.BILLABLE: (Flow.CUSTOMERS, Flow.PEOPLE, Flow.REFERENCE),
+}
 
 
 def flow_lock(flow: str) -> str:
@@ -96,16 +105,32 @@ def build_app(
         # do not wait for the slowest interval)
         periodic_defaults={"max_delay": 86400},
     )
-    _register_flow(app, run_flow, schedule)
+    _register_flow(app, store, run_flow, schedule)
     _register_sweep(app, stalled_after_seconds)
     return app
 
 
-def _register_flow(app: App, run_flow: RunFlow | None, schedule: Schedule | None) -> None:
+def waiting_for(store: Engine, flow: str) -> list[str]:
+    """The flows that must have run once before ``flow`` may (:data:`FIRST_READ_BEFORE`)."""
+    before = FIRST_READ_BEFORE.get(Flow(flow), ()) if flow in set(Flow) else ()
+    if not before:
+        return []
+    with Session(store) as session:
+        return never_succeeded(session, before)
+
+
+def _register_flow(
+    app: App, store: Engine, run_flow: RunFlow | None, schedule: Schedule | None
+) -> None:
     def run(timestamp: int, flow: str) -> str:
-        """One run of ``flow``, asked for at ``timestamp`` (a periodic tick, or a trigger)."""
+        """One run of ``flow``, asked for at ``timestamp`` (a periodic tick, or a trigger);
+        a flow whose inputs were never read yet waits for a later tick."""
         if run_flow is None:
             raise RuntimeError("this process only defers flow runs")
+        waiting = waiting_for(store, flow)
+        if waiting:
+            log.info("flow %s waits for the first run of %s", flow, ", ".join(waiting))
+            return f"{flow} waiting for {', '.join(waiting)}"
         report = run_flow(flow)
         return f"{flow} {getattr(report, 'status', 'ran')}"
 

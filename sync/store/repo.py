@@ -219,6 +219,18 @@ def _open_ids(session: Session, flow: str, record_keys: Sequence[str]) -> list[i
 # --- runs and audit -------------------------------------------------------------------------
 
 
+def never_succeeded(session: Session, flows: Sequence[str]) -> list[str]:
+    """Those of ``flows`` that have no succeeded run in this store, in the order given."""
+    done = set(
+        session.scalars(
+            select(SyncRunRow.flow)
+            .where(SyncRunRow.flow.in_(flows), SyncRunRow.status == RunStatus.SUCCEEDED)
+            .distinct()
+        )
+    )
+    return [flow for flow in flows if flow not in done]
+
+
 def start_run(session: Session, flow: str, trace_id: str | None) -> int:
     run = SyncRunRow(flow=flow, started_at=now(), status=RunStatus.RUNNING, trace_id=trace_id)
     session.add(run)

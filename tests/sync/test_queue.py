@@ -156,6 +156,28 @@ def test_a_second_trigger_while_a_run_waits_is_refused(postgres_store: Engine) -
     ]
 
 
+def test_time_is_priced_only_after_contracts_people_and_reference_were_read_once(
+    postgres_store: Engine,
+) -> None:
+    """On a new store a billable run waits (its job ends, nothing runs) until customers, people
+    and reference have each succeeded once: priced earlier, time could pass a cap not yet read."""
+    runs = Runs()
+    with (
+        build_app(postgres_store).open() as deferrer,
+        workers([fast_app(postgres_store, runs.runner("w"))]),
+    ):
+        assert defer_flow(deferrer, "billable")
+        wait_until(lambda: drained(postgres_store))
+        assert runs.done == []
+        with session_factory(postgres_store).begin() as s:
+            for flow in ("customers", "people", "reference"):
+                now = datetime.now(UTC)
+                s.add(SyncRunRow(flow=flow, started_at=now, finished_at=now, status="succeeded"))
+        assert defer_flow(deferrer, "billable")
+        wait_until(lambda: drained(postgres_store) and len(runs.done) == 1)
+    assert runs.done == [("w", "billable")]
+
+
 def test_a_run_slower_than_the_old_lease_runs_once_and_coalesces_triggers(
     postgres_store: Engine,
 ) -> None:
@@ -184,7 +206,7 @@ def test_a_killed_workers_run_is_retried_by_another_worker(postgres_store: Engin
     with postgres_store.connect() as connection:
         schema = connection.execute(text("SELECT current_schema()")).scalar()
     with build_app(postgres_store).open() as deferrer:
-        assert defer_flow(deferrer, "billable")
+        assert defer_flow(deferrer, "reconcile")
     hung = subprocess.Popen(
         [sys.executable, "-m", "tests.sync.hung_worker", url, str(schema)],
         cwd=ROOT,
@@ -193,15 +215,15 @@ def test_a_killed_workers_run_is_retried_by_another_worker(postgres_store: Engin
         text=True,
     )
     try:
-        assert hung.stdout is not None and hung.stdout.readline().strip() == "running billable"
-        assert jobs(postgres_store) == [("billable", "doing", 0)]
+        assert hung.stdout is not None and hung.stdout.readline().strip() == "running reconcile"
+        assert jobs(postgres_store) == [("reconcile", "doing", 0)]
     finally:
         hung.kill()  # SIGKILL mid-run: no heartbeat again, no cleanup
         hung.wait(10)
     runs = Runs()
     with workers([fast_app(postgres_store, runs.runner("survivor"))]):
-        wait_until(lambda: runs.done == [("survivor", "billable")] and drained(postgres_store))
-    assert jobs(postgres_store) == [("billable", "succeeded", 2)]  # killed once, run once
+        wait_until(lambda: runs.done == [("survivor", "reconcile")] and drained(postgres_store))
+    assert jobs(postgres_store) == [("reconcile", "succeeded", 2)]  # killed once, run once
 
 
 def test_two_workers_never_run_a_flow_twice_at_once(postgres_store: Engine) -> None:
