@@ -19,7 +19,7 @@ import streamlit as st
 
 from app import charts, data, kpi_frames, labels
 from app.kpi_frames import DIMENSIONS, Filters, Overview
-from metrics.report import CLOSE_DAYS
+from metrics import CLOSE_DAYS
 
 GRAINS = {"Week": "week", "Month": "month", "Quarter": "quarter"}
 SLICES = {"Whole firm": None, **{label: key for key, label in DIMENSIONS.items()}}
