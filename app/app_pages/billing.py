@@ -25,16 +25,8 @@ EMPTY_STORE = (
 )
 EVENT_VIEWS = {"All": None, "Not invoiced": False, "Invoiced": True}
 INVOICES = columns.table(
-    "number",
-    "customer",
-    "period_start",
-    "period_end",
-    "issue_date",
-    "due_date",
-    "total",
-    "currency",
-    "status",
-    "posted_at",
+    "number", "customer", "period_start", "period_end", "issue_date", "due_date", "total",
+    "currency", "status", "posted_at",
     number=columns.text("Invoice"),
     period_start=columns.day("Period from"),
     period_end=columns.day("Period to"),
@@ -44,21 +36,13 @@ INVOICES = columns.table(
         "Status", help="pending: created here, not yet posted to Xero; posted: in Xero."
     ),
     posted_at=columns.when("Posted to Xero (UTC)"),
-)
+)  # fmt: skip
 EVENTS = columns.table(
-    "occurred_on",
-    "customer",
-    "project_code",
-    "project",
-    "person",
-    "hours",
-    "rate",
-    "amount",
-    "currency",
-    "invoice_number",
+    "occurred_on", "customer", "project_code", "project", "person", "hours", "rate", "amount",
+    "currency", "invoice_number",
     project_code=columns.text("Code"),
     invoice_number=columns.text("Invoice"),
-)
+)  # fmt: skip
 
 
 def caption(summary: data.BillingSummary) -> None:
@@ -149,15 +133,8 @@ def invoices_section() -> None:
     if invoices.is_empty():
         st.caption("No invoices yet: the invoicing flow creates them from approved billable time.")
         return
-    event = st.dataframe(
-        invoices,
-        key="invoice_table",
-        placeholder="—",
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        column_order=list(INVOICES),
-        column_config=INVOICES,
+    event = columns.dataframe(
+        invoices, INVOICES, key="invoice_table", on_select="rerun", selection_mode="single-row"
     )
     rows = event.selection.rows
     if not rows:
@@ -209,14 +186,7 @@ def events_section() -> None:
 
 
 def events_table(events: pl.DataFrame, *, key: str) -> None:
-    st.dataframe(
-        events,
-        key=key,
-        placeholder="—",
-        hide_index=True,
-        column_order=list(EVENTS),
-        column_config=EVENTS,
-    )
+    columns.dataframe(events, EVENTS, key=key)
 
 
 now = datetime.now(UTC)

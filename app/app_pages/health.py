@@ -23,18 +23,8 @@ STATE_COLOURS = {
     "no schedule": "gray",
 }
 FLOWS = columns.table(
-    "flow",
-    "state",
-    "runs",
-    "failed_runs",
-    "run_error_rate",
-    "records",
-    "exceptions",
-    "record_error_rate",
-    "records_per_minute",
-    "last_ok",
-    "sync_lag_minutes",
-    "interval_minutes",
+    "flow", "state", "runs", "failed_runs", "run_error_rate", "records", "exceptions",
+    "record_error_rate", "records_per_minute", "last_ok", "sync_lag_minutes", "interval_minutes",
     flow=columns.text("Flow", width="small"),
     state=columns.text("State"),
     runs=columns.number("Runs", "%d", width="small"),
@@ -53,16 +43,9 @@ FLOWS = columns.table(
     last_ok=columns.when("Last success (UTC)"),
     sync_lag_minutes=columns.number("Sync lag (min)", "%.1f"),
     interval_minutes=columns.number("Interval (min)", "%.1f"),
-)
+)  # fmt: skip
 VENDORS = columns.table(
-    "vendor",
-    "calls",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "retries",
-    "throttled",
-    "errors",
+    "vendor", "calls", "p50_ms", "p95_ms", "p99_ms", "retries", "throttled", "errors",
     vendor=columns.text("Vendor"),
     calls=columns.number("Calls", "%d"),
     p50_ms=columns.number("p50 (ms)", "%.0f"),
@@ -71,29 +54,19 @@ VENDORS = columns.table(
     retries=columns.number("Retries", "%d", help="Calls that were a second or later attempt."),
     throttled=columns.number("429s", "%d", help="Calls the vendor refused as too many requests."),
     errors=columns.number("Errors", "%d", help="Calls that failed (timeouts, 5xx, refused)."),
-)
+)  # fmt: skip
 OPEN_EXCEPTIONS = columns.table(
-    "flow",
-    "category",
-    "open",
-    "oldest_days",
-    "value_at_risk",
-    "currency",
-    "link",
+    "flow", "category", "open", "oldest_days", "value_at_risk", "currency", "link",
     open=columns.number("Open", "%d"),
     oldest_days=columns.number("Oldest (days)", "%.1f"),
     link=st.column_config.LinkColumn("Triage", display_text="Open in Exceptions"),
-)
+)  # fmt: skip
 FAILED_RUNS = columns.table(
-    "flow",
-    "started_at",
-    "finished_at",
-    "error",
-    "trace_id",
+    "flow", "started_at", "finished_at", "error", "trace_id",
     started_at=columns.when("Started (UTC)", columns.WHEN_EXACT),
     finished_at=columns.when("Finished (UTC)", columns.WHEN_EXACT),
     error=columns.text("Error", width="large"),
-)
+)  # fmt: skip
 
 
 def flow_tiles(report: data.HealthReport) -> None:
@@ -124,14 +97,7 @@ def flow_tiles(report: data.HealthReport) -> None:
 
 
 def flow_table(report: data.HealthReport) -> None:
-    st.dataframe(
-        report.flows,
-        key="flows",
-        hide_index=True,
-        placeholder="—",
-        column_order=list(FLOWS),
-        column_config=FLOWS,
-    )
+    columns.dataframe(report.flows, FLOWS, key="flows")
 
 
 def vendor_section(report: data.HealthReport) -> None:
@@ -151,14 +117,7 @@ def exceptions_section(report: data.HealthReport) -> None:
         st.success("No open exceptions.")
         return
     st.caption("Per flow, category and currency. Open the Exceptions page to triage them.")
-    st.dataframe(
-        report.open_exceptions,
-        key="open_exceptions",
-        hide_index=True,
-        placeholder="—",
-        column_order=list(OPEN_EXCEPTIONS),
-        column_config=OPEN_EXCEPTIONS,
-    )
+    columns.dataframe(report.open_exceptions, OPEN_EXCEPTIONS, key="open_exceptions")
 
 
 def failed_runs_section(report: data.HealthReport) -> None:

@@ -73,3 +73,16 @@ def table(*names: str, **own: Config) -> dict[str, Config]:
     if stray:
         raise ValueError(f"column configs for columns the table does not list: {sorted(stray)}")
     return {name: own[name] if name in own else SHARED[name] for name in names}
+
+
+def dataframe(frame: Any, config: dict[str, Config], **options: Any) -> Any:
+    """``frame`` as a table of exactly ``config``'s columns in its order, without the index,
+    an empty cell shown as "—"; ``options`` as for ``st.dataframe`` (key, selection …)."""
+    return st.dataframe(
+        frame,
+        hide_index=True,
+        placeholder="—",
+        column_order=list(config),
+        column_config=config,
+        **options,
+    )

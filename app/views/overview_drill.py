@@ -18,15 +18,12 @@ from app import charts, data, kpi_frames, labels
 from app.views import columns
 
 JOURNEY = columns.table(
-    "occurred_at",
-    "event",
-    "wait",
-    "entity_id",
+    "occurred_at", "event", "wait", "entity_id",
     occurred_at=columns.when("When (UTC)"),
     event=columns.text("Milestone"),
     wait=columns.text("Waited", help="Since the previous milestone"),
     entity_id=columns.text("Record"),
-)
+)  # fmt: skip
 
 
 def drill_box(label: str, options: list[str], key: str, format_func: Any = str) -> str | None:
@@ -65,15 +62,8 @@ def records(frame: pl.DataFrame, key: str, config: dict[str, Any]) -> None:
         st.caption("No records behind this figure.")
         return
     st.caption(f"{labels.count(frame.height, 'record')} — select one to see its journey.")
-    event = st.dataframe(
-        frame,
-        key=key,
-        hide_index=True,
-        placeholder="—",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_order=list(config),
-        column_config=config,
+    event = columns.dataframe(
+        frame, config, key=key, on_select="rerun", selection_mode="single-row"
     )
     rows = event.selection.rows
     if rows:
@@ -93,10 +83,5 @@ def journey(entity_type: str, entity_id: str) -> None:
         return
     timeline, table = st.columns(2, gap="large")
     timeline.plotly_chart(charts.journey_timeline(steps), key=f"journey_{entity_id}")
-    table.dataframe(
-        kpi_frames.with_waits(steps, labels.days),
-        hide_index=True,
-        placeholder="—",
-        column_order=list(JOURNEY),
-        column_config=JOURNEY,
-    )
+    with table:
+        columns.dataframe(kpi_frames.with_waits(steps, labels.days), JOURNEY)

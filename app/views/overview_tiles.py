@@ -23,6 +23,22 @@ def _vs(previous: Any, when: str) -> str | None:
     return None if previous is None else f"vs {when}"
 
 
+def _days_tile(
+    column: Any, label: str, figure: tuple[float | None, float | None, str], help_text: str
+) -> None:
+    """A duration in days where fewer is better: ``figure`` is (now, before, when before)."""
+    value, previous, when = figure
+    column.metric(
+        label,
+        labels.days_exact(value),
+        delta=labels.days_delta(value, previous),
+        delta_description=_vs(previous, when),
+        delta_color="inverse",
+        help=help_text,
+        **TILE,
+    )
+
+
 def people_tiles(overview: Overview) -> None:
     """Utilization, approved before close, and the median and p90 cycle time of the period."""
     st.markdown(f"##### People and billing — {overview.label}")
@@ -43,15 +59,12 @@ def people_tiles(overview: Overview) -> None:
     approvals_tile(approvals, overview)
     for column, stat in ((median, "median"), (p90, "p90")):
         value, previous = overview.tile(f"cycle_time_{stat}")
-        column.metric(
+        _days_tile(
+            column,
             f"Cycle time {stat}, {overview.label_short}",
-            labels.days_exact(value),
-            delta=labels.days_delta(value, previous),
-            delta_description=_vs(previous, overview.previous_short),
-            delta_color="inverse",
-            help="Days from approval of the time to its invoice posted in the ERP, over time "
+            (value, previous, overview.previous_short),
+            "Days from approval of the time to its invoice posted in the ERP, over time "
             "billed on invoices posted in the period.",
-            **TILE,
         )
 
 
@@ -84,16 +97,13 @@ def money_tiles(overview: Overview, currency: str) -> None:
     wip, dso, leakage, margin = st.columns(4)
     wip_tile(wip, overview, currency)
     countback, before = overview.tile("dso_countback", currency)
-    dso.metric(
+    _days_tile(
+        dso,
         f"DSO (countback) — {currency}",
-        labels.days_exact(countback),
-        delta=labels.days_delta(countback, before),
-        delta_description=_vs(before, overview.previous_end),
-        delta_color="inverse",
-        help=labels.dso_help(overview.dso_now(currency), currency)
+        (countback, before, overview.previous_end),
+        labels.dso_help(overview.dso_now(currency), currency)
         + ("" if overview.filters.honoured_by("customer") else
            " Receivables have no practice: DSO is the whole firm's."),
-        **TILE,
     )  # fmt: skip
     leaked, hours, entries = overview.leaked(currency)
     leakage.metric(

@@ -38,18 +38,12 @@ ACTION_HELP = {
 }
 FORMS = ("one_", "bulk_")  # the key prefixes of the form for one exception and the bulk form
 OUTCOMES = columns.table(
-    "id",
-    "record_key",
-    "result",
-    "before",
-    "after",
-    "currency",
-    "detail",
+    "id", "record_key", "result", "before", "after", "currency", "detail",
     result=columns.text("Result"),
     before=columns.money("Before", help="Value at risk of the record as it was held."),
     after=columns.money("After", help="The billing event's amount (blank: none)."),
     detail=columns.text("What happened", width="large"),
-)
+)  # fmt: skip
 
 
 def actions_form(

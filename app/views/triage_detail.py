@@ -12,28 +12,20 @@ from app.views import columns
 from sync.access import Action
 
 HISTORY = columns.table(
-    "at",
-    "actor",
-    "action",
-    "reason",
-    "detail",
+    "at", "actor", "action", "reason", "detail",
     at=columns.when("When (UTC)"),
     actor=columns.text("Who"),
     action=columns.text("Action"),
     reason=columns.text("Why"),
     detail=columns.text("Detail"),
-)
+)  # fmt: skip
 JOURNEY = columns.table(
-    "occurred_at",
-    "event",
-    "entity_type",
-    "entity_id",
-    "trace_id",
+    "occurred_at", "event", "entity_type", "entity_id", "trace_id",
     occurred_at=columns.when("When (UTC)"),
     event=columns.text("Event"),
     entity_type=columns.text("Entity"),
     entity_id=columns.text("Id"),
-)
+)  # fmt: skip
 
 
 def detail_panel(detail: data.ExceptionDetail) -> None:

@@ -24,24 +24,15 @@ AGES: dict[str, float | None] = {  # the words are the URL values (?age=over+7+d
 TABLE = "exception_table"
 NO_SELECTION: dict[str, Any] = {"selection": {"rows": [], "columns": [], "cells": []}}
 COLUMNS = columns.table(
-    "id",
-    "status",
-    "category",
-    "reason",
-    "value_at_risk",
-    "currency",
-    "age_days",
-    "assignee",
-    "attempts",
-    "flow",
-    "record_key",
+    "id", "status", "category", "reason", "value_at_risk", "currency", "age_days", "assignee",
+    "attempts", "flow", "record_key",
     status=columns.text("Status", width="small"),
     flow=columns.text("Flow", width="small"),
     reason=columns.text("Reason", width="large"),
     age_days=columns.number("Age (days)", "%.1f", help="Days since first seen.", width="small"),
     attempts=columns.number("Attempts", "%d", width="small"),
     assignee=columns.text("Assignee"),
-)
+)  # fmt: skip
 
 
 def clear_selection() -> None:
@@ -93,15 +84,8 @@ def exception_table(listing: data.ExceptionList) -> int | None:
     )
     if listing.rows.is_empty():
         return None
-    event = st.dataframe(
-        listing.rows,
-        key=TABLE,
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        placeholder="—",
-        column_order=list(COLUMNS),
-        column_config=COLUMNS,
+    event = columns.dataframe(
+        listing.rows, COLUMNS, key=TABLE, on_select="rerun", selection_mode="single-row"
     )
     rows = event.selection.rows
     if not rows or rows[0] >= shown:
