@@ -5,9 +5,10 @@ a period (week, month or quarter) as of a date, for the whole firm or one slice,
 period before. Every chart drills down: click a bar (or pick it in the box under the chart) to
 list the records behind it, then select a record to see its journey from approval to cash.
 
-A thin page: the figures are :func:`metrics.report.executive_kpis` over the rollups (and
-:func:`metrics.report.revenue_leakage`) and the records :mod:`metrics.drill`'s, all through
-:mod:`app.data`; the charts come from :mod:`app.charts`, the words from :mod:`app.labels`.
+A thin page: the figures are :func:`metrics.executive_kpis` over the rollups (and
+:func:`metrics.revenue_leakage`) and the records :mod:`metrics.drill`'s, all through
+:mod:`app.data`; the tiles and the drilldown are :mod:`app.views`', the charts :mod:`app.charts`',
+the words :mod:`app.labels`'.
 """
 
 from __future__ import annotations
