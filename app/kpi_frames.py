@@ -20,9 +20,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from metrics.periods import Grain, bounds, previous
-from metrics.report import CLOSE_DAYS, KpiReport
-from metrics.slices import Dimensions, Owner, sliceable
+from metrics import CLOSE_DAYS, Dimensions, Grain, KpiReport, Owner, bounds, previous, sliceable
 
 SliceDimension = Literal["region", "practice", "legal_entity", "customer"]
 DIMENSIONS: dict[SliceDimension, str] = {

@@ -1,4 +1,5 @@
-"""Revenue leakage read from the store: which approved billable time leaks, and how much.
+"""Revenue leakage read from the store: the approved billable time that leaks, in the shape
+:mod:`metrics.leakage` values it (:func:`metrics.revenue_leakage` does both).
 
 Leakage is a point figure, like WIP: what has leaked as known at the as-of date, over the work of
 the ``LOOKBACK_DAYS`` before it (a year, and the close and grace period of the month before).
@@ -25,7 +26,6 @@ from sqlalchemy import Connection, and_, case, or_, select
 from sqlalchemy.orm import aliased
 
 from metrics.facts import slicing
-from metrics.leakage import GRACE_DAYS, revenue_leakage
 from metrics.load import MONEY, on_or_before
 from metrics.slices import Dimension
 from sync.store import (
@@ -60,21 +60,6 @@ HELD: dict[str, Any] = {
     "value_at_risk": MONEY,
     "exception_currency": pl.String,
 }
-
-
-def leakage(
-    connection: Connection,
-    *,
-    as_of: date,
-    by: Dimension | None = None,
-    where: Mapping[Dimension, str] | None = None,
-    since: date | None = None,
-    grace_days: int = GRACE_DAYS,
-) -> pl.DataFrame:
-    """Revenue leakage at ``as_of`` per currency and kind (and ``by``): ``amount``, ``hours``,
-    ``entries``. Work dated from ``since`` (default: ``LOOKBACK_DAYS`` before ``as_of``)."""
-    found = entries(connection, as_of=as_of, by=by, where=where, since=since)
-    return revenue_leakage(found, as_of=as_of, grace_days=grace_days, by=[by] if by else None)
 
 
 def entries(

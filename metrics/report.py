@@ -22,7 +22,7 @@ from typing import Any, Literal
 import polars as pl
 from sqlalchemy import Connection, select
 
-from metrics import executive, facts, leakage_report, load
+from metrics import executive, facts, leakage, leakage_report, load
 from metrics.health import flow_health, open_exceptions
 from metrics.periods import Grain, bounds, previous
 from metrics.raw import RawRecords
@@ -184,7 +184,8 @@ def revenue_leakage(
     project, over the work dated from ``since`` (default: ``LOOKBACK_DAYS`` back). A point
     figure read from raw rows (``metrics.leakage_report``); its entries are
     ``metrics.drill.records(connection, "leakage", …)``."""
-    return leakage_report.leakage(connection, as_of=as_of, by=by, where=where, since=since)
+    found = leakage_report.entries(connection, as_of=as_of, by=by, where=where, since=since)
+    return leakage.revenue_leakage(found, as_of=as_of, by=[by] if by else None)
 
 
 def rollups_built(connection: Connection) -> bool:

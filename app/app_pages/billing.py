@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from app import charts, data, labels
+from app.views import columns, page
 
 if TYPE_CHECKING:
     import polars as pl
@@ -22,15 +23,26 @@ EMPTY_STORE = (
     "once, or `make demo` to start the sandbox firm, the sync engine and this dashboard "
     "together. Then press **Refresh**."
 )
-MONEY = "accounting"  # 1,234.50 — the currency sits in its own column next to it
 EVENT_VIEWS = {"All": None, "Not invoiced": False, "Invoiced": True}
-
-
-def header() -> None:
-    left, right = st.columns([6, 1], vertical_alignment="bottom")
-    left.title("Billing")
-    if right.button("Refresh", icon=":material/refresh:", width="stretch"):
-        data.refresh()
+INVOICES = columns.table(
+    "number", "customer", "period_start", "period_end", "issue_date", "due_date", "total",
+    "currency", "status", "posted_at",
+    number=columns.text("Invoice"),
+    period_start=columns.day("Period from"),
+    period_end=columns.day("Period to"),
+    due_date=columns.day("Due"),
+    total=columns.money("Total"),
+    status=columns.text(
+        "Status", help="pending: created here, not yet posted to Xero; posted: in Xero."
+    ),
+    posted_at=columns.when("Posted to Xero (UTC)"),
+)  # fmt: skip
+EVENTS = columns.table(
+    "occurred_on", "customer", "project_code", "project", "person", "hours", "rate", "amount",
+    "currency", "invoice_number",
+    project_code=columns.text("Code"),
+    invoice_number=columns.text("Invoice"),
+)  # fmt: skip
 
 
 def caption(summary: data.BillingSummary) -> None:
@@ -121,41 +133,8 @@ def invoices_section() -> None:
     if invoices.is_empty():
         st.caption("No invoices yet: the invoicing flow creates them from approved billable time.")
         return
-    event = st.dataframe(
-        invoices,
-        key="invoice_table",
-        placeholder="—",
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        column_order=[
-            "number",
-            "customer",
-            "period_start",
-            "period_end",
-            "issue_date",
-            "due_date",
-            "total",
-            "currency",
-            "status",
-            "posted_at",
-        ],
-        column_config={
-            "number": st.column_config.TextColumn("Invoice"),
-            "customer": st.column_config.TextColumn("Customer"),
-            "period_start": st.column_config.DateColumn("Period from", format="D MMM YYYY"),
-            "period_end": st.column_config.DateColumn("Period to", format="D MMM YYYY"),
-            "issue_date": st.column_config.DateColumn("Issued", format="D MMM YYYY"),
-            "due_date": st.column_config.DateColumn("Due", format="D MMM YYYY"),
-            "total": st.column_config.NumberColumn("Total", format=MONEY),
-            "currency": st.column_config.TextColumn("Currency", width="small"),
-            "status": st.column_config.TextColumn(
-                "Status", help="pending: created here, not yet posted to Xero; posted: in Xero."
-            ),
-            "posted_at": st.column_config.DatetimeColumn(
-                "Posted to Xero (UTC)", format="D MMM YYYY, HH:mm"
-            ),
-        },
+    event = columns.dataframe(
+        invoices, INVOICES, key="invoice_table", on_select="rerun", selection_mode="single-row"
     )
     rows = event.selection.rows
     if not rows:
@@ -178,16 +157,16 @@ def invoice_drilldown(invoice: dict[str, Any]) -> None:
         st.dataframe(
             data.invoice_lines(invoice["id"]),
             hide_index=True,
-            column_config={
-                "description": st.column_config.TextColumn("Description"),
-                "quantity": st.column_config.NumberColumn("Hours", format="%.2f"),
-                "unit_amount": st.column_config.NumberColumn(
-                    f"Rate ({invoice['currency']})", format=MONEY
-                ),
-                "amount": st.column_config.NumberColumn(
-                    f"Amount ({invoice['currency']})", format=MONEY
-                ),
-            },
+            column_config=columns.table(
+                "description",
+                "quantity",
+                "unit_amount",
+                "amount",
+                description=columns.text("Description"),
+                quantity=columns.SHARED["hours"],
+                unit_amount=columns.money(f"Rate ({invoice['currency']})"),
+                amount=columns.money(f"Amount ({invoice['currency']})"),
+            ),
         )
     with events_col:
         st.markdown("**Billing events on this invoice**")
@@ -207,40 +186,11 @@ def events_section() -> None:
 
 
 def events_table(events: pl.DataFrame, *, key: str) -> None:
-    st.dataframe(
-        events,
-        key=key,
-        placeholder="—",
-        hide_index=True,
-        column_order=[
-            "occurred_on",
-            "customer",
-            "project_code",
-            "project",
-            "person",
-            "hours",
-            "rate",
-            "amount",
-            "currency",
-            "invoice_number",
-        ],
-        column_config={
-            "occurred_on": st.column_config.DateColumn("Work date", format="D MMM YYYY"),
-            "customer": st.column_config.TextColumn("Customer"),
-            "project_code": st.column_config.TextColumn("Code"),
-            "project": st.column_config.TextColumn("Project"),
-            "person": st.column_config.TextColumn("Person"),
-            "hours": st.column_config.NumberColumn("Hours", format="%.2f"),
-            "rate": st.column_config.NumberColumn("Rate", format=MONEY),
-            "amount": st.column_config.NumberColumn("Amount", format=MONEY),
-            "currency": st.column_config.TextColumn("Currency", width="small"),
-            "invoice_number": st.column_config.TextColumn("Invoice"),
-        },
-    )
+    columns.dataframe(events, EVENTS, key=key)
 
 
 now = datetime.now(UTC)
-header()
+page.header("Billing")
 summary = data.billing_summary(now.date())
 caption(summary)
 if summary.empty:

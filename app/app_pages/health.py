@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import charts, data, labels
+from app.views import columns, page
 
 EMPTY_STORE = (
     "**No flow has run yet**, so there is no health to report.\n\n"
@@ -21,13 +22,51 @@ STATE_COLOURS = {
     "never succeeded": "red",
     "no schedule": "gray",
 }
-
-
-def header() -> None:
-    left, right = st.columns([6, 1], vertical_alignment="bottom")
-    left.title("Integration health")
-    if right.button("Refresh", icon=":material/refresh:", width="stretch"):
-        data.refresh()
+FLOWS = columns.table(
+    "flow", "state", "runs", "failed_runs", "run_error_rate", "records", "exceptions",
+    "record_error_rate", "records_per_minute", "last_ok", "sync_lag_minutes", "interval_minutes",
+    flow=columns.text("Flow", width="small"),
+    state=columns.text("State"),
+    runs=columns.number("Runs", "%d", width="small"),
+    failed_runs=columns.number("Failed runs", "%d", width="small"),
+    run_error_rate=columns.number("Run error rate (%)", "percent", help="Failed runs ÷ runs."),
+    records=columns.number("Records read", "%d"),
+    exceptions=columns.number(
+        "Exceptions", "%d", width="small", help="Exceptions raised by the flow's runs."
+    ),
+    record_error_rate=columns.number(
+        "Record error rate (%)", "percent", help="Exceptions ÷ records read."
+    ),
+    records_per_minute=columns.number(
+        "Throughput (records/min)", "%.1f", help="Records ÷ minutes of run time."
+    ),
+    last_ok=columns.when("Last success (UTC)"),
+    sync_lag_minutes=columns.number("Sync lag (min)", "%.1f"),
+    interval_minutes=columns.number("Interval (min)", "%.1f"),
+)  # fmt: skip
+VENDORS = columns.table(
+    "vendor", "calls", "p50_ms", "p95_ms", "p99_ms", "retries", "throttled", "errors",
+    vendor=columns.text("Vendor"),
+    calls=columns.number("Calls", "%d"),
+    p50_ms=columns.number("p50 (ms)", "%.0f"),
+    p95_ms=columns.number("p95 (ms)", "%.0f"),
+    p99_ms=columns.number("p99 (ms)", "%.0f"),
+    retries=columns.number("Retries", "%d", help="Calls that were a second or later attempt."),
+    throttled=columns.number("429s", "%d", help="Calls the vendor refused as too many requests."),
+    errors=columns.number("Errors", "%d", help="Calls that failed (timeouts, 5xx, refused)."),
+)  # fmt: skip
+OPEN_EXCEPTIONS = columns.table(
+    "flow", "category", "open", "oldest_days", "value_at_risk", "currency", "link",
+    open=columns.number("Open", "%d"),
+    oldest_days=columns.number("Oldest (days)", "%.1f"),
+    link=st.column_config.LinkColumn("Triage", display_text="Open in Exceptions"),
+)  # fmt: skip
+FAILED_RUNS = columns.table(
+    "flow", "started_at", "finished_at", "error", "trace_id",
+    started_at=columns.when("Started (UTC)", columns.WHEN_EXACT),
+    finished_at=columns.when("Finished (UTC)", columns.WHEN_EXACT),
+    error=columns.text("Error", width="large"),
+)  # fmt: skip
 
 
 def flow_tiles(report: data.HealthReport) -> None:
@@ -58,53 +97,7 @@ def flow_tiles(report: data.HealthReport) -> None:
 
 
 def flow_table(report: data.HealthReport) -> None:
-    st.dataframe(
-        report.flows,
-        key="flows",
-        hide_index=True,
-        placeholder="—",
-        column_order=[
-            "flow",
-            "state",
-            "runs",
-            "failed_runs",
-            "run_error_rate",
-            "records",
-            "exceptions",
-            "record_error_rate",
-            "records_per_minute",
-            "last_ok",
-            "sync_lag_minutes",
-            "interval_minutes",
-        ],
-        column_config={
-            "flow": st.column_config.TextColumn("Flow", width="small"),
-            "state": st.column_config.TextColumn("State"),
-            "runs": st.column_config.NumberColumn("Runs", format="%d", width="small"),
-            "failed_runs": st.column_config.NumberColumn("Failed runs", format="%d", width="small"),
-            "run_error_rate": st.column_config.NumberColumn(
-                "Run error rate (%)", format="percent", help="Failed runs ÷ runs."
-            ),
-            "records": st.column_config.NumberColumn("Records read", format="%d"),
-            "exceptions": st.column_config.NumberColumn(
-                "Exceptions",
-                format="%d",
-                width="small",
-                help="Exceptions raised by the flow's runs.",
-            ),
-            "record_error_rate": st.column_config.NumberColumn(
-                "Record error rate (%)", format="percent", help="Exceptions ÷ records read."
-            ),
-            "records_per_minute": st.column_config.NumberColumn(
-                "Throughput (records/min)", format="%.1f", help="Records ÷ minutes of run time."
-            ),
-            "last_ok": st.column_config.DatetimeColumn(
-                "Last success (UTC)", format="D MMM YYYY, HH:mm"
-            ),
-            "sync_lag_minutes": st.column_config.NumberColumn("Sync lag (min)", format="%.1f"),
-            "interval_minutes": st.column_config.NumberColumn("Interval (min)", format="%.1f"),
-        },
-    )
+    columns.dataframe(report.flows, FLOWS, key="flows")
 
 
 def vendor_section(report: data.HealthReport) -> None:
@@ -112,27 +105,7 @@ def vendor_section(report: data.HealthReport) -> None:
     if report.vendors.is_empty():
         st.caption("No vendor calls recorded yet.")
         return
-    st.dataframe(
-        report.vendors,
-        key="vendors",
-        hide_index=True,
-        column_config={
-            "vendor": st.column_config.TextColumn("Vendor"),
-            "calls": st.column_config.NumberColumn("Calls", format="%d"),
-            "p50_ms": st.column_config.NumberColumn("p50 (ms)", format="%.0f"),
-            "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
-            "p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.0f"),
-            "retries": st.column_config.NumberColumn(
-                "Retries", format="%d", help="Calls that were a second or later attempt."
-            ),
-            "throttled": st.column_config.NumberColumn(
-                "429s", format="%d", help="Calls the vendor refused as too many requests."
-            ),
-            "errors": st.column_config.NumberColumn(
-                "Errors", format="%d", help="Calls that failed (timeouts, 5xx, refused)."
-            ),
-        },
-    )
+    st.dataframe(report.vendors, key="vendors", hide_index=True, column_config=VENDORS)
     per_vendor, over_time = st.columns(2, gap="large")
     per_vendor.plotly_chart(charts.vendor_latency(report.vendors), key="vendor_latency")
     over_time.plotly_chart(charts.latency_trend(report.latency), key="latency_trend")
@@ -144,30 +117,7 @@ def exceptions_section(report: data.HealthReport) -> None:
         st.success("No open exceptions.")
         return
     st.caption("Per flow, category and currency. Open the Exceptions page to triage them.")
-    st.dataframe(
-        report.open_exceptions,
-        key="open_exceptions",
-        hide_index=True,
-        placeholder="—",
-        column_order=[
-            "flow",
-            "category",
-            "open",
-            "oldest_days",
-            "value_at_risk",
-            "currency",
-            "link",
-        ],
-        column_config={
-            "flow": st.column_config.TextColumn("Flow"),
-            "category": st.column_config.TextColumn("Category"),
-            "open": st.column_config.NumberColumn("Open", format="%d"),
-            "oldest_days": st.column_config.NumberColumn("Oldest (days)", format="%.1f"),
-            "value_at_risk": st.column_config.NumberColumn("Value at risk", format="accounting"),
-            "currency": st.column_config.TextColumn("Currency", width="small"),
-            "link": st.column_config.LinkColumn("Triage", display_text="Open in Exceptions"),
-        },
-    )
+    columns.dataframe(report.open_exceptions, OPEN_EXCEPTIONS, key="open_exceptions")
 
 
 def failed_runs_section(report: data.HealthReport) -> None:
@@ -180,21 +130,11 @@ def failed_runs_section(report: data.HealthReport) -> None:
         key="failed_runs",
         hide_index=True,
         placeholder="—",
-        column_config={
-            "flow": st.column_config.TextColumn("Flow"),
-            "started_at": st.column_config.DatetimeColumn(
-                "Started (UTC)", format="D MMM YYYY, HH:mm:ss"
-            ),
-            "finished_at": st.column_config.DatetimeColumn(
-                "Finished (UTC)", format="D MMM YYYY, HH:mm:ss"
-            ),
-            "error": st.column_config.TextColumn("Error", width="large"),
-            "trace_id": st.column_config.TextColumn("Trace id"),
-        },
+        column_config=FAILED_RUNS,
     )
 
 
-header()
+page.header("Integration health")
 report = data.integration_health()
 st.caption(
     f"Source: plan2cash store `{data.store_label()}` · as of "

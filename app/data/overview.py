@@ -18,12 +18,18 @@ from app.data.store import (
     read_query,
     store_label,
 )
-from metrics import drill, report
+from metrics import (
+    Dimension,
+    Dimensions,
+    Grain,
+    KpiReport,
+    dimensions,
+    drill,
+    executive_kpis,
+    revenue_leakage,
+    slice_labels,
+)
 from metrics.drill import Kpi
-from metrics.periods import Grain
-from metrics.report import KpiReport
-from metrics.slices import Dimension, Dimensions, dimensions
-from metrics.slices import labels as slice_labels
 from sync import ROLLUP_SOURCES
 from sync.store import (
     BillingEventRow,
@@ -105,7 +111,7 @@ def _kpis(
     without flow health and open exceptions: the Overview shows neither, and reads a report
     per period of its trends."""
     with engine().connect() as connection:
-        return report.executive_kpis(
+        return executive_kpis(
             connection, as_of=as_of, grain=grain, by=by, where=_where(where), health=False
         )
 
@@ -131,7 +137,7 @@ def _leakage(store: str, version: str, filters: kpi_frames.Filters) -> pl.DataFr
     """Revenue leakage at the as-of date per currency and kind (:func:`metrics.report.
     revenue_leakage`: a point figure read from raw rows, beside the report)."""
     with engine().connect() as connection:
-        return report.revenue_leakage(connection, as_of=filters.as_of, where=_where(filters.where))
+        return revenue_leakage(connection, as_of=filters.as_of, where=_where(filters.where))
 
 
 @st.cache_data(ttl=KPI_TTL_SECONDS, show_spinner=False)
