@@ -28,8 +28,7 @@ def kpis(
     config: ConfigOption = None,
 ) -> None:
     """The executive KPIs from the store, as the dashboard shows them, with the previous period."""
-    from metrics.report import executive_kpis
-    from metrics.slices import DIMENSIONS
+    from metrics import DIMENSIONS, executive_kpis
 
     day = _as_of(as_of)
     if grain not in ("day", "week", "month", "quarter"):
