@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # every install is pinned by constraints.txt, so a clean clone gets the versions the tests passed on
 CONSTRAINTS := constraints.txt
 
-.PHONY: demo test lint typecheck unit bench clean constraints
+.PHONY: demo test check lint typecheck unit fast bench clean constraints
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ demo: $(STAMP)
 
 test: $(STAMP) lint typecheck unit
 
+# the inner loop (under 90 s): lint, types, the import contracts and the fast tests
+check: $(STAMP) lint typecheck fast
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -35,8 +38,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy app collectors sync metrics alerts sandbox
 
+# the whole suite, one worker per core (each test makes its own SQLite file and PostgreSQL schema)
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
+
+# the unit tests that need no sandbox firm, browser or PostgreSQL (SQLite stands in)
+fast: $(STAMP)
+	$(BIN)/pytest -q -n auto --dist loadfile -m "not postgres" -k "not postgresql" --ignore tests/metrics/test_truth.py tests/collectors tests/metrics tests/test_architecture.py tests/sync/test_settings.py tests/sync/test_rules.py tests/sync/test_store_columns.py tests/sync/test_pipeline.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.backfill
