@@ -50,6 +50,7 @@ def exceptions_by_category(by_category: pl.DataFrame, at_risk: pl.DataFrame) -> 
             marker_color=ALARM_COLOUR,
             text=by_category["open"].to_list(),
             textposition="auto",
+            textangle=0,  # a count reads level, never turned on its side
             customdata=order,
             hovertemplate="%{y} (%{customdata})<br>%{x:,} open<extra></extra>",
             showlegend=False,
