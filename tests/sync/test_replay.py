@@ -41,6 +41,25 @@ def synced_any(store: Engine) -> Iterator[tuple[Sandbox, SyncEngine]]:
     yield from synced_on(store)
 
 
+def refused_delivery(item: OutboxRow) -> ExceptionRow:
+    """The open exception the outbox leaves when the ERP refused ``item``."""
+    now = datetime.now(UTC)
+    return ExceptionRow(
+        flow="outbox",
+        record_key=f"outbox:{item.kind}:{item.aggregate_id}",
+        stage="deliver",
+        category="erp_rejected",
+        reason="test",
+        payload={"outbox_id": item.id},
+        entity_type="invoice",
+        entity_id=item.aggregate_id,
+        attempts=1,
+        first_seen=now,
+        last_seen=now,
+        status="open",
+    )
+
+
 def synced_on(store: Engine) -> Iterator[tuple[Sandbox, SyncEngine]]:
     box = Sandbox(seed=7, today=date(2026, 11, 25))
     engine = SyncEngine(
@@ -157,22 +176,7 @@ def test_a_refused_delivery_is_requeued_and_posted_once(
         item = s.scalars(select(OutboxRow)).first()
         assert item is not None
         item.status = "failed"
-        s.add(
-            ExceptionRow(
-                flow="outbox",
-                record_key=f"outbox:{item.kind}:{item.aggregate_id}",
-                stage="deliver",
-                category="erp_rejected",
-                reason="test",
-                payload={"outbox_id": item.id},
-                entity_type="invoice",
-                entity_id=item.aggregate_id,
-                attempts=1,
-                first_seen=datetime.now(UTC),
-                last_seen=datetime.now(UTC),
-                status="open",
-            )
-        )
+        s.add(refused_delivery(item))
     posted_before = len(box.xero.invoices())
     report = replay(
         engine.context,
@@ -484,22 +488,7 @@ def test_an_outbox_exception_accepts_no_edit(synced: tuple[Sandbox, SyncEngine])
     with transaction(engine.context.sessions) as s:
         item = s.scalars(select(OutboxRow)).first()
         assert item is not None
-        s.add(
-            ExceptionRow(
-                flow="outbox",
-                record_key=f"outbox:{item.kind}:{item.aggregate_id}",
-                stage="deliver",
-                category="erp_rejected",
-                reason="test",
-                payload={"outbox_id": item.id},
-                entity_type="invoice",
-                entity_id=item.aggregate_id,
-                attempts=1,
-                first_seen=datetime.now(UTC),
-                last_seen=datetime.now(UTC),
-                status="open",
-            )
-        )
+        s.add(refused_delivery(item))
     with pytest.raises(EditRefused, match="cannot be edited; fix it at the source and replay"):
         replay(
             engine.context,
