@@ -85,6 +85,9 @@ REQUIRED: dict[Action, Role] = {
 }
 
 
+DEFAULT_BULK_LIMIT = 25  # an action over more records than this is a bulk action
+
+
 class AuthMode(StrEnum):
     """How the dashboard knows who is there."""
 
@@ -117,7 +120,7 @@ class AuthSettings(BaseModel):
     groups_claim: str = "groups"
     header: str = "X-Forwarded-Email"  # header mode: the proxy's e-mail header
     groups_header: str = ""  # header mode: the proxy's groups header (comma-separated)
-    bulk_limit: int = Field(default=25, ge=1)  # an action over more records is a bulk action
+    bulk_limit: int = Field(default=DEFAULT_BULK_LIMIT, ge=1)
     oidc: OidcSettings = OidcSettings()
 
     @field_validator("roles")
@@ -143,7 +146,7 @@ class Identity:
     subject: str
     role: Role
     via: str  # oidc, header, demo, cli
-    bulk_limit: int = 25  # ``[auth] bulk_limit``: an action over more records is a bulk action
+    bulk_limit: int = DEFAULT_BULK_LIMIT  # ``[auth] bulk_limit``
 
     def needs(self, action: Action, count: int = 1) -> Role:
         """The role ``action`` over ``count`` records needs."""

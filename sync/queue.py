@@ -50,7 +50,7 @@ RunFlow = Callable[[str], object]
 # Workers run flows in any order. Time is priced only once the CRM's contract terms (caps), the
 # people and the reference data have each been read once: priced before, it could be billed past
 # a cap nobody had read yet. After the first sync the order no longer matters.
-FIRST_READ_BEFORE: dict[Flow, tuple[Flow, ...]] = {
+FIRST_READ_BEFORE: dict[str, tuple[Flow, ...]] = {  # a Flow key is its text
     Flow.BILLABLE: (Flow.CUSTOMERS, Flow.PEOPLE, Flow.REFERENCE),
 }
 
@@ -112,7 +112,7 @@ def build_app(
 
 def waiting_for(store: Engine, flow: str) -> list[str]:
     """The flows that must have run once before ``flow`` may (:data:`FIRST_READ_BEFORE`)."""
-    before = FIRST_READ_BEFORE.get(Flow(flow), ()) if flow in set(Flow) else ()
+    before = FIRST_READ_BEFORE.get(flow, ())
     if not before:
         return []
     with Session(store) as session:
