@@ -38,6 +38,7 @@ from collectors.kantata import KantataSettings
 from collectors.salesforce import SalesforceSettings
 from collectors.xero import XeroSettings
 from sync.access import AuthSettings
+from sync.settings_alerts import AlertsSettings
 from sync.settings_checks import (
     ENV_DELIMITER,
     ENV_PREFIX,
@@ -137,6 +138,7 @@ class Settings(BaseSettings):
     telemetry: Telemetry = Telemetry()
     sandbox: SandboxOptions = SandboxOptions()
     auth: AuthSettings = AuthSettings()
+    alerts: AlertsSettings = AlertsSettings()
 
     @model_validator(mode="after")
     def _fails_closed(self) -> Settings:
