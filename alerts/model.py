@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
@@ -78,6 +78,30 @@ class Alert:
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.rule, self.labels)
+
+
+@dataclass(frozen=True)
+class RulePolicy:
+    """What the pipeline needs of a rule: how long its condition must hold before it fires
+    (``for``), and the labels its alerts are grouped by besides the rule."""
+
+    name: str
+    severity: Severity
+    hold_for: timedelta = timedelta(0)
+    group_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One rule evaluated at ``at``: the alerts whose condition holds now (firing candidates).
+
+    A rule that could not be evaluated (its data missing, a KPI undefined) carries ``error`` and
+    no alerts; the pipeline keeps that rule's alerts as they were instead of resolving them."""
+
+    policy: RulePolicy
+    at: datetime
+    alerts: tuple[Alert, ...]
+    error: str | None = None
 
 
 @dataclass(frozen=True)
