@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Self, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -109,14 +109,14 @@ class MailSink:
         with self._lock:
             return list(self._received)
 
-    def start(self) -> MailSink:
+    def start(self) -> Self:
         self._controller.start()
         return self
 
     def stop(self) -> None:
         self._controller.stop()
 
-    def __enter__(self) -> MailSink:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *_: object) -> None:
@@ -178,14 +178,14 @@ class WebhookSink:
         with self._lock:
             self._refusals.extend(_Refusal(status, body, headers) for _ in range(times))
 
-    def start(self) -> WebhookSink:
+    def start(self) -> Self:
         self._served.start()
         return self
 
     def stop(self) -> None:
         self._served.stop()
 
-    def __enter__(self) -> WebhookSink:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *_: object) -> None:
