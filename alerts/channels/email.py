@@ -47,23 +47,25 @@ class EmailNotifier:
 
     kind = ChannelKind.EMAIL
 
-    def __init__(self, settings: EmailChannel, *, tls_context: ssl.SSLContext | None = None):
+    def __init__(
+        self, settings: EmailChannel, *, tls_context: ssl.SSLContext | None = None
+    ) -> None:
         self.settings = settings
         self._tls_context = tls_context
 
     def message(self, notification: Notification) -> EmailMessage:
         """The email as it is sent: headers, a text part and an HTML part."""
-        context = _context(notification)
+        values = _template_values(notification)
         message = EmailMessage()
-        message["Subject"] = context["title"]
+        message["Subject"] = values["title"]
         message["From"] = self.settings.from_addr
         message["To"] = ", ".join(self.settings.to)
         message["Date"] = format_datetime(notification.created_at)
         message["Message-ID"] = _message_id(notification, self.settings.from_addr)
         message["X-Plan2cash-Group"] = notification.group_key
         message["X-Plan2cash-Status"] = notification.status.value
-        message.set_content(_TEXT.get_template("email.txt.j2").render(context))
-        message.add_alternative(_HTML.get_template("email.html.j2").render(context), subtype="html")
+        message.set_content(_TEXT.get_template("email.txt.j2").render(values))
+        message.add_alternative(_HTML.get_template("email.html.j2").render(values), subtype="html")
         return message
 
     def render(self, notification: Notification) -> str:
@@ -75,7 +77,11 @@ class EmailNotifier:
         return f"{headers}\n\n{body}"
 
     def send(self, notification: Notification) -> None:
-        message = self.message(notification)
+        try:
+            message = self.message(notification)
+        except ValueError as exc:  # an address or header email cannot carry
+            message_error = f"email: the message cannot be built ({exc})"
+            raise DeliveryError(message_error, retryable=False) from exc
         try:
             refused = self._deliver(message)
         except (smtplib.SMTPException, OSError) as exc:
@@ -93,18 +99,18 @@ class EmailNotifier:
                 settings.host,
                 settings.port,
                 timeout=settings.timeout_seconds,
-                context=self._context(),
+                context=self._tls(),
             )
         else:
             smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
         with smtp:
             if settings.starttls:
-                smtp.starttls(context=self._context())
+                smtp.starttls(context=self._tls())
             if settings.username is not None and settings.password is not None:
                 smtp.login(settings.username, settings.password.get_secret_value())
             return smtp.send_message(message)
 
-    def _context(self) -> ssl.SSLContext:
+    def _tls(self) -> ssl.SSLContext:
         return self._tls_context or ssl.create_default_context()
 
     def _explain(self, exc: BaseException) -> str:
@@ -118,7 +124,7 @@ class EmailNotifier:
         return text.replace(secret, "***") if len(secret) >= 3 else text
 
 
-def _context(notification: Notification) -> dict[str, Any]:
+def _template_values(notification: Notification) -> dict[str, Any]:
     alerts = phrasing.shown_alerts(notification)
     stake = notification.value_at_risk()
     return {

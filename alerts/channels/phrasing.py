@@ -104,7 +104,7 @@ def title(notification: Notification) -> str:
     stake = notification.value_at_risk()
     if stake is not None and notification.status is AlertStatus.FIRING:
         parts.append(f"{money(*stake)} at risk")
-    text = " — ".join(parts)
+    text = " ".join(" — ".join(parts).split())  # one line, whatever the summary held
     return f"[TEST] {text}" if is_test(notification) else text
 
 

@@ -57,7 +57,9 @@ class SlackNotifier:
 
     kind = ChannelKind.SLACK
 
-    def __init__(self, settings: SlackChannel, *, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self, settings: SlackChannel, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.settings = settings
         self._transport = transport
         hide_in_httpx_log(settings.webhook_url.get_secret_value())

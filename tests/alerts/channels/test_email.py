@@ -278,3 +278,19 @@ def test_a_notification_of_resolved_and_firing_alerts_is_firing(mail_sink: MailS
     text, _ = parts(message)
     assert "1 firing · 1 resolved" in text
     assert text.index("[FIRING]") < text.index("[RESOLVED]")
+
+
+def test_a_summary_over_several_lines_makes_a_one_line_subject(mail_sink: MailSink) -> None:
+    notification = make_notification(make_alert(summary="Xero refuses\r\nBcc: evil@x.test"))
+    EmailNotifier(settings(mail_sink.port)).send(notification)
+
+    [mail] = mail_sink.messages
+    assert mail.message["Subject"].startswith("[PAGE] Xero refuses Bcc: evil@x.test — ")
+    assert mail.message["Bcc"] is None and "evil@x.test" not in mail.rcpt_tos
+
+
+def test_an_address_email_cannot_carry_is_refused_before_sending(firing: Notification) -> None:
+    notifier = EmailNotifier(settings(free_port(), from_addr="alerts@x.test\nBcc: evil@x.test"))
+    with pytest.raises(DeliveryError) as caught:
+        notifier.send(firing)
+    assert caught.value.retryable is False and "cannot be built" in str(caught.value)
