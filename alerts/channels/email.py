@@ -70,7 +70,10 @@ class EmailNotifier:
 
     def render(self, notification: Notification) -> str:
         """The main headers and the text part, as the notification log keeps them."""
-        message = self.message(notification)
+        try:
+            message = self.message(notification)
+        except ValueError as exc:  # send refuses it the same way
+            return f"(the email cannot be built: {exc})"
         headers = "\n".join(f"{name}: {message[name]}" for name in _RENDERED_HEADERS)
         text = message.get_body(preferencelist=("plain",))
         body = text.get_content() if isinstance(text, EmailMessage) else ""

@@ -294,3 +294,4 @@ def test_an_address_email_cannot_carry_is_refused_before_sending(firing: Notific
     with pytest.raises(DeliveryError) as caught:
         notifier.send(firing)
     assert caught.value.retryable is False and "cannot be built" in str(caught.value)
+    assert notifier.render(firing).startswith("(the email cannot be built: ")
