@@ -131,11 +131,17 @@ def _flush(
     send_resolved = any(m.send_resolved for m in members) if members else True
     if _needs_update(config, group, set(firing), set(resolved), send_resolved, now):
         if firing or send_resolved:
-            rows = [*firing.values(), *(resolved.values() if send_resolved else ())]
+            told_resolved = resolved.values() if send_resolved else ()
+            rows = [*sorted(firing.values(), key=_order), *sorted(told_resolved, key=_order)]
             report.logged.append(_log(session, config, channel, group, rows, now))
         group.last_firing, group.last_resolved = sorted(firing), sorted(resolved)
         group.last_notified_at = now
     group.next_flush_at = now + config.group_interval if still_firing else None
+
+
+def _order(row: AlertRow) -> list[tuple[str, str]]:
+    """Alerts in a message in the order of their labels (a stable, readable order)."""
+    return sorted((str(k), str(v)) for k, v in row.labels.items())
 
 
 def _needs_update(
