@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         telemetry,
     )
     from sync.access import Action, AuthMode, AuthSettings, Forbidden, Identity, Role
-    from sync.engine import FLOWS, Engine
+    from sync.engine import FLOW_VENDORS, FLOWS, Engine
     from sync.flows.rollup_facts import TIME_SOURCE
     from sync.flows.rollups import SOURCES as ROLLUP_SOURCES
     from sync.replay import ExceptionFilter
@@ -57,6 +57,7 @@ NAMES: dict[str, tuple[str, str]] = {  # public name → (module, name there)
     "Engine": ("sync.engine", "Engine"),
     "ExceptionFilter": ("sync.replay", "ExceptionFilter"),
     "FLOWS": ("sync.engine", "FLOWS"),
+    "FLOW_VENDORS": ("sync.engine", "FLOW_VENDORS"),  # the vendors each flow calls
     "Forbidden": ("sync.access", "Forbidden"),
     "Identity": ("sync.access", "Identity"),
     "Mode": ("sync.settings", "Mode"),
@@ -86,6 +87,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "FLOWS",
+    "FLOW_VENDORS",
     "ROLLUP_SOURCES",
     "TIME_SOURCE",
     "Action",

@@ -57,6 +57,20 @@ FLOWS: dict[str, Callable[[FlowContext], FlowResult]] = {
     "rollups": rollups.run,
 }
 
+FLOW_VENDORS: dict[str, frozenset[str]] = {
+    "customers": frozenset({"salesforce", "kantata", "harvest", "xero"}),  # + provisioning
+    "people": frozenset({"harvest", "bamboohr", "kantata"}),
+    "reference": frozenset({"harvest"}),
+    "billable": frozenset({"harvest"}),
+    "invoicing": frozenset(),
+    "outbox": frozenset({"xero"}),
+    "status_back": frozenset({"xero", "salesforce"}),
+    "reconcile": frozenset({"harvest"}),
+    "rollups": frozenset(),
+}
+"""The vendors each flow calls (itself or through the modules it runs): a vendor that is down
+stops these flows, so an alert that the vendor is down explains their staleness."""
+
 
 @dataclass
 class RunReport:

@@ -5,8 +5,9 @@ behind it are the store's own.
 - tables: ``sync.store.tables`` (bookkeeping) with ``tables_reference``, ``tables_billing`` and
   ``tables_rollups``; column types in ``sync.store.columns``;
 - engines, sessions, transactions and bulk writes: ``sync.store.db``;
-- repository functions (the session first; the caller owns the transaction): ``sync.store.repo``
-  and ``sync.store.journeys`` (what happened to a record);
+- repository functions (the session first; the caller owns the transaction): ``sync.store.repo``,
+  ``sync.store.journeys`` (what happened to a record) and ``sync.store.alerting`` (alert state,
+  silences, the notification log);
 - a select's rows as a typed polars frame: ``sync.store.reads``;
 - statuses, categories, flows and kinds: ``sync.store.vocabulary``;
 - migrations: ``sync.store.migrate``.
@@ -14,7 +15,7 @@ behind it are the store's own.
 
 from __future__ import annotations
 
-from sync.store import journeys
+from sync.store import alerting, journeys
 from sync.store.db import (
     among,
     insert_frame,
@@ -49,6 +50,8 @@ from sync.store.repo import (
     start_run,
 )
 from sync.store.tables import (
+    AlertGroupRow,
+    AlertRow,
     AssignmentRow,
     AuditRow,
     BillingEventRow,
@@ -60,6 +63,7 @@ from sync.store.tables import (
     ExceptionRow,
     HolidayRow,
     InvoiceRow,
+    NotificationRow,
     OutboxRow,
     PaymentRow,
     ProjectRow,
@@ -72,6 +76,7 @@ from sync.store.tables import (
     RollupPersonRow,
     RollupReceivableRow,
     RollupTimeRow,
+    SilenceRow,
     SpanRow,
     SyncRunRow,
     TimeEntryRow,
@@ -83,8 +88,11 @@ from sync.store.vocabulary import (
     OPEN_STATUSES,
     SETTLED_INVOICE_STATUSES,
     UNRESOLVED_STATUSES,
+    UNSENT_STATUSES,
+    AlertState,
     CompensationKind,
     CompensationStatus,
+    DeliveryStatus,
     ExceptionCategory,
     ExceptionStatus,
     Flow,
@@ -99,6 +107,10 @@ __all__ = [
     "OPEN_STATUSES",
     "SETTLED_INVOICE_STATUSES",
     "UNRESOLVED_STATUSES",
+    "UNSENT_STATUSES",
+    "AlertGroupRow",
+    "AlertRow",
+    "AlertState",
     "AssignmentRow",
     "AuditRow",
     "BillingEventRow",
@@ -109,6 +121,7 @@ __all__ = [
     "ContractRow",
     "CursorRow",
     "CustomerRow",
+    "DeliveryStatus",
     "ExceptionCategory",
     "ExceptionRow",
     "ExceptionStatus",
@@ -116,6 +129,7 @@ __all__ = [
     "HolidayRow",
     "InvoiceRow",
     "InvoiceStatus",
+    "NotificationRow",
     "OutboxKind",
     "OutboxRow",
     "OutboxStatus",
@@ -132,11 +146,13 @@ __all__ = [
     "RollupReceivableRow",
     "RollupTimeRow",
     "RunStatus",
+    "SilenceRow",
     "SpanRow",
     "SyncRunRow",
     "TimeEntryRow",
     "TimeOffRow",
     "XrefRow",
+    "alerting",
     "among",
     "audit",
     "current",

@@ -19,7 +19,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from sync.store.vocabulary import ExceptionStatus, OutboxKind, OutboxStatus, RunStatus
+from sync.store.vocabulary import (
+    AlertState,
+    DeliveryStatus,
+    ExceptionStatus,
+    OutboxKind,
+    OutboxStatus,
+    RunStatus,
+)
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"  # polars' (chrono's) spelling of the text SQLite keeps
 
@@ -108,12 +115,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
         dict[str, Any]: JSON,
+        list[Any]: JSON,
         Decimal: MONEY,
         datetime: UTC_DT,
         ExceptionStatus: Vocabulary(ExceptionStatus, 16),
         OutboxKind: Vocabulary(OutboxKind, 48),
         OutboxStatus: Vocabulary(OutboxStatus, 16),
         RunStatus: Vocabulary(RunStatus, 16),
+        AlertState: Vocabulary(AlertState, 16),
+        DeliveryStatus: Vocabulary(DeliveryStatus, 16),
     }
 
 

@@ -1,7 +1,8 @@
 """The store's tables. This module holds the engine's own bookkeeping (runs, cursors, spans,
 business events, exceptions, the outbox, work items, the audit log) and is the one import for
 every table: the other domains live in ``tables_reference`` (reference data),
-``tables_billing`` (time, billing, invoices, payments) and ``tables_rollups`` (KPI facts).
+``tables_billing`` (time, billing, invoices, payments), ``tables_rollups`` (KPI facts) and
+``tables_alerts`` (alert state, silences, the notification log).
 
 SQLAlchemy 2.0 typed declarative models on one ``Base`` (``sync.store.columns``). Rows are plain
 records; the pydantic entities in ``collectors.entities`` stay apart from these classes.
@@ -24,6 +25,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sync.store.columns import MONEY, Base, SourcedMixin, UtcDateTime
+from sync.store.tables_alerts import (
+    AlertGroupRow,
+    AlertRow,
+    NotificationRow,
+    SilenceRow,
+)
 from sync.store.tables_billing import (
     BillingEventRow,
     CompensationRow,
@@ -161,6 +168,8 @@ metadata = Base.metadata
 
 __all__ = [
     "MONEY",
+    "AlertGroupRow",
+    "AlertRow",
     "AssignmentRow",
     "AuditRow",
     "Base",
@@ -173,6 +182,7 @@ __all__ = [
     "ExceptionRow",
     "HolidayRow",
     "InvoiceRow",
+    "NotificationRow",
     "OutboxRow",
     "PaymentRow",
     "ProjectRow",
@@ -185,6 +195,7 @@ __all__ = [
     "RollupPersonRow",
     "RollupReceivableRow",
     "RollupTimeRow",
+    "SilenceRow",
     "SourcedMixin",
     "SpanRow",
     "SyncRunRow",

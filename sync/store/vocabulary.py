@@ -151,13 +151,41 @@ class CompensationStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class AlertState(StrEnum):
+    """Where an alert instance stands: its condition holds but not yet for the rule's ``for``
+    (``pending``), it fires, or it has cleared (``resolved``). A notification is about a group
+    that is ``firing`` (any alert of it fires) or ``resolved`` (none does)."""
+
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one notification stands: ``pending`` until tried, ``retrying`` after a failure a
+    later attempt may cure (``next_attempt_at`` says when), ``sent``, or ``failed`` (refused for
+    good, or its attempts spent), which is shown and not tried again."""
+
+    PENDING = "pending"
+    RETRYING = "retrying"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+UNSENT_STATUSES: tuple[DeliveryStatus, ...] = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+"""The notifications the delivery step picks up once their ``next_attempt_at`` has come."""
+
+
 __all__ = [
     "DUE_STATUSES",
     "OPEN_STATUSES",
     "SETTLED_INVOICE_STATUSES",
     "UNRESOLVED_STATUSES",
+    "UNSENT_STATUSES",
+    "AlertState",
     "CompensationKind",
     "CompensationStatus",
+    "DeliveryStatus",
     "ExceptionCategory",
     "ExceptionStatus",
     "Flow",
