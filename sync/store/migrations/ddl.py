@@ -5,7 +5,9 @@ and drops.
 Everything here is frozen. A migration's output must never change once it has run somewhere,
 so a helper is never edited: a new shape gets a new helper, and the migrations that use the old
 one keep it. Every name a helper makes is spelled here (``pk_<table>``, ``ix_<table>_<column>``,
-``uq_<table>_<columns>``), never left to the naming convention of ``tables.py``.
+``uq_<table>_<columns>``), never left to the naming convention of ``tables.py``. The one
+thing taken from the live code is ``tables.UtcDateTime`` (in ``utc``): what it stores
+(``timestamptz``; text on SQLite) is part of every migration's output, so it must not change.
 
 This module sits beside ``env.py``, outside ``versions/``, so Alembic never reads it as a
 revision; migrations import it as ``sync.store.migrations.ddl``.
