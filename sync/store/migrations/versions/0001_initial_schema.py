@@ -1,464 +1,335 @@
-"""initial schema
-
-Revision ID: 0001
-Revises: 
-Create Date: 2026-11-25
-"""
+"""initial schema"""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-
-from sync.store import tables
-
+from sync.store.migrations.ddl import (
+    WORK_ITEMS,
+    Index,
+    Table,
+    boolean,
+    date,
+    double,
+    integer,
+    json,
+    numeric,
+    serial,
+    sourced,
+    string,
+    text,
+    utc,
+)
 
 revision = '0001'
 down_revision = None
-branch_labels = None
-depends_on = None
+
+TABLES = (
+    Table(
+        'assignments',
+        (
+            string('id', 64),
+            string('project_id', 64),
+            string('resource_id', 64),
+            string('role', 64, nullable=True),
+            date('start', nullable=True),
+            date('end', nullable=True),
+            numeric('planned_hours', nullable=True),
+            numeric('rate_override', nullable=True),
+            boolean('active'),
+            *sourced(),
+        ),
+        indexed=('project_id', 'resource_id'),
+    ),
+    Table(
+        'audit_log',
+        (
+            serial(),
+            utc('at'),
+            string('actor', 128),
+            string('action', 64),
+            string('target', 160),
+            json('detail'),
+        ),
+        indexed=('at',),
+    ),
+    Table(
+        'billing_events',
+        (
+            string('id', 64),
+            string('contract_id', 64),
+            string('project_id', 64),
+            string('customer_id', 64),
+            string('resource_id', 64, nullable=True),
+            string('kind', 16),
+            string('source_record_id', 64),
+            date('occurred_on'),
+            numeric('quantity'),
+            numeric('rate'),
+            numeric('amount'),
+            string('currency', 3),
+            string('description', 512),
+            utc('approved_at', nullable=True),
+            utc('created_at'),
+            utc('updated_at'),
+            string('invoice_id', 64, nullable=True),
+        ),
+        unique=('source_record_id',),
+        indexed=('contract_id', 'customer_id', 'invoice_id', 'occurred_on', 'project_id'),
+    ),
+    Table(
+        'business_events',
+        (
+            serial(),
+            string('name', 64),
+            string('entity_type', 32),
+            string('entity_id', 64),
+            utc('occurred_at'),
+            utc('recorded_at'),
+            string('trace_id', 32, nullable=True),
+            json('attributes'),
+        ),
+        indexed=('name', 'occurred_at'),
+        indexes=(Index('ix_business_events_entity', ('entity_type', 'entity_id')),),
+    ),
+    Table(
+        'contracts',
+        (
+            string('id', 64),
+            string('customer_id', 64),
+            string('name', 256),
+            string('billing_model', 32),
+            string('currency', 3),
+            string('rate_card_id', 64, nullable=True),
+            numeric('not_to_exceed', nullable=True),
+            date('start', nullable=True),
+            date('end', nullable=True),
+            string('status', 16),
+            *sourced(),
+        ),
+        indexed=('customer_id',),
+    ),
+    Table(
+        'cursors',
+        (string('system', 32), string('stream', 64), string('value', 64), utc('updated_at')),
+        key=('system', 'stream'),
+    ),
+    Table(
+        'customers',
+        (
+            string('id', 64),
+            string('name', 256),
+            string('currency', 3),
+            string('legal_entity', 64, nullable=True),
+            integer('payment_terms_days'),
+            string('tax_code', 32, nullable=True),
+            string('region', 64, nullable=True),
+            string('parent_id', 64, nullable=True),
+            boolean('active'),
+            *sourced(),
+        ),
+    ),
+    Table(
+        'exceptions',
+        (
+            serial(),
+            string('flow', 64),
+            string('record_key', 160),
+            string('stage', 32),
+            string('category', 48),
+            text('reason'),
+            json('payload', nullable=True),
+            string('entity_type', 32, nullable=True),
+            string('entity_id', 64, nullable=True),
+            numeric('value_at_risk', nullable=True),
+            string('currency', 3, nullable=True),
+            integer('attempts'),
+            utc('first_seen'),
+            utc('last_seen'),
+            string('trace_id', 32, nullable=True),
+            string('status', 16),
+            string('assignee', 128, nullable=True),
+            text('notes', nullable=True),
+        ),
+        unique=('flow', 'record_key'),
+        indexed=('category', 'status'),
+    ),
+    Table(
+        'invoices',
+        (
+            string('id', 64),
+            string('number', 64),
+            string('customer_id', 64),
+            string('contract_id', 64),
+            string('currency', 3),
+            date('period_start'),
+            date('period_end'),
+            integer('sequence'),
+            date('issue_date'),
+            date('due_date'),
+            numeric('total'),
+            numeric('amount_due', nullable=True),
+            string('status', 16),
+            json('lines'),
+            utc('created_at'),
+            utc('posted_at', nullable=True),
+            utc('updated_at'),
+        ),
+        unique=('number',),
+        indexed=('contract_id', 'customer_id', 'status'),
+    ),
+    Table(
+        'outbox',
+        (
+            serial(),
+            string('kind', 48),
+            string('system', 32),
+            string('aggregate_id', 64),
+            string('idempotency_key', 128),
+            json('payload'),
+            string('status', 16),
+            integer('attempts'),
+            utc('next_attempt_at'),
+            text('last_error', nullable=True),
+            string('external_id', 128, nullable=True),
+            utc('created_at'),
+            utc('delivered_at', nullable=True),
+        ),
+        unique=('idempotency_key',),
+        indexed=('aggregate_id', 'status'),
+    ),
+    Table(
+        'payments',
+        (
+            string('id', 64),
+            string('invoice_id', 64),
+            date('received_on'),
+            numeric('amount'),
+            string('currency', 3),
+            *sourced(),
+        ),
+        indexed=('invoice_id',),
+    ),
+    Table(
+        'projects',
+        (
+            string('id', 64),
+            string('contract_id', 64),
+            string('customer_id', 64),
+            string('code', 64, nullable=True),
+            string('name', 256),
+            string('status', 16),
+            string('practice', 64, nullable=True),
+            string('region', 64, nullable=True),
+            string('legal_entity', 64, nullable=True),
+            numeric('budget', nullable=True),
+            string('currency', 3),
+            date('start', nullable=True),
+            date('end', nullable=True),
+            *sourced(),
+        ),
+        indexed=('contract_id', 'customer_id'),
+    ),
+    Table(
+        'rate_cards',
+        (
+            string('id', 64),
+            string('contract_id', 64),
+            string('currency', 3),
+            json('lines'),
+            *sourced(),
+        ),
+        indexed=('contract_id',),
+    ),
+    Table(
+        'resources',
+        (
+            string('id', 64),
+            string('name', 256),
+            string('email', 256, nullable=True),
+            string('role', 64, nullable=True),
+            string('practice', 64, nullable=True),
+            string('region', 64, nullable=True),
+            numeric('cost_rate', nullable=True),
+            numeric('weekly_capacity_hours'),
+            string('employment_status', 16),
+            *sourced(),
+        ),
+    ),
+    Table(
+        'spans',
+        (
+            string('span_id', 16),
+            string('trace_id', 32),
+            string('parent_span_id', 16, nullable=True),
+            string('name', 128),
+            string('kind', 16),
+            utc('start_time'),
+            utc('end_time'),
+            double('duration_ms'),
+            string('status', 16),
+            json('attributes'),
+        ),
+        key=('span_id',),
+        indexed=('name', 'start_time', 'trace_id'),
+    ),
+    Table(
+        'sync_runs',
+        (
+            serial(),
+            string('flow', 64),
+            utc('started_at'),
+            utc('finished_at', nullable=True),
+            string('status', 16),
+            integer('records_in'),
+            integer('records_out'),
+            integer('exceptions'),
+            string('trace_id', 32, nullable=True),
+            text('error', nullable=True),
+        ),
+        indexed=('flow',),
+    ),
+    Table(
+        'time_entries',
+        (
+            string('id', 64),
+            string('resource_id', 64, nullable=True),
+            string('project_id', 64, nullable=True),
+            string('task', 128, nullable=True),
+            date('spent_date', nullable=True),
+            numeric('hours', nullable=True),
+            boolean('billable', nullable=True),
+            string('status', 16),
+            text('notes', nullable=True),
+            numeric('vendor_rate', nullable=True),
+            utc('submitted_at', nullable=True),
+            utc('approved_at', nullable=True),
+            boolean('is_billed', nullable=True),
+            utc('deleted_at', nullable=True),
+            *sourced(),
+        ),
+        indexed=('project_id', 'resource_id', 'spent_date'),
+    ),
+    WORK_ITEMS,
+    Table(
+        'xrefs',
+        (
+            serial(),
+            string('entity_type', 32),
+            string('canonical_id', 64),
+            string('system', 32),
+            string('external_id', 128),
+            utc('created_at'),
+        ),
+        unique=('entity_type', 'system', 'external_id'),
+        indexed=('canonical_id',),
+    ),
+)
 
 
 def upgrade() -> None:
-    # ### commands auto generated by Alembic - please adjust! ###
-    op.create_table('assignments',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('project_id', sa.String(length=64), nullable=False),
-    sa.Column('resource_id', sa.String(length=64), nullable=False),
-    sa.Column('role', sa.String(length=64), nullable=True),
-    sa.Column('start', sa.Date(), nullable=True),
-    sa.Column('end', sa.Date(), nullable=True),
-    sa.Column('planned_hours', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('rate_override', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('source_id', sa.String(length=128), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('schema_version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_assignments'))
-    )
-    with op.batch_alter_table('assignments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_assignments_project_id'), ['project_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_assignments_resource_id'), ['resource_id'], unique=False)
-
-    op.create_table('audit_log',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('actor', sa.String(length=128), nullable=False),
-    sa.Column('action', sa.String(length=64), nullable=False),
-    sa.Column('target', sa.String(length=160), nullable=False),
-    sa.Column('detail', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
-    )
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
-
-    op.create_table('billing_events',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('contract_id', sa.String(length=64), nullable=False),
-    sa.Column('project_id', sa.String(length=64), nullable=False),
-    sa.Column('customer_id', sa.String(length=64), nullable=False),
-    sa.Column('resource_id', sa.String(length=64), nullable=True),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('source_record_id', sa.String(length=64), nullable=False),
-    sa.Column('occurred_on', sa.Date(), nullable=False),
-    sa.Column('quantity', sa.Numeric(precision=18, scale=4), nullable=False),
-    sa.Column('rate', sa.Numeric(precision=18, scale=4), nullable=False),
-    sa.Column('amount', sa.Numeric(precision=18, scale=4), nullable=False),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('description', sa.String(length=512), nullable=False),
-    sa.Column('approved_at', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('invoice_id', sa.String(length=64), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_billing_events')),
-    sa.UniqueConstraint('source_record_id', name=op.f('uq_billing_events_source_record_id'))
-    )
-    with op.batch_alter_table('billing_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_billing_events_contract_id'), ['contract_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_billing_events_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_billing_events_invoice_id'), ['invoice_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_billing_events_occurred_on'), ['occurred_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_billing_events_project_id'), ['project_id'], unique=False)
-
-    op.create_table('business_events',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('entity_type', sa.String(length=32), nullable=False),
-    sa.Column('entity_id', sa.String(length=64), nullable=False),
-    sa.Column('occurred_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('recorded_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('trace_id', sa.String(length=32), nullable=True),
-    sa.Column('attributes', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_business_events'))
-    )
-    with op.batch_alter_table('business_events', schema=None) as batch_op:
-        batch_op.create_index('ix_business_events_entity', ['entity_type', 'entity_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_business_events_name'), ['name'], unique=False)
-        batch_op.create_index(batch_op.f('ix_business_events_occurred_at'), ['occurred_at'], unique=False)
-
-    op.create_table('contracts',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('customer_id', sa.String(length=64), nullable=False),
-    sa.Column('name', sa.String(length=256), nullable=False),
-    sa.Column('billing_model', sa.String(length=32), nullable=False),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('rate_card_id', sa.String(length=64), nullable=True),
-    sa.Column('not_to_exceed', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('start', sa.Date(), nullable=True),
-    sa.Column('end', sa.Date(), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('source_id', sa.String(length=128), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('schema_version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_contracts'))
-    )
-    with op.batch_alter_table('contracts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_contracts_customer_id'), ['customer_id'], unique=False)
-
-    op.create_table('cursors',
-    sa.Column('system', sa.String(length=32), nullable=False),
-    sa.Column('stream', sa.String(length=64), nullable=False),
-    sa.Column('value', sa.String(length=64), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('system', 'stream', name=op.f('pk_cursors'))
-    )
-    op.create_table('customers',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('name', sa.String(length=256), nullable=False),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('legal_entity', sa.String(length=64), nullable=True),
-    sa.Column('payment_terms_days', sa.Integer(), nullable=False),
-    sa.Column('tax_code', sa.String(length=32), nullable=True),
-    sa.Column('region', sa.String(length=64), nullable=True),
-    sa.Column('parent_id', sa.String(length=64), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('source_id', sa.String(length=128), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('schema_version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_customers'))
-    )
-    op.create_table('exceptions',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('flow', sa.String(length=64), nullable=False),
-    sa.Column('record_key', sa.String(length=160), nullable=False),
-    sa.Column('stage', sa.String(length=32), nullable=False),
-    sa.Column('category', sa.String(length=48), nullable=False),
-    sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=True),
-    sa.Column('entity_type', sa.String(length=32), nullable=True),
-    sa.Column('entity_id', sa.String(length=64), nullable=True),
-    sa.Column('value_at_risk', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('currency', sa.String(length=3), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('first_seen', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('trace_id', sa.String(length=32), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('assignee', sa.String(length=128), nullable=True),
-    sa.Column('notes', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_exceptions')),
-    sa.UniqueConstraint('flow', 'record_key', name=op.f('uq_exceptions_flow_record_key'))
-    )
-    with op.batch_alter_table('exceptions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_exceptions_category'), ['category'], unique=False)
-        batch_op.create_index(batch_op.f('ix_exceptions_status'), ['status'], unique=False)
-
-    op.create_table('invoices',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('number', sa.String(length=64), nullable=False),
-    sa.Column('customer_id', sa.String(length=64), nullable=False),
-    sa.Column('contract_id', sa.String(length=64), nullable=False),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('period_start', sa.Date(), nullable=False),
-    sa.Column('period_end', sa.Date(), nullable=False),
-    sa.Column('sequence', sa.Integer(), nullable=False),
-    sa.Column('issue_date', sa.Date(), nullable=False),
-    sa.Column('due_date', sa.Date(), nullable=False),
-    sa.Column('total', sa.Numeric(precision=18, scale=4), nullable=False),
-    sa.Column('amount_due', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('lines', sa.JSON(), nullable=False),
-    sa.Column('created_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('posted_at', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_invoices')),
-    sa.UniqueConstraint('number', name=op.f('uq_invoices_number'))
-    )
-    with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_invoices_contract_id'), ['contract_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoices_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoices_status'), ['status'], unique=False)
-
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('kind', sa.String(length=48), nullable=False),
-    sa.Column('system', sa.String(length=32), nullable=False),
-    sa.Column('aggregate_id', sa.String(length=64), nullable=False),
-    sa.Column('idempotency_key', sa.String(length=128), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('external_id', sa.String(length=128), nullable=True),
-    sa.Column('created_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('delivered_at', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_idempotency_key'))
-    )
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outbox_aggregate_id'), ['aggregate_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_outbox_status'), ['status'], unique=False)
-
-    op.create_table('payments',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('invoice_id', sa.String(length=64), nullable=False),
-    sa.Column('received_on', sa.Date(), nullable=False),
-    sa.Column('amount', sa.Numeric(precision=18, scale=4), nullable=False),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('source_id', sa.String(length=128), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('schema_version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments'))
-    )
-    with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_payments_invoice_id'), ['invoice_id'], unique=False)
-
-    op.create_table('projects',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('contract_id', sa.String(length=64), nullable=False),
-    sa.Column('customer_id', sa.String(length=64), nullable=False),
-    sa.Column('code', sa.String(length=64), nullable=True),
-    sa.Column('name', sa.String(length=256), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('practice', sa.String(length=64), nullable=True),
-    sa.Column('region', sa.String(length=64), nullable=True),
-    sa.Column('legal_entity', sa.String(length=64), nullable=True),
-    sa.Column('budget', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('start', sa.Date(), nullable=True),
-    sa.Column('end', sa.Date(), nullable=True),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('source_id', sa.String(length=128), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('schema_version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_projects'))
-    )
-    with op.batch_alter_table('projects', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_projects_contract_id'), ['contract_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_projects_customer_id'), ['customer_id'], unique=False)
-
-    op.create_table('rate_cards',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('contract_id', sa.String(length=64), nullable=False),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('lines', sa.JSON(), nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('source_id', sa.String(length=128), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('schema_version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_rate_cards'))
-    )
-    with op.batch_alter_table('rate_cards', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_rate_cards_contract_id'), ['contract_id'], unique=False)
-
-    op.create_table('resources',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('name', sa.String(length=256), nullable=False),
-    sa.Column('email', sa.String(length=256), nullable=True),
-    sa.Column('role', sa.String(length=64), nullable=True),
-    sa.Column('practice', sa.String(length=64), nullable=True),
-    sa.Column('region', sa.String(length=64), nullable=True),
-    sa.Column('cost_rate', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('weekly_capacity_hours', sa.Numeric(precision=18, scale=4), nullable=False),
-    sa.Column('employment_status', sa.String(length=16), nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('source_id', sa.String(length=128), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('schema_version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_resources'))
-    )
-    op.create_table('spans',
-    sa.Column('span_id', sa.String(length=16), nullable=False),
-    sa.Column('trace_id', sa.String(length=32), nullable=False),
-    sa.Column('parent_span_id', sa.String(length=16), nullable=True),
-    sa.Column('name', sa.String(length=128), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('start_time', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('end_time', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('duration_ms', sa.Double(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('attributes', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('span_id', name=op.f('pk_spans'))
-    )
-    with op.batch_alter_table('spans', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_spans_name'), ['name'], unique=False)
-        batch_op.create_index(batch_op.f('ix_spans_start_time'), ['start_time'], unique=False)
-        batch_op.create_index(batch_op.f('ix_spans_trace_id'), ['trace_id'], unique=False)
-
-    op.create_table('sync_runs',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('flow', sa.String(length=64), nullable=False),
-    sa.Column('started_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('records_in', sa.Integer(), nullable=False),
-    sa.Column('records_out', sa.Integer(), nullable=False),
-    sa.Column('exceptions', sa.Integer(), nullable=False),
-    sa.Column('trace_id', sa.String(length=32), nullable=True),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_runs'))
-    )
-    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_sync_runs_flow'), ['flow'], unique=False)
-
-    op.create_table('time_entries',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('resource_id', sa.String(length=64), nullable=True),
-    sa.Column('project_id', sa.String(length=64), nullable=True),
-    sa.Column('task', sa.String(length=128), nullable=True),
-    sa.Column('spent_date', sa.Date(), nullable=True),
-    sa.Column('hours', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('billable', sa.Boolean(), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('notes', sa.Text(), nullable=True),
-    sa.Column('vendor_rate', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('submitted_at', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('approved_at', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('is_billed', sa.Boolean(), nullable=True),
-    sa.Column('deleted_at', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('source_id', sa.String(length=128), nullable=False),
-    sa.Column('updated_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('schema_version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_time_entries'))
-    )
-    with op.batch_alter_table('time_entries', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_time_entries_project_id'), ['project_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_time_entries_resource_id'), ['resource_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_time_entries_spent_date'), ['spent_date'], unique=False)
-
-    op.create_table('work_items',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('flow', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('enqueued_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('claimed_by', sa.String(length=128), nullable=True),
-    sa.Column('lease_until', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', tables.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_work_items'))
-    )
-    with op.batch_alter_table('work_items', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_work_items_status'), ['status'], unique=False)
-        batch_op.create_index('uq_work_items_active_flow', ['flow'], unique=True, sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
-
-    op.create_table('xrefs',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('entity_type', sa.String(length=32), nullable=False),
-    sa.Column('canonical_id', sa.String(length=64), nullable=False),
-    sa.Column('system', sa.String(length=32), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('created_at', tables.UtcDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_xrefs')),
-    sa.UniqueConstraint('entity_type', 'system', 'external_id', name=op.f('uq_xrefs_entity_type_system_external_id'))
-    )
-    with op.batch_alter_table('xrefs', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_xrefs_canonical_id'), ['canonical_id'], unique=False)
-
-    # ### end Alembic commands ###
+    for table in TABLES:
+        table.create()
 
 
 def downgrade() -> None:
-    # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('xrefs', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_xrefs_canonical_id'))
-
-    op.drop_table('xrefs')
-    with op.batch_alter_table('work_items', schema=None) as batch_op:
-        batch_op.drop_index('uq_work_items_active_flow', sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
-        batch_op.drop_index(batch_op.f('ix_work_items_status'))
-
-    op.drop_table('work_items')
-    with op.batch_alter_table('time_entries', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_time_entries_spent_date'))
-        batch_op.drop_index(batch_op.f('ix_time_entries_resource_id'))
-        batch_op.drop_index(batch_op.f('ix_time_entries_project_id'))
-
-    op.drop_table('time_entries')
-    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_sync_runs_flow'))
-
-    op.drop_table('sync_runs')
-    with op.batch_alter_table('spans', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_spans_trace_id'))
-        batch_op.drop_index(batch_op.f('ix_spans_start_time'))
-        batch_op.drop_index(batch_op.f('ix_spans_name'))
-
-    op.drop_table('spans')
-    op.drop_table('resources')
-    with op.batch_alter_table('rate_cards', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_rate_cards_contract_id'))
-
-    op.drop_table('rate_cards')
-    with op.batch_alter_table('projects', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_projects_customer_id'))
-        batch_op.drop_index(batch_op.f('ix_projects_contract_id'))
-
-    op.drop_table('projects')
-    with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_payments_invoice_id'))
-
-    op.drop_table('payments')
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbox_status'))
-        batch_op.drop_index(batch_op.f('ix_outbox_aggregate_id'))
-
-    op.drop_table('outbox')
-    with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_invoices_status'))
-        batch_op.drop_index(batch_op.f('ix_invoices_customer_id'))
-        batch_op.drop_index(batch_op.f('ix_invoices_contract_id'))
-
-    op.drop_table('invoices')
-    with op.batch_alter_table('exceptions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_exceptions_status'))
-        batch_op.drop_index(batch_op.f('ix_exceptions_category'))
-
-    op.drop_table('exceptions')
-    op.drop_table('customers')
-    op.drop_table('cursors')
-    with op.batch_alter_table('contracts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_contracts_customer_id'))
-
-    op.drop_table('contracts')
-    with op.batch_alter_table('business_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_business_events_occurred_at'))
-        batch_op.drop_index(batch_op.f('ix_business_events_name'))
-        batch_op.drop_index('ix_business_events_entity')
-
-    op.drop_table('business_events')
-    with op.batch_alter_table('billing_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_billing_events_project_id'))
-        batch_op.drop_index(batch_op.f('ix_billing_events_occurred_on'))
-        batch_op.drop_index(batch_op.f('ix_billing_events_invoice_id'))
-        batch_op.drop_index(batch_op.f('ix_billing_events_customer_id'))
-        batch_op.drop_index(batch_op.f('ix_billing_events_contract_id'))
-
-    op.drop_table('billing_events')
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_audit_log_at'))
-
-    op.drop_table('audit_log')
-    with op.batch_alter_table('assignments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_assignments_resource_id'))
-        batch_op.drop_index(batch_op.f('ix_assignments_project_id'))
-
-    op.drop_table('assignments')
-    # ### end Alembic commands ###
+    for table in reversed(TABLES):
+        table.drop()

@@ -3,10 +3,6 @@
 ``billing_events.edit_audit_id`` refers to the ``audit_log`` row that says who edited the record
 before it was replayed, when, and what changed (before → after); null for every event made from
 a record as the vendor sent it.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-08 10:00:00
 """
 
 from __future__ import annotations
@@ -16,8 +12,6 @@ from alembic import op
 
 revision = '0006'
 down_revision = '0005'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
