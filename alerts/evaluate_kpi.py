@@ -39,7 +39,7 @@ def values(rule: KpiRule, report: metrics.KpiReport) -> pl.DataFrame:
         frame = frame.filter(pl.col("currency") == rule.currency)
     if metrics.KPIS[rule.kpi] == "share":
         frame = frame.with_columns(pl.col("value") * 100)
-    return frame.sort(keys, nulls_last=True)
+    return frame.with_columns(pl.col("value").round(2)).sort(keys, nulls_last=True)
 
 
 def evaluate(rule: KpiRule, inputs: Inputs, ctx: Context) -> list[Alert]:
