@@ -18,13 +18,23 @@ from __future__ import annotations
 
 from metrics import drill, health, load
 from metrics.periods import Grain, bounds, previous
-from metrics.report import CLOSE_DAYS, KpiReport, Source, executive_kpis, revenue_leakage
+from metrics.report import (
+    CLOSE_DAYS,
+    KPIS,
+    KpiReport,
+    Source,
+    executive_kpis,
+    revenue_leakage,
+)
 from metrics.slices import DIMENSIONS, Dimension, Dimensions, Owner, dimensions, sliceable
 from metrics.slices import labels as slice_labels
+from metrics.wip import BUCKETS as AGE_BUCKETS
 
 __all__ = [
+    "AGE_BUCKETS",
     "CLOSE_DAYS",
     "DIMENSIONS",
+    "KPIS",
     "Dimension",
     "Dimensions",
     "Grain",

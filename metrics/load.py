@@ -13,6 +13,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, Connection, Select, select
 from sqlalchemy.orm import aliased
 
+from metrics import load_events
 from sync import TIME_SOURCE
 from sync.store import (
     OPEN_STATUSES,
@@ -180,14 +181,16 @@ def runs(
     return read_frame(connection, statement, RUNS)
 
 
-def client_spans(connection: Connection) -> pl.DataFrame:
-    """Vendor call spans, with the attributes the health KPIs read."""
+def client_spans(connection: Connection, *, since: datetime | None = None) -> pl.DataFrame:
+    """Vendor call spans (those started at or after ``since`` when given), with when they
+    started and the attributes the health KPIs read."""
     row = SpanRow
-    rows = connection.execute(
-        select(row.kind, row.name, row.duration_ms, row.status, row.attributes).where(
-            row.kind == "client"
-        )
-    ).all()
+    statement = select(
+        row.kind, row.name, row.duration_ms, row.status, row.attributes, row.start_time
+    ).where(row.kind == "client")
+    if since is not None:
+        statement = statement.where(row.start_time >= since)
+    rows = connection.execute(statement).all()
     return pl.DataFrame(
         [
             (
@@ -200,8 +203,9 @@ def client_spans(connection: Connection) -> pl.DataFrame:
                     "attempt": a.get("attempt"),
                     "http.status_code": a.get("http.status_code"),
                 },
+                t,
             )
-            for k, n, d, s, a in rows
+            for k, n, d, s, a, t in rows
         ],
         schema={
             "kind": pl.String,
@@ -211,6 +215,7 @@ def client_spans(connection: Connection) -> pl.DataFrame:
             "attributes": pl.Struct(
                 {"vendor": pl.String, "attempt": pl.Int64, "http.status_code": pl.Int64}
             ),
+            "start_time": UTC_TIME,
         },
         orient="row",
     )
@@ -282,3 +287,15 @@ def cost_rates(connection: Connection) -> pl.DataFrame:
         select(ResourceRow.id, ResourceRow.cost_rate),
         {"resource_id": pl.String, "cost_rate": MONEY},
     )
+
+
+# the alerts' reads, kept in their own module and named here with the others
+APPROVED_TIME = load_events.APPROVED_TIME
+BUSINESS_EVENTS = load_events.BUSINESS_EVENTS
+INVOICE_DELIVERIES = load_events.INVOICE_DELIVERIES
+LAST_RUNS = load_events.LAST_RUNS
+approved_time = load_events.approved_time
+business_events = load_events.business_events
+invoice_deliveries = load_events.invoice_deliveries
+last_runs = load_events.last_runs
+period_time = load_events.period_time

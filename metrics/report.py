@@ -284,6 +284,11 @@ HEADLINES: tuple[tuple[str, str, str, str, bool], ...] = (
 )
 
 
+KPIS: dict[str, str] = {kpi: unit for kpi, unit, *_rest in HEADLINES}
+"""The headline KPIs by name (``headline``'s ``kpi``) and their unit: share, money, hours or days
+(what alert rules name)."""
+
+
 def _values(frames: dict[str, pl.DataFrame], by: Dimension | None) -> pl.DataFrame:
     parts = []
     for kpi, unit, name, column, per_currency in HEADLINES:

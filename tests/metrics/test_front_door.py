@@ -6,9 +6,11 @@ import importlib
 from types import ModuleType
 
 import metrics
-from metrics import drill, health, load, periods, report, slices
+from metrics import drill, health, load, periods, report, slices, wip
 
 DEFINED_IN: dict[str, tuple[ModuleType, str]] = {
+    "AGE_BUCKETS": (wip, "BUCKETS"),
+    "KPIS": (report, "KPIS"),
     "CLOSE_DAYS": (report, "CLOSE_DAYS"),
     "DIMENSIONS": (slices, "DIMENSIONS"),
     "Dimension": (slices, "Dimension"),
