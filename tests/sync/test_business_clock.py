@@ -31,7 +31,7 @@ from sync.store.tables import (
     OutboxRow,
     TimeEntryRow,
 )
-from tests.sync.test_rollups import assert_same, snapshot
+from tests.sync.flows.test_rollups import assert_same, snapshot
 
 TODAY = date(2025, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)

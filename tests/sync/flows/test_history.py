@@ -15,7 +15,7 @@ from sync.flows.history import load_history, whole_days
 from sync.rules import MONEY, Reference, check
 from sync.store.db import session_factory
 from sync.store.tables import BillingEventRow, TimeEntryRow
-from tests.sync.test_rules import reference as rules_reference
+from tests.sync.rules.test_rules import reference as rules_reference
 
 MOMENT = datetime(2026, 10, 20, 10, tzinfo=UTC)
 ANN = canonical_id("harvest", "resource", 1)

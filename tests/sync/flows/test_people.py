@@ -17,7 +17,7 @@ from sandbox.vendors.kantata.projection import kantata_id
 from sync.flows.identity import assignment_id
 from sync.store.db import session_factory
 from sync.store.tables import AssignmentRow, ExceptionRow, HolidayRow, ResourceRow, TimeOffRow
-from tests.sync.test_customers_flow import TODAY, engine_for, run, xrefs
+from tests.sync.flows.test_customers import TODAY, engine_for, run, xrefs
 
 
 @pytest.fixture(scope="module")
