@@ -1,14 +1,24 @@
-"""Resolving exceptions touches only open ones of the flow, whether the flow has few open (matched
-in memory) or more than the keys given (looked up by key)."""
+"""The store's record keeping on SQLite and PostgreSQL: cursors, cross-reference links, one open
+exception per failing record; resolving exceptions touches only open ones of the flow, whether the
+flow has few open (matched in memory) or more than the keys given (looked up by key)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from sync.store.db import session_factory, transaction
-from sync.store.repo import Problem, report_problems, resolve_problems
-from sync.store.tables import ExceptionRow
+from sync.store.repo import (
+    Problem,
+    get_cursor,
+    link,
+    report_problems,
+    resolve_problems,
+    set_cursor,
+)
+from sync.store.tables import ExceptionRow, XrefRow
 
 
 def key(n: int) -> str:
@@ -49,3 +59,50 @@ def test_only_the_flows_open_exceptions_of_those_keys_are_resolved(
     with transaction(sessions) as s:
         assert resolve_problems(s, "billable", keys, note="again") == 0
         assert resolve_problems(s, "nothing-open", keys, note="none") == 0
+
+
+def test_cursor_round_trip(store: Engine) -> None:
+    sessions = session_factory(store)
+    with transaction(sessions) as s:
+        assert get_cursor(s, "harvest", "time_entries") is None
+        set_cursor(s, "harvest", "time_entries", "2026-11-01T00:00:00Z")
+        set_cursor(s, "harvest", "time_entries", "2026-11-02T00:00:00Z")
+    with sessions() as s:
+        assert get_cursor(s, "harvest", "time_entries") == "2026-11-02T00:00:00Z"
+
+
+def test_xref_links_are_unique_per_system_id(store: Engine) -> None:
+    sessions = session_factory(store)
+    with transaction(sessions) as s:
+        link(s, "customer", [("cus_1", "harvest", "10"), ("cus_1", "xero", "abc")])
+        link(s, "customer", [("cus_1", "harvest", "10")])
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(XrefRow)) == 2
+
+
+def test_a_failing_record_keeps_one_exception_until_it_is_resolved(store: Engine) -> None:
+    sessions = session_factory(store)
+    failing = Problem(
+        record_key="harvest:time_entry:1",
+        stage="validate",
+        category="negative_hours",
+        reason="-2 hours",
+        payload={"id": 1},
+        value_at_risk=Decimal("300.00"),
+        currency="USD",
+    )
+    for _ in range(3):
+        with transaction(sessions) as s:
+            report_problems(s, "billable", [failing], trace_id=None)
+    with sessions() as s:
+        rows = s.scalars(select(ExceptionRow)).all()
+    assert len(rows) == 1 and rows[0].attempts == 3 and rows[0].status == "open"
+    assert rows[0].payload == {"id": 1} and rows[0].value_at_risk == Decimal("300.00")
+    with transaction(sessions) as s:
+        assert resolve_problems(s, "billable", ["harvest:time_entry:1"], note="fixed") == 1
+    with sessions() as s:
+        assert s.scalars(select(ExceptionRow.status)).one() == "resolved"
+    with transaction(sessions) as s:
+        report_problems(s, "billable", [failing], trace_id=None)
+    with sessions() as s:
+        assert s.scalars(select(ExceptionRow.status)).one() == "open"
