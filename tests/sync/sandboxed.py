@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 
 import httpx
 from sqlalchemy import Engine, select
@@ -67,3 +68,13 @@ def xrefs(store: Engine, entity_type: str) -> dict[tuple[str, str], str]:
             )
         ).all()
     return {(system, ext): cid for system, ext, cid in rows}
+
+
+def by_project_and_period(invoices: dict[str, Decimal]) -> dict[tuple[str, date], Decimal]:
+    """Totals by invoice number → by (project code, period): ``P2C-202610-ACME-01`` →
+    (``ACME-01``, 2026-10-01)."""
+    out = {}
+    for number, total in invoices.items():
+        _, period, code = number.split("-", 2)
+        out[(code, date(int(period[:4]), int(period[4:]), 1))] = total
+    return out
