@@ -97,16 +97,8 @@ def test_a_dry_run_reports_and_changes_nothing_but_the_audit_log(
     synced: tuple[Sandbox, SyncEngine],
 ) -> None:
     _, engine = synced
-    held = exception_for(engine, "negative_hours")
     events_before, audits_before = counts(engine)
-    report = replay(
-        engine.context,
-        ExceptionFilter(ids=[held.id]),
-        actor=ADMIN,
-        reason="checking",
-        dry_run=True,
-        edit={"hours": 2.0},
-    )
+    report = edit_held(engine, {"hours": 2.0}, reason="checking", dry_run=True)
     assert [o.result for o in report.outcomes] == ["resolved"]
     assert "billing event of" in report.outcomes[0].detail
     assert exception_for(engine, "negative_hours").status == "open"
@@ -117,16 +109,10 @@ def test_edit_then_retry_bills_the_entry_once_and_records_the_edit(
     synced: tuple[Sandbox, SyncEngine],
 ) -> None:
     _, engine = synced
-    held = exception_for(engine, "negative_hours")
     events_before, _ = counts(engine)
-    admin_edit(
-        engine,
-        ExceptionFilter(ids=[held.id]),
-        {"hours": 2.0},
-        reason="hours were typed with a minus",
-    )
+    edit_held(engine, {"hours": 2.0}, reason="hours were typed with a minus")
     with pytest.raises(ValueError, match="no open exception"):  # resolved: nothing to replay
-        admin_edit(engine, ExceptionFilter(ids=[held.id]), {"hours": 2.0}, reason="again")
+        edit_held(engine, {"hours": 2.0}, reason="again")
     assert exception_for(engine, "negative_hours").status == "resolved"
     events_after, _ = counts(engine)
     assert events_after == events_before + 1
