@@ -44,7 +44,7 @@ unit: $(STAMP)
 
 # the unit tests that need no sandbox firm, browser or PostgreSQL (SQLite stands in)
 fast: $(STAMP)
-	$(BIN)/pytest -q -n auto --dist loadfile -m "not postgres" -k "not postgresql" --ignore tests/metrics/test_truth.py tests/collectors tests/metrics tests/test_architecture.py tests/sync/test_settings.py tests/sync/test_rules.py tests/sync/test_store_columns.py tests/sync/test_pipeline.py
+	$(BIN)/pytest -q -n auto --dist loadfile -m "not postgres" -k "not postgresql" --ignore tests/metrics/test_truth.py tests/collectors tests/metrics tests/test_architecture.py tests/sync/test_settings.py tests/sync/rules tests/sync/store/test_columns.py tests/sync/test_pipeline.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.backfill

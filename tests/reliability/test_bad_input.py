@@ -36,6 +36,7 @@ from sync.store.db import make_engine, session_factory
 from sync.store.migrate import upgrade
 from sync.store.tables import BillingEventRow, ExceptionRow, TimeEntryRow
 from tests.conftest import POSTGRES_URL
+from tests.sync.sandboxed import by_project_and_period
 
 TODAY = date(2026, 11, 25)
 NOON = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -222,15 +223,6 @@ def capped_projects(world: World) -> set[int]:
     """Projects of contracts whose time passes the contract's cap."""
     over = truth.over_cap(world)
     return {p.id for p in world.projects if p.contract_id in over}
-
-
-def by_project_and_period(invoices: dict[str, Decimal]) -> dict[tuple[str, date], Decimal]:
-    """``P2C-202610-ACME-01`` → (``ACME-01``, 2026-10-01)."""
-    out = {}
-    for number, total in invoices.items():
-        _, period, code = number.split("-", 2)
-        out[(code, date(int(period[:4]), int(period[4:]), 1))] = total
-    return out
 
 
 def test_invoices_in_xero_equal_the_truth_and_stay_within_caps(outcome: Outcome) -> None:

@@ -16,11 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
-from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
-from sync.engine import Engine as SyncEngine
 from sync.flows import rollups
-from sync.settings import Settings
 from sync.store.db import session_factory, transaction
 from sync.store.tables import (
     BillingEventRow,
@@ -31,10 +28,10 @@ from sync.store.tables import (
     OutboxRow,
     TimeEntryRow,
 )
-from tests.sync.test_rollups import assert_same, snapshot
+from tests.sync.flows.test_rollups import assert_same, snapshot
+from tests.sync.sandboxed import engine_for
 
 TODAY = date(2025, 11, 25)
-FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 ENGINE_STAMPED = (
     "invoice.created",
     "invoice.posted",
@@ -52,13 +49,7 @@ class Firm:
         self.now = datetime(2025, 11, 25, 12, tzinfo=UTC)
         self.box = Sandbox(seed=7, today=TODAY, now=lambda: self.now)
         self.store = store
-        self.engine = SyncEngine(
-            Settings(database_url=str(store.url)),
-            store,
-            transports=self.box.transports(),
-            clock=lambda: self.now,
-            policy=FAST,
-        )
+        self.engine = engine_for(self.box, store, clock=lambda: self.now)
 
     def run(self) -> None:
         assert {r.status for r in self.engine.run_once()} == {"succeeded"}

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,14 +19,13 @@ import pytest
 from procrastinate import App
 from sqlalchemy import Engine, inspect, select, text
 
-from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync.engine import FLOWS
-from sync.engine import Engine as SyncEngine
 from sync.queue import build_app, cron_for, defer_flow, flow_lock, run_workers
-from sync.settings import Schedule, Settings
+from sync.settings import Schedule
 from sync.store.db import session_factory
 from sync.store.tables import SyncRunRow
+from tests.sync.sandboxed import engine_for
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_LEASE_SECONDS = 2.0  # stands in for the lease the home-made queue gave a run (30 min)
@@ -226,19 +225,13 @@ def test_a_killed_workers_run_is_retried_by_another_worker(postgres_store: Engin
     assert jobs(postgres_store) == [("reconcile", "succeeded", 2)]  # killed once, run once
 
 
-def test_two_workers_never_run_a_flow_twice_at_once(postgres_store: Engine) -> None:
-    box = Sandbox(seed=7, today=date(2026, 11, 25))
-    fast = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
+def test_two_workers_never_run_a_flow_twice_at_once(
+    postgres_store: Engine, sandbox: Sandbox
+) -> None:
     ran: list[tuple[str, str]] = []
 
     def runner(label: str) -> Callable[[str], object]:
-        engine = SyncEngine(
-            Settings(),
-            postgres_store,
-            transports=box.transports(),
-            policy=fast,
-            clock=lambda: datetime(2026, 11, 25, 12, tzinfo=UTC),
-        )
+        engine = engine_for(sandbox, postgres_store)
 
         def run(flow: str) -> object:
             ran.append((label, flow))
@@ -247,21 +240,18 @@ def test_two_workers_never_run_a_flow_twice_at_once(postgres_store: Engine) -> N
         return run
 
     apps = [fast_app(postgres_store, runner(label)) for label in ("a", "b")]
-    try:
-        with build_app(postgres_store).open() as deferrer, workers(apps):
-            # the schedule keeps deferring every flow (a round or more after the last invoice:
-            # nothing may be posted twice); a run that fails is run again by a later round
-            expected = len(box.firm.expected_invoices())
-            deadline = time.monotonic() + 60
-            rounds_after = 0
-            while rounds_after < 6 and time.monotonic() < deadline:
-                for flow in FLOWS:
-                    defer_flow(deferrer, flow)
-                time.sleep(0.15)
-                rounds_after += len(box.xero.invoices()) >= expected
-            wait_until(lambda: drained(postgres_store))
-    finally:
-        box.stop()
+    with build_app(postgres_store).open() as deferrer, workers(apps):
+        # the schedule keeps deferring every flow (a round or more after the last invoice:
+        # nothing may be posted twice); a run that fails is run again by a later round
+        expected = len(sandbox.firm.expected_invoices())
+        deadline = time.monotonic() + 60
+        rounds_after = 0
+        while rounds_after < 6 and time.monotonic() < deadline:
+            for flow in FLOWS:
+                defer_flow(deferrer, flow)
+            time.sleep(0.15)
+            rounds_after += len(sandbox.xero.invoices()) >= expected
+        wait_until(lambda: drained(postgres_store))
     with session_factory(postgres_store)() as s:
         runs = s.scalars(select(SyncRunRow).order_by(SyncRunRow.started_at)).all()
     assert {status for _, status, _ in jobs(postgres_store)} == {"succeeded"}
@@ -270,10 +260,10 @@ def test_two_workers_never_run_a_flow_twice_at_once(postgres_store: Engine) -> N
         spans = [(r.started_at, r.finished_at) for r in runs if r.flow == flow]
         for (_, end), (start, _) in itertools.pairwise(spans):
             assert end is not None and end <= start, f"{flow} ran twice at once"
-    numbers = [i["InvoiceNumber"] for i in box.xero.invoices()]
-    assert len(numbers) == len(set(numbers)) == len(box.firm.expected_invoices())
-    assert sum(Decimal(str(i["Total"])) for i in box.xero.invoices()) == sum(
-        e["total"] for e in box.firm.expected_invoices()
+    numbers = [i["InvoiceNumber"] for i in sandbox.xero.invoices()]
+    assert len(numbers) == len(set(numbers)) == len(sandbox.firm.expected_invoices())
+    assert sum(Decimal(str(i["Total"])) for i in sandbox.xero.invoices()) == sum(
+        e["total"] for e in sandbox.firm.expected_invoices()
     )
 
 

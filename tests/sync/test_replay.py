@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from collectors.entities import canonical_id
-from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync.access import Forbidden, Identity, Role
 from sync.edits import EditRefused
@@ -22,8 +21,10 @@ from sync.settings import Billing, Settings
 from sync.store.db import transaction
 from sync.store.journeys import billing_event_edits
 from sync.store.tables import AssignmentRow, AuditRow, BillingEventRow, ExceptionRow, OutboxRow
+from tests.sync import sandboxed
+from tests.sync.sandboxed import TODAY, engine_for
 
-FAST = RetryPolicy(attempts=2, initial=0.001, maximum=0.01, jitter=0.0)
+FAST = replace(sandboxed.FAST, attempts=2)
 
 OPS = Identity("ops@firm", Role.OPERATOR, "test")
 ADMIN = Identity("ops@firm", Role.ADMIN, "test")
@@ -61,17 +62,10 @@ def refused_delivery(item: OutboxRow) -> ExceptionRow:
 
 
 def synced_on(store: Engine) -> Iterator[tuple[Sandbox, SyncEngine]]:
-    box = Sandbox(seed=7, today=date(2026, 11, 25))
-    engine = SyncEngine(
-        Settings(),
-        store,
-        transports=box.transports(),
-        policy=FAST,
-        clock=lambda: datetime(2026, 11, 25, 12, tzinfo=UTC),
-    )
-    engine.run_once()
-    yield box, engine
-    box.stop()
+    with Sandbox(seed=7, today=TODAY) as box:
+        engine = engine_for(box, store, policy=FAST)
+        engine.run_once()
+        yield box, engine
 
 
 def exception_for(engine: SyncEngine, category: str) -> ExceptionRow:
@@ -86,20 +80,25 @@ def counts(engine: SyncEngine) -> tuple[int, int]:
     return events, audits
 
 
+def admin_edit(
+    engine: SyncEngine,
+    which: ExceptionFilter,
+    edit: dict[str, Any],
+    *,
+    reason: str = "fixing the entry",
+    **options: Any,
+) -> Any:
+    """``edit`` made by an admin to the exceptions ``which`` selects, and replayed."""
+    context = options.pop("context", engine.context)
+    return replay(context, which, actor=ADMIN, reason=reason, edit=edit, **options)
+
+
 def test_a_dry_run_reports_and_changes_nothing_but_the_audit_log(
     synced: tuple[Sandbox, SyncEngine],
 ) -> None:
     _, engine = synced
-    held = exception_for(engine, "negative_hours")
     events_before, audits_before = counts(engine)
-    report = replay(
-        engine.context,
-        ExceptionFilter(ids=[held.id]),
-        actor=ADMIN,
-        reason="checking",
-        dry_run=True,
-        edit={"hours": 2.0},
-    )
+    report = edit_held(engine, {"hours": 2.0}, reason="checking", dry_run=True)
     assert [o.result for o in report.outcomes] == ["resolved"]
     assert "billing event of" in report.outcomes[0].detail
     assert exception_for(engine, "negative_hours").status == "open"
@@ -110,23 +109,10 @@ def test_edit_then_retry_bills_the_entry_once_and_records_the_edit(
     synced: tuple[Sandbox, SyncEngine],
 ) -> None:
     _, engine = synced
-    held = exception_for(engine, "negative_hours")
     events_before, _ = counts(engine)
-    replay(
-        engine.context,
-        ExceptionFilter(ids=[held.id]),
-        actor=ADMIN,
-        reason="hours were typed with a minus",
-        edit={"hours": 2.0},
-    )
+    edit_held(engine, {"hours": 2.0}, reason="hours were typed with a minus")
     with pytest.raises(ValueError, match="no open exception"):  # resolved: nothing to replay
-        replay(
-            engine.context,
-            ExceptionFilter(ids=[held.id]),
-            actor=ADMIN,
-            reason="again",
-            edit={"hours": 2.0},
-        )
+        edit_held(engine, {"hours": 2.0}, reason="again")
     assert exception_for(engine, "negative_hours").status == "resolved"
     events_after, _ = counts(engine)
     assert events_after == events_before + 1
@@ -159,13 +145,7 @@ def test_replay_without_a_fix_keeps_one_open_exception(
 def test_an_edit_needs_exactly_one_exception(synced: tuple[Sandbox, SyncEngine]) -> None:
     _, engine = synced
     with pytest.raises(ValueError, match="exactly one"):
-        replay(
-            engine.context,
-            ExceptionFilter(flow="billable"),
-            actor=ADMIN,
-            reason="x",
-            edit={"hours": 1},
-        )
+        admin_edit(engine, ExceptionFilter(flow="billable"), {"hours": 1})
 
 
 def test_a_refused_delivery_is_requeued_and_posted_once(
@@ -279,14 +259,7 @@ def held(engine: SyncEngine) -> ExceptionRow:
 
 
 def edit_held(engine: SyncEngine, edit: dict[str, Any], **options: Any) -> Any:
-    return replay(
-        options.pop("context", engine.context),
-        ExceptionFilter(ids=[held(engine).id]),
-        actor=ADMIN,
-        reason="fixing the entry",
-        edit=edit,
-        **options,
-    )
+    return admin_edit(engine, ExceptionFilter(ids=[held(engine).id]), edit, **options)
 
 
 def assert_nothing_changed(engine: SyncEngine, events: int, payload: dict[str, Any]) -> None:
@@ -490,11 +463,5 @@ def test_an_outbox_exception_accepts_no_edit(synced: tuple[Sandbox, SyncEngine])
         assert item is not None
         s.add(refused_delivery(item))
     with pytest.raises(EditRefused, match="cannot be edited; fix it at the source and replay"):
-        replay(
-            engine.context,
-            ExceptionFilter(category="erp_rejected"),
-            actor=ADMIN,
-            reason="x",
-            edit={"outbox_id": 1},
-        )
+        admin_edit(engine, ExceptionFilter(category="erp_rejected"), {"outbox_id": 1})
     assert exception_for(engine, "erp_rejected").status == "open"

@@ -6,21 +6,16 @@ which invoices must exist and which entries are faulty.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import orjson
-import pytest
 from sqlalchemy import Engine, func, select, update
 
-from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync.engine import FLOWS
-from sync.engine import Engine as SyncEngine
-from sync.settings import Settings
 from sync.store.db import session_factory
 from sync.store.tables import (
     BillingEventRow,
@@ -31,27 +26,7 @@ from sync.store.tables import (
     SyncRunRow,
     TimeEntryRow,
 )
-
-TODAY = date(2026, 11, 25)
-FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(seed=7, today=TODAY)
-    yield box
-    box.stop()
-
-
-def engine_for(box: Sandbox, store: Engine, **transports: httpx.BaseTransport) -> SyncEngine:
-    settings = Settings(database_url=str(store.url))
-    return SyncEngine(
-        settings,
-        store,
-        transports={**box.transports(), **transports},
-        clock=lambda: datetime(2026, 11, 25, 12, tzinfo=UTC),
-        policy=FAST,
-    )
+from tests.sync.sandboxed import FAST, by_project_and_period, engine_for
 
 
 def posted(box: Sandbox) -> dict[str, Decimal]:
@@ -62,15 +37,6 @@ def expected(box: Sandbox) -> dict[tuple[str, date], Decimal]:
     return {
         (e["project_code"], e["period_start"]): e["total"] for e in box.firm.expected_invoices()
     }
-
-
-def by_project_and_period(numbers: dict[str, Decimal]) -> dict[tuple[str, date], Decimal]:
-    """``P2C-202610-ACME-01`` → (``ACME-01``, 2026-10-01)."""
-    out = {}
-    for number, total in numbers.items():
-        _, period, code = number.split("-", 2)
-        out[(code, date(int(period[:4]), int(period[4:]), 1))] = total
-    return out
 
 
 def test_two_runs_post_each_invoice_exactly_once(sandbox: Sandbox, store: Engine) -> None:

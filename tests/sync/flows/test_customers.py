@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from collectors.entities import canonical_id
-from collectors.http import RetryPolicy
 from sandbox import server
 from sandbox.server import Sandbox
 from sandbox.vendors.kantata.projection import kantata_id
@@ -21,7 +20,6 @@ from sandbox.vendors.salesforce.records import account_id, contract_id, opportun
 from sandbox.vendors.xero_projection import contact_id
 from sandbox.world.model import Customer, Opportunity, World
 from sync.engine import Engine as SyncEngine
-from sync.settings import Settings
 from sync.store.db import session_factory
 from sync.store.tables import (
     BusinessEventRow,
@@ -31,50 +29,21 @@ from sync.store.tables import (
     ProjectRow,
     XrefRow,
 )
+from tests.sync import sandboxed
+from tests.sync.sandboxed import TODAY, engine_for, xrefs
 
-TODAY = date(2026, 11, 25)
-FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 REFERENCE = ("customers", "people", "reference")
 
 
-def engine_for(box: Sandbox, store: Engine) -> SyncEngine:
-    return SyncEngine(
-        Settings(database_url=str(store.url)),
-        store,
-        transports=box.transports(),
-        clock=lambda: datetime(2026, 11, 25, 12, tzinfo=UTC),
-        policy=FAST,
-    )
-
-
 def run(engine: SyncEngine, flows: tuple[str, ...] = REFERENCE) -> None:
-    for name in flows:
-        report = engine.run_flow(name)
-        assert report.status == "succeeded", report.error
-
-
-def xrefs(store: Engine, entity_type: str) -> dict[tuple[str, str], str]:
-    with session_factory(store)() as s:
-        rows = s.execute(
-            select(XrefRow.system, XrefRow.external_id, XrefRow.canonical_id).where(
-                XrefRow.entity_type == entity_type
-            )
-        ).all()
-    return {(system, ext): cid for system, ext, cid in rows}
-
-
-@pytest.fixture
-def tiny() -> Iterator[Sandbox]:
-    box = Sandbox(seed=7, today=TODAY)
-    yield box
-    box.stop()
+    sandboxed.run(engine, flows)
 
 
 def test_one_canonical_customer_per_world_customer_known_in_every_system(
-    tiny: Sandbox, store: Engine
+    sandbox: Sandbox, store: Engine
 ) -> None:
-    run(engine_for(tiny, store))
-    world = tiny.world
+    run(engine_for(sandbox, store))
+    world = sandbox.world
     links = xrefs(store, "customer")
     entities = {e.id: e for e in world.legal_entities}
     regions = {r.id: r.name for r in world.regions}
@@ -105,8 +74,8 @@ def test_one_canonical_customer_per_world_customer_known_in_every_system(
         assert sorted(per_customer) == sorted(rows), system
 
 
-def test_second_run_changes_nothing_and_provisions_nothing(tiny: Sandbox, store: Engine) -> None:
-    engine = engine_for(tiny, store)
+def test_second_run_changes_nothing_and_provisions_nothing(sandbox: Sandbox, store: Engine) -> None:
+    engine = engine_for(sandbox, store)
     engine.run_once()
 
     def state() -> tuple[Any, ...]:
@@ -119,18 +88,18 @@ def test_second_run_changes_nothing_and_provisions_nothing(tiny: Sandbox, store:
                 select(BusinessEventRow.name, func.count()).group_by(BusinessEventRow.name)
             ).all()
         vendors = (
-            len(tiny.emulators["kantata"].workspaces()),
-            len(tiny.harvest.created("clients")),
-            len(tiny.harvest.created("projects")),
-            len(tiny.harvest.created("user_assignments")),
-            len(tiny.xero.contacts()),
+            len(sandbox.emulators["kantata"].workspaces()),
+            len(sandbox.harvest.created("clients")),
+            len(sandbox.harvest.created("projects")),
+            len(sandbox.harvest.created("user_assignments")),
+            len(sandbox.xero.contacts()),
         )
         return counts, sorted(events), vendors
 
     before = state()
     engine.run_once()
     assert state() == before
-    assert before[2] == (len(tiny.world.projects), 0, 0, 0, len(tiny.world.customers))
+    assert before[2] == (len(sandbox.world.projects), 0, 0, 0, len(sandbox.world.customers))
 
 
 NEW = 900
@@ -217,11 +186,11 @@ def test_a_new_won_deal_is_provisioned_everywhere_exactly_once(
 
 
 def test_two_accounts_of_one_name_are_an_exception_not_a_guess(
-    tiny: Sandbox, sqlite_store: Engine
+    sandbox: Sandbox, sqlite_store: Engine
 ) -> None:
-    first, second = tiny.world.customers[:2]
-    tiny.emulators["salesforce"].update_account(account_id(second.id), Name=first.name)
-    run(engine_for(tiny, sqlite_store))
+    first, second = sandbox.world.customers[:2]
+    sandbox.emulators["salesforce"].update_account(account_id(second.id), Name=first.name)
+    run(engine_for(sandbox, sqlite_store))
     with session_factory(sqlite_store)() as s:
         ambiguous = s.scalars(
             select(ExceptionRow).where(ExceptionRow.category == "identity_ambiguous")

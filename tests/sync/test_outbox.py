@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
-
 import httpx
 import orjson
 import pytest
 from sqlalchemy import Engine, select, update
 
-from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync import outbox
 from sync.engine import Engine as SyncEngine
-from sync.settings import Settings
 from sync.store.db import session_factory
 from sync.store.tables import ExceptionRow, InvoiceRow, OutboxRow
-
-FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
+from tests.sync.sandboxed import engine_for, run
 
 
 class Recording(httpx.BaseTransport):
@@ -33,31 +27,18 @@ class Recording(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
-@pytest.fixture
-def box() -> Iterator[Sandbox]:
-    with Sandbox(seed=7, today=date(2026, 11, 25)) as sandbox:
-        yield sandbox
-
-
 def prepared(box: Sandbox, store: Engine) -> tuple[SyncEngine, Recording]:
     wire = Recording(box.transports()["xero"])
-    engine = SyncEngine(
-        Settings(database_url=str(store.url)),
-        store,
-        transports={**box.transports(), "xero": wire},
-        clock=lambda: datetime(2026, 11, 25, 12, tzinfo=UTC),
-        policy=FAST,
-    )
-    for flow in ("reference", "billable", "invoicing"):
-        assert engine.run_flow(flow).status == "succeeded"
+    engine = engine_for(box, store, xero=wire)
+    run(engine, ("reference", "billable", "invoicing"))
     return engine, wire
 
 
 def test_one_bad_invoice_in_a_batch_becomes_an_exception_and_the_others_post(
-    box: Sandbox, sqlite_store: Engine, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, sqlite_store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(outbox, "FIRST_BATCH", 50)
-    engine, wire = prepared(box, sqlite_store)
+    engine, wire = prepared(sandbox, sqlite_store)
     sessions = session_factory(sqlite_store)
     with sessions.begin() as s:
         victim = s.scalars(select(InvoiceRow).order_by(InvoiceRow.number).offset(3)).first()
@@ -67,7 +48,7 @@ def test_one_bad_invoice_in_a_batch_becomes_an_exception_and_the_others_post(
         bad_number, total, count = victim.number, victim.total, s.query(InvoiceRow).count()
     assert engine.run_flow("outbox").status == "succeeded"
     assert len(wire.puts) == 1 and len(wire.puts[0]) == count > 2 and bad_number in wire.puts[0]
-    posted = {i["InvoiceNumber"] for i in box.xero.invoices()}
+    posted = {i["InvoiceNumber"] for i in sandbox.xero.invoices()}
     assert len(posted) == count - 1 and bad_number not in posted
     with sessions() as s:
         statuses = dict(s.execute(select(InvoiceRow.number, InvoiceRow.status)).all())
@@ -81,8 +62,8 @@ def test_one_bad_invoice_in_a_batch_becomes_an_exception_and_the_others_post(
     assert failed.aggregate_id == victim.id
 
 
-def test_batches_grow_from_one_to_fifty(box: Sandbox, sqlite_store: Engine) -> None:
-    engine, wire = prepared(box, sqlite_store)
+def test_batches_grow_from_one_to_fifty(sandbox: Sandbox, sqlite_store: Engine) -> None:
+    engine, wire = prepared(sandbox, sqlite_store)
     assert engine.run_flow("outbox").status == "succeeded"
     sizes = [len(numbers) for numbers in wire.puts]
-    assert sizes[:3] == [1, 2, 4] and sum(sizes) == len(box.firm.expected_invoices())
+    assert sizes[:3] == [1, 2, 4] and sum(sizes) == len(sandbox.firm.expected_invoices())

@@ -5,13 +5,11 @@ with no resolvable organisation is an exception with its value at risk, never a 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, select, update
 
-from collectors.http import RetryPolicy
 from collectors.xero import XeroSettings
 from sandbox.server import Sandbox
 from sync.access import Identity, Role
@@ -20,33 +18,25 @@ from sync.replay import ExceptionFilter, replay
 from sync.settings import Settings
 from sync.store.db import session_factory
 from sync.store.tables import CustomerRow, ExceptionRow, InvoiceRow, OutboxRow
-
-TODAY = date(2026, 11, 25)
-FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
+from tests.sync import sandboxed
+from tests.sync.sandboxed import TODAY
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(seed=7, today=TODAY, entities=2)  # Globex Logistics is billed by the UK entity
-    yield box
-    box.stop()
+    """The tiny firm with two legal entities: Globex Logistics is billed by the UK entity."""
+    with Sandbox(seed=7, today=TODAY, entities=2) as box:
+        yield box
 
 
 def engine_for(box: Sandbox, store: Engine, tenants: dict[str, str] | None = None) -> SyncEngine:
     settings = Settings(database_url=str(store.url), xero=XeroSettings(tenants=tenants or {}))
-    return SyncEngine(
-        settings,
-        store,
-        transports=box.transports(),
-        clock=lambda: datetime(2026, 11, 25, 12, tzinfo=UTC),
-        policy=FAST,
-    )
+    return sandboxed.engine_for(box, store, settings=settings)
 
 
 def invoice(engine: SyncEngine, legal_entities: dict[str, str | None]) -> None:
     """Invoices composed, with customers' legal entities as the CRM would have set them."""
-    for name in ("reference", "billable", "invoicing"):
-        assert engine.run_flow(name).status == "succeeded"
+    sandboxed.run(engine, ("reference", "billable", "invoicing"))
     with engine.context.sessions.begin() as s:
         for customer, entity in legal_entities.items():
             s.execute(

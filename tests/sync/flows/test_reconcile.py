@@ -3,8 +3,9 @@ that does not add up from time to cash — against the sandbox, on SQLite and Po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,6 @@ import orjson
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
-from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync.engine import Engine as SyncEngine
 from sync.flows.reconcile_money import money_key
@@ -26,29 +26,16 @@ from sync.store.tables import (
     InvoiceRow,
     TimeEntryRow,
 )
+from tests.sync import sandboxed
 
-TODAY = date(2026, 11, 25)
-FAST = RetryPolicy(attempts=2, initial=0.001, maximum=0.01, jitter=0.0)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(seed=7, today=TODAY)
-    yield box
-    box.stop()
+FAST = replace(sandboxed.FAST, attempts=2)
 
 
 def engine_for(
     box: Sandbox, store: Engine, *, per_page: int = 2000, **transports: httpx.BaseTransport
 ) -> SyncEngine:
     settings = Settings(database_url=str(store.url), harvest={"per_page": per_page})
-    return SyncEngine(
-        settings,
-        store,
-        transports={**box.transports(), **transports},
-        clock=lambda: datetime(2026, 11, 25, 12, tzinfo=UTC),
-        policy=FAST,
-    )
+    return sandboxed.engine_for(box, store, settings=settings, policy=FAST, **transports)
 
 
 def an_entry(box: Sandbox, *, invoiced: bool) -> dict[str, Any]:
@@ -68,6 +55,16 @@ def stored_entry(store: Engine, harvest_id: int) -> TimeEntryRow:
         return s.scalars(
             select(TimeEntryRow).where(TimeEntryRow.source_id == str(harvest_id))
         ).one()
+
+
+def synced_entry(
+    box: Sandbox, store: Engine, *, invoiced: bool
+) -> tuple[SyncEngine, dict[str, Any], TimeEntryRow]:
+    """The firm synced once: the engine, an entry (``an_entry``) and its stored row."""
+    engine = engine_for(box, store)
+    engine.run_once()
+    victim = an_entry(box, invoiced=invoiced)
+    return engine, victim, stored_entry(store, victim["id"])
 
 
 def open_exceptions(store: Engine, category: str) -> list[ExceptionRow]:
@@ -91,10 +88,7 @@ def event_names(store: Engine, entity_id: str) -> list[str]:
 def test_a_deleted_entry_is_kept_as_deleted_and_its_pending_event_withdrawn(
     sandbox: Sandbox, store: Engine
 ) -> None:
-    engine = engine_for(sandbox, store)
-    engine.run_once()
-    victim = an_entry(sandbox, invoiced=False)
-    row = stored_entry(store, victim["id"])
+    engine, victim, row = synced_entry(sandbox, store, invoiced=False)
     with session_factory(store)() as s:
         event_id = s.scalars(
             select(BillingEventRow.id).where(BillingEventRow.source_record_id == row.id)
@@ -116,11 +110,8 @@ def test_a_deleted_entry_is_kept_as_deleted_and_its_pending_event_withdrawn(
 
 
 def test_a_deleted_invoiced_entry_is_left_for_compensation(sandbox: Sandbox, store: Engine) -> None:
-    engine = engine_for(sandbox, store)
-    engine.run_once()
+    engine, victim, row = synced_entry(sandbox, store, invoiced=True)
     before = {i["InvoiceNumber"]: i["Total"] for i in sandbox.xero.invoices()}
-    victim = an_entry(sandbox, invoiced=True)
-    row = stored_entry(store, victim["id"])
     sandbox.harvest.delete_entry(victim["id"])
     engine.run_once()
     assert stored_entry(store, victim["id"]).deleted_at is not None
@@ -192,10 +183,7 @@ def test_an_incomplete_listing_marks_nothing_deleted(
 def test_an_entry_the_incremental_read_lost_is_stored_and_billed(
     sandbox: Sandbox, store: Engine
 ) -> None:
-    engine = engine_for(sandbox, store)
-    engine.run_once()
-    victim = an_entry(sandbox, invoiced=False)
-    row = stored_entry(store, victim["id"])
+    engine, victim, row = synced_entry(sandbox, store, invoiced=False)
     with session_factory(store).begin() as s:
         s.execute(delete(BillingEventRow).where(BillingEventRow.source_record_id == row.id))
         s.execute(delete(TimeEntryRow).where(TimeEntryRow.id == row.id))

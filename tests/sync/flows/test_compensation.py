@@ -4,7 +4,6 @@ contract's next invoice; each exactly once, across reruns, lost replies and cras
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,12 +12,10 @@ import pytest
 import time_machine
 from sqlalchemy import Engine, select, update
 
-from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync import outbox_credit_notes
 from sync.engine import Engine as SyncEngine
 from sync.flows import compensation
-from sync.settings import Settings
 from sync.store.db import session_factory
 from sync.store.tables import (
     BillingEventRow,
@@ -30,34 +27,14 @@ from sync.store.tables import (
     TimeEntryRow,
 )
 from sync.store.vocabulary import OutboxKind
+from tests.sync import sandboxed
+from tests.sync.sandboxed import FAST, TODAY, engine_for, noon
 
-TODAY = date(2026, 11, 25)
-FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FLOWS = ("reference", "billable", "invoicing", "outbox")
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(seed=7, today=TODAY)
-    yield box
-    box.stop()
-
-
-def engine_for(box: Sandbox, store: Engine, today: date = TODAY) -> SyncEngine:
-    return SyncEngine(
-        Settings(database_url=str(store.url)),
-        store,
-        transports=box.transports(),
-        clock=lambda: (
-            datetime.combine(today, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
-        ),
-        policy=FAST,
-    )
-
-
 def run(engine: SyncEngine) -> None:
-    for name in FLOWS:
-        assert engine.run_flow(name).status == "succeeded", name
+    sandboxed.run(engine, FLOWS)
 
 
 def invoiced_entry(box: Sandbox, store: Engine) -> tuple[dict[str, Any], BillingEventRow]:
@@ -80,6 +57,15 @@ def invoiced_entry(box: Sandbox, store: Engine) -> tuple[dict[str, Any], Billing
     return entry, events[ids[str(entry["id"])]]
 
 
+def synced_with_invoiced_entry(
+    box: Sandbox, store: Engine
+) -> tuple[SyncEngine, dict[str, Any], BillingEventRow]:
+    """The firm synced once: the engine, an invoiced entry (``invoiced_entry``) and its event."""
+    engine = engine_for(box, store)
+    run(engine)
+    return engine, *invoiced_entry(box, store)
+
+
 def ours(box: Sandbox) -> list[dict[str, Any]]:
     return [n for n in box.xero.credit_notes() if n["CreditNoteNumber"].startswith("CN-P2C")]
 
@@ -96,9 +82,7 @@ def events_named(store: Engine, name: str) -> int:
 
 
 def test_edited_down_is_credited_once_and_allocated(sandbox: Sandbox, store: Engine) -> None:
-    engine = engine_for(sandbox, store)
-    run(engine)
-    entry, event = invoiced_entry(sandbox, store)
+    engine, entry, event = synced_with_invoiced_entry(sandbox, store)
     with session_factory(store)() as s:
         invoice = s.get(InvoiceRow, event.invoice_id)
         assert invoice is not None
@@ -134,9 +118,7 @@ def test_edited_down_is_credited_once_and_allocated(sandbox: Sandbox, store: Eng
 
 
 def test_a_lost_reply_does_not_credit_twice(sandbox: Sandbox, store: Engine) -> None:
-    engine = engine_for(sandbox, store)
-    run(engine)
-    entry, _ = invoiced_entry(sandbox, store)
+    engine, entry, _ = synced_with_invoiced_entry(sandbox, store)
     sandbox.harvest.edit_entry(entry["id"], hours=float(entry["hours"]) - 1)
     sandbox.xero.lose_next_response(FAST.attempts)  # every try of the credit note is lost
     run(engine)
@@ -159,9 +141,7 @@ def test_a_lost_reply_does_not_credit_twice(sandbox: Sandbox, store: Engine) -> 
 def test_a_crash_after_xero_accepted_does_not_credit_twice(
     sandbox: Sandbox, store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = engine_for(sandbox, store)
-    run(engine)
-    entry, _ = invoiced_entry(sandbox, store)
+    engine, entry, _ = synced_with_invoiced_entry(sandbox, store)
     sandbox.harvest.edit_entry(entry["id"], hours=float(entry["hours"]) - 1)
     for name in ("reference", "billable", "invoicing"):
         engine.run_flow(name)
@@ -184,9 +164,7 @@ def test_a_crash_after_xero_accepted_does_not_credit_twice(
 def test_a_deleted_or_unapproved_entry_is_credited_in_full(
     sandbox: Sandbox, store: Engine, change: str
 ) -> None:
-    engine = engine_for(sandbox, store)
-    run(engine)
-    entry, event = invoiced_entry(sandbox, store)
+    engine, entry, event = synced_with_invoiced_entry(sandbox, store)
     if change == "deleted":  # as the reconciliation flow records a Harvest deletion
         with session_factory(store).begin() as s:
             s.execute(
@@ -206,9 +184,7 @@ def test_a_deleted_or_unapproved_entry_is_credited_in_full(
 def test_edited_up_becomes_an_adjustment_line_on_the_next_invoice(
     sandbox: Sandbox, store: Engine
 ) -> None:
-    engine = engine_for(sandbox, store)
-    run(engine)
-    entry, event = invoiced_entry(sandbox, store)
+    engine, entry, event = synced_with_invoiced_entry(sandbox, store)
     with session_factory(store)() as s:
         original = s.get(InvoiceRow, event.invoice_id)
         assert original is not None
@@ -228,7 +204,7 @@ def test_edited_up_becomes_an_adjustment_line_on_the_next_invoice(
         extra,
         None,
     )
-    run(engine_for(sandbox, store, today=date(2026, 12, 2)))  # November closes
+    run(engine_for(sandbox, store, clock=noon(date(2026, 12, 2))))  # November closes
     with session_factory(store)() as s:
         billed = s.get(BillingEventRow, adjustment.id)
         assert billed is not None and billed.invoice_id is not None
@@ -244,9 +220,7 @@ def test_edited_up_becomes_an_adjustment_line_on_the_next_invoice(
 def test_a_pending_adjustment_is_revised_before_anything_is_credited(
     sandbox: Sandbox, store: Engine
 ) -> None:
-    engine = engine_for(sandbox, store)
-    run(engine)
-    entry, event = invoiced_entry(sandbox, store)
+    engine, entry, event = synced_with_invoiced_entry(sandbox, store)
     hours = float(entry["hours"])
     sandbox.harvest.edit_entry(entry["id"], hours=hours + 2)
     run(engine)
@@ -279,13 +253,7 @@ def test_a_run_after_nothing_changed_reads_no_invoiced_entry(
     a compensated entry's changes are behind them, a run reads no invoiced entry; a full scan still
     reads it (and finds it settled)."""
     moment = [datetime(2026, 11, 25, 12, tzinfo=UTC)]
-    engine = SyncEngine(
-        Settings(database_url=str(store.url)),
-        store,
-        transports=sandbox.transports(),
-        clock=lambda: moment[0],
-        policy=FAST,
-    )
+    engine = engine_for(sandbox, store, clock=lambda: moment[0])
     # the wall clock starts at the engine's: Harvest's emulator stamps an edit on the wall clock
     # and the time ``advance`` adds on the firm's, so the new time comes after the edit (and
     # moves the cursor past it) only when the two agree, whatever today's date is

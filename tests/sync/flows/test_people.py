@@ -17,7 +17,8 @@ from sandbox.vendors.kantata.projection import kantata_id
 from sync.flows.identity import assignment_id
 from sync.store.db import session_factory
 from sync.store.tables import AssignmentRow, ExceptionRow, HolidayRow, ResourceRow, TimeOffRow
-from tests.sync.test_customers_flow import TODAY, engine_for, run, xrefs
+from tests.sync.flows.test_customers import run
+from tests.sync.sandboxed import TODAY, engine_for, xrefs
 
 
 @pytest.fixture(scope="module")
@@ -140,49 +141,42 @@ def test_a_leaver_still_staffed_is_an_exception(small: Sandbox, small_store: Eng
 
 
 def test_a_participation_harvest_lacks_is_provisioned_once_and_leavers_are_flagged(
-    store: Engine,
+    sandbox: Sandbox, store: Engine
 ) -> None:
-    box = Sandbox(seed=7, today=TODAY)  # the tiny firm: nobody has left
-    try:
-        world = box.world
-        staffed = {(a.employee_id, a.project_id) for a in world.assignments}
-        person, project = next(
-            (e, p)
-            for e in world.employees
-            for p in world.projects
-            if p.status == "active" and (e.id, p.id) not in staffed
-        )
-        kantata = box.emulators["kantata"]
-        kantata.add_participation(
-            kantata_id("workspace", project.id), kantata_id("user", person.id)
-        )
-        engine = engine_for(box, store)
-        run(engine)
-        run(engine)
-        made = box.harvest.created("user_assignments")
-        assert [(m["user"]["id"], m["project"]["id"]) for m in made] == [(person.id, project.id)]
-        pair = assignment_id(canonical_id("harvest", "project", project.id), resource(person.id))
-        assert xrefs(store, "assignment")[("harvest", str(made[0]["id"]))] == pair
-        with session_factory(store)() as s:
-            assert (
-                s.scalar(
-                    select(func.count())
-                    .select_from(ExceptionRow)
-                    .where(ExceptionRow.flow == "people")
-                )
-                == 0
+    """On the tiny firm, where nobody has left."""
+    world = sandbox.world
+    staffed = {(a.employee_id, a.project_id) for a in world.assignments}
+    person, project = next(
+        (e, p)
+        for e in world.employees
+        for p in world.projects
+        if p.status == "active" and (e.id, p.id) not in staffed
+    )
+    kantata = sandbox.emulators["kantata"]
+    kantata.add_participation(kantata_id("workspace", project.id), kantata_id("user", person.id))
+    engine = engine_for(sandbox, store)
+    run(engine)
+    run(engine)
+    made = sandbox.harvest.created("user_assignments")
+    assert [(m["user"]["id"], m["project"]["id"]) for m in made] == [(person.id, project.id)]
+    pair = assignment_id(canonical_id("harvest", "project", project.id), resource(person.id))
+    assert xrefs(store, "assignment")[("harvest", str(made[0]["id"]))] == pair
+    with session_factory(store)() as s:
+        assert (
+            s.scalar(
+                select(func.count()).select_from(ExceptionRow).where(ExceptionRow.flow == "people")
             )
-            # the person leaves (in the store, as BambooHR would say) while still on the project
-            row = s.get(ResourceRow, resource(person.id))
-            assert row is not None
-            row.termination_date = TODAY - timedelta(days=1)
-            s.commit()
-        run(engine, ("people",))
-        with session_factory(store)() as s:
-            flagged = s.scalars(
-                select(ExceptionRow).where(ExceptionRow.category == "terminated_with_assignments")
-            ).all()
-        assert [e.entity_id for e in flagged] == [resource(person.id)]
-        assert project.name in flagged[0].reason
-    finally:
-        box.stop()
+            == 0
+        )
+        # the person leaves (in the store, as BambooHR would say) while still on the project
+        row = s.get(ResourceRow, resource(person.id))
+        assert row is not None
+        row.termination_date = TODAY - timedelta(days=1)
+        s.commit()
+    run(engine, ("people",))
+    with session_factory(store)() as s:
+        flagged = s.scalars(
+            select(ExceptionRow).where(ExceptionRow.category == "terminated_with_assignments")
+        ).all()
+    assert [e.entity_id for e in flagged] == [resource(person.id)]
+    assert project.name in flagged[0].reason

@@ -1,41 +1,15 @@
-"""The store on SQLite and PostgreSQL: migrations, upserts, UTC, exceptions, cursors."""
+"""The store's sessions on SQLite and PostgreSQL: WAL, upserts (the ORM one and the hot-path one
+from frames), datetimes back as aware UTC."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Engine, select, text
 
 from sync.store.db import session_factory, transaction, upsert
-from sync.store.migrate import current, heads, ours
-from sync.store.repo import (
-    Problem,
-    get_cursor,
-    link,
-    report_problems,
-    resolve_problems,
-    set_cursor,
-)
-from sync.store.tables import BillingEventRow, ExceptionRow, XrefRow, metadata
-
-
-def test_migrations_create_every_table(store: Engine) -> None:
-    assert current(store) == heads()
-    assert len(heads()) == 1, "migrations must form one line: set down_revision to the head"
-    assert set(metadata.tables) <= set(inspect(store).get_table_names())
-
-
-def test_migrations_match_the_table_definitions(store: Engine) -> None:
-    """A table or column added to ``tables.py`` without a migration fails here (the work
-    queue's tables are procrastinate's, made from its schema SQL, and are left out)."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    with store.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"include_name": ours})
-        diff = compare_metadata(context, metadata)
-    assert diff == []
+from sync.store.tables import BillingEventRow
 
 
 def test_sqlite_runs_in_wal_mode(sqlite_store: Engine) -> None:
@@ -114,53 +88,6 @@ def test_datetimes_come_back_as_aware_utc(store: Engine) -> None:
     assert row is not None
     assert row.created_at == datetime(2026, 11, 1, 12, tzinfo=UTC)
     assert row.created_at.tzinfo is not None
-
-
-def test_cursor_round_trip(store: Engine) -> None:
-    sessions = session_factory(store)
-    with transaction(sessions) as s:
-        assert get_cursor(s, "harvest", "time_entries") is None
-        set_cursor(s, "harvest", "time_entries", "2026-11-01T00:00:00Z")
-        set_cursor(s, "harvest", "time_entries", "2026-11-02T00:00:00Z")
-    with sessions() as s:
-        assert get_cursor(s, "harvest", "time_entries") == "2026-11-02T00:00:00Z"
-
-
-def test_xref_links_are_unique_per_system_id(store: Engine) -> None:
-    sessions = session_factory(store)
-    with transaction(sessions) as s:
-        link(s, "customer", [("cus_1", "harvest", "10"), ("cus_1", "xero", "abc")])
-        link(s, "customer", [("cus_1", "harvest", "10")])
-    with sessions() as s:
-        assert s.scalar(select(func.count()).select_from(XrefRow)) == 2
-
-
-def test_a_failing_record_keeps_one_exception_until_it_is_resolved(store: Engine) -> None:
-    sessions = session_factory(store)
-    problem = Problem(
-        record_key="harvest:time_entry:1",
-        stage="validate",
-        category="negative_hours",
-        reason="-2 hours",
-        payload={"id": 1},
-        value_at_risk=Decimal("300.00"),
-        currency="USD",
-    )
-    for _ in range(3):
-        with transaction(sessions) as s:
-            report_problems(s, "billable", [problem], trace_id=None)
-    with sessions() as s:
-        rows = s.scalars(select(ExceptionRow)).all()
-    assert len(rows) == 1 and rows[0].attempts == 3 and rows[0].status == "open"
-    assert rows[0].payload == {"id": 1} and rows[0].value_at_risk == Decimal("300.00")
-    with transaction(sessions) as s:
-        assert resolve_problems(s, "billable", ["harvest:time_entry:1"], note="fixed") == 1
-    with sessions() as s:
-        assert s.scalars(select(ExceptionRow.status)).one() == "resolved"
-    with transaction(sessions) as s:
-        report_problems(s, "billable", [problem], trace_id=None)
-    with sessions() as s:
-        assert s.scalars(select(ExceptionRow.status)).one() == "open"
 
 
 def test_the_hot_path_upsert_stores_what_the_orm_reads_back(store: Engine) -> None:

@@ -18,7 +18,7 @@ from sync.flows import rollups
 from sync.store.db import session_factory, transaction
 from sync.store.tables import BillingEventRow, InvoiceRow, TimeEntryRow
 from tests.metrics.seeded import TODAY, Firm, change, seed
-from tests.sync.test_rollups import assert_same, rebuild, snapshot
+from tests.sync.flows.test_rollups import assert_same, rebuild, snapshot
 
 WALL_STEP = timedelta(minutes=6)  # real time between runs: a checkpoint settles every 3rd run
 STARTED_BEFORE = timedelta(seconds=5)  # real time the late transaction was open before the run

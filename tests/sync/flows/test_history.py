@@ -15,7 +15,8 @@ from sync.flows.history import load_history, whole_days
 from sync.rules import MONEY, Reference, check
 from sync.store.db import session_factory
 from sync.store.tables import BillingEventRow, TimeEntryRow
-from tests.sync.test_rules import reference as rules_reference
+from tests.sync.rules.test_rules import raw
+from tests.sync.rules.test_rules import reference as rules_reference
 
 MOMENT = datetime(2026, 10, 20, 10, tzinfo=UTC)
 ANN = canonical_id("harvest", "resource", 1)
@@ -62,25 +63,10 @@ def event(source_id: int, amount: str, contract: str = "con_a") -> BillingEventR
 
 
 def page(*ids: int, day: str = "2026-10-05") -> pl.DataFrame:
-    return time_entries_frame(
-        [
-            {
-                "id": i,
-                "spent_date": day,
-                "hours": 7.5,
-                "billable": True,
-                "is_closed": True,
-                "user": {"id": 1},
-                "project": {"id": 10},
-                "client": {"id": 100},
-                "task": {"name": "Consulting"},
-                "notes": "Workshop",
-                "created_at": "2026-10-21T10:00:00Z",
-                "updated_at": "2026-10-21T10:00:00Z",
-            }
-            for i in ids
-        ]
-    )
+    """The rules' literal entries (Ann's 7.5 h on project 10), no rate of their own, noted."""
+    stamp = "2026-10-21T10:00:00Z"
+    own = {"notes": "Workshop", "billable_rate": None, "created_at": stamp, "updated_at": stamp}
+    return time_entries_frame([raw(i, spent_date=day, **own) for i in ids])
 
 
 def reference(cap: str | None = "2000") -> Reference:
