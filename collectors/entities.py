@@ -12,10 +12,11 @@ edges: configuration, single-record APIs, replay, and validation of what a conne
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -97,6 +98,16 @@ def _check_span(start: date | None, end: date | None) -> None:
         raise ValueError(f"end date {end} is before start date {start}")
 
 
+class Spanned(Entity):
+    """A canonical record running from ``start`` to ``end`` (either may be open): the end may not
+    come before the start."""
+
+    @model_validator(mode="after")
+    def _dates(self) -> Self:
+        _check_span(*(getattr(self, name, None) for name in ("start", "end")))
+        return self
+
+
 class BillingModel(StrEnum):
     TIME_AND_MATERIALS = "time-and-materials"
     FIXED_FEE = "fixed-fee"
@@ -152,7 +163,7 @@ class RateCard(Entity):
         return None
 
 
-class Contract(Entity):
+class Contract(Spanned):
     customer_id: str
     name: str
     billing_model: BillingModel = BillingModel.TIME_AND_MATERIALS
@@ -163,13 +174,8 @@ class Contract(Entity):
     end: date | None = None
     status: Literal["draft", "active", "closed"] = "active"
 
-    @model_validator(mode="after")
-    def _dates(self) -> Self:
-        _check_span(self.start, self.end)
-        return self
 
-
-class Project(Entity):
+class Project(Spanned):
     contract_id: str
     customer_id: str
     code: str | None = None
@@ -182,11 +188,6 @@ class Project(Entity):
     currency: Currency
     start: date | None = None
     end: date | None = None
-
-    @model_validator(mode="after")
-    def _dates(self) -> Self:
-        _check_span(self.start, self.end)
-        return self
 
 
 class Resource(Entity):
@@ -202,7 +203,7 @@ class Resource(Entity):
     termination_date: date | None = None
 
 
-class Assignment(Entity):
+class Assignment(Spanned):
     project_id: str
     resource_id: str
     role: str | None = None
@@ -211,11 +212,6 @@ class Assignment(Entity):
     planned_hours: Decimal | None = Field(default=None, ge=0)
     rate_override: Rate | None = None
     active: bool = True
-
-    @model_validator(mode="after")
-    def _dates(self) -> Self:
-        _check_span(self.start, self.end)
-        return self
 
 
 class TimeEntry(Entity):
@@ -320,6 +316,17 @@ def canonical_id(system: str, entity_type: str, external_id: str | int) -> str:
     return f"{PREFIXES.get(entity_type, entity_type[:3])}_{digest[:20]}"
 
 
+def sourced(system: str, entity_type: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``Entity`` fields of a record read from ``system`` that carries its own ``id`` and
+    ``updated_at``: its canonical id, the system, its id there and when it last changed."""
+    return {
+        "id": canonical_id(system, entity_type, raw["id"]),
+        "source": system,
+        "source_id": str(raw["id"]),
+        "updated_at": raw["updated_at"],
+    }
+
+
 PREFIXES = {
     "customer": "cus",
     "contract": "con",
@@ -363,4 +370,5 @@ __all__ = [
     "TimeStatus",
     "canonical_id",
     "now_utc",
+    "sourced",
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import polars as pl
 from sqlalchemy import Connection, select
@@ -70,53 +70,20 @@ class Dimensions:
 
 
 def dimensions(connection: Connection) -> Dimensions:
-    project, person, customer = ProjectRow, ResourceRow, CustomerRow
+    project = ("customer_id", "contract_id", "region", "practice", "legal_entity", "currency")
     return Dimensions(
-        projects=read_frame(
-            connection,
-            select(
-                project.id,
-                project.customer_id,
-                project.contract_id,
-                project.region,
-                project.practice,
-                project.legal_entity,
-                project.currency,
-                project.status,
-                project.name,
-            ),
-            {
-                "project_id": pl.String,
-                "customer_id": pl.String,
-                "contract_id": pl.String,
-                "region": pl.String,
-                "practice": pl.String,
-                "legal_entity": pl.String,
-                "currency": pl.String,
-                "status": pl.String,
-                "name": pl.String,
-            },
-        ),
-        people=read_frame(
-            connection,
-            select(person.id, person.region, person.practice, person.name),
-            {
-                "resource_id": pl.String,
-                "region": pl.String,
-                "practice": pl.String,
-                "name": pl.String,
-            },
-        ),
-        customers=read_frame(
-            connection,
-            select(customer.id, customer.region, customer.legal_entity, customer.name),
-            {
-                "customer_id": pl.String,
-                "region": pl.String,
-                "legal_entity": pl.String,
-                "name": pl.String,
-            },
-        ),
+        projects=_text(connection, ProjectRow, "project_id", *project, "status", "name"),
+        people=_text(connection, ResourceRow, "resource_id", "region", "practice", "name"),
+        customers=_text(connection, CustomerRow, "customer_id", "region", "legal_entity", "name"),
+    )
+
+
+def _text(connection: Connection, row: type[Any], key: str, *names: str) -> pl.DataFrame:
+    """``row``'s id (named ``key``) and its columns ``names``, all read as text."""
+    return read_frame(
+        connection,
+        select(row.id, *(getattr(row, name) for name in names)),
+        dict.fromkeys([key, *names], pl.String),
     )
 
 

@@ -23,6 +23,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from sandbox.clock import utc_now
 from sandbox.faults import FaultPlan, FaultyTransport, inject_faults, parse_scenario
 from sandbox.firm import Firm
 from sandbox.transport import InProcessTransport
@@ -43,10 +44,6 @@ SALESFORCE_PORT = 8713
 KANTATA_PORT = 8714
 BAMBOOHR_PORT = 8715
 STARTUP_TIMEOUT_SECONDS = 10.0
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class _Served:
@@ -116,7 +113,7 @@ class Sandbox:
             if speed
             else None
         )
-        self.now: Callable[[], datetime] = self.clock.now if self.clock else (now or _utc_now)
+        self.now: Callable[[], datetime] = self.clock.now if self.clock else (now or utc_now)
         self.firm = Firm(self.world)
         self.emulators: dict[str, Any] = {}
         self._ports: dict[str, int] = {}

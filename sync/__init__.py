@@ -36,19 +36,6 @@ if TYPE_CHECKING:
     from sync.settings import Mode, Settings, load_settings
     from sync.settings_checks import ConfigurationError
 
-MODULES = (
-    "access",
-    "edit_input",
-    "engine",
-    "loopback",
-    "replay",
-    "scheduler",
-    "settings",
-    "settings_checks",
-    "settings_sources",
-    "store",
-    "telemetry",
-)
 NAMES: dict[str, tuple[str, str]] = {  # public name → (module, name there)
     "Action": ("sync.access", "Action"),
     "AuthMode": ("sync.access", "AuthMode"),
@@ -73,7 +60,7 @@ def __getattr__(name: str) -> Any:
     if name in NAMES:
         module, attribute = NAMES[name]
         value = getattr(import_module(module), attribute)
-    elif name in MODULES:
+    elif name in __all__:  # the rest of the public names are modules
         value = import_module(f"sync.{name}")
     else:
         raise AttributeError(f"module 'sync' has no attribute {name!r}")

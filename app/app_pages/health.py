@@ -6,6 +6,10 @@ through :mod:`app.data`; units are in the labels (min, ms, %).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
 import streamlit as st
 
 from app import charts, data, labels
@@ -100,10 +104,17 @@ def flow_table(report: data.HealthReport) -> None:
     columns.dataframe(report.flows, FLOWS, key="flows")
 
 
+def _headed(title: str, frame: pl.DataFrame, say: Callable[[str], Any], empty: str) -> bool:
+    """A section's heading; with no rows in ``frame``, ``empty`` said (``say``) and ``False``."""
+    st.subheader(title)
+    if frame.is_empty():
+        say(empty)
+        return False
+    return True
+
+
 def vendor_section(report: data.HealthReport) -> None:
-    st.subheader("Vendor calls")
-    if report.vendors.is_empty():
-        st.caption("No vendor calls recorded yet.")
+    if not _headed("Vendor calls", report.vendors, st.caption, "No vendor calls recorded yet."):
         return
     st.dataframe(report.vendors, key="vendors", hide_index=True, column_config=VENDORS)
     per_vendor, over_time = st.columns(2, gap="large")
@@ -112,18 +123,14 @@ def vendor_section(report: data.HealthReport) -> None:
 
 
 def exceptions_section(report: data.HealthReport) -> None:
-    st.subheader("Open exceptions")
-    if report.open_exceptions.is_empty():
-        st.success("No open exceptions.")
+    if not _headed("Open exceptions", report.open_exceptions, st.success, "No open exceptions."):
         return
     st.caption("Per flow, category and currency. Open the Exceptions page to triage them.")
     columns.dataframe(report.open_exceptions, OPEN_EXCEPTIONS, key="open_exceptions")
 
 
 def failed_runs_section(report: data.HealthReport) -> None:
-    st.subheader("Recent failed runs")
-    if report.failed_runs.is_empty():
-        st.success("No failed runs.")
+    if not _headed("Recent failed runs", report.failed_runs, st.success, "No failed runs."):
         return
     st.dataframe(
         report.failed_runs,

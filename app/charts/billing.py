@@ -6,6 +6,8 @@ own axis, and the trend chart draws one currency at a time.
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
@@ -79,11 +81,10 @@ def billing_trend(weekly: pl.DataFrame, monthly: pl.DataFrame, currency: str) ->
         ),
     )
     fig.add_trace(
-        go.Bar(
-            x=week["week"].to_list(),
-            y=week["amount"].to_list(),
-            width=WEEK_MS * 0.8,
-            offset=0,
+        _period_bars(
+            week,
+            "week",
+            WEEK_MS * 0.8,
             marker_color=BILLABLE_COLOUR,
             name="Billable (week)",
             hovertemplate=(
@@ -96,11 +97,10 @@ def billing_trend(weekly: pl.DataFrame, monthly: pl.DataFrame, currency: str) ->
     for status in month["status"].unique().sort().to_list():
         part = month.filter(pl.col("status") == status)
         fig.add_trace(
-            go.Bar(
-                x=part["month"].to_list(),
-                y=part["amount"].to_list(),
-                width=MONTH_MS * 0.9,
-                offset=0,
+            _period_bars(
+                part,
+                "month",
+                MONTH_MS * 0.9,
                 marker_color=STATUS_COLOURS.get(status, OTHER_STATUS_COLOUR),
                 name=f"Invoiced, {status}",
                 customdata=part["invoices"].to_list(),
@@ -126,3 +126,11 @@ def billing_trend(weekly: pl.DataFrame, monthly: pl.DataFrame, currency: str) ->
         },
     )
     return fig
+
+
+def _period_bars(frame: pl.DataFrame, period: str, width: float, **style: Any) -> go.Bar:
+    """``frame``'s ``amount`` per ``period`` (its first day) as bars ``width`` ms wide, drawn
+    from the period's start."""
+    return go.Bar(
+        x=frame[period].to_list(), y=frame["amount"].to_list(), width=width, offset=0, **style
+    )

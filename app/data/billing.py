@@ -16,6 +16,7 @@ from app.data.store import (
     engine,
     read_query,
 )
+from metrics import bounds
 from sync.store import (
     BillingEventRow,
     InvoiceRow,
@@ -87,8 +88,8 @@ class EventFilters:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def billing_summary(as_of: date) -> BillingSummary:
     """KPIs: WIP, invoices posted this month and to date, pending delivery, exceptions, syncs."""
-    month_start = as_of.replace(day=1)
-    next_month = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    month_start, month_end = bounds(as_of, "month")
+    next_month = month_end + timedelta(days=1)
     return BillingSummary(
         as_of=as_of,
         fetched_at=datetime.now(UTC),

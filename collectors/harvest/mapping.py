@@ -15,6 +15,7 @@ from collectors.entities import (
     Project,
     Resource,
     canonical_id,
+    sourced,
 )
 from collectors.timestamps import parse_utc, utc_text
 
@@ -45,10 +46,7 @@ def _ref(record: dict[str, Any], key: str) -> Any:
 
 def to_customer(raw: dict[str, Any]) -> Customer:
     return Customer(
-        id=canonical_id(VENDOR, "customer", raw["id"]),
-        source=VENDOR,
-        source_id=str(raw["id"]),
-        updated_at=raw["updated_at"],
+        **sourced(VENDOR, "customer", raw),
         name=raw["name"],
         currency=raw.get("currency") or "USD",
         active=bool(raw.get("is_active", True)),
@@ -96,10 +94,7 @@ def to_resource(raw: dict[str, Any]) -> Resource:
     seconds = amount(raw.get("weekly_capacity") or 144000, "weekly_capacity", vendor=VENDOR)
     capacity = (seconds or Decimal(0)) / 3600
     return Resource(
-        id=canonical_id(VENDOR, "resource", raw["id"]),
-        source=VENDOR,
-        source_id=str(raw["id"]),
-        updated_at=raw["updated_at"],
+        **sourced(VENDOR, "resource", raw),
         name=f"{raw.get('first_name', '')} {raw.get('last_name', '')}".strip(),
         email=raw.get("email"),
         role=roles[0] if roles else None,
@@ -114,10 +109,7 @@ def to_assignment(raw: dict[str, Any]) -> Assignment:
     project. With ``use_default_rates`` the contract's rate card for the person's role applies."""
     user_id = _ref(raw, "user")
     return Assignment(
-        id=canonical_id(VENDOR, "assignment", raw["id"]),
-        source=VENDOR,
-        source_id=str(raw["id"]),
-        updated_at=raw["updated_at"],
+        **sourced(VENDOR, "assignment", raw),
         project_id=canonical_id(VENDOR, "project", _ref(raw, "project")),
         resource_id=canonical_id(VENDOR, "resource", user_id),
         rate_override=None if raw.get("use_default_rates") else _money(raw, "hourly_rate"),
@@ -134,10 +126,7 @@ def to_expense(raw: dict[str, Any]) -> Expense:
     client = raw.get("client") or {}
     category = raw.get("expense_category") or {}
     return Expense(
-        id=canonical_id(VENDOR, "expense", raw["id"]),
-        source=VENDOR,
-        source_id=str(raw["id"]),
-        updated_at=raw["updated_at"],
+        **sourced(VENDOR, "expense", raw),
         resource_id=canonical_id(VENDOR, "resource", _ref(raw, "user")),
         project_id=canonical_id(VENDOR, "project", _ref(raw, "project")),
         spent_date=raw["spent_date"],

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from collectors.amounts import amount
-from collectors.entities import Assignment, Milestone, Project, RateLine, canonical_id
+from collectors.entities import Assignment, Milestone, Project, RateLine, canonical_id, sourced
 from collectors.errors import UNREADABLE, RecordError, SchemaDriftError
 from collectors.kantata.pages import KantataPage, Raw
 
@@ -98,10 +98,7 @@ def to_project(raw: Raw, page: KantataPage) -> Project:
         )
     closed = raw["archived"] or int(raw["status"]["key"]) >= CLOSED_STATUS_KEYS
     return Project(
-        id=canonical_id(VENDOR, "project", raw["id"]),
-        source=VENDOR,
-        source_id=str(raw["id"]),
-        updated_at=raw["updated_at"],
+        **sourced(VENDOR, "project", raw),
         contract_id=canonical_id(CRM, "contract", contract),
         customer_id=canonical_id(CRM, "customer", account),
         name=raw["title"],
@@ -116,10 +113,7 @@ def to_project(raw: Raw, page: KantataPage) -> Project:
 def to_assignment(raw: Raw, page: KantataPage) -> Assignment:
     role = page.lookup("roles", raw["primary_role_id"])
     return Assignment(
-        id=canonical_id(VENDOR, "assignment", raw["id"]),
-        source=VENDOR,
-        source_id=str(raw["id"]),
-        updated_at=raw["updated_at"],
+        **sourced(VENDOR, "assignment", raw),
         project_id=canonical_id(VENDOR, "project", raw["workspace_id"]),
         resource_id=canonical_id(VENDOR, "resource", raw["user_id"]),
         role=role["name"] if role else None,
@@ -131,10 +125,7 @@ def to_milestone(raw: Raw, page: KantataPage) -> Milestone:
     if workspace is None:
         raise KeyError(f"workspace {raw['workspace_id']} was not side-loaded")
     return Milestone(
-        id=canonical_id(VENDOR, "milestone", raw["id"]),
-        source=VENDOR,
-        source_id=str(raw["id"]),
-        updated_at=raw["updated_at"],
+        **sourced(VENDOR, "milestone", raw),
         project_id=canonical_id(VENDOR, "project", raw["workspace_id"]),
         name=raw["title"],
         due=raw["due_date"],

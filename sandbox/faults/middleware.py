@@ -15,12 +15,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import anyio
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.clock import utc_now
 from sandbox.faults import records
 from sandbox.faults.aborts import CutAbort, HangAbort, LostWriteAbort, RefusedAbort, ResetAbort
 from sandbox.faults.kinds import DRIFT, FaultKind
@@ -31,15 +32,11 @@ READ_TIMEOUT_HEADER = b"x-sandbox-read-timeout"
 _ABORT_START = Reply(200, [(b"content-type", b"application/json"), (b"content-length", b"2")], b"")
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def inject_faults(
     app: ASGIApp,
     plan: FaultPlan,
     *,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
     time_scale: float = 1.0,
 ) -> ASGIApp:
     """``app`` behind ``plan``'s faults; delays and outages last their time × ``time_scale``."""
@@ -61,7 +58,7 @@ class FaultInjector:
         app: ASGIApp,
         plan: FaultPlan,
         *,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         time_scale: float = 1.0,
     ) -> None:
         if time_scale <= 0:

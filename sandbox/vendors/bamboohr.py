@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.clock import utc_text
 from sandbox.vendors import bamboohr_people as people
 from sandbox.vendors import bamboohr_time_off as leave
 from sandbox.vendors.bamboohr_lists import ListError, cursor_page, parse_list_query, sort_records
@@ -223,10 +224,14 @@ class BambooHREmulator(BambooHRRoster):
         }
         latest = max((stamp for _, stamp in changes.values()), default=since)
         employees = {
-            str(i): {"id": str(i), "action": action, "lastChanged": _iso(stamp)}
+            str(i): {
+                "id": str(i),
+                "action": action,
+                "lastChanged": utc_text(stamp, offset="+00:00"),
+            }
             for i, (action, stamp) in sorted(changes.items())
         }
-        return FastJSON({"latest": _iso(latest), "employees": employees})
+        return FastJSON({"latest": utc_text(latest, offset="+00:00"), "employees": employees})
 
     async def _meta_fields(self, request: Request) -> Response:
         if (refused := self._guard(request)) is not None:
@@ -269,10 +274,6 @@ class BambooHREmulator(BambooHRRoster):
 def _timestamp(raw: str) -> datetime:
     moment = datetime.fromisoformat(raw.strip().replace(" ", "+"))
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_DOMAIN", "DEFAULT_WEBHOOK_KEY", "BambooHREmulator"]

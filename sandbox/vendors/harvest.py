@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.clock import utc_now
 from sandbox.vendors.harvest_entries import EntryStore
 from sandbox.vendors.harvest_gate import HarvestGate
 from sandbox.vendors.harvest_gate import error as _error
@@ -49,10 +50,6 @@ LISTS = (*CURSOR_LISTS, "expenses")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class HarvestEmulator:
     """Mutable Harvest state for one account, served by ``.app``."""
 
@@ -63,7 +60,7 @@ class HarvestEmulator:
         token: str = DEFAULT_TOKEN,
         account_id: str = DEFAULT_ACCOUNT_ID,
         time_scale: float = 1.0,
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.token = token
         self.account_id = account_id

@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 import polars as pl
 from starlette.requests import Request
 
 from sandbox.vendors.harvest_records import HarvestRecords, Record, iso
+from sandbox.vendors.wire import parse_json, sent_json
 
 Filters = tuple[tuple[str, Any], ...]
 EDITABLE = ("project_id", "task_id", "spent_date", "hours", "notes", "user_id", "billable")
@@ -127,15 +127,12 @@ def record_matches(record: Record, filters: Filters) -> bool:
 
 async def read_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    if "json" in request.headers.get("content-type", ""):
-        try:
-            parsed = orjson.loads(raw or b"{}")
-        except orjson.JSONDecodeError:
-            raise ValueError("request body is not valid JSON") from None
-        if not isinstance(parsed, dict):
-            raise ValueError("request body must be an object")
-        return parsed
-    return dict(parse_qsl(raw.decode()))
+    if not sent_json(request):
+        return dict(parse_qsl(raw.decode()))
+    parsed = parse_json(raw)
+    if not isinstance(parsed, dict):
+        raise ValueError("request body must be an object")
+    return parsed
 
 
 def entry_changes(body: dict[str, Any], records: HarvestRecords) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sandbox.clock import utc_text
 from sandbox.vendors.harvest_projection import (
     LOCKED_REASON,
     HarvestProjection,
@@ -22,7 +23,7 @@ Record = dict[str, Any]
 
 def iso(moment: datetime) -> str:
     """Harvest timestamps: ISO 8601, UTC, whole seconds, ``Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(moment)
 
 
 class HarvestRecords:

@@ -82,20 +82,11 @@ def numbered_page(
 ) -> dict[str, Any]:
     """A page by number; ``links.next`` asks for ``page + 1``."""
     size, page = request.per_page, request.page
-    pages = math.ceil(len(items) / size)
     chunk = items[(page - 1) * size : page * size]
-    following = page + 1 if page < pages else None
-    before = page - 1 if page > 1 else None
-    return _envelope(
-        collection,
-        [render(i) for i in chunk],
-        request,
-        len(items),
-        page,
-        following,
-        before,
-        request.link(page=following, per_page=size) if following else None,
-    )
+    following, before = _neighbours(page, len(items), size)
+    next_link = request.link(page=following, per_page=size) if following else None
+    records = [render(i) for i in chunk]
+    return _envelope(collection, records, request, len(items), page, following, before, next_link)
 
 
 def cursor_page(
@@ -120,21 +111,16 @@ def cursor_page(
         cursor = _encode_cursor(end, ident(chunk[-1]))
         next_link = request.link(cursor=cursor, per_page=size, ref="next_cursor")
     page = start // size + 1
-    if request.cursor is not None:
-        return _envelope(
-            collection, [render(i) for i in chunk], request, len(items), page, None, None, next_link
-        )
-    pages = math.ceil(len(items) / size)
-    return _envelope(
-        collection,
-        [render(i) for i in chunk],
-        request,
-        len(items),
-        page,
-        page + 1 if page < pages else None,
-        page - 1 if page > 1 else None,
-        next_link,
-    )
+    # a cursor page has no page numbers to go to
+    neighbours = (None, None) if request.cursor is not None else _neighbours(page, len(items), size)
+    records = [render(i) for i in chunk]
+    return _envelope(collection, records, request, len(items), page, *neighbours, next_link)
+
+
+def _neighbours(page: int, total: int, size: int) -> tuple[int | None, int | None]:
+    """The numbers of the pages after and before ``page`` (``None`` where there is none)."""
+    pages = math.ceil(total / size)
+    return (page + 1 if page < pages else None), (page - 1 if page > 1 else None)
 
 
 def _envelope(

@@ -13,8 +13,22 @@ import binascii
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+
+
+def sent_json(request: Request) -> bool:
+    """Whether the request says its body is JSON (otherwise the emulators read it as a form)."""
+    return "json" in request.headers.get("content-type", "")
+
+
+def parse_json(raw: bytes, refuse: type[ValueError] = ValueError) -> Any:
+    """A JSON body (``{}`` when empty); ``refuse`` is raised when it does not parse."""
+    try:
+        return orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        raise refuse("request body is not valid JSON") from None
 
 
 class ResponseLost(ConnectionError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from starlette.applications import Starlette
@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.clock import utc_now
 from sandbox.vendors.limits import SlidingWindow
 from sandbox.vendors.xero_books import Books, Record
 from sandbox.vendors.xero_identity import (
@@ -33,6 +34,7 @@ from sandbox.vendors.xero_identity import (
 from sandbox.vendors.xero_ledger import Ledger
 from sandbox.vendors.xero_projection import tenants
 from sandbox.vendors.xero_reads import (
+    Finder,
     Reads,
     find_contacts,
     find_credit_notes,
@@ -44,10 +46,6 @@ from sandbox.vendors.xero_writes import Writes
 from sandbox.world.model import World
 
 API = "/api.xro/2.0"
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class XeroEmulator:
@@ -62,7 +60,7 @@ class XeroEmulator:
         client_secret: str = DEFAULT_CLIENT_SECRET,
         webhook_key: str = DEFAULT_WEBHOOK_KEY,
         time_scale: float = 1.0,
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -99,47 +97,28 @@ class XeroEmulator:
     def _accounting_routes(self) -> list[Route]:
         reads = Reads(self._admit, self._now)
         self._writes = writes = Writes(self._admit, reads.envelope)
-        get, save, both = ["GET"], ["PUT", "POST"], ["POST"]
+
+        def collection(name: str, find: Finder, key: str, *, item_writes: bool) -> list[Route]:
+            """A collection's routes: list and find, create or update, one record by ``key``
+            and (``item_writes``) update at the record's own URL."""
+            item = f"{API}/{name}/{{{key}}}"
+            return [
+                Route(f"{API}/{name}", reads.handler(name, find), methods=["GET"]),
+                Route(f"{API}/{name}", writes.handler(name), methods=["PUT", "POST"]),
+                Route(item, reads.handler(name, find, key), methods=["GET"]),
+                *([Route(item, writes.handler(name), methods=["POST"])] if item_writes else []),
+            ]
+
         return [
-            Route(f"{API}/Invoices", reads.handler("Invoices", find_invoices), methods=get),
-            Route(f"{API}/Invoices", writes.handler("Invoices"), methods=save),
-            Route(
-                f"{API}/Invoices/{{invoice_id}}",
-                reads.handler("Invoices", find_invoices, "invoice_id"),
-                methods=get,
-            ),
-            Route(f"{API}/Invoices/{{invoice_id}}", writes.handler("Invoices"), methods=both),
-            Route(f"{API}/Contacts", reads.handler("Contacts", find_contacts), methods=get),
-            Route(f"{API}/Contacts", writes.handler("Contacts"), methods=save),
-            Route(
-                f"{API}/Contacts/{{contact_id}}",
-                reads.handler("Contacts", find_contacts, "contact_id"),
-                methods=get,
-            ),
-            Route(
-                f"{API}/CreditNotes", reads.handler("CreditNotes", find_credit_notes), methods=get
-            ),
-            Route(f"{API}/CreditNotes", writes.handler("CreditNotes"), methods=save),
-            Route(
-                f"{API}/CreditNotes/{{credit_note_id}}",
-                reads.handler("CreditNotes", find_credit_notes, "credit_note_id"),
-                methods=get,
-            ),
-            Route(
-                f"{API}/CreditNotes/{{credit_note_id}}", writes.handler("CreditNotes"), methods=both
-            ),
+            *collection("Invoices", find_invoices, "invoice_id", item_writes=True),
+            *collection("Contacts", find_contacts, "contact_id", item_writes=False),
+            *collection("CreditNotes", find_credit_notes, "credit_note_id", item_writes=True),
             Route(
                 f"{API}/CreditNotes/{{credit_note_id}}/Allocations",
                 writes.handler("Allocations"),
                 methods=["PUT"],
             ),
-            Route(f"{API}/Payments", reads.handler("Payments", find_payments), methods=get),
-            Route(f"{API}/Payments", writes.handler("Payments"), methods=save),
-            Route(
-                f"{API}/Payments/{{payment_id}}",
-                reads.handler("Payments", find_payments, "payment_id"),
-                methods=get,
-            ),
+            *collection("Payments", find_payments, "payment_id", item_writes=False),
         ]
 
     # --- accessors and fault switches for tests ---------------------------------------------

@@ -69,16 +69,27 @@ def _payable(invoice: Record | None, value: Decimal | None) -> list[str]:
     return []
 
 
+def _applied(
+    element: Any, invoices: Mapping[str, Record], what: str
+) -> tuple[Record | None, Decimal | None, date | None, list[str]]:
+    """The invoice ``element`` (a ``what``: payment, allocation) applies an amount to on a date,
+    the amount and the date, and the reasons to refuse them that every such element shares."""
+    if not isinstance(element, dict):
+        return None, None, None, [f"Each {what} must be an object"]
+    invoice = find_invoice(element, invoices)
+    value, problems = _positive(element)
+    on, late = _date(element)
+    return invoice, value, on, problems + late
+
+
 def payment_problems(
     element: Any, invoices: Mapping[str, Record], account: Record
 ) -> tuple[Record | None, Decimal | None, date | None, list[str]]:
     """The invoice, amount and date of a payment, and every reason to refuse it."""
+    invoice, value, on, problems = _applied(element, invoices, "payment")
     if not isinstance(element, dict):
-        return None, None, None, ["Each payment must be an object"]
-    invoice = find_invoice(element, invoices)
-    value, problems = _positive(element)
-    on, late = _date(element)
-    problems += late + _payable(invoice, value)
+        return invoice, value, on, problems
+    problems += _payable(invoice, value)
     given = element.get("Account")
     if not isinstance(given, dict) or not (given.get("AccountID") or given.get("Code")):
         problems.append("An Account must be specified")
@@ -97,12 +108,9 @@ def allocation_problems(
     note: Record, element: Any, invoices: Mapping[str, Record]
 ) -> tuple[Record | None, Decimal | None, date | None, list[str]]:
     """The invoice, amount and date of one allocation of ``note``, and every reason to refuse."""
+    invoice, value, on, problems = _applied(element, invoices, "allocation")
     if not isinstance(element, dict):
-        return None, None, None, ["Each allocation must be an object"]
-    invoice = find_invoice(element, invoices)
-    value, problems = _positive(element)
-    on, late = _date(element)
-    problems += late
+        return invoice, value, on, problems
     if note["Status"] != "AUTHORISED":
         problems.append("Only an AUTHORISED credit note can be allocated")
     if invoice is None:

@@ -10,6 +10,8 @@ import re
 from datetime import UTC, date, datetime, time
 from email.utils import parsedate_to_datetime
 
+from sandbox.clock import utc_text
+
 _MS = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
 
 
@@ -39,7 +41,7 @@ def date_string(day: date) -> str:
 
 def utc_string(moment: datetime) -> str:
     """``UpdatedDateUTCString``: ``2019-11-14T18:10:38Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(moment)
 
 
 def parse_date(value: object) -> date:

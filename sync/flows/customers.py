@@ -28,7 +28,7 @@ from collectors.salesforce.mapping import customer_id as salesforce_customer_id
 from collectors.salesforce.mapping import parse_datetime
 from sync.flows import identity, provisioning
 from sync.flows.context import FlowContext, FlowResult
-from sync.flows.unreadable import RecordKind, map_records, resolve_readable, unreadable
+from sync.flows.unreadable import RecordKind, map_records, resolve_readable, settle, unreadable
 from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
 from sync.store.problems import held_payloads
@@ -38,7 +38,6 @@ from sync.store.repo import (
     get_cursor,
     link,
     report_problems,
-    resolve_problems,
     set_cursor,
 )
 from sync.store.tables import ContractRow, CustomerRow, RateCardRow
@@ -110,8 +109,7 @@ WORKSPACE = RecordKind("kantata", "workspace", "Kantata workspace", "project")
 def _finish(
     session: Session, page: list[dict[str, Any]], problems: list[Problem], done: list[str]
 ) -> FlowResult:
-    report_problems(session, FLOW, problems, trace_id=current_trace_id())
-    resolve_problems(session, FLOW, done, note="record synced")
+    settle(session, FLOW, problems, done, note="record synced")
     return FlowResult(len(page), len(done), len(problems))
 
 

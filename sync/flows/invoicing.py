@@ -24,6 +24,7 @@ from collectors.entities import Invoice, InvoiceLine, canonical_id
 from sync.flows import compensation
 from sync.flows.compensation_plan import ADJUSTMENT
 from sync.flows.context import FlowContext, FlowResult
+from sync.flows.months import month_end
 from sync.store import outbox
 from sync.store.db import transaction
 from sync.store.tables import (
@@ -159,7 +160,7 @@ def _invoice(
     customer = session.get(CustomerRow, first.customer_id)
     project = session.get(ProjectRow, first.project_id)
     terms = customer.payment_terms_days if customer else ctx.settings.billing.payment_terms_days
-    period_end = _month_end(period_start)
+    period_end = month_end(period_start)
     issued = max(period_end + timedelta(days=1), ctx.today())
     lines = _lines(session, events)
     code = (project.code if project and project.code else contract_id[-6:]).upper()
@@ -225,8 +226,3 @@ def _lines(session: Session, events: list[BillingEventRow]) -> list[InvoiceLine]
             )
         )
     return lines
-
-
-def _month_end(start: date) -> date:
-    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return following - timedelta(days=1)

@@ -31,13 +31,13 @@ from sync.flows import identity, reference
 from sync.flows.context import FlowContext, FlowResult
 from sync.flows.holiday_scope import HolidayScope
 from sync.flows.staffing import participations, terminated_with_assignments
-from sync.flows.unreadable import INVALID_RECORD, STAGE, RecordKind, map_records, received
+from sync.flows.unreadable import INVALID_RECORD, STAGE, RecordKind, map_records, received, settle
 from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
-from sync.store.repo import Problem, get_cursor, link, report_problems, resolve_problems, set_cursor
+from sync.store.repo import Problem, get_cursor, link, set_cursor
 from sync.store.tables import HolidayRow, ResourceRow, TimeOffRow
 from sync.store.vocabulary import Flow
-from sync.telemetry import current_trace_id, record_events, tracer
+from sync.telemetry import record_events, tracer
 
 FLOW = Flow.PEOPLE
 HR = bamboohr.VENDOR
@@ -89,8 +89,7 @@ def _employees(ctx: FlowContext, hr: httpx.Client, users: list[Resource]) -> Flo
             with transaction(ctx.sessions) as session:
                 stored, ambiguous = _store_people(session, people, users)
                 problems += ambiguous
-                report_problems(session, FLOW, problems, trace_id=current_trace_id())
-                resolve_problems(session, FLOW, [_key(p.source_id) for p in stored], note="synced")
+                settle(session, FLOW, problems, [_key(p.source_id) for p in stored], note="synced")
                 if last and newest is not None:
                     set_cursor(session, HR, "employees", newest.isoformat())
         result.add(FlowResult(len(page), len(stored), len(problems)))
@@ -180,8 +179,7 @@ def _time_off(ctx: FlowContext, hr: httpx.Client) -> FlowResult:
         _drop_stale_days(session, read, {r["id"] for r in rows})
         upsert(session, HolidayRow, holidays, keys=["id"])
         _drop_stale_holidays(session, start, end, {h["id"] for h in holidays})
-        report_problems(session, FLOW, problems, trace_id=current_trace_id())
-        resolve_problems(session, FLOW, [*fine, *entries.keys], note="synced")
+        settle(session, FLOW, problems, [*fine, *entries.keys], note="synced")
         set_cursor(session, HR, "time_off", today.isoformat())
     return FlowResult(len(requests) + len(absences), len(rows) + len(holidays), len(problems))
 

@@ -34,7 +34,7 @@ from collectors.errors import RetryableError
 from sync.flows import billable_store, reconcile_money
 from sync.flows.compensation_plan import CREDIT_NOTE
 from sync.flows.context import FlowContext, FlowResult
-from sync.flows.reconcile_money import months
+from sync.flows.months import months
 from sync.flows.record_keys import edited_entry, held_entry
 from sync.rules import Reference
 from sync.store.db import transaction

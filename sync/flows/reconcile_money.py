@@ -19,7 +19,6 @@ how much, so the same money is never reported twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from sync.flows import money_sources as sources
 from sync.flows.context import FlowContext, FlowResult
+from sync.flows.months import months
 from sync.flows.reference import load_reference
 from sync.rules import MONEY, Reference
 from sync.store.db import transaction
@@ -220,15 +220,6 @@ def _shape(frame: pl.DataFrame) -> pl.DataFrame:
         *(c(name).cast(TOTAL) for name in ("left", "right", "held", "gap", "tolerance")),
         c("note").cast(pl.Int64),
     )
-
-
-def months(first: date, last: date) -> Iterator[tuple[date, date]]:
-    """``(first day, last day)`` of every month from ``first``'s to ``last``'s."""
-    month = first.replace(day=1)
-    while month <= last:
-        following = (month + timedelta(days=32)).replace(day=1)
-        yield month, following - timedelta(days=1)
-        month = following
 
 
 # --- exceptions ---------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ computation, so an incremental run and a rebuild agree.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -34,6 +33,7 @@ from sync.flows import rollup_cells as store
 from sync.flows import rollup_facts as facts
 from sync.flows import watermarks
 from sync.flows.context import FlowContext, FlowResult
+from sync.flows.months import months
 from sync.flows.rollup_changes import (
     NEVER,
     SOURCES,
@@ -136,7 +136,7 @@ def rebuild(
     first, last = min([start, *days]), max([today, *days])
     resources = all_resources(session)
     cells_done = 0
-    for month_start, month_end in _months(first, last):
+    for month_start, month_end in months(first, last):
         with tracer.start_as_current_span("rollups month", attributes={"month": str(month_start)}):
             cells = _month_cells(session, month_start, month_end)
             low, high = max(month_start, start), min(month_end, end)
@@ -174,14 +174,6 @@ def _cell_days(session: Session) -> list[date]:
     for column in (TimeEntryRow.spent_date, BillingEventRow.occurred_on):
         days += session.execute(select(func.min(column), func.max(column))).one()
     return [day for day in days if day is not None]
-
-
-def _months(first: date, last: date) -> Iterator[tuple[date, date]]:
-    start = first.replace(day=1)
-    while start <= last:
-        following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-        yield start, following - timedelta(days=1)
-        start = following
 
 
 def _month_cells(session: Session, start: date, end: date) -> pl.DataFrame:

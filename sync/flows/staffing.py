@@ -24,7 +24,7 @@ from collectors.errors import RecordError, RetryableError
 from collectors.kantata import Person
 from sync.flows import identity, reference
 from sync.flows.context import FlowContext, FlowResult
-from sync.flows.unreadable import RecordKind, map_records, resolve_readable, unreadable
+from sync.flows.unreadable import RecordKind, map_records, resolve_readable, settle, unreadable
 from sync.store.db import transaction, upsert
 from sync.store.repo import (
     OPEN_STATUSES,
@@ -78,9 +78,12 @@ def participations(ctx: FlowContext, psa: httpx.Client, time: httpx.Client) -> F
         resolve_readable(session, FLOW, USER, {p.record_key for p in problems})
         upsert(session, AssignmentRow, rows, keys=["id"], update=["role"])
         link(session, "assignment", [(r["id"], PSA, r["source_id"]) for r in rows])
-        report_problems(session, FLOW, problems, trace_id=current_trace_id())
-        resolve_problems(
-            session, FLOW, [PARTICIPATION.key({"id": r["source_id"]}) for r in rows], note="synced"
+        settle(
+            session,
+            FLOW,
+            problems,
+            [PARTICIPATION.key({"id": r["source_id"]}) for r in rows],
+            note="synced",
         )
         if newest is not None:
             set_cursor(session, PSA, "participations", newest.isoformat())
@@ -268,8 +271,7 @@ def terminated_with_assignments(ctx: FlowContext) -> FlowResult:
             problems.append(_terminated(resource, name, left, projects))
     keys = {p.record_key for p in problems}
     with transaction(ctx.sessions) as session:
-        report_problems(session, FLOW, problems, trace_id=current_trace_id())
-        resolve_problems(session, FLOW, sorted(flagged_before - keys), note="no longer staffed")
+        settle(session, FLOW, problems, sorted(flagged_before - keys), note="no longer staffed")
     return FlowResult(len(leavers), 0, len(problems))
 
 

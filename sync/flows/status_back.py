@@ -30,7 +30,7 @@ from collectors import salesforce, xero
 from collectors.entities import Invoice, Payment
 from sync.flows.context import FlowContext, FlowResult
 from sync.flows.customers import ACCOUNT
-from sync.flows.unreadable import RecordKind, map_records
+from sync.flows.unreadable import RecordKind, map_records, settle
 from sync.pipeline import with_last
 from sync.store.db import transaction, upsert
 from sync.store.repo import (
@@ -38,7 +38,6 @@ from sync.store.repo import (
     get_cursor,
     link,
     report_problems,
-    resolve_problems,
     set_cursor,
 )
 from sync.store.tables import CustomerRow, InvoiceRow, PaymentRow, XrefRow
@@ -100,8 +99,7 @@ def _invoices(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[
             read = [i for i in mapped.entities if i is not None]
             newest = max([newest, *(i.updated_at for i in read)], key=_key, default=None)
             with transaction(ctx.sessions) as session:
-                report_problems(session, FLOW, mapped.problems, trace_id=current_trace_id())
-                resolve_problems(session, FLOW, mapped.keys, note="record read")
+                settle(session, FLOW, mapped.problems, mapped.keys, note="record read")
                 ours = _ours(session, "invoice", [i.source_id for i in read])
                 for invoice in read:
                     if invoice.source_id in ours and _apply(
@@ -160,8 +158,7 @@ def _payments(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[
         mapped = map_records(PAYMENT, page, _live_payment)
         pairs = [(p, raw) for raw, p in mapped.read if p is not None]
         with transaction(ctx.sessions) as session:
-            report_problems(session, FLOW, mapped.problems, trace_id=current_trace_id())
-            resolve_problems(session, FLOW, mapped.keys, note="record read")
+            settle(session, FLOW, mapped.problems, mapped.keys, note="record read")
             newest = max([newest, *(p.updated_at for p, _ in pairs)], key=_key, default=None)
             invoices = _ours(session, "invoice", [_invoice_of(raw) for _, raw in pairs])
             candidates = (_payment_row(p, raw, invoices) for p, raw in pairs)

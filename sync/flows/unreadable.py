@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -24,7 +24,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from collectors.errors import UNREADABLE, RecordError
-from sync.store.repo import Problem, open_record_keys, resolve_problems
+from sync.store.repo import Problem, open_record_keys, report_problems, resolve_problems
+from sync.telemetry import current_trace_id
 
 INVALID_RECORD = "invalid_record"
 STAGE = "map"
@@ -130,6 +131,15 @@ def _storable(value: Any) -> Any:
     if isinstance(value, list):
         return [_storable(item) for item in value]
     return value
+
+
+def settle(
+    session: Session, flow: str, problems: Sequence[Problem], through: Sequence[str], *, note: str
+) -> None:
+    """A batch's outcome: an exception opened (or refreshed) for each of ``problems``, traced to
+    the current span, and those of the records ``through`` (now gone through) resolved."""
+    report_problems(session, flow, problems, trace_id=current_trace_id())
+    resolve_problems(session, flow, through, note=note)
 
 
 def resolve_readable(

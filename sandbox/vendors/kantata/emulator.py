@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.clock import utc_now
 from sandbox.vendors.kantata.collections import INCLUDES, filtered
 from sandbox.vendors.kantata.projection import Projection, new_workspace, stamp
 from sandbox.vendors.kantata.query import (
@@ -52,10 +53,6 @@ RATE_LIMIT = 100  # [unconfirmed] Kantata publishes its limits only in its knowl
 RATE_WINDOW_SECONDS = 10.0
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def errors(
     status: int, kind: str, *messages: str, headers: dict[str, str] | None = None
 ) -> Response:
@@ -74,7 +71,7 @@ class KantataEmulator:
         time_scale: float = 1.0,
         rate_limit: int = RATE_LIMIT,
         rate_window: float = RATE_WINDOW_SECONDS,
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.world = world
         self.token = token

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sandbox.clock import utc_text
 from sandbox.vendors.kantata.query import Record, Table
 from sandbox.vendors.salesforce.records import account_id as salesforce_account_id
 from sandbox.vendors.salesforce.records import contract_id as salesforce_contract_id
@@ -58,7 +59,7 @@ def kantata_id(kind: str, world_id: int) -> str:
 
 
 def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+    return utc_text(moment, offset="+00:00")
 
 
 def cents(amount: Decimal | None) -> int | None:

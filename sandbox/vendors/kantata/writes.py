@@ -14,8 +14,9 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from starlette.requests import Request
+
+from sandbox.vendors.wire import parse_json, sent_json
 
 INVOICE_STATUSES = ("new", "submitted", "paid", "void")
 WORKSPACE_FIELDS = (
@@ -37,11 +38,8 @@ class Invalid(ValueError):
 async def read_object(request: Request, root: str) -> dict[str, Any]:
     """The object under ``root`` in a JSON or form-encoded body."""
     raw = await request.body()
-    if "json" in request.headers.get("content-type", ""):
-        try:
-            body = orjson.loads(raw or b"{}")
-        except orjson.JSONDecodeError:
-            raise Invalid("request body is not valid JSON") from None
+    if sent_json(request):
+        body = parse_json(raw, Invalid)
     else:
         body = {}
         for key, value in parse_qsl(raw.decode()):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.clock import utc_now
 from sandbox.vendors.limits import SlidingWindow
 from sandbox.vendors.salesforce.composite import run_composite
 from sandbox.vendors.salesforce.identity import (
@@ -41,10 +42,6 @@ _VERSION = re.compile(r"v(\d+)\.(\d)")
 _WRITES = ("POST", "PATCH", "PUT")
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class SalesforceEmulator:
     """One Salesforce org for one connected app (client credentials), served by ``.app``."""
 
@@ -57,7 +54,7 @@ class SalesforceEmulator:
         api_version: str = "v60.0",
         daily_limit: int = 100_000,
         time_scale: float = 1.0,
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = utc_now,
         instance_url: str | None = None,
     ) -> None:
         if _VERSION.fullmatch(api_version) is None:
