@@ -18,13 +18,27 @@ from __future__ import annotations
 
 from metrics import drill, health, load
 from metrics.periods import Grain, bounds, previous
-from metrics.report import CLOSE_DAYS, KpiReport, Source, executive_kpis, revenue_leakage
+from metrics.report import (
+    CLOSE_DAYS,
+    HEADLINES,
+    KpiReport,
+    Source,
+    executive_kpis,
+    revenue_leakage,
+)
 from metrics.slices import DIMENSIONS, Dimension, Dimensions, Owner, dimensions, sliceable
 from metrics.slices import labels as slice_labels
+from metrics.wip import BUCKETS as AGE_BUCKETS
+
+KPIS: dict[str, str] = {kpi: unit for kpi, unit, *_rest in HEADLINES}
+"""The headline KPIs by name (``KpiReport.headline``'s ``kpi``) and their unit: share, money,
+hours or days. Alert rules name these."""
 
 __all__ = [
+    "AGE_BUCKETS",
     "CLOSE_DAYS",
     "DIMENSIONS",
+    "KPIS",
     "Dimension",
     "Dimensions",
     "Grain",

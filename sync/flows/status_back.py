@@ -9,7 +9,8 @@ of its own.
    (the cash side of DSO and of the money reconciliation).
 3. Each customer whose invoices changed gets its receivable written to its Salesforce account
    (``AR_Balance__c``, ``AR_Overdue__c``), 25 accounts per composite call. An account is found by
-   the cross-reference map, or the first time by its exact name, and then remembered.
+   the cross-reference map, or the first time by its exact name, and then remembered. Each
+   accepted write is a ``receivable.written`` business event of the customer.
 
 Invoices and payments Xero holds that plan2cash did not post are left alone here.
 """
@@ -259,6 +260,13 @@ def write_receivables(ctx: FlowContext, invoice_ids: set[str]) -> FlowResult:
                 for r in refused
             ],
             trace_id=current_trace_id(),
+        )
+        written = {r.account_id for r in results if r.ok}
+        record_events(  # when each customer's receivable reached the CRM (the payments SLI)
+            session,
+            "receivable.written",
+            "customer",
+            [(c, ctx.clock()) for c in sorted(customers) if accounts.get(c) in written],
         )
     return FlowResult(
         records_in=len(customers), records_out=len(results) - len(refused), exceptions=len(refused)
