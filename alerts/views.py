@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection
@@ -25,7 +26,7 @@ from sync import Settings
 from sync.store import AlertRow, AlertState, alerting
 
 UTC_TIME = pl.Datetime("us", "UTC")
-ALERTS = {
+ALERTS: dict[str, Any] = {
     "fingerprint": pl.String,
     "state": pl.String,  # firing, resolved
     "rule": pl.String,
@@ -43,7 +44,7 @@ ALERTS = {
     "link": pl.String,
     "matchers": pl.List(pl.String),  # label matchers selecting just this alert (for a silence)
 }
-SILENCES = {
+SILENCES: dict[str, Any] = {
     "id": pl.String,
     "matchers": pl.String,
     "starts_at": UTC_TIME,
@@ -53,7 +54,7 @@ SILENCES = {
     "state": pl.String,  # active, pending, expired
     "expired_by": pl.String,
 }
-HISTORY = {
+HISTORY: dict[str, Any] = {
     "id": pl.Int64,
     "created_at": UTC_TIME,
     "channel": pl.String,
@@ -236,5 +237,5 @@ def _status(
     )
 
 
-def _empty(schema: dict[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
+def _empty(schema: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
