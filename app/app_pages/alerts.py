@@ -100,9 +100,10 @@ def slo_section() -> None:
         return
     for status in statuses:
         left, right = st.columns([1, 3])
-        left.markdown(f"**{labels.text(status.sli)}**  \n{labels.text(status.description)}")
+        left.markdown(f"**{labels.text(status.sli)}** (objective {status.objective:g} %)  \n"
+                      f"{labels.text(status.description)}")  # fmt: skip
         budget = status.budget_remaining
-        left.metric(f"Error budget remaining (30 days, objective {status.objective:g} %)",
+        left.metric("Error budget left (30 days)",
                     "—" if budget is None else f"{budget * 100:,.1f} %",
                     help=f"{status.bad:,} late of {status.events:,} events judged in the last "
                     "30 days; negative once overspent.", border=True)  # fmt: skip
