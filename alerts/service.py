@@ -111,6 +111,11 @@ class EvaluationJob:
         log.log(level, "alerts: evaluated at %s: %s", now.isoformat(), describe(report))
         return report
 
+    def tick(self) -> str:
+        """One scheduled run, said in a line (what a scheduler or work queue records)."""
+        report = self.run()
+        return describe(report) if report is not None else f"failed: {self.last_error}"
+
 
 def evaluation_job(store: Engine, settings: Settings, clock: Clock) -> EvaluationJob:
     """The job ``plan2cash run`` (and a worker's periodic task) runs every

@@ -169,7 +169,7 @@ def alert_evaluation(
 
     check_alerts(settings)
     job = alerts.evaluation_job(store, settings, clock or (lambda: datetime.now(UTC)))
-    return ScheduledJob("alerts", "alert evaluation", settings.alerts.evaluate_seconds, job.run)
+    return ScheduledJob("alerts", "alert evaluation", settings.alerts.evaluate_seconds, job.tick)
 
 
 def check_alerts(settings: Settings) -> Any:

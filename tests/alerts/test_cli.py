@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from app.cli import app
+from app.cli import app, common
 from sandbox.sinks import MailSink, WebhookSink
 from sync.store import AuditRow
 from sync.store.db import make_engine, session_factory
@@ -40,6 +40,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     for key in list(os.environ):
         if key.startswith("PLAN2CASH"):
             monkeypatch.delenv(key)
+    for console in (common.console, common.err):  # wide enough that no cell wraps
+        monkeypatch.setattr(console, "width", 250)
     return CliRunner()
 
 
@@ -74,7 +76,7 @@ def seeded(tmp_path: Path) -> Path:
 
 
 def run(cli: CliRunner, *args: str) -> tuple[int, str]:
-    result = cli.invoke(app, list(args), env={"COLUMNS": "250"})
+    result = cli.invoke(app, list(args))
     return result.exit_code, result.output
 
 
