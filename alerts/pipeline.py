@@ -19,7 +19,7 @@ scheduler's job; on PostgreSQL a periodic task of the work queue).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -69,15 +69,18 @@ def run_pass(
     now: datetime,
     *,
     pacer: Pacer | None = None,
+    in_force: Collection[str] | None = None,
 ) -> PassReport:
-    """One pass at ``now`` (timezone-aware). Never raises for a channel's failure; a store
-    failure raises (the pass is then redone whole on the next run)."""
+    """One pass at ``now`` (timezone-aware). ``in_force``: the names of every rule in force,
+    for a full pass (the alerts of other rules resolve); None for a pass over some rules only.
+    Never raises for a channel's failure; a store failure raises (the pass is then redone whole
+    on the next run)."""
     sessions = session_factory(store) if isinstance(store, Engine) else store
     by_kind = dict(channels) if isinstance(channels, Mapping) else {c.kind: c for c in channels}
     by_kind = {k: c for k, c in by_kind.items() if k in config.channels}
     report = PassReport(at=now)
     with transaction(sessions) as session:
-        changes = apply_evaluations(session, evaluations, now)
+        changes = apply_evaluations(session, evaluations, now, in_force=in_force)
         report.fired, report.resolved = changes.fired, changes.resolved
         report.pending, report.kept = changes.pending, changes.kept
         rows = alerting.alert_rows(session, states=(AlertState.FIRING,))

@@ -1,6 +1,10 @@
 """Alert instances from evaluations: pending until held for the rule's ``for``, then firing;
 resolved when a firing alert is absent from its rule's next evaluation.
 
+On a full pass (``in_force`` given: the names of every rule in force) the alerts of a rule no
+longer in force (removed or renamed in the configuration) resolve too, and its pending ones are
+forgotten; a partial pass (``in_force`` None) touches only the rules it evaluated.
+
 Instances are deduplicated by fingerprint (the rule and the labels): the same condition seen
 again is the same instance. A rule whose evaluation failed (``Evaluation.error``) keeps its
 instances as they were; an instance whose condition stops holding before it fired is forgotten.
@@ -8,7 +12,7 @@ instances as they were; an instance whose condition stops holding before it fire
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,10 +43,17 @@ def group_of(policy: RulePolicy, labels: Mapping[str, str]) -> tuple[str, dict[s
 
 
 def apply_evaluations(
-    session: Session, evaluations: Sequence[Evaluation], now: datetime
+    session: Session,
+    evaluations: Sequence[Evaluation],
+    now: datetime,
+    *,
+    in_force: Collection[str] | None = None,
 ) -> StateChanges:
-    """Bring the stored instances of the evaluated rules up to date as of ``now``."""
+    """Bring the stored instances of the evaluated rules up to date as of ``now``; with
+    ``in_force``, retire the alerts of every rule not in it."""
     changes = StateChanges()
+    if in_force is not None:
+        _retire(session, set(in_force), now, changes)
     judged = [e for e in evaluations if e.error is None]
     changes.kept = sorted({e.policy.name for e in evaluations if e.error is not None})
     stored = {r.fingerprint: r for r in alerting.alert_rows(session, rules=_names(judged))}
@@ -55,6 +66,13 @@ def apply_evaluations(
                 _absent(row, now, changes)
     alerting.drop_alerts(session, changes.forgotten)
     return changes
+
+
+def _retire(session: Session, in_force: set[str], now: datetime, changes: StateChanges) -> None:
+    """Resolve (or forget, when pending) the alerts of rules no longer in force."""
+    for row in alerting.alert_rows(session, states=(AlertState.PENDING, AlertState.FIRING)):
+        if row.rule not in in_force:
+            _absent(row, now, changes)
 
 
 def _names(evaluations: Sequence[Evaluation]) -> list[str]:

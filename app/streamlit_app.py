@@ -49,6 +49,13 @@ PAGES = {
             url_path="health",
             help="Flows, vendor calls, sync lag and failed runs.",
         ),
+        st.Page(
+            "app_pages/alerts.py",
+            title="Alerts",
+            icon=":material/notifications_active:",
+            url_path="alerts",
+            help="What fires and why, SLO error budgets, silences and every notification sent.",
+        ),
     ],
 }
 

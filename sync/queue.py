@@ -16,6 +16,10 @@ What holds, and which part of procrastinate makes it hold:
   a cron grid matching its ``settings.schedule`` interval; procrastinate records each
   (task, flow, tick) once, so any number of processes defer without a leader.
 
+Other periodic work (the alert evaluation, registered by the application layer) is added with
+:func:`add_periodic`: deferred on its cron grid once per tick across every process, with its own
+lock (never two at once) and queueing lock (at most one waiting).
+
 On SQLite there is no queue: ``plan2cash run`` runs every flow in one process (``scheduler``).
 """
 
@@ -108,6 +112,22 @@ def build_app(
     _register_flow(app, store, run_flow, schedule)
     _register_sweep(app, stalled_after_seconds)
     return app
+
+
+def add_periodic(app: App, name: str, seconds: int, run: Callable[[], object]) -> None:
+    """Run ``run`` every ``seconds`` (on the cron grid, see :func:`cron_for`) as the task
+    ``plan2cash.<name>``, once per tick across every worker, never twice at once. Register it in
+    every process of the app (those that defer and those that run workers)."""
+    task_name, lock = f"plan2cash.{name}", f"periodic:{name}"
+
+    def periodic(timestamp: int) -> str:
+        return str(run())
+
+    cron, every = cron_for(seconds)
+    if every != seconds:
+        log.warning("%s: %s s is not on a cron grid; deferred every %s s", name, seconds, every)
+    task = app.task(name=task_name, retry=False)(periodic)
+    app.periodic(cron=cron, periodic_id=name, lock=lock, queueing_lock=lock)(task)
 
 
 def waiting_for(store: Engine, flow: str) -> list[str]:

@@ -4,10 +4,15 @@ Jobs are coalesced (a backlog of missed runs becomes one run), one instance at a
 that misses its slot by less than one interval still runs. The job store is in memory: one
 process, one scheduler (APScheduler's job store must never be shared by two schedulers). On
 PostgreSQL the same intervals are procrastinate periodic tasks instead (``sync.queue``).
+
+Other packages add their own periodic work as :class:`ScheduledJob` (the alert evaluation, added
+by the application layer: ``sync`` knows nothing of alerts); such a job runs on the same terms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -33,10 +38,28 @@ def intervals(schedule: Schedule) -> dict[str, int]:
     }
 
 
-def build_scheduler(engine: Engine, schedule: Schedule, *, blocking: bool) -> BaseScheduler:
+@dataclass(frozen=True)
+class ScheduledJob:
+    """Periodic work besides the flows: ``run`` every ``seconds``, one at a time, coalesced.
+    ``run`` must not raise (a job logs its own failure; the scheduler would only log it)."""
+
+    id: str
+    name: str
+    seconds: int
+    run: Callable[[], object]
+
+
+def build_scheduler(
+    engine: Engine,
+    schedule: Schedule,
+    *,
+    blocking: bool,
+    extra_jobs: Sequence[ScheduledJob] = (),
+) -> BaseScheduler:
     """A scheduler with one job per flow. At start every flow runs once, in dependency order,
     as one job (so the first invoices do not wait for the slowest interval); then each flow
-    runs on its own interval."""
+    runs on its own interval. Each of ``extra_jobs`` runs on its own interval from its first
+    interval on."""
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
     )
@@ -61,6 +84,18 @@ def build_scheduler(engine: Engine, schedule: Schedule, *, blocking: bool) -> Ba
             max_instances=1,
             misfire_grace_time=seconds,
             next_run_time=start + timedelta(seconds=seconds),
+            replace_existing=True,
+        )
+    for job in extra_jobs:
+        scheduler.add_job(
+            job.run,
+            IntervalTrigger(seconds=job.seconds, timezone=UTC),
+            id=job.id,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=job.seconds,
+            next_run_time=start + timedelta(seconds=job.seconds),
             replace_existing=True,
         )
     return scheduler

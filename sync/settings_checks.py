@@ -67,14 +67,48 @@ def vendor_urls(settings: BaseModel) -> Iterator[tuple[str, str]]:
 
 
 def sandbox_problems(settings: BaseModel) -> list[str]:
-    """Sandbox mode talks to the sandbox only: every vendor URL off loopback is a problem."""
+    """Sandbox mode talks to the sandbox only: every vendor URL off loopback is a problem, and
+    so is an alert channel off loopback (the sandbox firm's alerts go to local sinks only)."""
     away = [f"{key} = {url}" for key, url in vendor_urls(settings) if not is_loopback_url(url)]
-    if not away:
-        return []
-    return [
-        f"sandbox mode reaches the sandbox on loopback only, but {', '.join(away)}; "
-        'set mode = "live" (and give every vendor\'s URLs and credentials) to reach real vendors'
-    ]
+    problems = []
+    if away:
+        problems.append(
+            f"sandbox mode reaches the sandbox on loopback only, but {', '.join(away)}; "
+            'set mode = "live" (and give every vendor\'s URLs and credentials) to reach real '
+            "vendors"
+        )
+    channels = alert_channels_away(settings)
+    if channels:
+        problems.append(
+            f"sandbox mode sends alerts on loopback only, but {', '.join(channels)}; "
+            'point them at a local sink (`make demo` starts one) or set mode = "live"'
+        )
+    return problems
+
+
+def alert_channels_away(settings: BaseModel) -> list[str]:
+    """The alert channel settings that reach off loopback (a webhook URL is a secret: named by
+    its key and host only)."""
+    alerts = getattr(settings, "alerts", None)
+    away = []
+    email = getattr(alerts, "email", None)
+    if email is not None and not is_loopback_host(email.host):
+        away.append(f"alerts.email.host = {email.host}")
+    slack = getattr(alerts, "slack", None)
+    if slack is not None:
+        url = slack.webhook_url.get_secret_value()
+        if not is_loopback_url(url):
+            host = _host(url)
+            away.append(f"alerts.slack.webhook_url (host {host})" if host else
+                        "alerts.slack.webhook_url")  # fmt: skip
+    return away
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 def live_problems(settings: BaseModel) -> list[str]:

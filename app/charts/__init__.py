@@ -8,6 +8,7 @@ own axis.
 
 from __future__ import annotations
 
+from app.charts.alerts import burn_rate
 from app.charts.billing import billing_trend, wip_aging_bars
 from app.charts.operations import exceptions_by_category, latency_trend, vendor_latency
 from app.charts.overview import (
@@ -26,6 +27,7 @@ __all__ = [
     "LEAKAGE_LABELS",
     "STAGE_LABELS",
     "billing_trend",
+    "burn_rate",
     "cycle_stages",
     "dso_trend",
     "exceptions_by_category",

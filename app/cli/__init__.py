@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import config, demo, engine, exceptions, kpis, sandbox, store
+from app.cli import alerts, config, demo, engine, exceptions, kpis, sandbox, store
 from app.cli.failures import Plan2cashGroup
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ def options(
 
 app.add_typer(store.app, name="db")
 app.add_typer(exceptions.app, name="exceptions")
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(config.app, name="config")
 app.command()(engine.sync)

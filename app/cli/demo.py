@@ -1,4 +1,11 @@
-"""``plan2cash demo``: the sandbox firm, the engine on its schedule and the dashboard, together."""
+"""``plan2cash demo``: the sandbox firm, the engine on its schedule and the dashboard, together.
+
+Alerts work with nothing to set up: a local mail sink and webhook sink (:mod:`sandbox.sinks`,
+on loopback, keeping what they receive under ``var/sinks/``) stand in for ``[alerts.email]`` and
+``[alerts.slack]`` when those are not configured, and the evaluation runs on the sandbox's clock
+beside the flows. The sandbox firm's planted faults (rate cards missing, negative hours …) trip
+the default rules within the first minutes; the Alerts page shows what was sent.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +17,14 @@ import typer
 from rich.markup import escape
 
 from app.cli.common import ConfigOption, console, err, load_config, open_store
+from app.cli.engine import alert_evaluation
 from app.cli.sandbox import sandbox, sandbox_ports, wait_forever
-from sync.settings import Settings
+from sync.settings import Mode, Settings
+from sync.settings_alerts import EmailChannel, SlackChannel
+
+SINK_DIRECTORY = Path("var/sinks")
+DEMO_FROM = "plan2cash@sandbox.example"
+DEMO_TO = "finance-ops@sandbox.example"
 
 
 def demo(
@@ -33,11 +46,16 @@ def demo(
     if not settings.bamboohr.location_countries:  # whose public holidays each office observes
         settings.bamboohr.location_countries = {r.name: r.country for r in box.world.regions}
     box.serve(**sandbox_ports(settings))
+    sinks = alert_sinks(settings, port)
     store = open_store(settings)
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
     # the engine lives on the sandbox's clock, so an accelerated firm closes months for it too
+    evaluation = alert_evaluation(settings, store, clock=box.now)
     scheduler = build_scheduler(
-        Engine(settings, store, clock=box.now), settings.schedule, blocking=False
+        Engine(settings, store, clock=box.now),
+        settings.schedule,
+        blocking=False,
+        extra_jobs=[evaluation],
     )
     speed = settings.sandbox.speed
     scheduler.add_job(
@@ -54,7 +72,13 @@ def demo(
     process = dashboard.start()
     console.print(
         f"Sandbox firm: {', '.join(f'{v} {box.base_url(v)}' for v in box.emulators)}\n"
-        f"Dashboard: [bold]http://{settings.dashboard_address}:{port}[/bold]"
+        + (
+            f"Alerts: mail sink smtp://{sinks.smtp_host}:{sinks.smtp_port}, Slack sink "
+            f"{sinks.webhook.host}:{sinks.webhook.port} (kept under {SINK_DIRECTORY}/)\n"
+            if sinks
+            else ""
+        )
+        + f"Dashboard: [bold]http://{settings.dashboard_address}:{port}[/bold]"
         "  (Ctrl-C stops everything)"
     )
     try:
@@ -62,7 +86,33 @@ def demo(
     finally:
         dashboard.stop()
         scheduler.shutdown(wait=False)
+        if sinks is not None:
+            sinks.stop()
         box.stop()
+
+
+def alert_sinks(settings: Settings, port: int, directory: Path | None = SINK_DIRECTORY) -> Any:
+    """In sandbox mode, local sinks for the alert channels ``[alerts]`` leaves unconfigured (on
+    their usual ports, or free ones when those are taken), and links into this dashboard; the
+    running sinks, or ``None`` when both channels are configured or the mode is live."""
+    from sandbox.sinks import serve_sinks
+
+    alerts = settings.alerts
+    if settings.mode is not Mode.SANDBOX or (alerts.email and alerts.slack):
+        return None
+    if "dashboard_url" not in alerts.model_fields_set:
+        alerts.dashboard_url = f"http://{settings.dashboard_address}:{port}"
+    try:
+        sinks = serve_sinks(directory=directory)
+    except OSError:  # another demo holds the usual ports
+        sinks = serve_sinks(mail_port=0, webhook_port=0, directory=directory)
+    if alerts.email is None:
+        alerts.email = EmailChannel(
+            host=sinks.smtp_host, port=sinks.smtp_port, from_addr=DEMO_FROM, to=[DEMO_TO]
+        )
+    if alerts.slack is None:
+        alerts.slack = SlackChannel(webhook_url=sinks.webhook_url)
+    return sinks
 
 
 def _dashboard(settings: Settings, port: int, config: Path | None) -> Any:

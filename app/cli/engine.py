@@ -1,8 +1,15 @@
-"""``plan2cash sync``, ``run`` and ``worker``: the engine, once, on its schedule, or as workers."""
+"""``plan2cash sync``, ``run`` and ``worker``: the engine, once, on its schedule, or as workers.
+
+The alert evaluation runs beside the flows every ``alerts.evaluate_seconds``: a job of the
+scheduler on SQLite, a periodic task of the work queue on PostgreSQL (once per tick across every
+worker). ``sync`` knows nothing of alerts, so the job is added here.
+"""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -84,15 +91,18 @@ def run(
     deferred once) for `plan2cash worker` processes to run; --workers N also runs up to N flow
     runs at once in this process."""
     from sync.engine import Engine
-    from sync.queue import build_app, defer_on_schedule, run_workers
+    from sync.queue import add_periodic, build_app, defer_on_schedule, run_workers
     from sync.scheduler import build_scheduler
     from sync.telemetry import install
 
     settings = load_config(config)
     store = open_store(settings)
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
+    evaluation = alert_evaluation(settings, store)
     if store.dialect.name != "postgresql":
-        scheduler = build_scheduler(Engine(settings, store), settings.schedule, blocking=True)
+        scheduler = build_scheduler(
+            Engine(settings, store), settings.schedule, blocking=True, extra_jobs=[evaluation]
+        )
         console.print("Engine running (SQLite: one process runs every flow); Ctrl-C stops it.")
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
             scheduler.start()
@@ -102,11 +112,14 @@ def run(
             "Deferring flow runs on the schedule (PostgreSQL: `plan2cash worker` processes "
             "run them); Ctrl-C stops."
         )
+        deferring = build_app(store, schedule=settings.schedule)
+        add_periodic(deferring, evaluation.id, evaluation.seconds, evaluation.run)
         with contextlib.suppress(KeyboardInterrupt):
-            defer_on_schedule(build_app(store, schedule=settings.schedule))
+            defer_on_schedule(deferring)
         return
     engine = Engine(settings, store)
     app = build_app(store, schedule=settings.schedule, run_flow=engine.run_flow)
+    add_periodic(app, evaluation.id, evaluation.seconds, evaluation.run)
     console.print(
         f"Deferring flow runs on the schedule and running up to {workers} at once here; "
         "Ctrl-C stops (running flows finish first)."
@@ -133,12 +146,38 @@ def worker(
         )
         raise typer.Exit(2)
     from sync.engine import Engine
-    from sync.queue import build_app, run_workers
+    from sync.queue import add_periodic, build_app, run_workers
     from sync.telemetry import install
 
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
+    evaluation = alert_evaluation(settings, store)
     engine = Engine(settings, store)
     app = build_app(store, schedule=settings.schedule, run_flow=engine.run_flow)
+    add_periodic(app, evaluation.id, evaluation.seconds, evaluation.run)
     console.print("Worker waiting for flow runs; Ctrl-C stops it (running flows finish first).")
     with contextlib.suppress(KeyboardInterrupt):
         run_workers(app, concurrency=max(1, concurrency), idle_seconds=idle_seconds)
+
+
+def alert_evaluation(
+    settings: Settings, store: Any, clock: Callable[[], datetime] | None = None
+) -> Any:
+    """The alert evaluation as a :class:`sync.scheduler.ScheduledJob` at ``clock()`` (the wall
+    clock by default); a bad rule or route exits here, naming it, before anything starts."""
+    import alerts
+    from sync.scheduler import ScheduledJob
+
+    check_alerts(settings)
+    job = alerts.evaluation_job(store, settings, clock or (lambda: datetime.now(UTC)))
+    return ScheduledJob("alerts", "alert evaluation", settings.alerts.evaluate_seconds, job.tick)
+
+
+def check_alerts(settings: Settings) -> Any:
+    """The rules in force; one line naming the rule or key at fault, exit 2, when one is bad."""
+    import alerts
+
+    try:
+        return alerts.check(settings)
+    except (alerts.RuleError, alerts.AlertsConfigError) as exc:
+        err.print(f"[red]Alerts:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc

@@ -12,11 +12,12 @@ uses, are never cached, and forget every cached result when they are done.
 
 Pages use the names below; the modules behind them are one per domain: ``store`` (engine,
 settings, reading a query), ``billing``, ``triage`` (exceptions), ``integration`` (health) and
-``overview`` (the executive KPIs).
+``overview`` (the executive KPIs) and ``alerts`` (the Alerts page, through :mod:`alerts`).
 """
 
 from __future__ import annotations
 
+from app.data.alerts import AlertsReport, add_silence, alerts_report, expire_silence, slo_report
 from app.data.billing import (
     BillingSummary,
     BillingTrend,
@@ -56,6 +57,7 @@ from sync.replay import ExceptionFilter
 __all__ = [
     "EXCEPTIONS_URL",
     "TTL_SECONDS",
+    "AlertsReport",
     "BillingSummary",
     "BillingTrend",
     "EventFilters",
@@ -64,6 +66,8 @@ __all__ = [
     "ExceptionHeadline",
     "ExceptionList",
     "HealthReport",
+    "add_silence",
+    "alerts_report",
     "assign_exceptions",
     "billing_events",
     "billing_summary",
@@ -75,6 +79,7 @@ __all__ = [
     "exception_headline",
     "exceptions",
     "executive_overview",
+    "expire_silence",
     "integration_health",
     "invoice_lines",
     "invoices",
@@ -86,6 +91,7 @@ __all__ = [
     "set_exception_status",
     "settings",
     "slice_values",
+    "slo_report",
     "store_label",
     "utilization_groups",
     "wip_aging",

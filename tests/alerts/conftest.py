@@ -120,10 +120,14 @@ class Harness:
     config: PipelineConfig = field(default_factory=config)
     sleeper: NoSleep = field(default_factory=NoSleep)
 
-    def run(self, when: datetime, *evaluations: Evaluation) -> PassReport:
+    def run(
+        self, when: datetime, *evaluations: Evaluation, in_force: Sequence[str] | None = None
+    ) -> PassReport:
         pacer = Pacer(self.sleeper.clock, self.sleeper.sleep)
         channels = (self.email, self.slack)
-        return run_pass(self.store, evaluations, channels, self.config, when, pacer=pacer)
+        return run_pass(
+            self.store, evaluations, channels, self.config, when, pacer=pacer, in_force=in_force
+        )
 
     def log(self) -> list[NotificationRow]:
         with Session(self.store) as session:

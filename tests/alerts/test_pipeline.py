@@ -157,3 +157,39 @@ def test_a_pass_stopped_between_deciding_and_sending_sends_on_the_next_pass_once
 def _states(harness: Harness) -> dict[str, AlertState]:
     with Session(harness.store) as session:
         return {r.fingerprint: r.state for r in session.scalars(select(AlertRow))}
+
+
+def test_a_full_pass_resolves_the_alerts_of_a_rule_no_longer_in_force(harness: Harness) -> None:
+    other = policy("dso-high", hold_for=timedelta(minutes=10))
+    late = alert("dso-high", currency="USD")
+    harness.run(T0, evaluation(RULE, A), evaluation(other, late))
+    harness.run(at(30), evaluation(RULE, A), evaluation(other, late))
+    assert practices(harness.email.sent[-1]) == ["audit"]
+    # the configuration drops utilization-low: a full pass names only the rules in force
+    report = harness.run(at(60), evaluation(other, late), in_force=["dso-high"])
+    assert report.resolved == [A.fingerprint]
+    with Session(harness.store) as session:
+        states = {r.rule: r.state for r in session.scalars(select(AlertRow))}
+    assert states == {"utilization-low": AlertState.RESOLVED, "dso-high": AlertState.PENDING}
+    harness.run(at(5 * 60 + 30), evaluation(other, late), in_force=["dso-high"])
+    resolved = harness.email.sent[-1]
+    assert resolved.status is AlertStatus.RESOLVED and practices(resolved) == ["audit"]
+
+
+def test_a_partial_pass_leaves_the_alerts_of_rules_it_did_not_evaluate(harness: Harness) -> None:
+    harness.run(T0, evaluation(RULE, A))
+    report = harness.run(at(60))  # nothing evaluated, no rules named: nothing changes
+    assert report.resolved == []
+    with Session(harness.store) as session:
+        assert [r.state for r in session.scalars(select(AlertRow))] == [AlertState.FIRING]
+
+
+def test_a_full_pass_forgets_the_pending_alerts_of_a_rule_no_longer_in_force(
+    harness: Harness,
+) -> None:
+    harness.run(T0, evaluation(policy(hold_for=timedelta(minutes=10)), A))
+    report = harness.run(at(90), in_force=[])
+    assert report.resolved == [] and report.fired == []
+    with Session(harness.store) as session:
+        assert list(session.scalars(select(AlertRow))) == []
+    assert harness.email.sent == []

@@ -22,7 +22,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import alerts
 from sync.flows import rollups
+from sync.settings import Settings
 from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import upgrade
 from sync.store.tables import BillingEventRow, BusinessEventRow, TimeEntryRow
@@ -100,6 +102,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _backing_time(session)
     with transaction(session_factory(engine)) as session:  # as the engine's rollups flow does
         rollups.refresh(session, today=datetime.now(UTC).date())
+    settings = Settings(database_url=url)  # the default rules, no channel: alerts fire, unsent
+    alerts.evaluate_and_notify(engine, settings, datetime.now(UTC))
     engine.dispose()
 
     port = _free_port()
@@ -261,3 +265,18 @@ def _select_first_invoice(page: object) -> None:
     box = grid.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)  # type: ignore[attr-defined]
+
+
+def test_alerts_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page = browser.new_page(viewport={"width": 1600, "height": 2400})
+    page.goto(f"{dashboard}/alerts", timeout=30_000)
+    expect(page.get_by_role("heading", name="Alerts", exact=True)).to_be_visible(timeout=30_000)
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=30_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
+    expect(page.get_by_role("heading", name="Service level objectives")).to_be_visible()
+    text = page.inner_text('[data-testid="stMain"]')
+    page.screenshot(path=str(SCREENSHOTS / "alerts.png"), full_page=True)
+    page.close()
+    assert "Firing now" in text and "Error budget left (30 days)" in text
+    assert "Traceback" not in text

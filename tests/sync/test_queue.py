@@ -21,7 +21,7 @@ from sqlalchemy import Engine, inspect, select, text
 
 from sandbox.server import Sandbox
 from sync.engine import FLOWS
-from sync.queue import build_app, cron_for, defer_flow, flow_lock, run_workers
+from sync.queue import add_periodic, build_app, cron_for, defer_flow, flow_lock, run_workers
 from sync.settings import Schedule
 from sync.store.db import session_factory
 from sync.store.tables import SyncRunRow
@@ -290,3 +290,39 @@ def test_the_schedule_is_deferred_once_per_tick_by_any_number_of_workers(
     assert runs.overlaps == []
     assert {flow for _, flow in runs.done} >= {"people", "customers", "reconcile"}
     assert flow_lock("people") == "flow:people"
+
+
+def test_a_periodic_job_runs_once_per_tick_across_workers_never_twice_at_once(
+    postgres_store: Engine,
+) -> None:
+    lock = threading.Lock()
+    running, overlaps, done = [0], [0], [0]
+
+    def evaluate() -> str:
+        with lock:
+            running[0] += 1
+            overlaps[0] += running[0] > 1
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+            done[0] += 1
+        return "evaluated"
+
+    apps = [fast_app(postgres_store, Runs().runner(f"w{i}")) for i in (1, 2, 3)]
+    for app in apps:
+        add_periodic(app, "alerts", 1, evaluate)
+    with workers(apps):
+        wait_until(lambda: done[0] >= 3)
+    with postgres_store.connect() as connection:
+        ticks = (
+            connection.execute(
+                text(
+                    "SELECT args->>'timestamp' FROM procrastinate_jobs "
+                    "WHERE task_name = 'plan2cash.alerts'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(ticks) >= 3 and len(ticks) == len(set(ticks))  # each tick deferred once
+    assert overlaps[0] == 0

@@ -289,3 +289,26 @@ def test_every_value_shows_its_source_and_secrets_are_masked(
     shown = " ".join(row.value for row in rows.values())
     for secret in ("file-secret", "env-secret", "env-wins", "pa55", "sandbox-harvest-token"):
         assert secret not in shown
+
+
+EMAIL = {"port": 25, "from_addr": "p2c@firm.example", "to": ["ops@firm.example"]}
+SECRET_PATH = "/services/T000/B000/very-secret-token"
+
+
+def test_sandbox_mode_refuses_alert_channels_off_loopback() -> None:
+    with pytest.raises(ValidationError, match=r"alerts\.email\.host = smtp\.firm\.example"):
+        Settings(alerts={"email": {"host": "smtp.firm.example", **EMAIL}})
+    with pytest.raises(ValidationError, match=r"alerts\.slack\.webhook_url \(host hooks") as error:
+        Settings(alerts={"slack": {"webhook_url": f"https://hooks.slack.com{SECRET_PATH}"}})
+    message = error.value.errors()[0]["msg"]  # what plan2cash says (pydantic echoes its input)
+    assert "very-secret-token" not in message  # the webhook URL is the credential
+
+
+def test_sandbox_mode_takes_alert_channels_on_loopback() -> None:
+    settings = Settings(
+        alerts={
+            "email": {"host": "127.0.0.1", **EMAIL},
+            "slack": {"webhook_url": f"http://127.0.0.1:8726{SECRET_PATH}"},
+        }
+    )
+    assert settings.alerts.email is not None and settings.alerts.slack is not None
