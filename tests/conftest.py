@@ -63,6 +63,7 @@ def _sqlite_head() -> bytes:
 
 def migrated_sqlite(path: Path) -> Engine:
     """A SQLite store at ``path`` exactly as ``upgrade`` leaves a new file (a copy of one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_sqlite_head())
     return make_engine(f"sqlite:///{path}")
 

@@ -42,7 +42,8 @@ def sqlite_schema(engine: Engine) -> set[tuple[str, str]]:
 def test_a_copied_sqlite_store_is_what_a_migration_makes(tmp_path: Path) -> None:
     fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     upgrade(fresh)
-    first, second = migrated_sqlite(tmp_path / "a.db"), migrated_sqlite(tmp_path / "b.db")
+    first = migrated_sqlite(tmp_path / "a.db")
+    second = migrated_sqlite(tmp_path / "new" / "b.db")  # its folder made as make_engine does
     assert sqlite_schema(first) == sqlite_schema(fresh) and current(first) == heads()
     assert record_runs(first, 2) == [1, 2]
     assert runs(second) == 0 and record_runs(second, 1) == [1]  # copies share nothing
