@@ -38,7 +38,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy app collectors sync metrics alerts sandbox
 
-# the whole suite, one worker per core (each test makes its own SQLite file and PostgreSQL schema)
+# the whole suite, one worker per core, a file at a time (the crash-anywhere trials one by one);
+# each worker migrates once, each test gets a fresh-as-migrated store (tests/conftest.py)
 unit: $(STAMP)
 	$(BIN)/pytest -q -n auto --dist loadfile
 

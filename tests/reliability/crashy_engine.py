@@ -3,7 +3,11 @@
 Used by the crash-anywhere suite: ``python -m tests.reliability.crashy_engine <db-url>
 <sandbox-connections-json> <kind> <n>`` where ``kind`` is
 ``commit`` (die right after the n-th database commit) or ``call`` (die right after the n-th
-vendor response arrived, before anything is recorded) — ``none`` runs to completion.
+vendor response arrived, before anything is recorded) — ``none`` runs to completion. The suite
+starts it as ``run_logged`` in a process forked from a server that imported this module once.
+
+Every vendor is reached over real sockets through one transport per vendor; they share one TLS
+context (the sandbox serves plain HTTP on loopback), made once instead of once per client.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +29,9 @@ from sync.engine import Engine
 from sync.settings import Settings
 from sync.store.db import make_engine
 from sync.store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK_TLS = ssl.create_default_context()
 
 
 class Countdown:
@@ -37,7 +46,7 @@ class Countdown:
 
 class DyingTransport(httpx.HTTPTransport):
     def __init__(self, countdown: Countdown) -> None:
-        super().__init__()
+        super().__init__(verify=LOOPBACK_TLS)
         self.countdown = countdown
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -54,13 +63,15 @@ def main(argv: list[str]) -> None:
     countdown = Countdown(int(n))
     if kind == "commit":
         event.listen(store, "commit", countdown.tick)
-    transports: dict[str, httpx.BaseTransport] = {}
-    if kind == "call":
-        transports = {"harvest": DyingTransport(countdown), "xero": DyingTransport(countdown)}
     urls = {
         vendor: {k: v for k, v in details.items() if k.endswith("_url")}
         for vendor, details in json.loads(connections).items()
     }
+    transports: dict[str, httpx.BaseTransport] = {
+        vendor: httpx.HTTPTransport(verify=LOOPBACK_TLS) for vendor in urls
+    }
+    if kind == "call":
+        transports |= {"harvest": DyingTransport(countdown), "xero": DyingTransport(countdown)}
     settings = Settings(database_url=url, **urls)
     engine = Engine(
         settings,
@@ -73,6 +84,17 @@ def main(argv: list[str]) -> None:
     failed = [r for r in reports if r.status == "failed"]
     print("\n".join(f"{r.flow} {r.status} {r.error or ''}" for r in reports))
     sys.exit(1 if failed else 0)
+
+
+def run_logged(argv: list[str], log: str) -> None:
+    """``main`` in the repository's folder, this process's output (fd 1 and 2) appended to the
+    file ``log``."""
+    os.chdir(ROOT)
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    main(argv)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from sync.settings import Billing, Settings
 from sync.store.db import make_engine, session_factory
 from sync.store.migrate import upgrade
 from sync.store.tables import BillingEventRow, ExceptionRow, TimeEntryRow
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, migrated_sqlite
 from tests.sync.sandboxed import by_project_and_period
 
 TODAY = date(2026, 11, 25)
@@ -103,8 +103,7 @@ def snapshot(box: Sandbox, store: Engine) -> Snapshot:
 
 def make_store(dialect: str, tmp: Path) -> Iterator[Engine]:
     if dialect == "sqlite":
-        store = make_engine(f"sqlite:///{tmp / 'store.db'}")
-        upgrade(store)
+        store = migrated_sqlite(tmp / "store.db")
         yield store
         store.dispose()
         return

@@ -17,9 +17,9 @@ import time_machine
 from sqlalchemy import select
 
 from sandbox.faults import FAILING, FaultKind, storm_rates
-from sync.store.db import make_engine, session_factory
-from sync.store.migrate import upgrade
+from sync.store.db import session_factory
 from sync.store.tables import ExceptionRow, OutboxRow
+from tests.conftest import migrated_sqlite
 from tests.reliability.sandboxed import START, Rig, final_state, quiet, rig, xero_invoices
 
 MAX_RUNS = 12
@@ -37,9 +37,7 @@ def converge(r: Rig) -> int:
 
 def storm_against_calm(seed: int, tmp_path: Path) -> Rig:
     """Run the firm of ``seed`` under calm and under storm; check they end the same."""
-    calm_store, storm_store = (make_engine(f"sqlite:///{tmp_path / name}") for name in "ab")
-    upgrade(calm_store)
-    upgrade(storm_store)
+    calm_store, storm_store = (migrated_sqlite(tmp_path / name) for name in "ab")
     calm, storm = rig(calm_store, "calm", seed=seed), rig(storm_store, "storm", seed=seed)
     try:
         assert converge(calm) <= 2

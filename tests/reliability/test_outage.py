@@ -16,9 +16,9 @@ import time_machine
 from sqlalchemy import func, select
 
 from sandbox.faults import TOKEN_PATHS
-from sync.store.db import make_engine, session_factory
-from sync.store.migrate import upgrade
+from sync.store.db import session_factory
 from sync.store.tables import ExceptionRow, InvoiceRow, OutboxRow, SyncRunRow
+from tests.conftest import migrated_sqlite
 from tests.reliability.sandboxed import START, Rig, quiet, rig, xero_invoices
 
 OUTAGE = timedelta(hours=3)
@@ -33,8 +33,7 @@ def outbox_states(r: Rig) -> dict[str, int]:
 
 
 def test_invoices_wait_out_a_three_hour_xero_outage_and_post_once(tmp_path: Path) -> None:
-    store = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    upgrade(store)
+    store = migrated_sqlite(tmp_path / "store.db")
     r = rig(store, "outage:xero:3h", time_scale=1.0)  # the outage lasts 3 simulated hours
     # Xero's identity service (tokens, connections) lives on its own host: an outage of the
     # accounting API leaves it up, so invoices are routed to their organisation and then wait

@@ -28,9 +28,9 @@ from sandbox.faults.records import find_page
 from sandbox.server import Sandbox
 from sync.engine import Engine as SyncEngine
 from sync.settings import Billing, Settings
-from sync.store.db import make_engine, session_factory
-from sync.store.migrate import upgrade
+from sync.store.db import session_factory
 from sync.store.tables import BillingEventRow, ExceptionRow, InvoiceRow
+from tests.conftest import migrated_sqlite
 
 TODAY = date(2026, 11, 25)
 NOON = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -146,8 +146,7 @@ class Firm:
 
 def firm(tmp: Path, planted: list[Plant]) -> Firm:
     box = Sandbox(seed=7, size="small", today=TODAY)
-    store = make_engine(f"sqlite:///{tmp / 'store.db'}")
-    upgrade(store)
+    store = migrated_sqlite(tmp / "store.db")
     transports = {v: Planting(v, t, planted) for v, t in box.transports().items()}
     engine = SyncEngine(
         Settings(
