@@ -16,8 +16,11 @@ from sandbox.vendors import xero_invoices
 
 Record = dict[str, Any]
 Plan = tuple[Any, Record, str | None, list[str]]
+Outcome = tuple[bool, list[Record]]
 Validate = Callable[[Record, set[str], Record | None], list[str]]
 """``(proposal, numbers taken by others, stored document or None) -> problems``."""
+Apply = Callable[[Record, str | None], Record]
+"""``(proposal, id of the stored document or None) -> the saved document as Xero echoes it``."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,37 @@ class DocumentKind:
 
 INVOICE = DocumentKind("invoice", "An", "InvoiceID", "InvoiceNumber", "ACCREC")
 CREDIT_NOTE = DocumentKind("credit note", "A", "CreditNoteID", "CreditNoteNumber", "ACCRECCREDIT")
+
+
+@dataclass(frozen=True)
+class BatchSave:
+    """Saves batches of one kind of document into ``stored``: every element is validated
+    first; with ``summarize``, one invalid element refuses the batch and nothing is saved,
+    without it the valid ones are applied and the others come back refused. The caller holds
+    the lock."""
+
+    kind: DocumentKind
+    stored: dict[str, Record]
+    validate: Validate
+    apply: Apply
+
+    def __call__(
+        self, elements: list[Any], *, create_only: bool, summarize: bool, path_id: str | None
+    ) -> Outcome:
+        plans = plan_batch(
+            self.kind,
+            self.stored,
+            elements,
+            create_only=create_only,
+            path_id=path_id,
+            validate=self.validate,
+        )
+        if (refused := refusals([(e, p) for e, _, _, p in plans], summarize)) is not None:
+            return False, refused
+        return True, [
+            xero_invoices.refused(element, problems) if problems else self.apply(prop, target)
+            for element, prop, target, problems in plans
+        ]
 
 
 def plan_batch(

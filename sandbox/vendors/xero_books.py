@@ -14,8 +14,8 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.vendors import xero_batches, xero_invoices
-from sandbox.vendors.xero_batches import INVOICE
+from sandbox.vendors import xero_invoices
+from sandbox.vendors.xero_batches import INVOICE, BatchSave
 from sandbox.vendors.xero_dates import ms_datetime
 
 Record = dict[str, Any]
@@ -40,6 +40,7 @@ class Books:
         self.updated: dict[str, datetime] = {}
         self.lock = threading.RLock()
         self._issued = 0
+        self._save_invoices = BatchSave(INVOICE, self.invoices, self._validate, self._apply)
         for seed in contacts:
             self._store_contact(_contact_record(seed, seed["ContactID"], created), created)
 
@@ -65,23 +66,9 @@ class Books:
     ) -> tuple[bool, list[Record]]:
         """Validate then save; ``(False, refused elements)`` when summarising refuses all."""
         with self.lock:
-            plans = xero_batches.plan_batch(
-                INVOICE,
-                self.invoices,
-                elements,
-                create_only=create_only,
-                path_id=invoice_id,
-                validate=self._validate,
+            return self._save_invoices(
+                elements, create_only=create_only, summarize=summarize, path_id=invoice_id
             )
-            refusals = xero_batches.refusals([(e, p) for e, _, _, p in plans], summarize)
-            if refusals is not None:
-                return False, refusals
-            return True, [
-                self._apply(proposal, target)
-                if not problems
-                else xero_invoices.refused(element, problems)
-                for element, proposal, target, problems in plans
-            ]
 
     def _validate(self, proposal: Record, taken: set[str], existing: Record | None) -> list[str]:
         status = None if existing is None else existing["Status"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from sandbox.vendors import xero_allocations as money
 from sandbox.vendors import xero_batches, xero_credit_notes, xero_invoices
-from sandbox.vendors.xero_batches import CREDIT_NOTE
+from sandbox.vendors.xero_batches import CREDIT_NOTE, BatchSave
 from sandbox.vendors.xero_books import Books
 from sandbox.vendors.xero_dates import ms_date, ms_datetime, utc_string
 
@@ -36,6 +36,9 @@ class Ledger:
         self.payments: dict[str, Record] = {}
         self.updated: dict[str, datetime] = {}
         self._issued = 0
+        self._save_credit_notes = BatchSave(
+            CREDIT_NOTE, self.credit_notes, self._validate, self._apply
+        )
 
     def _stamp(self) -> datetime:
         return self._now().astimezone(UTC)
@@ -58,21 +61,9 @@ class Ledger:
         self, elements: list[Any], *, create_only: bool, summarize: bool, path_id: str | None
     ) -> Outcome:
         with self.lock:
-            plans = xero_batches.plan_batch(
-                CREDIT_NOTE,
-                self.credit_notes,
-                elements,
-                create_only=create_only,
-                path_id=path_id,
-                validate=self._validate,
+            return self._save_credit_notes(
+                elements, create_only=create_only, summarize=summarize, path_id=path_id
             )
-            refusals = xero_batches.refusals([(e, p) for e, _, _, p in plans], summarize)
-            if refusals is not None:
-                return False, refusals
-            return True, [
-                xero_invoices.refused(element, problems) if problems else self._apply(prop, target)
-                for element, prop, target, problems in plans
-            ]
 
     def _validate(self, proposal: Record, taken: set[str], existing: Record | None) -> list[str]:
         problems = xero_credit_notes.validate(proposal, self.books.contacts, taken, existing)
