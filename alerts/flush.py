@@ -190,7 +190,7 @@ def _log(
         group_key=group.group_key,
         channel=group.channel,
         rule=group.rule,
-        severity=notification.severity,
+        severity=str(notification.severity),
         status=AlertState(status),
         notification=notification_to_json(notification),
         message=_render(channel, notification),
