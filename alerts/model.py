@@ -15,30 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol
 
-
-class Severity(StrEnum):
-    """How soon a person must act: ``page`` now, ``ticket`` within the working day, ``info`` FYI."""
-
-    PAGE = "page"
-    TICKET = "ticket"
-    INFO = "info"
-
-
-class AlertStatus(StrEnum):
-    """An alert's condition holds (``firing``) or has cleared (``resolved``)."""
-
-    FIRING = "firing"
-    RESOLVED = "resolved"
-
-
-class ChannelKind(StrEnum):
-    """The channels plan2cash notifies through."""
-
-    EMAIL = "email"
-    SLACK = "slack"
+from sync.store import AlertStatus, ChannelKind, Severity
 
 
 def fingerprint(rule: str, labels: Mapping[str, str]) -> str:

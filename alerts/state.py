@@ -108,7 +108,7 @@ def _describe(row: AlertRow, policy: RulePolicy, alert: Alert, now: datetime) ->
     row.rule = policy.name
     row.group_key, row.group_labels = group_of(policy, alert.labels)
     row.labels = dict(alert.labels)
-    row.severity = str(alert.severity)
+    row.severity = alert.severity
     row.evaluated_at = now
     row.value, row.threshold, row.unit = alert.value, alert.threshold, alert.unit
     row.value_at_risk, row.currency = alert.value_at_risk, alert.currency

@@ -77,6 +77,17 @@ class _Served:
         self.sock.close()
 
 
+class _VendorUrl:
+    """A read-only attribute: ``path`` on the vendor's served address (``Sandbox.base_url``)."""
+
+    def __init__(self, vendor: str, path: str) -> None:
+        self.vendor = vendor
+        self.path = path
+
+    def __get__(self, box: Sandbox, owner: type[Sandbox] | None = None) -> str:
+        return f"{box.base_url(self.vendor)}{self.path}"
+
+
 class Sandbox:
     """A seeded world, its vendor emulators, and ways to reach them."""
 
@@ -276,18 +287,7 @@ class Sandbox:
     def xero_port(self) -> int:
         return self._ports["xero"]
 
-    @property
-    def harvest_base_url(self) -> str:
-        return f"http://{self.host}:{self.harvest_port}/v2"
-
-    @property
-    def xero_base_url(self) -> str:
-        return f"http://{self.host}:{self.xero_port}/api.xro/2.0"
-
-    @property
-    def xero_token_url(self) -> str:
-        return f"http://{self.host}:{self.xero_port}/connect/token"
-
-    @property
-    def xero_connections_url(self) -> str:
-        return f"http://{self.host}:{self.xero_port}/connections"
+    harvest_base_url = _VendorUrl("harvest", "/v2")
+    xero_base_url = _VendorUrl("xero", "/api.xro/2.0")
+    xero_token_url = _VendorUrl("xero", "/connect/token")
+    xero_connections_url = _VendorUrl("xero", "/connections")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, Generic, Protocol, Self, TypeVar, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -86,7 +86,35 @@ class _Controller(Controller):
         super()._trigger_server()
 
 
-class MailSink:
+class _Running(Protocol):
+    def start(self) -> object: ...
+    def stop(self) -> None: ...
+
+
+Server = TypeVar("Server", bound=_Running)
+
+
+class _Sink(Generic[Server]):
+    """A sink serving on a thread of its own from ``start()`` to ``stop()`` (or for a ``with``
+    block)."""
+
+    _server: Server
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+class MailSink(_Sink[_Controller]):
     """An SMTP server on loopback that accepts every message. ``smtp_options`` go to aiosmtpd's
     ``SMTP`` (e.g. ``tls_context`` and ``require_starttls`` for STARTTLS, ``authenticator`` and
     ``auth_require_tls`` for AUTH); ``ssl_context`` serves implicit TLS."""
@@ -97,30 +125,17 @@ class MailSink:
         self._keeper = _Keeper(directory, ".eml")
         self._received: list[ReceivedMail] = []
         self._lock = threading.Lock()
-        self._controller = _Controller(self, hostname=host, port=port, **smtp_options)
+        self._server = _Controller(self, hostname=host, port=port, **smtp_options)
         self.host = host
 
     @property
     def port(self) -> int:
-        return int(self._controller.port)
+        return int(self._server.port)
 
     @property
     def messages(self) -> list[ReceivedMail]:
         with self._lock:
             return list(self._received)
-
-    def start(self) -> Self:
-        self._controller.start()
-        return self
-
-    def stop(self) -> None:
-        self._controller.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
@@ -144,7 +159,7 @@ class _Refusal:
     headers: dict[str, str]
 
 
-class WebhookSink:
+class WebhookSink(_Sink[_Served]):
     """A Slack-style incoming webhook on loopback: answers ``ok`` and keeps each JSON post."""
 
     def __init__(self, directory: Path | None = None, *, host: str = HOST, port: int = 0) -> None:
@@ -153,12 +168,12 @@ class WebhookSink:
         self._refusals: deque[_Refusal] = deque()
         self._lock = threading.Lock()
         self.app = Starlette(routes=[Route("/{path:path}", self._receive, methods=["POST"])])
-        self._served = _Served(self.app, host, port)
+        self._server = _Served(self.app, host, port)
         self.host = host
 
     @property
     def port(self) -> int:
-        return self._served.port
+        return self._server.port
 
     @property
     def url(self) -> str:
@@ -177,19 +192,6 @@ class WebhookSink:
         headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
         with self._lock:
             self._refusals.extend(_Refusal(status, body, headers) for _ in range(times))
-
-    def start(self) -> Self:
-        self._served.start()
-        return self
-
-    def stop(self) -> None:
-        self._served.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     async def _receive(self, request: Request) -> PlainTextResponse:
         with self._lock:

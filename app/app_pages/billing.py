@@ -17,12 +17,6 @@ from app.views import columns, page
 if TYPE_CHECKING:
     import polars as pl
 
-EMPTY_STORE = (
-    "**No data has synced into the store yet**, so there is nothing to report.\n\n"
-    "Run `plan2cash sync --once` to pull approved time from Harvest and invoices from Xero "
-    "once, or `make demo` to start the sandbox firm, the sync engine and this dashboard "
-    "together. Then press **Refresh**."
-)
 EVENT_VIEWS = {"All": None, "Not invoiced": False, "Invoiced": True}
 INVOICES = columns.table(
     "number", "customer", "period_start", "period_end", "issue_date", "due_date", "total",
@@ -194,7 +188,10 @@ page.header("Billing")
 summary = data.billing_summary(now.date())
 caption(summary)
 if summary.empty:
-    st.info(EMPTY_STORE, icon=":material/hourglass_empty:")
+    page.empty_store(
+        "**No data has synced into the store yet**, so there is nothing to report.",
+        "pull approved time from Harvest and invoices from Xero once",
+    )
 else:
     overview_tiles(summary)
     currency_tiles(summary)

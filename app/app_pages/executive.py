@@ -25,12 +25,6 @@ from app.views.overview_drill import chart, drill_box, records
 GRAINS = {"Week": "week", "Month": "month", "Quarter": "quarter"}
 SLICES = {"Whole firm": None, **{label: key for key, label in DIMENSIONS.items()}}
 GROUPS = {"Practice": "practice", "Region": "region", "Person": "person"}
-EMPTY_STORE = (
-    "**No data yet**: nothing has synced into the store, so there are no KPIs to show.\n\n"
-    "Run `plan2cash sync --once` to pull people, time and invoices from the firm's systems, or "
-    "`make demo` to start the sandbox firm, the sync engine and this dashboard together. "
-    "Then press **Refresh**."
-)
 RAW_SOURCE = (
     "Read from the raw records: the rollups have not been built yet (the `rollups` flow has not "
     "run), so this page is slower than it will be."
@@ -195,7 +189,10 @@ page.header("Overview")
 filters = filter_bar()
 overview = data.executive_overview(filters)
 if overview.empty:
-    st.info(EMPTY_STORE, icon=":material/hourglass_empty:")
+    page.empty_store(
+        "**No data yet**: nothing has synced into the store, so there are no KPIs to show.",
+        "pull people, time and invoices from the firm's systems",
+    )
 else:
     caption(overview)
     overview_tiles.people_tiles(overview)

@@ -15,11 +15,6 @@ import streamlit as st
 from app import charts, data, labels
 from app.views import columns, page
 
-EMPTY_STORE = (
-    "**No flow has run yet**, so there is no health to report.\n\n"
-    "Run `plan2cash sync --once` to run every flow once, or `make demo` to start the sandbox "
-    "firm, the sync engine and this dashboard together. Then press **Refresh**."
-)
 STATE_COLOURS = {
     "on time": "green",
     "stale": "red",
@@ -148,7 +143,10 @@ st.caption(
     f"{report.fetched_at:%d %b %Y %H:%M} UTC · all runs and vendor calls in the store"
 )
 if report.empty:
-    st.info(EMPTY_STORE, icon=":material/hourglass_empty:")
+    page.empty_store(
+        "**No flow has run yet**, so there is no health to report.",
+        "run every flow once",
+    )
 else:
     flow_tiles(report)
     flow_table(report)

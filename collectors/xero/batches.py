@@ -113,26 +113,27 @@ def _refusal(number: str, text: str, refused: RecordError) -> RecordError:
     )
 
 
+def _amount(element: dict[str, Any], field: str) -> Decimal:
+    return Decimal(str(element.get(field, 0)))
+
+
+def _echoed(
+    element: dict[str, Any], id_field: str, number_field: str
+) -> tuple[str, str, str, Decimal]:
+    """A posted document's id, number, status and total, as Xero echoes them."""
+    number, status = element.get(number_field, ""), element.get("Status", "")
+    return str(element[id_field]), str(number), str(status), _amount(element, "Total")
+
+
 def _posted(element: dict[str, Any]) -> PostedInvoice:
-    return PostedInvoice(
-        invoice_id=str(element["InvoiceID"]),
-        number=str(element.get("InvoiceNumber", "")),
-        status=str(element.get("Status", "")),
-        total=Decimal(str(element.get("Total", 0))),
-        amount_due=Decimal(str(element.get("AmountDue", 0))),
-    )
+    echoed = _echoed(element, "InvoiceID", "InvoiceNumber")
+    return PostedInvoice(*echoed, amount_due=_amount(element, "AmountDue"))
 
 
 def _posted_credit_note(element: dict[str, Any]) -> PostedCreditNote:
-    return PostedCreditNote(
-        credit_note_id=str(element["CreditNoteID"]),
-        number=str(element.get("CreditNoteNumber", "")),
-        status=str(element.get("Status", "")),
-        total=Decimal(str(element.get("Total", 0))),
-        remaining_credit=(
-            Decimal(str(element["RemainingCredit"])) if "RemainingCredit" in element else None
-        ),
-    )
+    echoed = _echoed(element, "CreditNoteID", "CreditNoteNumber")
+    remaining = _amount(element, "RemainingCredit") if "RemainingCredit" in element else None
+    return PostedCreditNote(*echoed, remaining_credit=remaining)
 
 
 @dataclass(frozen=True)

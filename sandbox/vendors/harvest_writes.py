@@ -87,17 +87,24 @@ class Provisioning:
     def _stamp(self) -> str:
         return iso(self._now().astimezone(UTC).replace(microsecond=0))
 
-    async def create_client(self, request: Request) -> Response:
+    async def _create(
+        self, request: Request, collection: str, build: Callable[[dict[str, Any]], Record]
+    ) -> Response:
+        """Guard, read the body, build the record under the lists' lock and add it; 422 when
+        the body is refused."""
         if (refused := self._guard(request)) is not None:
             return refused
         try:
             body = await read_body(request)
             with self.lists.lock:
-                record = self._client(body)
-                self.lists.add("clients", record)
+                record = build(body)
+                self.lists.add(collection, record)
         except ValueError as problem:
             return self._refuse(422, str(problem))
         return self._created(record)
+
+    async def create_client(self, request: Request) -> Response:
+        return await self._create(request, "clients", self._client)
 
     def _client(self, body: dict[str, Any]) -> Record:
         name = _text(body, "name")
@@ -120,16 +127,7 @@ class Provisioning:
         }
 
     async def create_project(self, request: Request) -> Response:
-        if (refused := self._guard(request)) is not None:
-            return refused
-        try:
-            body = await read_body(request)
-            with self.lists.lock:
-                record = self._project(body)
-                self.lists.add("projects", record)
-        except ValueError as problem:
-            return self._refuse(422, str(problem))
-        return self._created(record)
+        return await self._create(request, "projects", self._project)
 
     def _project(self, body: dict[str, Any]) -> Record:
         missing = [k for k in PROJECT_REQUIRED if body.get(k) in (None, "")]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.vendors import xero_invoices
+from sandbox.vendors.xero_batches import INVOICE, BatchSave
 from sandbox.vendors.xero_dates import ms_datetime
 
 Record = dict[str, Any]
@@ -39,6 +40,7 @@ class Books:
         self.updated: dict[str, datetime] = {}
         self.lock = threading.RLock()
         self._issued = 0
+        self._save_invoices = BatchSave(INVOICE, self.invoices, self._validate, self._apply)
         for seed in contacts:
             self._store_contact(_contact_record(seed, seed["ContactID"], created), created)
 
@@ -64,46 +66,13 @@ class Books:
     ) -> tuple[bool, list[Record]]:
         """Validate then save; ``(False, refused elements)`` when summarising refuses all."""
         with self.lock:
-            taken = {
-                i["InvoiceNumber"]
-                for i in self.invoices.values()
-                if i["Type"] == "ACCREC" and i["Status"] != "DELETED"
-            }
-            plans = []
-            for element in elements:
-                proposal, target, problems = self._plan(element, create_only, taken, invoice_id)
-                if not problems and proposal.get("Type") == "ACCREC":
-                    taken.add(str(proposal.get("InvoiceNumber") or ""))
-                plans.append((element, proposal, target, problems))
-            if summarize and any(problems for *_, problems in plans):
-                return False, [xero_invoices.refused(e, p) for e, _, _, p in plans if p]
-            return True, [
-                self._apply(proposal, target)
-                if not problems
-                else xero_invoices.refused(element, problems)
-                for element, proposal, target, problems in plans
-            ]
-
-    def _plan(
-        self, element: Any, create_only: bool, taken: set[str], path_id: str | None
-    ) -> tuple[Record, str | None, list[str]]:
-        if not isinstance(element, dict):
-            return {}, None, ["Each invoice must be an object"]
-        target = element.get("InvoiceID") or path_id
-        if not target:
-            return element, None, xero_invoices.validate(element, self.contacts, taken, None)
-        existing = self.invoices.get(str(target))
-        if create_only or existing is None:
-            reason = (
-                "An invoice cannot be updated with PUT; use POST"
-                if existing
-                else f"Invoice {target} could not be found"
+            return self._save_invoices(
+                elements, create_only=create_only, summarize=summarize, path_id=invoice_id
             )
-            return element, None, [reason]
-        proposal = {**existing, **element}
-        others = taken - {existing["InvoiceNumber"]}
-        problems = xero_invoices.validate(proposal, self.contacts, others, existing["Status"])
-        return proposal, existing["InvoiceID"], problems
+
+    def _validate(self, proposal: Record, taken: set[str], existing: Record | None) -> list[str]:
+        status = None if existing is None else existing["Status"]
+        return xero_invoices.validate(proposal, self.contacts, taken, status)
 
     def _apply(self, proposal: Record, target: str | None) -> Record:
         stamp = self._stamp()

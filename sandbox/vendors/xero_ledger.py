@@ -15,20 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.vendors import xero_allocations as money
-from sandbox.vendors import xero_credit_notes, xero_invoices
+from sandbox.vendors import xero_batches, xero_credit_notes, xero_invoices
+from sandbox.vendors.xero_batches import CREDIT_NOTE, BatchSave
 from sandbox.vendors.xero_books import Books
 from sandbox.vendors.xero_dates import ms_date, ms_datetime, utc_string
 
 Record = dict[str, Any]
 Outcome = tuple[bool, list[Record]]
-Plan = tuple[Any, Record, str | None, list[str]]
-
-
-def _batch(plans: list[tuple[Any, list[str]]], summarize: bool) -> list[Record] | None:
-    """The refusals that refuse the whole batch, if it is refused."""
-    if summarize and any(p for _, p in plans):
-        return [xero_invoices.refused(e, p) for e, p in plans if p]
-    return None
 
 
 class Ledger:
@@ -43,6 +36,9 @@ class Ledger:
         self.payments: dict[str, Record] = {}
         self.updated: dict[str, datetime] = {}
         self._issued = 0
+        self._save_credit_notes = BatchSave(
+            CREDIT_NOTE, self.credit_notes, self._validate, self._apply
+        )
 
     def _stamp(self) -> datetime:
         return self._now().astimezone(UTC)
@@ -65,49 +61,15 @@ class Ledger:
         self, elements: list[Any], *, create_only: bool, summarize: bool, path_id: str | None
     ) -> Outcome:
         with self.lock:
-            taken = {
-                n["CreditNoteNumber"]
-                for n in self.credit_notes.values()
-                if n["Type"] == "ACCRECCREDIT" and n["Status"] != "DELETED"
-            }
-            plans: list[Plan] = []
-            for element in elements:
-                proposal, target, problems = self._plan(element, create_only, taken, path_id)
-                if not problems and proposal.get("Type") == "ACCRECCREDIT":
-                    taken.add(str(proposal.get("CreditNoteNumber") or ""))
-                plans.append((element, proposal, target, problems))
-            if (refusals := _batch([(e, p) for e, _, _, p in plans], summarize)) is not None:
-                return False, refusals
-            return True, [
-                xero_invoices.refused(element, problems) if problems else self._apply(prop, target)
-                for element, prop, target, problems in plans
-            ]
-
-    def _plan(
-        self, element: Any, create_only: bool, taken: set[str], path_id: str | None
-    ) -> tuple[Record, str | None, list[str]]:
-        if not isinstance(element, dict):
-            return {}, None, ["Each credit note must be an object"]
-        target = element.get("CreditNoteID") or path_id
-        contacts = self.books.contacts
-        if not target:
-            problems = xero_credit_notes.validate(element, contacts, taken, None)
-            return element, None, problems + self._inline_problems(element, problems)
-        existing = self.credit_notes.get(str(target))
-        if create_only or existing is None:
-            return (
-                element,
-                None,
-                [
-                    "A credit note cannot be updated with PUT; use POST"
-                    if existing
-                    else f"Credit note {target} could not be found"
-                ],
+            return self._save_credit_notes(
+                elements, create_only=create_only, summarize=summarize, path_id=path_id
             )
-        proposal = {**existing, **element}
-        others = taken - {existing["CreditNoteNumber"]}
-        problems = xero_credit_notes.validate(proposal, contacts, others, existing)
-        return proposal, existing["CreditNoteID"], problems
+
+    def _validate(self, proposal: Record, taken: set[str], existing: Record | None) -> list[str]:
+        problems = xero_credit_notes.validate(proposal, self.books.contacts, taken, existing)
+        if existing is None:
+            problems += self._inline_problems(proposal, problems)
+        return problems
 
     def _inline_problems(self, element: Record, problems: list[str]) -> list[str]:
         """Allocations sent with a new credit note, checked against what it will be."""
@@ -164,7 +126,7 @@ class Ledger:
             note = self.credit_notes[credit_note_id]
             results: list[Record] = []
             checked = [money.allocation_problems(note, e, self.books.invoices) for e in elements]
-            refusals = _batch(
+            refusals = xero_batches.refusals(
                 [(e, c[3]) for e, c in zip(elements, checked, strict=True)], summarize
             )
             if refusals is not None:
@@ -213,7 +175,7 @@ class Ledger:
             checked = [
                 money.payment_problems(e, self.books.invoices, self.account) for e in elements
             ]
-            refusals = _batch(
+            refusals = xero_batches.refusals(
                 [(e, c[3]) for e, c in zip(elements, checked, strict=True)], summarize
             )
             if refusals is not None:

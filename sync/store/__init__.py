@@ -90,6 +90,8 @@ from sync.store.vocabulary import (
     UNRESOLVED_STATUSES,
     UNSENT_STATUSES,
     AlertState,
+    AlertStatus,
+    ChannelKind,
     CompensationKind,
     CompensationStatus,
     DeliveryStatus,
@@ -100,6 +102,7 @@ from sync.store.vocabulary import (
     OutboxKind,
     OutboxStatus,
     RunStatus,
+    Severity,
 )
 
 __all__ = [
@@ -111,10 +114,12 @@ __all__ = [
     "AlertGroupRow",
     "AlertRow",
     "AlertState",
+    "AlertStatus",
     "AssignmentRow",
     "AuditRow",
     "BillingEventRow",
     "BusinessEventRow",
+    "ChannelKind",
     "CompensationKind",
     "CompensationRow",
     "CompensationStatus",
@@ -146,6 +151,7 @@ __all__ = [
     "RollupReceivableRow",
     "RollupTimeRow",
     "RunStatus",
+    "Severity",
     "SilenceRow",
     "SpanRow",
     "SyncRunRow",

@@ -21,11 +21,13 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from sync.store.vocabulary import (
     AlertState,
+    ChannelKind,
     DeliveryStatus,
     ExceptionStatus,
     OutboxKind,
     OutboxStatus,
     RunStatus,
+    Severity,
 )
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"  # polars' (chrono's) spelling of the text SQLite keeps
@@ -124,6 +126,8 @@ class Base(DeclarativeBase):
         RunStatus: Vocabulary(RunStatus, 16),
         AlertState: Vocabulary(AlertState, 16),
         DeliveryStatus: Vocabulary(DeliveryStatus, 16),
+        Severity: Vocabulary(Severity, 16),
+        ChannelKind: Vocabulary(ChannelKind, 16),
     }
 
 

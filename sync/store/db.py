@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import orjson
 import polars as pl
@@ -130,28 +130,24 @@ def upsert(
     return len(rows)
 
 
+class UpsertOptions(TypedDict, total=False):
+    """What ``upsert_frame`` and ``FrameUpsert.of`` take besides the table and frame."""
+
+    keys: Required[Sequence[str]]
+    update: Sequence[str] | None
+    unless_set: str | None
+    when_changed: Sequence[str] | None
+
+
 def upsert_frame(
     session: Session,
     table: type[Base] | Table,
     frame: pl.DataFrame,
-    *,
-    keys: Sequence[str],
-    update: Sequence[str] | None = None,
-    unless_set: str | None = None,
-    when_changed: Sequence[str] | None = None,
+    **options: Unpack[UpsertOptions],
 ) -> int:
     """The hot-path upsert: a polars frame written with one ``INSERT … ON CONFLICT`` executed by
     the driver over all rows, without per-value SQLAlchemy type processing (``FrameUpsert``)."""
-    upsert = FrameUpsert.of(
-        session.get_bind().dialect,
-        table,
-        frame,
-        keys=keys,
-        update=update,
-        unless_set=unless_set,
-        when_changed=when_changed,
-    )
-    return upsert.run(session)
+    return FrameUpsert.of(session.get_bind().dialect, table, frame, **options).run(session)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ and the notification log. Everything the alert pipeline decides from is here, so
 neither sends a notification twice nor forgets one.
 
 Severities (``page``, ``ticket``, ``info``) and channels (``email``, ``slack``) are the words of
-``alerts.model``; the store keeps them as text.
+``sync.store.vocabulary`` (``alerts.model`` re-exports them), kept as text.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sync.store.columns import Base
-from sync.store.vocabulary import AlertState, DeliveryStatus
+from sync.store.vocabulary import AlertState, ChannelKind, DeliveryStatus, Severity
 
 ROW_ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -31,7 +31,7 @@ class AlertRow(Base):
     group_key: Mapped[str] = mapped_column(String(512))  # the rule and its group_by labels
     group_labels: Mapped[dict[str, Any]]
     labels: Mapped[dict[str, Any]]
-    severity: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[Severity]
     state: Mapped[AlertState] = mapped_column(index=True)
     pending_since: Mapped[datetime | None]
     active_since: Mapped[datetime | None]  # firing since
@@ -52,7 +52,7 @@ class AlertGroupRow(Base):
     next flushes and what the channel was last told (the firing and resolved fingerprints)."""
 
     __tablename__ = "alert_groups"
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[ChannelKind] = mapped_column(primary_key=True)
     group_key: Mapped[str] = mapped_column(String(512), primary_key=True)
     rule: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
@@ -85,9 +85,9 @@ class NotificationRow(Base):
     __table_args__ = (Index("ix_alert_notifications_due", "delivery", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
     group_key: Mapped[str] = mapped_column(String(512), index=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[ChannelKind]
     rule: Mapped[str] = mapped_column(String(128))
-    severity: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[Severity]
     status: Mapped[AlertState]  # firing or resolved
     notification: Mapped[dict[str, Any]]  # what the channel is handed, to send it again
     message: Mapped[str] = mapped_column(Text)  # as rendered, secrets left out

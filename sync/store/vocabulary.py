@@ -151,6 +151,28 @@ class CompensationStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class Severity(StrEnum):
+    """How soon a person must act: ``page`` now, ``ticket`` within the working day, ``info`` FYI."""
+
+    PAGE = "page"
+    TICKET = "ticket"
+    INFO = "info"
+
+
+class AlertStatus(StrEnum):
+    """An alert's condition holds (``firing``) or has cleared (``resolved``)."""
+
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class ChannelKind(StrEnum):
+    """The channels plan2cash notifies through."""
+
+    EMAIL = "email"
+    SLACK = "slack"
+
+
 class AlertState(StrEnum):
     """Where an alert instance stands: its condition holds but not yet for the rule's ``for``
     (``pending``), it fires, or it has cleared (``resolved``). A notification is about a group
@@ -183,6 +205,8 @@ __all__ = [
     "UNRESOLVED_STATUSES",
     "UNSENT_STATUSES",
     "AlertState",
+    "AlertStatus",
+    "ChannelKind",
     "CompensationKind",
     "CompensationStatus",
     "DeliveryStatus",
@@ -193,4 +217,5 @@ __all__ = [
     "OutboxKind",
     "OutboxStatus",
     "RunStatus",
+    "Severity",
 ]
