@@ -11,7 +11,6 @@ spans.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,8 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
 
@@ -224,18 +221,6 @@ PARAMS = [
 
 
 @pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    from collectors import http
-
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(http, "tracer", provider.get_tracer("contract-suite"))
-    yield exporter
-    provider.shutdown()
-
-
-@pytest.fixture
 def box() -> Iterator[Sandbox]:
     with Sandbox(7, today=TODAY) as sandbox:
         yield sandbox
@@ -255,11 +240,8 @@ def test_connector_contract(
     stream: str,
     box: Sandbox,
     spans: InMemorySpanExporter,
-    caplog: pytest.LogCaptureFixture,
+    debug_logs: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG)
     reader = adapter.open(box)
     try:
         first = read(reader, stream, None)
@@ -296,7 +278,7 @@ def test_connector_contract(
     # no secret in logs or spans
     secrets = [s for s in {*reader.secrets, *reader.seen_headers} if s]
     assert secrets
-    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in debug_logs.records)
     attributes = " ".join(
         f"{s.name} {dict(s.attributes or {})}" for s in spans.get_finished_spans()
     )

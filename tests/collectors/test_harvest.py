@@ -9,7 +9,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from collectors import harvest
@@ -22,6 +21,7 @@ from collectors.harvest import (
 )
 from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
+from tests.collectors import transports
 
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 
@@ -78,17 +78,7 @@ def test_one_entry_maps_to_a_canonical_time_entry() -> None:
     assert e.approved_at is not None and e.vendor_rate == Decimal(150)
 
 
-class Counting(httpx.BaseTransport):
-    """Passes requests through and keeps them, to count what the connector sent."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
+class Counting(transports.Counting):
     def posts(self) -> list[str]:
         return [r.url.path.removeprefix("/v2") for r in self.requests if r.method == "POST"]
 

@@ -29,21 +29,12 @@ from collectors.xero import (
     to_payment,
 )
 from sandbox.server import Sandbox
+from tests.collectors import transports
 
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 
 
-class Counting(httpx.BaseTransport):
-    """Passes requests through and keeps them, to count what the connector sent."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
+class Counting(transports.Counting):
     def writes(self) -> list[httpx.Request]:
         return [
             r for r in self.requests if r.method in ("PUT", "POST") and "/api.xro" in r.url.path

@@ -9,7 +9,8 @@ import pytest
 
 from sandbox.server import Sandbox
 from sandbox.vendors.xero_projection import contact_id
-from tests.sandbox.conftest import FakeClock, xero_token
+from tests.sandbox.clock import FakeClock
+from tests.sandbox.conftest import xero_token
 
 
 def invoice(sandbox: Sandbox, number: str, **overrides: Any) -> dict[str, Any]:

@@ -10,7 +10,8 @@ import pytest
 
 from sandbox.server import Sandbox
 from sandbox.vendors.xero_projection import contact_id
-from tests.sandbox.conftest import FakeClock, xero_token
+from tests.sandbox.clock import FakeClock
+from tests.sandbox.conftest import xero_token
 from tests.sandbox.contract import XERO_SPEC, check_request, check_response
 from tests.sandbox.test_xero import invoice
 

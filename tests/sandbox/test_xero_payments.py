@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from sandbox.server import Sandbox
-from tests.sandbox.conftest import FakeClock, xero_token
+from tests.sandbox.clock import FakeClock
+from tests.sandbox.conftest import xero_token
 from tests.sandbox.test_xero import invoice
 from tests.sandbox.test_xero_credit_notes import checked, posted_invoice
 
