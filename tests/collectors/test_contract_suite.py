@@ -28,6 +28,7 @@ from collectors.errors import SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
 from sandbox.server import Sandbox
+from tests.collectors.records import xero_invoice
 
 TODAY = date(2026, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -107,7 +108,7 @@ def open_xero(box: Sandbox) -> Reader:
     client = connector.client()
     tenant = connector.tenant_id(client)
     contact = str(box.xero.contacts()[0]["ContactID"])
-    invoices = [(f"k{n}", _invoice(f"CS-{n}", contact)) for n in range(7)]
+    invoices = [(f"k{n}", xero_invoice(f"CS-{n}", contact)) for n in range(7)]
     connector.post_invoices(client, tenant, invoices)  # the sandbox books start empty
     return Reader(
         pages=lambda stream, since: connector.pages(client, stream, tenant, since),
@@ -119,19 +120,6 @@ def open_xero(box: Sandbox) -> Reader:
         close=client.close,
         seen_headers=seen,
     )
-
-
-def _invoice(number: str, contact: str) -> dict[str, Any]:
-    return {
-        "Type": "ACCREC",
-        "Contact": {"ContactID": contact},
-        "InvoiceNumber": number,
-        "Date": "2026-11-01",
-        "DueDate": "2026-12-01",
-        "LineAmountTypes": "NoTax",
-        "Status": "AUTHORISED",
-        "LineItems": [{"Description": "Services", "Quantity": 1, "UnitAmount": 100}],
-    }
 
 
 def open_salesforce(box: Sandbox) -> Reader:

@@ -61,32 +61,27 @@ def test_naive_datetime_is_rejected_and_aware_is_converted_to_utc() -> None:
     assert e.updated_at == NOW and e.updated_at.tzinfo == UTC
 
 
+def contract(**overrides: object) -> Contract:
+    fields: dict[str, object] = {
+        "id": "c",
+        "source": "harvest",
+        "source_id": "1",
+        "updated_at": NOW,
+        "customer_id": "cus",
+        "name": "x",
+        "currency": "usd",
+    }
+    return Contract(**(fields | overrides))  # type: ignore[arg-type]
+
+
 def test_unknown_currency_is_rejected() -> None:
     with pytest.raises(ValidationError, match="unknown currency"):
-        Contract(
-            id="c",
-            source="harvest",
-            source_id="1",
-            updated_at=NOW,
-            customer_id="cus",
-            name="x",
-            currency="USS",
-        )
+        contract(currency="USS")
 
 
 def test_end_before_start_is_rejected() -> None:
     with pytest.raises(ValidationError, match="before start"):
-        Contract(
-            id="c",
-            source="harvest",
-            source_id="1",
-            updated_at=NOW,
-            customer_id="cus",
-            name="x",
-            currency="usd",
-            start=date(2026, 2, 1),
-            end=date(2026, 1, 1),
-        )
+        contract(start=date(2026, 2, 1), end=date(2026, 1, 1))
 
 
 def test_rate_card_finds_the_rate_in_force() -> None:
