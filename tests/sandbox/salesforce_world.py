@@ -16,12 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import polars as pl
 
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.world.model import (
-    TIME_COLUMNS,
     Contract,
     Customer,
     LegalEntity,
@@ -32,6 +30,7 @@ from sandbox.world.model import (
     Region,
     World,
 )
+from tests.sandbox.worlds import custom_world
 
 NOW = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -113,14 +112,10 @@ def salesforce_world(customers: int = 450) -> World:
         )
         for n, currency in ((1, "USD"), (2, "GBP"))
     ]
-    return World(
-        name="Salesforce test firm",
-        seed=0,
-        size="custom",
-        today=TODAY,
-        history_start=date(2023, 9, 1),
-        go_live=date(2025, 1, 1),
-        period_lock=date(2025, 1, 31),
+    return custom_world(
+        "Salesforce test firm",
+        TODAY,
+        (date(2023, 9, 1), date(2025, 1, 1), date(2025, 1, 31)),
         legal_entities=[
             LegalEntity(
                 1, "Plan2 Consulting Inc.", "US", "USD", "7b1c6c1e-0000-4000-8000-000000000001"
@@ -135,17 +130,6 @@ def salesforce_world(customers: int = 450) -> World:
         opportunities=[_opportunity(i) for i in ids],
         rate_cards=rate_cards,
         contracts=[_contract(i) for i in ids if _opportunity(i).won],
-        projects=[],
-        milestones=[],
-        employees=[],
-        assignments=[],
-        time_off=[],
-        holidays=[],
-        expenses=[],
-        invoices=[],
-        payments=[],
-        credit_notes=[],
-        time_entries=pl.DataFrame(schema=TIME_COLUMNS),
     )
 
 

@@ -1,0 +1,36 @@
+"""The frame of a hand-built world, shared by the per-vendor world builders."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from sandbox.world.model import TIME_COLUMNS, World
+
+LISTS = (
+    "legal_entities", "regions", "practices", "customers", "opportunities", "rate_cards",
+    "contracts", "projects", "milestones", "employees", "assignments", "time_off", "holidays",
+    "expenses", "invoices", "payments", "credit_notes",
+)  # fmt: skip
+
+
+def custom_world(
+    name: str, today: date, history: tuple[date, date, date], *, seed: int = 0, **parts: Any
+) -> World:
+    """A ``size="custom"`` world named ``name`` whose ``history`` is (history start, go-live,
+    period lock); ``parts`` are its records by ``World`` field: a list not given is empty, and
+    so are the time entries (a frame of ``TIME_COLUMNS``)."""
+    start, go_live, period_lock = history
+    empty: dict[str, Any] = {field: [] for field in LISTS}
+    return World(
+        name=name,
+        seed=seed,
+        size="custom",
+        today=today,
+        history_start=start,
+        go_live=go_live,
+        period_lock=period_lock,
+        **(empty | {"time_entries": pl.DataFrame(schema=TIME_COLUMNS)} | parts),
+    )
