@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
@@ -32,6 +32,13 @@ from tests.collectors.records import xero_invoice
 
 TODAY = date(2026, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
+
+
+class Connector(Protocol):
+    def client(self) -> httpx.Client: ...
+
+
+C = TypeVar("C", bound=Connector)
 Pages = Callable[[str, datetime | None], Iterator[list[dict[str, Any]]]]
 
 
@@ -73,13 +80,20 @@ class Watching(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
+def watched(
+    box: Sandbox, vendor: str, make: Callable[..., C], settings: Any
+) -> tuple[C, httpx.Client, dict[str, Any]]:
+    """A connector ``make(settings)`` on the sandbox's ``vendor``, behind :class:`Watching`; its
+    open client; and the ``Reader`` fields that close it and list the credentials it sent."""
+    seen: list[str] = []
+    connector = make(settings, transport=Watching(box.transports()[vendor], seen), policy=FAST)
+    client = connector.client()
+    return connector, client, {"close": client.close, "seen_headers": seen}
+
+
 def open_harvest(box: Sandbox) -> Reader:
     settings = harvest.HarvestSettings(per_page=50)
-    seen: list[str] = []
-    connector = harvest.HarvestConnector(
-        settings, transport=Watching(box.transports()["harvest"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "harvest", harvest.HarvestConnector, settings)
     return Reader(
         pages=lambda stream, since: connector.pages(client, stream, since),
         normalize={
@@ -94,18 +108,13 @@ def open_harvest(box: Sandbox) -> Reader:
         page_size=50,
         secrets=[settings.token.get_secret_value()],
         planted=set(box.firm.faults),
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
 
 
 def open_xero(box: Sandbox) -> Reader:
     settings = xero.XeroSettings(page_size=3)
-    seen: list[str] = []
-    connector = xero.XeroConnector(
-        settings, transport=Watching(box.transports()["xero"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "xero", xero.XeroConnector, settings)
     tenant = connector.tenant_id(client)
     contact = str(box.xero.contacts()[0]["ContactID"])
     invoices = [(f"k{n}", xero_invoice(f"CS-{n}", contact)) for n in range(7)]
@@ -117,18 +126,13 @@ def open_xero(box: Sandbox) -> Reader:
         key={name: s.key for name, s in connector.streams.items()},
         page_size=3,
         secrets=[settings.client_secret.get_secret_value()],
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
 
 
 def open_salesforce(box: Sandbox) -> Reader:
     settings = salesforce.SalesforceSettings(login_url=box.base_url("salesforce"), batch_size=200)
-    seen: list[str] = []
-    connector = salesforce.SalesforceConnector(
-        settings, transport=Watching(box.transports()["salesforce"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "salesforce", salesforce.SalesforceConnector, settings)
     return Reader(
         pages=lambda stream, since: connector.pages(client, stream, since),
         normalize={"accounts": salesforce.to_customer, "contracts": salesforce.to_contract},
@@ -136,18 +140,13 @@ def open_salesforce(box: Sandbox) -> Reader:
         key={"accounts": "Id", "contracts": "Id"},
         page_size=200,
         secrets=[settings.client_secret.get_secret_value()],
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
 
 
 def open_kantata(box: Sandbox) -> Reader:
     settings = kantata.KantataSettings(base_url=f"{box.base_url('kantata')}/api/v1", per_page=2)
-    seen: list[str] = []
-    connector = kantata.KantataConnector(
-        settings, transport=Watching(box.transports()["kantata"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "kantata", kantata.KantataConnector, settings)
     context: dict[str, kantata.KantataPage] = {}  # record id → the page that side-loaded it
 
     def pages(stream: str, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
@@ -162,8 +161,7 @@ def open_kantata(box: Sandbox) -> Reader:
         key={"workspaces": "id"},
         page_size=2,
         secrets=[settings.token.get_secret_value()],
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
 
 
@@ -171,11 +169,7 @@ def open_bamboohr(box: Sandbox) -> Reader:
     settings = bamboohr.BambooHRSettings(
         base_url=f"{box.base_url('bamboohr')}/api/gateway.php/meridian/v1", page_limit=5
     )
-    seen: list[str] = []
-    connector = bamboohr.BambooHRConnector(
-        settings, transport=Watching(box.transports()["bamboohr"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "bamboohr", bamboohr.BambooHRConnector, settings)
     return Reader(
         pages=lambda stream, since: connector.pages(client, stream, since),
         normalize={"employees": bamboohr.to_resource},
@@ -183,8 +177,7 @@ def open_bamboohr(box: Sandbox) -> Reader:
         key={"employees": "employeeId"},
         page_size=5,
         secrets=[settings.api_key.get_secret_value()],
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
 
 

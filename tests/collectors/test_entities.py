@@ -18,14 +18,13 @@ from collectors.entities import (
 )
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+HARVEST_ONE: dict[str, object] = {"source": "harvest", "source_id": "1", "updated_at": NOW}
 
 
 def entry(**overrides: object) -> TimeEntry:
     fields: dict[str, object] = {
         "id": "te_1",
-        "source": "harvest",
-        "source_id": "1",
-        "updated_at": NOW,
+        **HARVEST_ONE,
         "resource_id": "res_1",
         "project_id": "prj_1",
         "spent_date": date(2026, 11, 2),
@@ -64,9 +63,7 @@ def test_naive_datetime_is_rejected_and_aware_is_converted_to_utc() -> None:
 def contract(**overrides: object) -> Contract:
     fields: dict[str, object] = {
         "id": "c",
-        "source": "harvest",
-        "source_id": "1",
-        "updated_at": NOW,
+        **HARVEST_ONE,
         "customer_id": "cus",
         "name": "x",
         "currency": "usd",

@@ -19,14 +19,13 @@ from sandbox.vendors.bamboohr import BambooHREmulator
 from sandbox.world.model import (
     Employee,
     Holiday,
-    LegalEntity,
     Practice,
     Region,
     TimeOff,
     TimeOffStatus,
     World,
 )
-from tests.sandbox.worlds import custom_world
+from tests.sandbox.worlds import custom_world, us_and_uk
 
 BASE_URL = "http://127.0.0.1:8713/api/v1/"
 API_AUTH = ("sandbox-bamboohr-key", "x")
@@ -98,14 +97,7 @@ def build_world() -> World:
         "meridian",
         TODAY,
         (date(2024, 9, 1), date(2026, 1, 1), date(2026, 2, 28)),
-        legal_entities=[
-            LegalEntity(
-                1, "Meridian Advisory Inc.", "US", "USD", "9f1c0d4e-0000-4000-8000-000000000001"
-            ),
-            LegalEntity(
-                2, "Meridian Advisory Ltd", "GB", "GBP", "9f1c0d4e-0000-4000-8000-000000000002"
-            ),
-        ],
+        legal_entities=us_and_uk("Meridian Advisory", "9f1c0d4e"),
         regions=[Region(1, "North America", "US", 1), Region(2, "Europe", "GB", 2)],
         practices=[Practice(1, "Strategy"), Practice(2, "Technology"), Practice(3, "Operations")],
         employees=[_employee(row) for row in _PEOPLE],

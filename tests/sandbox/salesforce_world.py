@@ -22,7 +22,6 @@ from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.world.model import (
     Contract,
     Customer,
-    LegalEntity,
     Opportunity,
     Practice,
     RateCard,
@@ -30,7 +29,7 @@ from sandbox.world.model import (
     Region,
     World,
 )
-from tests.sandbox.worlds import custom_world
+from tests.sandbox.worlds import custom_world, us_and_uk
 
 NOW = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -116,14 +115,7 @@ def salesforce_world(customers: int = 450) -> World:
         "Salesforce test firm",
         TODAY,
         (date(2023, 9, 1), date(2025, 1, 1), date(2025, 1, 31)),
-        legal_entities=[
-            LegalEntity(
-                1, "Plan2 Consulting Inc.", "US", "USD", "7b1c6c1e-0000-4000-8000-000000000001"
-            ),
-            LegalEntity(
-                2, "Plan2 Consulting Ltd", "GB", "GBP", "7b1c6c1e-0000-4000-8000-000000000002"
-            ),
-        ],
+        legal_entities=us_and_uk("Plan2 Consulting", "7b1c6c1e"),
         regions=[Region(1, "North America", "US", 1), Region(2, "UK & Ireland", "GB", 2)],
         practices=[Practice(1, "Technology")],
         customers=[_customer(i) for i in ids],

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from sandbox.world.model import TIME_COLUMNS, World
+from sandbox.world.model import TIME_COLUMNS, LegalEntity, World
 
 LISTS = (
     "legal_entities", "regions", "practices", "customers", "opportunities", "rate_cards",
@@ -34,3 +34,12 @@ def custom_world(
         period_lock=period_lock,
         **(empty | {"time_entries": pl.DataFrame(schema=TIME_COLUMNS)} | parts),
     )
+
+
+def us_and_uk(firm: str, tenant: str) -> list[LegalEntity]:
+    """``firm``'s two legal entities: 1, "<firm> Inc." (US, USD) and 2, "<firm> Ltd" (GB, GBP),
+    whose Xero tenants are ``tenant``-0000-4000-8000-00000000000<id>."""
+    return [
+        LegalEntity(1, f"{firm} Inc.", "US", "USD", f"{tenant}-0000-4000-8000-000000000001"),
+        LegalEntity(2, f"{firm} Ltd", "GB", "GBP", f"{tenant}-0000-4000-8000-000000000002"),
+    ]
