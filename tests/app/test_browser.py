@@ -24,13 +24,11 @@ from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import upgrade
 from sync.store.tables import BillingEventRow, BusinessEventRow, TimeEntryRow
 from tests.app.seed import BILLABLE_ERROR, USD_INVOICE, seed, seed_operations
-from tests.app.serving import free_port, wait_until_up
+from tests.app.serving import CHROMIUM, free_port, headless_chromium, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "var" / "screenshots"
 SCREENSHOT = SCREENSHOTS / "billing.png"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = pytest.mark.browser
 
@@ -122,11 +120,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(dashboard: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def opened(

@@ -25,10 +25,8 @@ from sync.store.db import make_engine
 from sync.store.migrate import upgrade
 from sync.store.tables import AuditRow, ExceptionRow
 from tests.app.seed import OVER_24H_KEY, seed, seed_operations
-from tests.app.serving import free_port, wait_until_up
+from tests.app.serving import CHROMIUM, free_port, headless_chromium, wait_until_up
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 EVIL = "**bold** <img src=x onerror=alert(1)> [link](http://evil)"
 USERS = {
     "viewer": '{"sub": "viewer", "email": "viewer@firm.example", "email_verified": true}',
@@ -101,11 +99,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def browser(served: dict[str, Any]) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def test_an_anonymous_visitor_sees_the_sign_in_page_and_no_data(

@@ -20,7 +20,6 @@ from sandbox.world.model import (
     Employee,
     Holiday,
     Practice,
-    Region,
     TimeOff,
     TimeOffStatus,
     World,
@@ -97,8 +96,7 @@ def build_world() -> World:
         "meridian",
         TODAY,
         (date(2024, 9, 1), date(2026, 1, 1), date(2026, 2, 28)),
-        legal_entities=us_and_uk("Meridian Advisory", "9f1c0d4e"),
-        regions=[Region(1, "North America", "US", 1), Region(2, "Europe", "GB", 2)],
+        **us_and_uk("Meridian Advisory", "9f1c0d4e", "Europe"),
         practices=[Practice(1, "Strategy"), Practice(2, "Technology"), Practice(3, "Operations")],
         employees=[_employee(row) for row in _PEOPLE],
         time_off=[

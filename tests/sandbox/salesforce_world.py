@@ -26,7 +26,6 @@ from sandbox.world.model import (
     Practice,
     RateCard,
     RateCardVersion,
-    Region,
     World,
 )
 from tests.sandbox.worlds import custom_world, us_and_uk
@@ -115,8 +114,7 @@ def salesforce_world(customers: int = 450) -> World:
         "Salesforce test firm",
         TODAY,
         (date(2023, 9, 1), date(2025, 1, 1), date(2025, 1, 31)),
-        legal_entities=us_and_uk("Plan2 Consulting", "7b1c6c1e"),
-        regions=[Region(1, "North America", "US", 1), Region(2, "UK & Ireland", "GB", 2)],
+        **us_and_uk("Plan2 Consulting", "7b1c6c1e", "UK & Ireland"),
         practices=[Practice(1, "Technology")],
         customers=[_customer(i) for i in ids],
         opportunities=[_opportunity(i) for i in ids],

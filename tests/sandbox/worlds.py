@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from sandbox.world.model import TIME_COLUMNS, LegalEntity, World
+from sandbox.world.model import TIME_COLUMNS, LegalEntity, Region, World
 
 LISTS = (
     "legal_entities", "regions", "practices", "customers", "opportunities", "rate_cards",
@@ -36,10 +36,14 @@ def custom_world(
     )
 
 
-def us_and_uk(firm: str, tenant: str) -> list[LegalEntity]:
-    """``firm``'s two legal entities: 1, "<firm> Inc." (US, USD) and 2, "<firm> Ltd" (GB, GBP),
-    whose Xero tenants are ``tenant``-0000-4000-8000-00000000000<id>."""
-    return [
-        LegalEntity(1, f"{firm} Inc.", "US", "USD", f"{tenant}-0000-4000-8000-000000000001"),
-        LegalEntity(2, f"{firm} Ltd", "GB", "GBP", f"{tenant}-0000-4000-8000-000000000002"),
-    ]
+def us_and_uk(firm: str, tenant: str, uk_region: str) -> dict[str, Any]:
+    """``firm``'s legal entities and regions: 1, "<firm> Inc." (US, USD) in North America and
+    2, "<firm> Ltd" (GB, GBP) in ``uk_region``, whose Xero tenants are
+    ``tenant``-0000-4000-8000-00000000000<id>."""
+    return {
+        "legal_entities": [
+            LegalEntity(1, f"{firm} Inc.", "US", "USD", f"{tenant}-0000-4000-8000-000000000001"),
+            LegalEntity(2, f"{firm} Ltd", "GB", "GBP", f"{tenant}-0000-4000-8000-000000000002"),
+        ],
+        "regions": [Region(1, "North America", "US", 1), Region(2, uk_region, "GB", 2)],
+    }
