@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 
 Columns = dict[str, pl.DataType | type[pl.DataType]]
-UTC_TIME = pl.Datetime("us", "UTC")
 
 
 def frame(schema: Columns, rows: Iterable[Sequence[object]]) -> pl.DataFrame:

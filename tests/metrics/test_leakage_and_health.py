@@ -8,7 +8,8 @@ import pytest
 
 from metrics.health import flow_health, open_exceptions, vendor_calls
 from metrics.leakage import revenue_leakage
-from tests.metrics.frames import UTC_TIME, Columns, frame
+from metrics.load import EXCEPTIONS, RUNS
+from tests.metrics.frames import Columns, frame
 
 ENTRY: Columns = {"spent_date": pl.Date, "hours": pl.Float64, "currency": pl.String}
 FLAGS: Columns = {"approved": pl.Boolean, "billable": pl.Boolean}
@@ -49,7 +50,8 @@ NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 
 
 def test_flow_health_counts_runs_errors_throughput_and_lag() -> None:
-    runs = pl.DataFrame(
+    runs = frame(
+        RUNS,
         [
             (
                 "billable",
@@ -62,15 +64,6 @@ def test_flow_health_counts_runs_errors_throughput_and_lag() -> None:
             ("billable", NOW - timedelta(minutes=10), NOW - timedelta(minutes=9), "failed", 0, 0),
             ("billable", NOW - timedelta(minutes=5), None, "running", 0, 0),
         ],
-        orient="row",
-        schema={
-            "flow": pl.String,
-            "started_at": UTC_TIME,
-            "finished_at": UTC_TIME,
-            "status": pl.String,
-            "records_in": pl.Int64,
-            "exceptions": pl.Int64,
-        },
     )
     row = flow_health(runs, now=NOW).row(0, named=True)
     assert (row["runs"], row["failed_runs"], row["run_error_rate"]) == (2, 1, 0.5)
@@ -105,17 +98,9 @@ def test_vendor_call_latency_retries_and_throttling() -> None:
     assert row["p50_ms"] == pytest.approx(30.0) and row["p99_ms"] == pytest.approx(400.0)
 
 
-EXCEPTION: Columns = {"flow": pl.String, "category": pl.String, "status": pl.String}
-AT_RISK: Columns = {
-    "first_seen": UTC_TIME,
-    "value_at_risk": pl.Decimal(18, 2),
-    "currency": pl.String,
-}
-
-
 def exceptions(*rows: tuple[str, datetime, Decimal | None, str | None]) -> pl.DataFrame:
     """Billable ``negative_hours`` exceptions: (status, first seen, value at risk, currency)."""
-    return frame(EXCEPTION | AT_RISK, [("billable", "negative_hours", *row) for row in rows])
+    return frame(EXCEPTIONS, [("billable", "negative_hours", *row) for row in rows])
 
 
 def test_open_exceptions_by_category_with_age_and_value() -> None:
