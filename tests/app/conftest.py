@@ -1,6 +1,7 @@
 """Dashboard fixtures: a store URL in the environment; streamlit caches emptied around tests;
 the dashboard served as the launcher serves it (on loopback), with error details kept for the
-test's own messages; ``[auth]`` roles for the sign-in tests."""
+test's own messages; the seeded store, with the operations rows or without; ``[auth]`` roles
+for the sign-in tests."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import Engine
 from streamlit import config
 
 from sync.store.db import make_engine
 from sync.store.migrate import upgrade
-from tests.app.seed import seed
+from tests.app.seed import seed, seed_operations
 
 APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 
@@ -69,6 +71,16 @@ def seeded_url(store_url: str) -> str:
     seed(engine, datetime.now(UTC).date())
     engine.dispose()
     return store_url
+
+
+@pytest.fixture
+def operations(seeded_url: str) -> Iterator[tuple[Engine, dict[str, int]]]:
+    """The seeded store plus :func:`tests.app.seed.seed_operations`: its engine, and the
+    exception ids by record key."""
+    engine = make_engine(seeded_url)
+    ids = seed_operations(engine, datetime.now(UTC))
+    yield engine, ids
+    engine.dispose()
 
 
 @pytest.fixture

@@ -8,11 +8,8 @@ as a screenshot under ``var/screenshots/`` for a person to look at.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,33 +26,13 @@ from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import upgrade
 from sync.store.tables import BillingEventRow, BusinessEventRow, TimeEntryRow
 from tests.app.seed import BILLABLE_ERROR, USD_INVOICE, seed, seed_operations
+from tests.app.serving import CHROMIUM, free_port, headless_chromium, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "var" / "screenshots"
 SCREENSHOT = SCREENSHOTS / "billing.png"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_healthy(url: str, server: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"streamlit at {url} never became healthy")
 
 
 def _backing_time(session: Session) -> None:
@@ -106,7 +83,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     alerts.evaluate_and_notify(engine, settings, datetime.now(UTC))
     engine.dispose()
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PLAN2CASH__DATABASE_URL": url,
@@ -135,7 +112,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, server, time.monotonic() + 30)
+        wait_until_up(f"{base}/_stcore/health", server, seconds=30)
         yield base
     finally:
         server.terminate()
@@ -147,18 +124,23 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(dashboard: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
+
+
+def opened(
+    browser: Any, url: str, heading: str, *, height: int, width: int = 1600
+) -> tuple[Any, Any]:
+    """A new page on ``url`` once its ``heading`` shows; and playwright's ``expect``."""
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url, timeout=30_000)
+    expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=30_000)
+    return page, expect
 
 
 def test_billing_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
-    expect = pytest.importorskip("playwright.sync_api").expect
-    page = browser.new_page(viewport={"width": 1600, "height": 2800})
-    page.goto(f"{dashboard}/billing", timeout=30_000)
-    expect(page.get_by_role("heading", name="Billing")).to_be_visible(timeout=30_000)
+    page, expect = opened(browser, f"{dashboard}/billing", "Billing", height=2800)
     page.wait_for_selector('[data-testid="stMetric"]', timeout=30_000)
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
     expect(page.get_by_text("WIP, unbilled — USD")).to_be_visible()
@@ -180,10 +162,7 @@ def test_billing_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
 
 
 def test_exceptions_page_renders_and_selects_in_chromium(dashboard: str, browser: Any) -> None:
-    expect = pytest.importorskip("playwright.sync_api").expect
-    page = browser.new_page(viewport={"width": 1600, "height": 2400})
-    page.goto(f"{dashboard}/exceptions", timeout=30_000)
-    expect(page.get_by_role("heading", name="Exceptions")).to_be_visible(timeout=30_000)
+    page, expect = opened(browser, f"{dashboard}/exceptions", "Exceptions", height=2400)
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
     tiles = page.locator('[data-testid="stMetric"]')
     expect(tiles.filter(has_text="Value at risk — USD")).to_be_visible()
@@ -200,10 +179,7 @@ def test_exceptions_page_renders_and_selects_in_chromium(dashboard: str, browser
 
 
 def test_health_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
-    expect = pytest.importorskip("playwright.sync_api").expect
-    page = browser.new_page(viewport={"width": 1600, "height": 2200})
-    page.goto(f"{dashboard}/health", timeout=30_000)
-    expect(page.get_by_role("heading", name="Integration health")).to_be_visible(timeout=30_000)
+    page, expect = opened(browser, f"{dashboard}/health", "Integration health", height=2200)
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
     expect(page.get_by_role("heading", name="Recent failed runs")).to_be_visible()
     expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(4, timeout=15_000)
@@ -219,10 +195,7 @@ def test_health_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
 def test_overview_renders_and_drills_from_a_bar_in_chromium(dashboard: str, browser: Any) -> None:
     """The default page, 1400 px wide as an executive's laptop: tiles, then a WIP bar clicked
     lists the billing events behind it."""
-    expect = pytest.importorskip("playwright.sync_api").expect
-    page = browser.new_page(viewport={"width": 1400, "height": 2200})
-    page.goto(dashboard, timeout=30_000)
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=30_000)
+    page, expect = opened(browser, dashboard, "Overview", height=2200, width=1400)
     page.wait_for_selector('[data-testid="stMetric"]', timeout=30_000)
     expect(page.get_by_text("WIP, unbilled — USD")).to_be_visible()
     page.get_by_role("tab", name="WIP").click()

@@ -7,8 +7,6 @@ database: who the audit log names, and that a refused action changed nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +18,9 @@ from streamlit.testing.v1 import AppTest
 from app import data, signin
 from sync.access import Forbidden, Identity, Role
 from sync.replay import ExceptionFilter
-from sync.store.db import make_engine
 from sync.store.tables import AuditRow, ExceptionRow
 from tests.app.conftest import APP, shown
-from tests.app.seed import FIXABLE_KEY, OVER_24H_KEY, seed_operations
+from tests.app.seed import FIXABLE_KEY, OVER_24H_KEY
 
 EXCEPTIONS = str(Path("app_pages") / "exceptions.py")
 VIEWER = {"is_logged_in": True, "email": "viewer@firm.example"}
@@ -32,14 +29,6 @@ ADMIN = {"is_logged_in": True, "email": "admin@firm.example"}
 GROUP_OPERATOR = {"is_logged_in": True, "email": "li@elsewhere.example", "groups": ["Finance-Ops"]}
 STRANGER = {"is_logged_in": True, "email": "stranger@elsewhere.example"}
 EVIL = "**bold** <img src=x onerror=alert(1)> [link](http://evil)"
-
-
-@pytest.fixture
-def store(seeded_url: str) -> Iterator[tuple[Engine, dict[str, int]]]:
-    engine = make_engine(seeded_url)
-    ids = seed_operations(engine, datetime.now(UTC))
-    yield engine, ids
-    engine.dispose()
 
 
 def dashboard(user: dict[str, Any] | None) -> AppTest:
@@ -76,7 +65,7 @@ def status_of(engine: Engine, exception_id: int) -> str:
 
 @pytest.mark.usefixtures("oidc_roles")
 def test_an_anonymous_visitor_sees_only_the_sign_in_page(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
     at = dashboard({"is_logged_in": False})
     assert at.button(key="sign_in").label == "Sign in"
@@ -87,7 +76,7 @@ def test_an_anonymous_visitor_sees_only_the_sign_in_page(
 
 
 @pytest.mark.usefixtures("oidc_roles")
-def test_a_cookie_from_a_header_is_not_a_sign_in(store: tuple[Engine, dict[str, int]]) -> None:
+def test_a_cookie_from_a_header_is_not_a_sign_in(operations: tuple[Engine, dict[str, int]]) -> None:
     """In oidc mode only Streamlit's own sign-in counts: an e-mail without ``is_logged_in``
     (what a trusted header would give) opens nothing."""
     at = dashboard({"email": "admin@firm.example"})
@@ -97,7 +86,7 @@ def test_a_cookie_from_a_header_is_not_a_sign_in(store: tuple[Engine, dict[str, 
 
 @pytest.mark.usefixtures("oidc_roles")
 def test_a_signed_in_person_with_no_role_is_told_to_ask(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
     at = dashboard(STRANGER)
     assert any(signin.NO_ACCESS in e.value for e in at.error)
@@ -108,16 +97,16 @@ def test_a_signed_in_person_with_no_role_is_told_to_ask(
 
 
 @pytest.mark.usefixtures("oidc_roles")
-def test_an_unverified_email_gets_no_role(store: tuple[Engine, dict[str, int]]) -> None:
+def test_an_unverified_email_gets_no_role(operations: tuple[Engine, dict[str, int]]) -> None:
     at = dashboard(ADMIN | {"email_verified": False})
     assert any(signin.NO_ACCESS in e.value for e in at.error)
 
 
 @pytest.mark.usefixtures("oidc_roles")
 def test_a_viewer_reads_every_page_but_acts_on_nothing_and_sees_no_payload(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
-    engine, ids = store
+    engine, ids = operations
     at = dashboard(VIEWER)
     assert at.title[0].value == "Overview"
     assert any("viewer@firm.example" in shown(c.value) for c in at.sidebar.caption)
@@ -133,12 +122,12 @@ def test_a_viewer_reads_every_page_but_acts_on_nothing_and_sees_no_payload(
 
 @pytest.mark.usefixtures("oidc_roles")
 def test_a_page_that_forgets_to_disable_a_button_is_still_refused_by_the_engine(
-    store: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+    operations: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The page hides nothing the engine relies on: with the page's own check removed, a
     viewer's click reaches the engine, which refuses it and audits the refusal; the page says
     which role is needed, and nothing changed."""
-    engine, ids = store
+    engine, ids = operations
     target = ids[OVER_24H_KEY]
     monkeypatch.setattr(signin, "needs", lambda *_, **__: None)
     at = exceptions_page(VIEWER, select=target)
@@ -155,9 +144,9 @@ def test_a_page_that_forgets_to_disable_a_button_is_still_refused_by_the_engine(
 
 @pytest.mark.usefixtures("oidc_roles")
 def test_an_operator_replays_and_the_audit_names_them(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
-    engine, ids = store
+    engine, ids = operations
     target = ids[OVER_24H_KEY]
     at = exceptions_page(OPERATOR, select=target)
     assert at.json  # an operator sees the payload
@@ -173,8 +162,8 @@ def test_an_operator_replays_and_the_audit_names_them(
 
 
 @pytest.mark.usefixtures("oidc_roles")
-def test_a_group_claim_grants_its_role(store: tuple[Engine, dict[str, int]]) -> None:
-    engine, ids = store
+def test_a_group_claim_grants_its_role(operations: tuple[Engine, dict[str, int]]) -> None:
+    engine, ids = operations
     target = ids[OVER_24H_KEY]
     at = exceptions_page(GROUP_OPERATOR, select=target)
     at.segmented_control(key="one_action").set_value("Resolve").run()
@@ -186,8 +175,8 @@ def test_a_group_claim_grants_its_role(store: tuple[Engine, dict[str, int]]) -> 
 
 
 @pytest.mark.usefixtures("oidc_roles")
-def test_an_admin_edits_and_replays(store: tuple[Engine, dict[str, int]]) -> None:
-    engine, ids = store
+def test_an_admin_edits_and_replays(operations: tuple[Engine, dict[str, int]]) -> None:
+    engine, ids = operations
     target = ids[FIXABLE_KEY]
     at = exceptions_page(ADMIN, select=target)
     assert not at.text_area(key="one_edit").disabled
@@ -204,7 +193,7 @@ def test_an_admin_edits_and_replays(store: tuple[Engine, dict[str, int]]) -> Non
 
 @pytest.mark.usefixtures("oidc_roles")
 def test_an_operator_may_not_act_on_more_than_the_bulk_limit(
-    store: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+    operations: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PLAN2CASH__AUTH__BULK_LIMIT", "2")
     data.settings.clear()
@@ -216,11 +205,11 @@ def test_an_operator_may_not_act_on_more_than_the_bulk_limit(
 
 @pytest.mark.usefixtures("oidc_roles")
 def test_a_forged_replay_with_a_viewer_identity_is_refused_and_audited(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
     """The dashboard's data function, called directly as a forged request would: the engine
     refuses the viewer, audits it, and nothing changes."""
-    engine, ids = store
+    engine, ids = operations
     target = ids[FIXABLE_KEY]
     viewer = Identity("viewer@firm.example", Role.VIEWER, "oidc")
     with pytest.raises(Forbidden, match="needs the operator role"):
@@ -238,7 +227,7 @@ def test_a_forged_replay_with_a_viewer_identity_is_refused_and_audited(
 
 @pytest.mark.usefixtures("header_roles")
 def test_header_mode_takes_the_proxys_email_and_groups(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
     at = dashboard({"email": "li@elsewhere.example", "groups": "staff,finance-ops"})
     assert at.title[0].value == "Overview"
@@ -248,14 +237,14 @@ def test_header_mode_takes_the_proxys_email_and_groups(
 
 @pytest.mark.usefixtures("header_roles")
 def test_header_mode_without_the_header_opens_nothing(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
     at = dashboard({"email": None})
     assert any("no user arrived" in e.value for e in at.error)
     assert not at.metric and not at.dataframe
 
 
-def test_demo_mode_says_so_on_every_page(store: tuple[Engine, dict[str, int]]) -> None:
+def test_demo_mode_says_so_on_every_page(operations: tuple[Engine, dict[str, int]]) -> None:
     at = dashboard(None)
     assert at.warning[0].value == signin.DEMO_BANNER
     at.switch_page(EXCEPTIONS).run()
@@ -264,7 +253,7 @@ def test_demo_mode_says_so_on_every_page(store: tuple[Engine, dict[str, int]]) -
 
 
 def test_demo_mode_off_loopback_is_refused_in_the_page(
-    store: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+    operations: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server started on every interface by hand (not by the launcher) shows no data."""
     before = st_config.get_option("server.address")
@@ -280,7 +269,7 @@ def test_demo_mode_off_loopback_is_refused_in_the_page(
 
 
 def test_a_real_vendor_in_sandbox_mode_is_refused_in_the_page(
-    store: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+    operations: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PLAN2CASH__HARVEST__BASE_URL", "https://firm.harvestapp.com/v2")
     data.settings.clear()
@@ -291,10 +280,10 @@ def test_a_real_vendor_in_sandbox_mode_is_refused_in_the_page(
     assert not at.metric and not at.dataframe
 
 
-def test_vendor_text_is_shown_literally(store: tuple[Engine, dict[str, int]]) -> None:
+def test_vendor_text_is_shown_literally(operations: tuple[Engine, dict[str, int]]) -> None:
     """A reason written as Markdown and HTML reaches the page escaped: the reader sees the
     characters, no emphasis, no image, no link."""
-    engine, ids = store
+    engine, ids = operations
     target = ids[OVER_24H_KEY]
     with engine.begin() as c:
         c.execute(

@@ -9,11 +9,8 @@ audit log names them. Screenshots of each step go to the test's temporary folder
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,9 +25,8 @@ from sync.store.db import make_engine
 from sync.store.migrate import upgrade
 from sync.store.tables import AuditRow, ExceptionRow
 from tests.app.seed import OVER_24H_KEY, seed, seed_operations
+from tests.app.serving import CHROMIUM, free_port, headless_chromium, wait_until_up
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 EVIL = "**bold** <img src=x onerror=alert(1)> [link](http://evil)"
 USERS = {
     "viewer": '{"sub": "viewer", "email": "viewer@firm.example", "email_verified": true}',
@@ -73,7 +69,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         c.execute(
             update(ExceptionRow).where(ExceptionRow.id == ids[OVER_24H_KEY]).values(reason=EVIL)
         )
-    idp_port, port = _free_port(), _free_port()
+    idp_port, port = free_port(), free_port()
     provider = subprocess.Popen(
         [mock, "--port", str(idp_port), *(a for u in USERS.values() for a in ("--user-claims", u))],
         stdout=subprocess.DEVNULL,
@@ -83,10 +79,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     config.write_text(CONFIG.format(port=port, idp=idp_port))
     dashboard: Launch | None = None
     try:
-        _wait(f"http://localhost:{idp_port}/.well-known/openid-configuration", provider)
+        wait_until_up(f"http://localhost:{idp_port}/.well-known/openid-configuration", provider)
         settings = load_settings(config)
         dashboard = launch(settings, port=port, store_url=store, config=config)
-        _wait(f"http://127.0.0.1:{port}/_stcore/health", dashboard.start())
+        wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", dashboard.start())
         yield {
             "url": f"http://127.0.0.1:{port}",
             "engine": engine,
@@ -103,11 +99,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def browser(served: dict[str, Any]) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def test_an_anonymous_visitor_sees_the_sign_in_page_and_no_data(
@@ -196,22 +189,3 @@ def _select_row(page: Any, row: int) -> None:
     box = grid.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * row + 17)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"{url}: its server exited with {process.returncode}"
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} never answered")

@@ -6,13 +6,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,6 +20,7 @@ from sync.access import AuthMode, AuthSettings, OidcSettings
 from sync.loopback import DemoRefused, demo_refusals
 from sync.settings import Mode, Settings
 from sync.settings_checks import is_loopback_host
+from tests.app.serving import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_SECRET = "s3cret-client-value"
@@ -166,7 +164,7 @@ def test_plan2cash_demo_refuses_before_starting_anything(tmp_path: Path) -> None
         "PLAN2CASH__DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo", "--port", str(_free_port())],
+        [sys.executable, "-m", "app.cli", "demo", "--port", str(free_port())],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2
@@ -181,13 +179,13 @@ def test_plan2cash_demo_refuses_before_starting_anything(tmp_path: Path) -> None
 def test_the_demo_dashboard_is_bound_to_loopback_only(tmp_path: Path) -> None:
     """The real server the demo starts: every socket it listens on is a loopback one."""
     psutil = pytest.importorskip("psutil")
-    port = _free_port()
+    port = free_port()
     dashboard = launch(settings(database_url=f"sqlite:///{tmp_path / 's.db'}"), port=port)
     (tmp_path / "empty.toml").touch()
     dashboard.env["PLAN2CASH_CONFIG"] = str(tmp_path / "empty.toml")
     process = dashboard.start()
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}", process)
+        wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", process)
         listening = [
             c.laddr
             for c in psutil.Process(process.pid).net_connections(kind="inet")
@@ -197,22 +195,3 @@ def test_the_demo_dashboard_is_bound_to_loopback_only(tmp_path: Path) -> None:
         assert all(is_loopback_host(a.ip) for a in listening), listening
     finally:
         dashboard.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"streamlit exited with {process.returncode}"
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"streamlit at {url} never became healthy")

@@ -35,7 +35,7 @@ from collectors.pacing import Pacer
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.bamboohr import BambooHREmulator
 from tests.sandbox.bamboohr_world import NOW, PART_TIMER_ID, TERMINATED_ID, build_world
-from tests.sandbox.conftest import FakeClock
+from tests.sandbox.clock import FakeClock
 
 KEY = "sandbox-bamboohr-key"
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
@@ -57,27 +57,19 @@ class Counting(httpx.BaseTransport):
         self.inner.close()
 
 
-@pytest.fixture
-def bamboo_clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def emulator(bamboo_clock: FakeClock) -> BambooHREmulator:
-    return BambooHREmulator(build_world(), now=bamboo_clock)
-
-
 def connect(
-    emulator: BambooHREmulator, **settings: Any
+    bamboo_emulator: BambooHREmulator, **settings: Any
 ) -> tuple[BambooHRConnector, httpx.Client, Counting]:
-    transport = Counting(InProcessTransport(emulator.app))
+    transport = Counting(InProcessTransport(bamboo_emulator.app))
     connector = BambooHRConnector(BambooHRSettings(**settings), transport=transport, pacer=Pacer())
     return connector, connector.client(), transport
 
 
 @pytest.fixture
-def wired(emulator: BambooHREmulator) -> Iterator[tuple[BambooHRConnector, httpx.Client, Counting]]:
-    connector, client, transport = connect(emulator, page_limit=5)
+def wired(
+    bamboo_emulator: BambooHREmulator,
+) -> Iterator[tuple[BambooHRConnector, httpx.Client, Counting]]:
+    connector, client, transport = connect(bamboo_emulator, page_limit=5)
     with client:
         yield connector, client, transport
 
@@ -124,7 +116,7 @@ def test_the_single_employee_read_supplies_capacity_and_termination(
 
 def test_changed_since_feeds_an_incremental_run(
     wired: tuple[BambooHRConnector, httpx.Client, Counting],
-    emulator: BambooHREmulator,
+    bamboo_emulator: BambooHREmulator,
     bamboo_clock: FakeClock,
 ) -> None:
     connector, client, _ = wired
@@ -135,8 +127,8 @@ def test_changed_since_feeds_an_incremental_run(
     assert all(stamp <= first.latest for stamp in again.changed.values())  # nothing new
 
     bamboo_clock.advance(minutes=5)
-    emulator.terminate(3, date(2026, 3, 12))
-    emulator.delete_employee(6)
+    bamboo_emulator.terminate(3, date(2026, 3, 12))
+    bamboo_emulator.delete_employee(6)
     third = connector.changed(client, first.latest)
     assert third.latest > first.latest
     new = {i for i, stamp in third.changed.items() if stamp > first.latest}
@@ -151,7 +143,7 @@ def test_changed_since_feeds_an_incremental_run(
 
 def test_the_employees_stream_carries_its_cursor(
     wired: tuple[BambooHRConnector, httpx.Client, Counting],
-    emulator: BambooHREmulator,
+    bamboo_emulator: BambooHREmulator,
     bamboo_clock: FakeClock,
 ) -> None:
     """What the shared contract suite checks: a full read, the cursor per record, and a second
@@ -167,7 +159,7 @@ def test_the_employees_stream_carries_its_cursor(
     assert all(to_resource(r).updated_at <= high for r in again)
 
     bamboo_clock.advance(minutes=1)
-    emulator.edit_employee(5, role="Senior Consultant")
+    bamboo_emulator.edit_employee(5, role="Senior Consultant")
     changed = [to_resource(r) for page in connector.pages(client, "employees", high) for r in page]
     newer = [r for r in changed if r.updated_at > high]
     assert [(r.source_id, r.role) for r in newer] == [("5", "Senior Consultant")]
@@ -210,15 +202,15 @@ def test_throttling_is_retried_after_retry_after(today: datetime, status: int) -
 
 
 def test_the_api_key_never_reaches_logs_or_errors(
-    emulator: BambooHREmulator, caplog: pytest.LogCaptureFixture
+    bamboo_emulator: BambooHREmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    connector, client, _ = connect(emulator, api_key=SecretStr(KEY))
+    connector, client, _ = connect(bamboo_emulator, api_key=SecretStr(KEY))
     with client:
         resources(connector, client)
         connector.changed(client, LONG_AGO)
     wrong = "wrong-key-0123456789"
-    bad, bad_client, _ = connect(emulator, api_key=SecretStr(wrong))
+    bad, bad_client, _ = connect(bamboo_emulator, api_key=SecretStr(wrong))
     with bad_client, pytest.raises(AuthError) as refused:
         bad.changed(bad_client, LONG_AGO)
     assert "401" in str(refused.value) and "Invalid API key" in str(refused.value)
@@ -243,10 +235,10 @@ def test_schema_drift_is_reported_per_record() -> None:
         to_whos_out({"id": 1, "type": "birthday", "start": "2026-01-01", "end": "2026-01-01"})
 
 
-def test_webhook_verification(emulator: BambooHREmulator) -> None:
-    headers, body = emulator.webhook_delivery("employee.updated", [3])
+def test_webhook_verification(bamboo_emulator: BambooHREmulator) -> None:
+    headers, body = bamboo_emulator.webhook_delivery("employee.updated", [3])
     sent = NOW.timestamp()
-    key = SecretStr(emulator.webhook_key)
+    key = SecretStr(bamboo_emulator.webhook_key)
     assert verify_webhook(headers, body, key, now=sent + 10)
     assert verify_webhook({k.lower(): v for k, v in headers.items()}, body, key, now=sent)
     assert not verify_webhook(headers, body.replace(b"Technology", b"Marketing!"), key, now=sent)
@@ -257,15 +249,15 @@ def test_webhook_verification(emulator: BambooHREmulator) -> None:
     assert not verify_webhook(stale, body, key, now=sent)
 
 
-def test_webhook_verification_accepts_a_base64_digest(emulator: BambooHREmulator) -> None:
-    headers, body = emulator.webhook_delivery("employee.created", [1])
+def test_webhook_verification_accepts_a_base64_digest(bamboo_emulator: BambooHREmulator) -> None:
+    headers, body = bamboo_emulator.webhook_delivery("employee.created", [1])
     digest = hmac.new(
-        emulator.webhook_key.encode(),
+        bamboo_emulator.webhook_key.encode(),
         body + headers["X-BambooHR-Timestamp"].encode(),
         hashlib.sha256,
     ).digest()
     as_base64 = headers | {"X-BambooHR-Signature": base64.b64encode(digest).decode()}
-    assert verify_webhook(as_base64, body, emulator.webhook_key, now=NOW.timestamp())
+    assert verify_webhook(as_base64, body, bamboo_emulator.webhook_key, now=NOW.timestamp())
 
 
 def test_settings_bound_the_page_limit() -> None:

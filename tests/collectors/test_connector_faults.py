@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 import pytest
@@ -35,14 +36,21 @@ class Target:
     extra: tuple[FaultKind, ...] = ()
 
 
+def _records(
+    connector: Any, stream: str, normalize: Callable[[dict[str, Any]], Any], *since: None
+) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]]:
+    """Each raw record of ``stream``, with the call that normalizes it."""
+    with connector.client() as client:
+        for page in connector.pages(client, stream, *since):
+            yield from ((raw, partial(normalize, raw)) for raw in page)
+
+
 def _harvest(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]]:
     settings = harvest.HarvestSettings(per_page=50, timeout_seconds=TIMEOUT)
     connector = harvest.HarvestConnector(
         settings, transport=box.transports()["harvest"], policy=POLICY
     )
-    with connector.client() as client:
-        for page in connector.pages(client, "users"):
-            yield from ((raw, lambda raw=raw: harvest.to_resource(raw)) for raw in page)
+    return _records(connector, "users", harvest.to_resource)
 
 
 def _xero(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]]:
@@ -61,9 +69,7 @@ def _salesforce(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any
     connector = salesforce.SalesforceConnector(
         settings, transport=box.transports()["salesforce"], policy=POLICY
     )
-    with connector.client() as client:
-        for page in connector.pages(client, "accounts"):
-            yield from ((raw, lambda raw=raw: salesforce.to_customer(raw)) for raw in page)
+    return _records(connector, "accounts", salesforce.to_customer)
 
 
 def _kantata(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]]:
@@ -89,9 +95,7 @@ def _bamboohr(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]
     connector = bamboohr.BambooHRConnector(
         settings, transport=box.transports()["bamboohr"], policy=POLICY
     )
-    with connector.client() as client:
-        for page in connector.pages(client, "employees", None):
-            yield from ((raw, lambda raw=raw: bamboohr.to_resource(raw)) for raw in page)
+    return _records(connector, "employees", bamboohr.to_resource, None)
 
 
 TARGETS = [

@@ -11,17 +11,14 @@ spans.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
 
@@ -31,9 +28,17 @@ from collectors.errors import SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
 from sandbox.server import Sandbox
+from tests.collectors.records import xero_invoice
 
 TODAY = date(2026, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
+
+
+class Connector(Protocol):
+    def client(self) -> httpx.Client: ...
+
+
+C = TypeVar("C", bound=Connector)
 Pages = Callable[[str, datetime | None], Iterator[list[dict[str, Any]]]]
 
 
@@ -75,13 +80,20 @@ class Watching(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
+def watched(
+    box: Sandbox, vendor: str, make: Callable[..., C], settings: Any
+) -> tuple[C, httpx.Client, dict[str, Any]]:
+    """A connector ``make(settings)`` on the sandbox's ``vendor``, behind :class:`Watching`; its
+    open client; and the ``Reader`` fields that close it and list the credentials it sent."""
+    seen: list[str] = []
+    connector = make(settings, transport=Watching(box.transports()[vendor], seen), policy=FAST)
+    client = connector.client()
+    return connector, client, {"close": client.close, "seen_headers": seen}
+
+
 def open_harvest(box: Sandbox) -> Reader:
     settings = harvest.HarvestSettings(per_page=50)
-    seen: list[str] = []
-    connector = harvest.HarvestConnector(
-        settings, transport=Watching(box.transports()["harvest"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "harvest", harvest.HarvestConnector, settings)
     return Reader(
         pages=lambda stream, since: connector.pages(client, stream, since),
         normalize={
@@ -96,21 +108,16 @@ def open_harvest(box: Sandbox) -> Reader:
         page_size=50,
         secrets=[settings.token.get_secret_value()],
         planted=set(box.firm.faults),
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
 
 
 def open_xero(box: Sandbox) -> Reader:
     settings = xero.XeroSettings(page_size=3)
-    seen: list[str] = []
-    connector = xero.XeroConnector(
-        settings, transport=Watching(box.transports()["xero"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "xero", xero.XeroConnector, settings)
     tenant = connector.tenant_id(client)
     contact = str(box.xero.contacts()[0]["ContactID"])
-    invoices = [(f"k{n}", _invoice(f"CS-{n}", contact)) for n in range(7)]
+    invoices = [(f"k{n}", xero_invoice(f"CS-{n}", contact)) for n in range(7)]
     connector.post_invoices(client, tenant, invoices)  # the sandbox books start empty
     return Reader(
         pages=lambda stream, since: connector.pages(client, stream, tenant, since),
@@ -119,31 +126,13 @@ def open_xero(box: Sandbox) -> Reader:
         key={name: s.key for name, s in connector.streams.items()},
         page_size=3,
         secrets=[settings.client_secret.get_secret_value()],
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
-
-
-def _invoice(number: str, contact: str) -> dict[str, Any]:
-    return {
-        "Type": "ACCREC",
-        "Contact": {"ContactID": contact},
-        "InvoiceNumber": number,
-        "Date": "2026-11-01",
-        "DueDate": "2026-12-01",
-        "LineAmountTypes": "NoTax",
-        "Status": "AUTHORISED",
-        "LineItems": [{"Description": "Services", "Quantity": 1, "UnitAmount": 100}],
-    }
 
 
 def open_salesforce(box: Sandbox) -> Reader:
     settings = salesforce.SalesforceSettings(login_url=box.base_url("salesforce"), batch_size=200)
-    seen: list[str] = []
-    connector = salesforce.SalesforceConnector(
-        settings, transport=Watching(box.transports()["salesforce"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "salesforce", salesforce.SalesforceConnector, settings)
     return Reader(
         pages=lambda stream, since: connector.pages(client, stream, since),
         normalize={"accounts": salesforce.to_customer, "contracts": salesforce.to_contract},
@@ -151,18 +140,13 @@ def open_salesforce(box: Sandbox) -> Reader:
         key={"accounts": "Id", "contracts": "Id"},
         page_size=200,
         secrets=[settings.client_secret.get_secret_value()],
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
 
 
 def open_kantata(box: Sandbox) -> Reader:
     settings = kantata.KantataSettings(base_url=f"{box.base_url('kantata')}/api/v1", per_page=2)
-    seen: list[str] = []
-    connector = kantata.KantataConnector(
-        settings, transport=Watching(box.transports()["kantata"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "kantata", kantata.KantataConnector, settings)
     context: dict[str, kantata.KantataPage] = {}  # record id → the page that side-loaded it
 
     def pages(stream: str, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
@@ -177,8 +161,7 @@ def open_kantata(box: Sandbox) -> Reader:
         key={"workspaces": "id"},
         page_size=2,
         secrets=[settings.token.get_secret_value()],
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
 
 
@@ -186,11 +169,7 @@ def open_bamboohr(box: Sandbox) -> Reader:
     settings = bamboohr.BambooHRSettings(
         base_url=f"{box.base_url('bamboohr')}/api/gateway.php/meridian/v1", page_limit=5
     )
-    seen: list[str] = []
-    connector = bamboohr.BambooHRConnector(
-        settings, transport=Watching(box.transports()["bamboohr"], seen), policy=FAST
-    )
-    client = connector.client()
+    connector, client, wiring = watched(box, "bamboohr", bamboohr.BambooHRConnector, settings)
     return Reader(
         pages=lambda stream, since: connector.pages(client, stream, since),
         normalize={"employees": bamboohr.to_resource},
@@ -198,8 +177,7 @@ def open_bamboohr(box: Sandbox) -> Reader:
         key={"employees": "employeeId"},
         page_size=5,
         secrets=[settings.api_key.get_secret_value()],
-        close=client.close,
-        seen_headers=seen,
+        **wiring,
     )
 
 
@@ -224,18 +202,6 @@ PARAMS = [
 
 
 @pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    from collectors import http
-
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(http, "tracer", provider.get_tracer("contract-suite"))
-    yield exporter
-    provider.shutdown()
-
-
-@pytest.fixture
 def box() -> Iterator[Sandbox]:
     with Sandbox(7, today=TODAY) as sandbox:
         yield sandbox
@@ -255,11 +221,8 @@ def test_connector_contract(
     stream: str,
     box: Sandbox,
     spans: InMemorySpanExporter,
-    caplog: pytest.LogCaptureFixture,
+    debug_logs: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG)
     reader = adapter.open(box)
     try:
         first = read(reader, stream, None)
@@ -296,7 +259,7 @@ def test_connector_contract(
     # no secret in logs or spans
     secrets = [s for s in {*reader.secrets, *reader.seen_headers} if s]
     assert secrets
-    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in debug_logs.records)
     attributes = " ".join(
         f"{s.name} {dict(s.attributes or {})}" for s in spans.get_finished_spans()
     )

@@ -18,14 +18,13 @@ from collectors.entities import (
 )
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+HARVEST_ONE: dict[str, object] = {"source": "harvest", "source_id": "1", "updated_at": NOW}
 
 
 def entry(**overrides: object) -> TimeEntry:
     fields: dict[str, object] = {
         "id": "te_1",
-        "source": "harvest",
-        "source_id": "1",
-        "updated_at": NOW,
+        **HARVEST_ONE,
         "resource_id": "res_1",
         "project_id": "prj_1",
         "spent_date": date(2026, 11, 2),
@@ -61,32 +60,25 @@ def test_naive_datetime_is_rejected_and_aware_is_converted_to_utc() -> None:
     assert e.updated_at == NOW and e.updated_at.tzinfo == UTC
 
 
+def contract(**overrides: object) -> Contract:
+    fields: dict[str, object] = {
+        "id": "c",
+        **HARVEST_ONE,
+        "customer_id": "cus",
+        "name": "x",
+        "currency": "usd",
+    }
+    return Contract(**(fields | overrides))  # type: ignore[arg-type]
+
+
 def test_unknown_currency_is_rejected() -> None:
     with pytest.raises(ValidationError, match="unknown currency"):
-        Contract(
-            id="c",
-            source="harvest",
-            source_id="1",
-            updated_at=NOW,
-            customer_id="cus",
-            name="x",
-            currency="USS",
-        )
+        contract(currency="USS")
 
 
 def test_end_before_start_is_rejected() -> None:
     with pytest.raises(ValidationError, match="before start"):
-        Contract(
-            id="c",
-            source="harvest",
-            source_id="1",
-            updated_at=NOW,
-            customer_id="cus",
-            name="x",
-            currency="usd",
-            start=date(2026, 2, 1),
-            end=date(2026, 1, 1),
-        )
+        contract(start=date(2026, 2, 1), end=date(2026, 1, 1))
 
 
 def test_rate_card_finds_the_rate_in_force() -> None:

@@ -9,7 +9,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from collectors import harvest
@@ -22,6 +21,8 @@ from collectors.harvest import (
 )
 from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
+from tests.collectors import transports
+from tests.collectors.records import harvest_time_entry
 
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 
@@ -78,17 +79,7 @@ def test_one_entry_maps_to_a_canonical_time_entry() -> None:
     assert e.approved_at is not None and e.vendor_rate == Decimal(150)
 
 
-class Counting(httpx.BaseTransport):
-    """Passes requests through and keeps them, to count what the connector sent."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
+class Counting(transports.Counting):
     def posts(self) -> list[str]:
         return [r.url.path.removeprefix("/v2") for r in self.requests if r.method == "POST"]
 
@@ -197,41 +188,22 @@ def test_user_assignments_are_provisioned_per_project_once(
     assert stored["hourly_rate"] == 180 and stored["use_default_rates"] is False
 
 
-def _entry(i: int, **over: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "id": i,
-        "spent_date": "2026-10-05",
-        "hours": 7.5,
-        "billable": True,
-        "is_closed": True,
-        "is_billed": False,
-        "user": {"id": 1, "name": "A"},
-        "project": {"id": 10, "code": "X"},
-        "client": {"id": 100, "currency": "USD"},
-        "task": {"id": 5, "name": "Consulting"},
-        "billable_rate": 150.0,
-        "created_at": "2026-10-20T10:00:00Z",
-        "updated_at": "2026-10-20T10:00:00Z",
-        "notes": "x",
-        "invoice": None,
-    }
-    return base | over
-
-
 def test_the_columnar_page_reader_agrees_with_the_record_by_record_one() -> None:
     from polars.testing import assert_frame_equal
 
     page: list[Any] = [
-        _entry(1),
-        _entry(2, hours="seven", spent_date="31/02/2026"),
-        _entry(3, is_closed=False, hours=-2),
-        _entry(4, invoice={"id": 9, "number": "A"}),
+        harvest_time_entry(1),
+        harvest_time_entry(2, hours="seven", spent_date="31/02/2026"),
+        harvest_time_entry(3, is_closed=False, hours=-2),
+        harvest_time_entry(4, invoice={"id": 9, "number": "A"}),
         "garbage",
         {"no": "id"},
-        _entry(6, hours=26, updated_at="2026-10-20T10:00:00+02:00"),
-        _entry(7, task=None, project=None),
-        _entry(8, hours=0.1, created_at="bad"),
-        _entry(9, updated_at="2026-11-25T18:31:00.123456+00:00", created_at="2026-11-25T18:31:00"),
+        harvest_time_entry(6, hours=26, updated_at="2026-10-20T10:00:00+02:00"),
+        harvest_time_entry(7, task=None, project=None),
+        harvest_time_entry(8, hours=0.1, created_at="bad"),
+        harvest_time_entry(
+            9, updated_at="2026-11-25T18:31:00.123456+00:00", created_at="2026-11-25T18:31:00"
+        ),
     ]
     assert_frame_equal(
         harvest.time_entries_frame(page),
@@ -240,7 +212,7 @@ def test_the_columnar_page_reader_agrees_with_the_record_by_record_one() -> None
 
 
 def test_a_value_no_column_can_hold_falls_back_to_reading_record_by_record() -> None:
-    page: list[Any] = [_entry(1), _entry(2, billable="yes", user="x")]
+    page: list[Any] = [harvest_time_entry(1), harvest_time_entry(2, billable="yes", user="x")]
     frame = harvest.time_entries_frame(page)
     assert frame["billable"].to_list() == [True, None]
     assert frame["resource_id"][1] is None and frame["source_id"].to_list() == ["1", "2"]

@@ -21,30 +21,9 @@ from collectors.harvest.pages import concat_pages
 from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync.flows.history import whole_days as whole_days_of_lists
+from tests.collectors.records import harvest_time_entry
 
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
-
-
-def _entry(i: int, **over: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": i,
-        "spent_date": "2026-11-02",
-        "hours": 7.5,
-        "billable": True,
-        "is_closed": True,
-        "is_billed": False,
-        "user": {"id": 10, "name": "Ada"},
-        "project": {"id": 20, "name": "P", "code": "P1"},
-        "client": {"id": 30, "name": "C"},
-        "task": {"id": 40, "name": "Design"},
-        "billable_rate": 150.0,
-        "created_at": "2026-11-02T17:00:00Z",
-        "updated_at": "2026-11-03T09:00:00Z",
-        "notes": "x",
-        "invoice": None,
-        "user_assignment": {"id": 5, "is_active": True, "hourly_rate": 150.0},
-    }
-    return base | over
 
 
 def _body(records: list[Any], following: str | None = None) -> bytes:
@@ -72,17 +51,21 @@ def test_a_sandbox_page_reads_into_the_frame_the_mapping_builds(box: Sandbox) ->
 
 def test_numbers_nulls_and_odd_values_read_as_the_mapping_reads_them() -> None:
     records: list[Any] = [
-        _entry(1),
-        _entry(2, hours="seven", spent_date="31/02/2026"),
-        _entry(3, is_closed=False, hours=-2, billable_rate=None),
-        _entry(4, invoice={"id": 9, "number": "A"}),
+        harvest_time_entry(1),
+        harvest_time_entry(2, hours="seven", spent_date="31/02/2026"),
+        harvest_time_entry(3, is_closed=False, hours=-2, billable_rate=None),
+        harvest_time_entry(4, invoice={"id": 9, "number": "A"}),
         {"no": "id"},
         None,
-        _entry(6, hours=26, updated_at="2026-10-20T10:00:00+02:00"),
-        _entry(7, task=None, project=None),
-        _entry(8, hours=0.1, created_at="bad", billable_rate=0.30000000000000004),
-        _entry(9, updated_at="2026-11-25T18:31:00.123456+00:00", created_at="2026-11-25T18:31:00"),
-        _entry(10, hours=8, billable_rate="175.50", notes='tab\tand "quotes" and ünïcode'),
+        harvest_time_entry(6, hours=26, updated_at="2026-10-20T10:00:00+02:00"),
+        harvest_time_entry(7, task=None, project=None),
+        harvest_time_entry(8, hours=0.1, created_at="bad", billable_rate=0.30000000000000004),
+        harvest_time_entry(
+            9, updated_at="2026-11-25T18:31:00.123456+00:00", created_at="2026-11-25T18:31:00"
+        ),
+        harvest_time_entry(
+            10, hours=8, billable_rate="175.50", notes='tab\tand "quotes" and ünïcode'
+        ),
     ]
     page = read_time_entry_page(_body(records))
     assert_frame_equal(page.frame, harvest.time_entries_frame(records))
@@ -90,7 +73,12 @@ def test_numbers_nulls_and_odd_values_read_as_the_mapping_reads_them() -> None:
 
 
 def test_a_value_no_column_can_hold_falls_back_and_keeps_the_payload() -> None:
-    records: list[Any] = [_entry(1), _entry(2, billable="yes", user="x"), "garbage", [1, 2]]
+    records: list[Any] = [
+        harvest_time_entry(1),
+        harvest_time_entry(2, billable="yes", user="x"),
+        "garbage",
+        [1, 2],
+    ]
     page = read_time_entry_page(_body(records))
     assert_frame_equal(page.frame, harvest.time_entries_frame(records))
     assert page.frame["source_id"].to_list() == ["1", "2", None, None]
@@ -100,11 +88,11 @@ def test_a_value_no_column_can_hold_falls_back_and_keeps_the_payload() -> None:
 def test_an_empty_page_is_an_empty_frame() -> None:
     page = read_time_entry_page(_body([]))
     assert len(page) == 0 and page.frame.height == 0
-    assert page.frame.schema == harvest.time_entries_frame([_entry(1)]).schema
+    assert page.frame.schema == harvest.time_entries_frame([harvest_time_entry(1)]).schema
 
 
 def test_pages_slice_and_join_with_rows_renumbered() -> None:
-    page = read_time_entry_page(_body([_entry(i) for i in range(1, 6)]))
+    page = read_time_entry_page(_body([harvest_time_entry(i) for i in range(1, 6)]))
     head, tail = page[:2], page[2:]
     assert [r["id"] for r in tail] == [3, 4, 5]
     assert tail.frame["row"].to_list() == [0, 1, 2] and tail.frame["source_id"][0] == "3"
@@ -116,7 +104,7 @@ def test_pages_slice_and_join_with_rows_renumbered() -> None:
 
 def test_whole_days_regroups_frames_as_the_list_version_regroups_records() -> None:
     days = ["2026-11-05"] * 3 + ["2026-11-04"] * 4 + ["2026-11-03"] * 2 + ["2026-11-02"] * 3
-    records = [_entry(i, spent_date=d) for i, d in enumerate(days, start=1)]
+    records = [harvest_time_entry(i, spent_date=d) for i, d in enumerate(days, start=1)]
     records.insert(5, "garbage")  # a record without a day stays where the list version keeps it
     chunks = [records[0:4], records[4:6], records[6:11], records[11:]]
     framed = list(harvest.whole_days(read_time_entry_page(_body(c)) for c in chunks))
@@ -137,8 +125,8 @@ def _serving(bodies: list[bytes]) -> httpx.MockTransport:
 
 def test_a_cut_body_is_retried_then_paging_follows_the_next_link() -> None:
     following = "https://api.harvestapp.com/v2/time_entries?page=2&per_page=2000"
-    first = _body([_entry(1)], following)
-    transport = _serving([first[:40], first, _body([_entry(2)])])
+    first = _body([harvest_time_entry(1)], following)
+    transport = _serving([first[:40], first, _body([harvest_time_entry(2)])])
     settings = HarvestSettings(base_url="https://api.harvestapp.com/v2")  # the link's origin
     connector = HarvestConnector(settings, transport=transport, policy=FAST)
     with connector.client() as client:
@@ -161,7 +149,7 @@ def test_a_body_without_time_entries_is_schema_drift() -> None:
 
 
 def test_records_are_decoded_only_when_asked_for() -> None:
-    page = read_time_entry_page(_body([_entry(1), _entry(2)]))
+    page = read_time_entry_page(_body([harvest_time_entry(1), harvest_time_entry(2)]))
     assert page._decoded == {}
     assert page[1]["id"] == 2 and set(page._decoded) == {1}
     assert isinstance(page.frame, pl.DataFrame)

@@ -5,16 +5,13 @@ from __future__ import annotations
 import email.utils
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from collectors import http
 from collectors.errors import AuthError, ConfigError, RecordError, RetryableError, SchemaDriftError
 from collectors.http import RetryPolicy, call, call_json, decode, make_client
 from collectors.pacing import Limit, Pacer
@@ -199,16 +196,6 @@ def test_an_unusable_scheme_is_a_config_error() -> None:
     transport, _ = scripted(httpx.UnsupportedProtocol("ftp"))
     with pytest.raises(ConfigError):
         call(client(transport), "GET", "x")
-
-
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(http, "tracer", provider.get_tracer("test"))
-    yield exporter
-    provider.shutdown()
 
 
 def test_spans_record_attempt_retry_wait_and_pacing_wait(spans: InMemorySpanExporter) -> None:

@@ -26,6 +26,7 @@ from sandbox.transport import InProcessTransport
 from sandbox.vendors.kantata import KantataEmulator
 from sandbox.vendors.salesforce.records import account_id as sf_account
 from sandbox.vendors.salesforce.records import contract_id as sf_contract
+from tests.collectors.transports import Counting
 from tests.sandbox.kantata_world import build_world
 
 SECRET = "kantata-s3cret-token-do-not-log"
@@ -41,21 +42,6 @@ class Clock:
 
     def advance(self) -> None:
         self.current += timedelta(minutes=5)
-
-
-class Counting(httpx.BaseTransport):
-    """Counts requests on their way to the in-process emulator."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-        self.statuses: list[int] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        response = self.inner.handle_request(request)
-        self.statuses.append(response.status_code)
-        return response
 
 
 class Intercepting(httpx.BaseTransport):

@@ -24,17 +24,12 @@ from collectors.salesforce import (
 )
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.salesforce import SalesforceEmulator, account_id, contract_id, opportunity_id
-from tests.sandbox.conftest import FakeClock
+from tests.sandbox.clock import FakeClock
 from tests.sandbox.salesforce_world import NOW, salesforce_world
 
 FAST = RetryPolicy(attempts=2, initial=0.001, maximum=0.01, jitter=0.0, max_retry_after=0.01)
 LOGIN = "http://login.sandbox.invalid"
 INSTANCE = "http://na1.sandbox.invalid"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from collectors.http import RetryPolicy
 from collectors.salesforce import ARUpdate, SalesforceConnector, SalesforceSettings, to_customer
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.salesforce import SalesforceEmulator, account_id
-from tests.sandbox.conftest import FakeClock
+from tests.sandbox.clock import FakeClock
 from tests.sandbox.salesforce_world import BASE_URL, NOW, salesforce_world
 
 FAST = RetryPolicy(attempts=2, initial=0.001, maximum=0.01, jitter=0.0, max_retry_after=0.01)
@@ -23,18 +23,8 @@ SECRET = "sandbox-sf-secret"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def emulator(clock: FakeClock) -> SalesforceEmulator:
-    return SalesforceEmulator(salesforce_world(60), now=clock)
-
-
-@pytest.fixture
-def transport(emulator: SalesforceEmulator) -> Iterator[InProcessTransport]:
-    with InProcessTransport(emulator.app) as inner:
+def transport(salesforce_emulator: SalesforceEmulator) -> Iterator[InProcessTransport]:
+    with InProcessTransport(salesforce_emulator.app) as inner:
         yield inner
 
 
@@ -50,23 +40,23 @@ def ar(number: int, balance: str = "1500.25") -> ARUpdate:
 
 
 def test_ar_write_back_goes_25_at_a_time_with_a_result_per_account(
-    transport: InProcessTransport, emulator: SalesforceEmulator, clock: FakeClock
+    transport: InProcessTransport, salesforce_emulator: SalesforceEmulator, clock: FakeClock
 ) -> None:
     connector = connector_for(transport)
     missing = ARUpdate("001Hs0000ZZZZZZZZZ", Decimal(1), Decimal(0), NOW)  # well-formed, unknown
     updates = [ar(n) for n in range(1, 31)] + [missing, ARUpdate("not-an-id", 1, 0, NOW)]  # type: ignore[arg-type]
     clock.advance(minutes=1)
-    before = emulator.usage()[0]
+    before = salesforce_emulator.usage()[0]
     with connector.client() as client:
         results = connector.update_ar(client, updates)
-    assert emulator.usage()[0] - before == 2  # 31 sendable updates: two composite calls
+    assert salesforce_emulator.usage()[0] - before == 2  # 31 sendable updates: two composite calls
     assert [r.account_id for r in results] == [u.account_id for u in updates]
     assert all(r.ok and r.status == 204 for r in results[:30])
     assert (
         not results[30].ok and results[30].status == 404 and "NOT_FOUND" in str(results[30].error)
     )
     assert not results[31].ok and results[31].status == 0
-    stored = emulator.record("Account", account_id(7))
+    stored = salesforce_emulator.record("Account", account_id(7))
     assert (stored["AR_Balance__c"], stored["AR_Overdue__c"]) == (Decimal("1500.25"), Decimal(200))
     assert stored["AR_Updated__c"] == NOW and stored["SystemModstamp"] == clock.current
 
@@ -115,15 +105,17 @@ def test_our_pacing_stops_short_of_the_daily_limit(clock: FakeClock) -> None:
 
 
 def test_a_revoked_session_is_renewed_transparently(
-    transport: InProcessTransport, emulator: SalesforceEmulator, clock: FakeClock
+    transport: InProcessTransport, salesforce_emulator: SalesforceEmulator, clock: FakeClock
 ) -> None:
     connector = connector_for(transport)
     with connector.client() as client:
         assert list(connector.pages(client, "accounts"))
-        emulator.revoke_tokens()
+        salesforce_emulator.revoke_tokens()
         clock.advance(hours=3)
         assert list(connector.pages(client, "accounts"))
-    assert len(emulator.identity.issued) == 1  # revoked ones are forgotten; one fresh token
+    assert (
+        len(salesforce_emulator.identity.issued) == 1
+    )  # revoked ones are forgotten; one fresh token
 
 
 def test_wrong_credentials_are_an_auth_error_without_the_secret(
@@ -139,13 +131,10 @@ def test_wrong_credentials_are_an_auth_error_without_the_secret(
 
 def test_no_secret_or_token_reaches_logs_or_errors(
     transport: InProcessTransport,
-    emulator: SalesforceEmulator,
+    salesforce_emulator: SalesforceEmulator,
     clock: FakeClock,
-    caplog: pytest.LogCaptureFixture,
+    debug_logs: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG)
     connector = connector_for(transport, batch_size=200)
     messages: list[str] = []
     with connector.client() as client:
@@ -158,9 +147,9 @@ def test_no_secret_or_token_reaches_logs_or_errors(
         except ConnectorError as error:
             messages.append(str(error))
     assert messages and "INVALID_REPLICATION_DATE" in messages[0]
-    tokens = emulator.identity.issued
+    tokens = salesforce_emulator.identity.issued
     assert tokens
-    logged = caplog.text + "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    logged = debug_logs.text + "\n".join(f"{r.getMessage()} {r.args!r}" for r in debug_logs.records)
     for secret in [SECRET, *tokens]:
         assert secret not in logged
         assert all(secret not in m for m in messages)

@@ -29,21 +29,13 @@ from collectors.xero import (
     to_payment,
 )
 from sandbox.server import Sandbox
+from tests.collectors import transports
+from tests.collectors.records import xero_invoice
 
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 
 
-class Counting(httpx.BaseTransport):
-    """Passes requests through and keeps them, to count what the connector sent."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
+class Counting(transports.Counting):
     def writes(self) -> list[httpx.Request]:
         return [
             r for r in self.requests if r.method in ("PUT", "POST") and "/api.xro" in r.url.path
@@ -66,24 +58,23 @@ def xero(wire: Counting) -> XeroConnector:
     return XeroConnector(XeroSettings(), transport=wire, policy=FAST)
 
 
-def body(number: str, contact_id: str, *, description: str = "Consulting") -> dict[str, Any]:
-    return {
-        "Type": "ACCREC",
-        "Contact": {"ContactID": contact_id},
-        "InvoiceNumber": number,
-        "Date": "2026-11-01",
-        "DueDate": "2026-12-01",
-        "CurrencyCode": "USD",
-        "LineAmountTypes": "NoTax",
-        "Status": "AUTHORISED",
-        "LineItems": [
-            {"Description": description, "Quantity": 2.5, "UnitAmount": 150.0, "AccountCode": "200"}
-        ],
-    }
-
-
 def contact(box: Sandbox) -> str:
     return str(box.xero.contacts()[0]["ContactID"])
+
+
+def records(
+    xero: XeroConnector,
+    client: httpx.Client,
+    stream: str,
+    tenant: str,
+    since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Every record of ``stream`` modified since ``since`` (all when ``None``), every page read."""
+    return [r for page in xero.pages(client, stream, tenant, since) for r in page]
+
+
+def a_minute_ahead() -> datetime:
+    return datetime.now(UTC) + timedelta(minutes=1)
 
 
 def test_one_bad_invoice_does_not_fail_its_batch(
@@ -91,9 +82,9 @@ def test_one_bad_invoice_does_not_fail_its_batch(
 ) -> None:
     who = contact(box)
     batch = [
-        ("k1", body("T-1", who)),
-        ("k2", body("T-2", who, description="")),
-        ("k3", body("T-3", who)),
+        ("k1", xero_invoice("T-1", who)),
+        ("k2", xero_invoice("T-2", who, description="")),
+        ("k3", xero_invoice("T-3", who)),
     ]
     with xero.client() as client:
         tenant = xero.tenant_id(client)
@@ -116,7 +107,7 @@ def test_a_lost_reply_is_retried_as_the_same_request_and_creates_nothing_twice(
     with xero.client() as client:
         tenant = xero.tenant_id(client)
         results = xero.post_invoices(
-            client, tenant, [("a", body("L-1", who)), ("b", body("L-2", who))]
+            client, tenant, [("a", xero_invoice("L-1", who)), ("b", xero_invoice("L-2", who))]
         )
     assert all(isinstance(r, PostedInvoice) for r in results)
     assert sorted(i["InvoiceNumber"] for i in box.xero.invoices()) == ["L-1", "L-2"]
@@ -129,7 +120,7 @@ def test_more_than_fifty_invoices_go_in_requests_of_fifty(
     box: Sandbox, xero: XeroConnector, wire: Counting
 ) -> None:
     who = contact(box)
-    invoices = [(f"k{i}", body(f"B-{i:03d}", who)) for i in range(55)]
+    invoices = [(f"k{i}", xero_invoice(f"B-{i:03d}", who)) for i in range(55)]
     with xero.client() as client:
         results = xero.post_invoices(client, xero.tenant_id(client), invoices)
     assert len(results) == 55 and all(isinstance(r, PostedInvoice) for r in results)
@@ -152,7 +143,9 @@ def test_find_invoices_looks_many_numbers_up_in_one_call(
     who = contact(box)
     with xero.client() as client:
         tenant = xero.tenant_id(client)
-        xero.post_invoices(client, tenant, [("a", body("F-1", who)), ("b", body("F-2", who))])
+        xero.post_invoices(
+            client, tenant, [("a", xero_invoice("F-1", who)), ("b", xero_invoice("F-2", who))]
+        )
         before = len(wire.requests)
         found = xero.find_invoices(client, tenant, ["F-1", "F-2", "F-9"])
     assert set(found) == {"F-1", "F-2"} and len(wire.requests) == before + 1
@@ -164,10 +157,9 @@ def test_invoices_are_read_incrementally_and_map_to_canonical_invoices(
     who = contact(box)
     with xero.client() as client:
         tenant = xero.tenant_id(client)
-        xero.post_invoices(client, tenant, [("a", body("I-1", who))])
-        everything = [r for page in xero.pages(client, "invoices", tenant) for r in page]
-        since = datetime.now(UTC) + timedelta(minutes=1)
-        later = [r for page in xero.pages(client, "invoices", tenant, since) for r in page]
+        xero.post_invoices(client, tenant, [("a", xero_invoice("I-1", who))])
+        everything = records(xero, client, "invoices", tenant)
+        later = records(xero, client, "invoices", tenant, a_minute_ahead())
     assert [r["InvoiceNumber"] for r in everything] == ["I-1"] and later == []
     assert "If-Modified-Since" in wire.requests[-1].headers
     invoice = to_invoice(everything[0])
@@ -179,7 +171,7 @@ def test_invoices_are_read_incrementally_and_map_to_canonical_invoices(
 def test_contacts_map_to_customers(box: Sandbox, xero: XeroConnector) -> None:
     with xero.client() as client:
         tenant = xero.tenant_id(client)
-        raw = [r for page in xero.pages(client, "contacts", tenant) for r in page]
+        raw = records(xero, client, "contacts", tenant)
     customers = [to_customer(r) for r in raw]
     assert customers and all(c.source == "xero" for c in customers)
 
@@ -269,9 +261,8 @@ def test_credit_notes_are_read_incrementally(box: Sandbox, xero: XeroConnector) 
     with xero.client() as client:
         tenant = xero.tenant_id(client)
         xero.post_credit_notes(client, tenant, [("a", credit_note("CN-R1", who))])
-        everything = [r for page in xero.pages(client, "credit_notes", tenant) for r in page]
-        later = datetime.now(UTC) + timedelta(minutes=1)
-        none = [r for page in xero.pages(client, "credit_notes", tenant, later) for r in page]
+        everything = records(xero, client, "credit_notes", tenant)
+        none = records(xero, client, "credit_notes", tenant, a_minute_ahead())
     assert [r["CreditNoteNumber"] for r in everything] == ["CN-R1"] and none == []
     assert parse_ms_date(everything[0]["UpdatedDateUTC"]) is not None
 
@@ -283,15 +274,16 @@ def test_payments_are_read_incrementally_page_by_page_and_mapped(
     who = contact(box)
     with xero.client() as client:
         tenant = xero.tenant_id(client)
-        (posted,) = xero.post_invoices(client, tenant, [("p", body("PAY-1", who))])  # 375.00
+        (posted,) = xero.post_invoices(
+            client, tenant, [("p", xero_invoice("PAY-1", who))]
+        )  # 375.00
         assert isinstance(posted, PostedInvoice)
         start = datetime.now(UTC).replace(microsecond=0)
         for amount, day in ((Decimal("100.5"), 20), (Decimal("74.5"), 22), (Decimal("200"), 24)):
             box.xero.record_payment(tenant, posted.invoice_id, amount, date(2026, 11, day))
         before = len(wire.requests)
-        raw = [r for page in xero.pages(client, "payments", tenant, start) for r in page]
-        later = datetime.now(UTC) + timedelta(minutes=1)
-        none = [r for page in xero.pages(client, "payments", tenant, later) for r in page]
+        raw = records(xero, client, "payments", tenant, start)
+        none = records(xero, client, "payments", tenant, a_minute_ahead())
     assert len(raw) == 3 and none == []
     reads = wire.requests[before:]
     assert [r.url.params["page"] for r in reads[:2]] == ["1", "2"]
@@ -351,7 +343,11 @@ def test_a_whole_batch_refusal_refuses_the_named_invoice_and_resends_the_rest() 
         )
 
     connector, seen = mocked(refuse, accept)
-    batch = [("a", body("W-1", "c")), ("b", body("W-2", "c")), ("c", body("W-3", "c"))]
+    batch = [
+        ("a", xero_invoice("W-1", "c")),
+        ("b", xero_invoice("W-2", "c")),
+        ("c", xero_invoice("W-3", "c")),
+    ]
     with connector.client() as client:
         results = connector.post_invoices(client, "tenant-1", batch)
     assert [type(r) for r in results] == [PostedInvoice, RecordError, PostedInvoice]
@@ -363,7 +359,7 @@ def test_a_refusal_naming_nobody_refuses_the_whole_batch() -> None:
     connector, _ = mocked(lambda r: httpx.Response(400, json={"Message": "Bad request"}))
     with connector.client() as client:
         results = connector.post_invoices(
-            client, "tenant-1", [("a", body("X-1", "c")), ("b", body("X-2", "c"))]
+            client, "tenant-1", [("a", xero_invoice("X-1", "c")), ("b", xero_invoice("X-2", "c"))]
         )
     assert all(isinstance(r, RecordError) and "Bad request" in str(r) for r in results)
 
@@ -386,7 +382,7 @@ def test_a_credit_note_is_found_by_number_and_allocated_to_its_invoice(
     who = contact(box)
     with xero.client() as client:
         tenant = xero.tenant_id(client)
-        invoice = xero.post_invoice(client, tenant, body("INV-A1", who), key="inv-a1")
+        invoice = xero.post_invoice(client, tenant, xero_invoice("INV-A1", who), key="inv-a1")
         xero.post_credit_notes(client, tenant, [("cn-a1", credit_note("CN-A1", who, amount="100"))])
         xero.post_credit_notes(client, tenant, [("cn-a2", credit_note("CN-A2", who))])
         found = xero.find_credit_notes(client, tenant, ["CN-A1", "CN-MISSING"])

@@ -8,22 +8,22 @@ import pytest
 
 from metrics.health import flow_health, open_exceptions, vendor_calls
 from metrics.leakage import revenue_leakage
+from metrics.load import EXCEPTIONS, RUNS
+from tests.metrics.frames import Columns, frame
+
+ENTRY: Columns = {"spent_date": pl.Date, "hours": pl.Float64, "currency": pl.String}
+FLAGS: Columns = {"approved": pl.Boolean, "billable": pl.Boolean}
+RATES: Columns = {
+    "expected_rate": pl.Float64,
+    "billed_rate": pl.Float64,
+    "on_closed_project": pl.Boolean,
+}
 
 
 def entries(*rows: tuple[date, float, bool, float, float | None, bool]) -> pl.DataFrame:
-    return pl.DataFrame(
-        [(d, h, "USD", a, True, r, b, c) for d, h, a, r, b, c in rows],
-        orient="row",
-        schema={
-            "spent_date": pl.Date,
-            "hours": pl.Float64,
-            "currency": pl.String,
-            "approved": pl.Boolean,
-            "billable": pl.Boolean,
-            "expected_rate": pl.Float64,
-            "billed_rate": pl.Float64,
-            "on_closed_project": pl.Boolean,
-        },
+    """Billable USD entries: (day, hours, approved, expected rate, billed rate, closed project)."""
+    return frame(
+        ENTRY | FLAGS | RATES, [(d, h, "USD", a, True, r, b, c) for d, h, a, r, b, c in rows]
     )
 
 
@@ -50,7 +50,8 @@ NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 
 
 def test_flow_health_counts_runs_errors_throughput_and_lag() -> None:
-    runs = pl.DataFrame(
+    runs = frame(
+        RUNS,
         [
             (
                 "billable",
@@ -63,15 +64,6 @@ def test_flow_health_counts_runs_errors_throughput_and_lag() -> None:
             ("billable", NOW - timedelta(minutes=10), NOW - timedelta(minutes=9), "failed", 0, 0),
             ("billable", NOW - timedelta(minutes=5), None, "running", 0, 0),
         ],
-        orient="row",
-        schema={
-            "flow": pl.String,
-            "started_at": pl.Datetime("us", "UTC"),
-            "finished_at": pl.Datetime("us", "UTC"),
-            "status": pl.String,
-            "records_in": pl.Int64,
-            "exceptions": pl.Int64,
-        },
     )
     row = flow_health(runs, now=NOW).row(0, named=True)
     assert (row["runs"], row["failed_runs"], row["run_error_rate"]) == (2, 1, 0.5)
@@ -106,38 +98,21 @@ def test_vendor_call_latency_retries_and_throttling() -> None:
     assert row["p50_ms"] == pytest.approx(30.0) and row["p99_ms"] == pytest.approx(400.0)
 
 
+def exceptions(*rows: tuple[str, datetime, Decimal | None, str | None]) -> pl.DataFrame:
+    """Billable ``negative_hours`` exceptions: (status, first seen, value at risk, currency)."""
+    return frame(EXCEPTIONS, [("billable", "negative_hours", *row) for row in rows])
+
+
 def test_open_exceptions_by_category_with_age_and_value() -> None:
-    frame = pl.DataFrame(
-        [
-            ("billable", "negative_hours", "open", NOW - timedelta(days=3), Decimal(100), "USD"),
-            ("billable", "negative_hours", "open", NOW - timedelta(days=1), Decimal(50), "USD"),
-            ("billable", "negative_hours", "resolved", NOW - timedelta(days=9), Decimal(7), "USD"),
-        ],
-        orient="row",
-        schema={
-            "flow": pl.String,
-            "category": pl.String,
-            "status": pl.String,
-            "first_seen": pl.Datetime("us", "UTC"),
-            "value_at_risk": pl.Decimal(18, 2),
-            "currency": pl.String,
-        },
+    rows = exceptions(
+        ("open", NOW - timedelta(days=3), Decimal(100), "USD"),
+        ("open", NOW - timedelta(days=1), Decimal(50), "USD"),
+        ("resolved", NOW - timedelta(days=9), Decimal(7), "USD"),
     )
-    row = open_exceptions(frame, now=NOW).row(0, named=True)
+    row = open_exceptions(rows, now=NOW).row(0, named=True)
     assert (row["open"], row["oldest_days"], row["value_at_risk"]) == (2, 3.0, Decimal(150))
 
 
 def test_an_unknown_value_at_risk_is_not_reported_as_zero() -> None:
-    frame = pl.DataFrame(
-        [("billable", "negative_hours", "open", NOW, None, None)],
-        orient="row",
-        schema={
-            "flow": pl.String,
-            "category": pl.String,
-            "status": pl.String,
-            "first_seen": pl.Datetime("us", "UTC"),
-            "value_at_risk": pl.Decimal(18, 2),
-            "currency": pl.String,
-        },
-    )
-    assert open_exceptions(frame, now=NOW)["value_at_risk"].to_list() == [None]
+    rows = exceptions(("open", NOW, None, None))
+    assert open_exceptions(rows, now=NOW)["value_at_risk"].to_list() == [None]

@@ -5,23 +5,22 @@ from datetime import date
 import polars as pl
 
 from metrics.utilization import available_hours, utilization
+from tests.metrics.frames import Columns, frame
 
 # Mon 1 Jun 2026 – Fri 12 Jun 2026: ten weekdays
 START, END = date(2026, 6, 1), date(2026, 6, 14)
 
 
+PEOPLE: Columns = {
+    "resource_id": pl.String,
+    "region": pl.String,
+    "weekly_capacity_hours": pl.Float64,
+}
+EMPLOYED: Columns = {"hire_date": pl.Date, "termination_date": pl.Date}
+
+
 def people(*rows: tuple[str, str, float, date | None, date | None]) -> pl.DataFrame:
-    return pl.DataFrame(
-        list(rows),
-        orient="row",
-        schema={
-            "resource_id": pl.String,
-            "region": pl.String,
-            "weekly_capacity_hours": pl.Float64,
-            "hire_date": pl.Date,
-            "termination_date": pl.Date,
-        },
-    )
+    return frame(PEOPLE | EMPLOYED, rows)
 
 
 HOLIDAYS = pl.DataFrame({"region": ["UK"], "day": [date(2026, 6, 8)]})
@@ -29,16 +28,8 @@ TIME_OFF = pl.DataFrame({"resource_id": ["ann"], "day": [date(2026, 6, 3)], "hou
 
 
 def time(*rows: tuple[str, date, float, bool]) -> pl.DataFrame:
-    return pl.DataFrame(
-        list(rows),
-        orient="row",
-        schema={
-            "resource_id": pl.String,
-            "spent_date": pl.Date,
-            "hours": pl.Float64,
-            "billable": pl.Boolean,
-        },
-    )
+    schema: Columns = {"resource_id": pl.String, "spent_date": pl.Date, "hours": pl.Float64}
+    return frame(schema | {"billable": pl.Boolean}, rows)
 
 
 def test_available_hours_net_of_holidays_time_off_and_employment() -> None:

@@ -13,21 +13,18 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
-import polars as pl
 
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.bamboohr import BambooHREmulator
 from sandbox.world.model import (
-    TIME_COLUMNS,
     Employee,
     Holiday,
-    LegalEntity,
     Practice,
-    Region,
     TimeOff,
     TimeOffStatus,
     World,
 )
+from tests.sandbox.worlds import custom_world, us_and_uk
 
 BASE_URL = "http://127.0.0.1:8713/api/v1/"
 API_AUTH = ("sandbox-bamboohr-key", "x")
@@ -95,32 +92,13 @@ def _leave(
 
 def build_world() -> World:
     """The fixture world; a fresh one each call (emulators mutate nothing in it, but tests may)."""
-    return World(
-        name="meridian",
-        seed=0,
-        size="custom",
-        today=TODAY,
-        history_start=date(2024, 9, 1),
-        go_live=date(2026, 1, 1),
-        period_lock=date(2026, 2, 28),
-        legal_entities=[
-            LegalEntity(
-                1, "Meridian Advisory Inc.", "US", "USD", "9f1c0d4e-0000-4000-8000-000000000001"
-            ),
-            LegalEntity(
-                2, "Meridian Advisory Ltd", "GB", "GBP", "9f1c0d4e-0000-4000-8000-000000000002"
-            ),
-        ],
-        regions=[Region(1, "North America", "US", 1), Region(2, "Europe", "GB", 2)],
+    return custom_world(
+        "meridian",
+        TODAY,
+        (date(2024, 9, 1), date(2026, 1, 1), date(2026, 2, 28)),
+        **us_and_uk("Meridian Advisory", "9f1c0d4e", "Europe"),
         practices=[Practice(1, "Strategy"), Practice(2, "Technology"), Practice(3, "Operations")],
-        customers=[],
-        opportunities=[],
-        rate_cards=[],
-        contracts=[],
-        projects=[],
-        milestones=[],
         employees=[_employee(row) for row in _PEOPLE],
-        assignments=[],
         time_off=[
             _leave(1, 3, date(2026, 3, 9), 5, "Vacation", "approved"),
             _leave(2, 5, date(2026, 3, 16), 3, "Vacation", "requested"),
@@ -136,11 +114,6 @@ def build_world() -> World:
             Holiday(2, date(2026, 5, 25), "Spring Bank Holiday"),
             Holiday(2, date(2026, 3, 17), "Meridian Day"),
         ],
-        expenses=[],
-        invoices=[],
-        payments=[],
-        credit_notes=[],
-        time_entries=pl.DataFrame(schema=TIME_COLUMNS),
     )
 
 

@@ -1,14 +1,19 @@
-"""Fixtures: a seeded sandbox on a fake clock, and sync httpx clients wired in-process."""
+"""Fixtures: a seeded sandbox on a fake clock, and sync httpx clients wired in-process; the
+BambooHR and Salesforce emulators of :mod:`tests.sandbox.emulators`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import httpx
 import pytest
 
 from sandbox.server import Sandbox
+from tests.sandbox.clock import FakeClock
+from tests.sandbox.emulators import bamboo_clock, bamboo_emulator, clock, salesforce_emulator
+
+__all__ = ["bamboo_clock", "bamboo_emulator", "clock", "salesforce_emulator"]
 
 TODAY = date(2025, 3, 12)
 HARVEST_HEADERS = {
@@ -16,25 +21,6 @@ HARVEST_HEADERS = {
     "Harvest-Account-Id": "100001",
     "User-Agent": "plan2cash tests (ops@plan2cash.invalid)",
 }
-
-
-class FakeClock:
-    """A settable UTC clock for ``updated_at`` stamps and token expiry."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        self.current += timedelta(**delta)
-        return self.current
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2025, 3, 12, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

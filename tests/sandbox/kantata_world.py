@@ -32,6 +32,7 @@ from sandbox.world.model import (
     Region,
     World,
 )
+from tests.sandbox.worlds import custom_world
 
 TODAY = date(2025, 3, 12)
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -211,19 +212,15 @@ def build_world() -> World:
         disputed=False,
         updated_at=_at(31),
     )
-    return World(
-        name="kantata-test",
+    return custom_world(
+        "kantata-test",
+        TODAY,
+        (date(2024, 6, 1), date(2025, 1, 1), date(2025, 1, 31)),
         seed=1,
-        size="custom",
-        today=TODAY,
-        history_start=date(2024, 6, 1),
-        go_live=date(2025, 1, 1),
-        period_lock=date(2025, 1, 31),
         legal_entities=[LegalEntity(1, "Firm Inc", "US", "USD", TENANT)],
         regions=[Region(1, "North America", "US", 1)],
         practices=[Practice(1, "Technology")],
         customers=_customers(),
-        opportunities=[],
         rate_cards=rate_cards(),
         contracts=_contracts(),
         projects=_projects(),
@@ -235,11 +232,7 @@ def build_world() -> World:
         ],
         employees=_employees(),
         assignments=_assignments(),
-        time_off=[],
-        holidays=[],
-        expenses=[],
         invoices=[invoice],
         payments=[Payment(1, 1, date(2025, 2, 20), Decimal("1600"), _at(20))],
-        credit_notes=[],
         time_entries=_time_entries(),
     )

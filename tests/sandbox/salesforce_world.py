@@ -16,22 +16,19 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import polars as pl
 
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.world.model import (
-    TIME_COLUMNS,
     Contract,
     Customer,
-    LegalEntity,
     Opportunity,
     Practice,
     RateCard,
     RateCardVersion,
-    Region,
     World,
 )
+from tests.sandbox.worlds import custom_world, us_and_uk
 
 NOW = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -113,39 +110,16 @@ def salesforce_world(customers: int = 450) -> World:
         )
         for n, currency in ((1, "USD"), (2, "GBP"))
     ]
-    return World(
-        name="Salesforce test firm",
-        seed=0,
-        size="custom",
-        today=TODAY,
-        history_start=date(2023, 9, 1),
-        go_live=date(2025, 1, 1),
-        period_lock=date(2025, 1, 31),
-        legal_entities=[
-            LegalEntity(
-                1, "Plan2 Consulting Inc.", "US", "USD", "7b1c6c1e-0000-4000-8000-000000000001"
-            ),
-            LegalEntity(
-                2, "Plan2 Consulting Ltd", "GB", "GBP", "7b1c6c1e-0000-4000-8000-000000000002"
-            ),
-        ],
-        regions=[Region(1, "North America", "US", 1), Region(2, "UK & Ireland", "GB", 2)],
+    return custom_world(
+        "Salesforce test firm",
+        TODAY,
+        (date(2023, 9, 1), date(2025, 1, 1), date(2025, 1, 31)),
+        **us_and_uk("Plan2 Consulting", "7b1c6c1e", "UK & Ireland"),
         practices=[Practice(1, "Technology")],
         customers=[_customer(i) for i in ids],
         opportunities=[_opportunity(i) for i in ids],
         rate_cards=rate_cards,
         contracts=[_contract(i) for i in ids if _opportunity(i).won],
-        projects=[],
-        milestones=[],
-        employees=[],
-        assignments=[],
-        time_off=[],
-        holidays=[],
-        expenses=[],
-        invoices=[],
-        payments=[],
-        credit_notes=[],
-        time_entries=pl.DataFrame(schema=TIME_COLUMNS),
     )
 
 

@@ -12,27 +12,15 @@ import pytest
 from sandbox.vendors.bamboohr import BambooHREmulator
 from tests.sandbox.bamboohr_world import (
     FUTURE_HIRE_ID,
-    NOW,
     TERMINATED_ID,
-    build_world,
     client_for,
 )
-from tests.sandbox.conftest import FakeClock
+from tests.sandbox.clock import FakeClock
 
 
 @pytest.fixture
-def bamboo_clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def emulator(bamboo_clock: FakeClock) -> BambooHREmulator:
-    return BambooHREmulator(build_world(), now=bamboo_clock)
-
-
-@pytest.fixture
-def api(emulator: BambooHREmulator) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
+def api(bamboo_emulator: BambooHREmulator) -> Iterator[httpx.Client]:
+    with client_for(bamboo_emulator) as client:
         yield client
 
 
@@ -64,14 +52,14 @@ def test_the_api_key_is_the_basic_username_and_any_password_works(api: httpx.Cli
     )
 
 
-def test_the_legacy_gateway_form_names_the_company(emulator: BambooHREmulator) -> None:
-    with client_for(emulator, "http://127.0.0.1:8713/api/gateway.php/meridian/v1/") as api:
+def test_the_legacy_gateway_form_names_the_company(bamboo_emulator: BambooHREmulator) -> None:
+    with client_for(bamboo_emulator, "http://127.0.0.1:8713/api/gateway.php/meridian/v1/") as api:
         assert api.get("employees/1").json() == {
             "id": "1",
             "firstName": "Ava",
             "lastName": "Nguyen",
         }
-    with client_for(emulator, "http://127.0.0.1:8713/api/gateway.php/other/v1/") as api:
+    with client_for(bamboo_emulator, "http://127.0.0.1:8713/api/gateway.php/other/v1/") as api:
         assert api.get("employees/1").status_code == 404
 
 
@@ -119,13 +107,13 @@ def test_bad_list_requests_are_400_with_a_code(
 
 
 def test_a_cursor_whose_boundary_employee_vanished_is_bad_page(
-    api: httpx.Client, emulator: BambooHREmulator
+    api: httpx.Client, bamboo_emulator: BambooHREmulator
 ) -> None:
     first = api.get("employees", params={"page[limit]": 3}).json()
     cursor = first["meta"]["page"]["nextCursor"]
     wrong_way = api.get("employees", params={"page[before]": cursor})
     assert wrong_way.json()["error"]["code"] == "BadPage"
-    emulator.delete_employee(3)
+    bamboo_emulator.delete_employee(3)
     gone = api.get("employees", params={"page[after]": cursor})
     assert gone.status_code == 400 and gone.json()["error"]["code"] == "BadPage"
 
@@ -182,7 +170,7 @@ def test_directory_lists_current_active_people(api: httpx.Client) -> None:
 
 
 def test_changed_since_reports_inserts_updates_and_deletes(
-    api: httpx.Client, emulator: BambooHREmulator, bamboo_clock: FakeClock
+    api: httpx.Client, bamboo_emulator: BambooHREmulator, bamboo_clock: FakeClock
 ) -> None:
     since = bamboo_clock.advance(minutes=1)
     assert api.get("employees/changed", params={"since": since.isoformat()}).json() == {
@@ -190,10 +178,10 @@ def test_changed_since_reports_inserts_updates_and_deletes(
         "employees": {},
     }
     bamboo_clock.advance(minutes=1)
-    emulator.terminate(3, date(2026, 3, 31))
-    new = emulator.hire("Kai", "Berg", role="Analyst", practice_id=1, region_id=2)
+    bamboo_emulator.terminate(3, date(2026, 3, 31))
+    new = bamboo_emulator.hire("Kai", "Berg", role="Analyst", practice_id=1, region_id=2)
     bamboo_clock.advance(minutes=1)
-    emulator.delete_employee(6)
+    bamboo_emulator.delete_employee(6)
     body = api.get("employees/changed", params={"since": since.isoformat()}).json()
     assert {k: v["action"] for k, v in body["employees"].items()} == {
         "3": "Updated",
@@ -231,7 +219,7 @@ def test_time_off_requests_overlap_the_window_in_days_or_hours(api: httpx.Client
 
 
 def test_whos_out_lists_approved_absences_and_holidays_by_date(
-    api: httpx.Client, emulator: BambooHREmulator
+    api: httpx.Client, bamboo_emulator: BambooHREmulator
 ) -> None:
     default = api.get("time_off/whos_out").json()  # today .. today + 14 days
     assert [(e["type"], e["id"]) for e in default] == [("timeOff", 1), ("holiday", 2)]
@@ -239,11 +227,11 @@ def test_whos_out_lists_approved_absences_and_holidays_by_date(
     holidays = [e["name"] for e in year if e["type"] == "holiday"]
     assert holidays.count("New Year's Day") == 1
     assert [e["start"] for e in year] == sorted(e["start"] for e in year)
-    request = emulator.request_time_off(8, date(2026, 3, 13), date(2026, 3, 13))
+    request = bamboo_emulator.request_time_off(8, date(2026, 3, 13), date(2026, 3, 13))
     assert request not in {
         e["id"] for e in api.get("time_off/whos_out").json() if e["type"] == "timeOff"
     }
-    emulator.set_time_off_status(request, "approved")
+    bamboo_emulator.set_time_off_status(request, "approved")
     assert request in {
         e["id"] for e in api.get("time_off/whos_out").json() if e["type"] == "timeOff"
     }

@@ -8,7 +8,7 @@ from openapi_core.exceptions import OpenAPIError
 
 from sandbox.server import Sandbox
 from tests.sandbox.contract import HARVEST_SPEC, XERO_SPEC, check_request, check_response
-from tests.sandbox.test_xero import invoice
+from tests.sandbox.xero_documents import invoice
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
 XERO_PREFIX = "/api.xro/2.0"

@@ -14,7 +14,8 @@ from sandbox.server import Sandbox
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.world import build_world
-from tests.sandbox.conftest import HARVEST_HEADERS, TODAY, FakeClock
+from tests.sandbox.clock import FakeClock
+from tests.sandbox.conftest import HARVEST_HEADERS, TODAY
 
 
 def follow(

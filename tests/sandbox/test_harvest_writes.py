@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sandbox.server import Sandbox
-from tests.sandbox.conftest import FakeClock
+from tests.sandbox.clock import FakeClock
 from tests.sandbox.contract import HARVEST_SPEC, check_request, check_response
 from tests.sandbox.test_harvest import follow
 

@@ -15,16 +15,11 @@ import pytest
 
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.salesforce import SalesforceEmulator, account_id
-from tests.sandbox.conftest import FakeClock
+from tests.sandbox.clock import FakeClock
 from tests.sandbox.salesforce_world import API, BASE_URL, NOW, api_client, salesforce_world, token
 
 DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000")
 ID18 = re.compile(r"[0-9A-Za-z]{18}")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
 
 
 @pytest.fixture

@@ -10,23 +10,13 @@ import httpx
 import pytest
 
 from sandbox.vendors.salesforce import SalesforceEmulator, account_id, contract_id, opportunity_id
-from tests.sandbox.conftest import FakeClock
-from tests.sandbox.salesforce_world import API, NOW, api_client, salesforce_world
+from tests.sandbox.clock import FakeClock
+from tests.sandbox.salesforce_world import API, api_client
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def emulator(clock: FakeClock) -> SalesforceEmulator:
-    return SalesforceEmulator(salesforce_world(60), now=clock)
-
-
-@pytest.fixture
-def sf(emulator: SalesforceEmulator) -> Iterator[httpx.Client]:
-    with api_client(emulator) as client:
+def sf(salesforce_emulator: SalesforceEmulator) -> Iterator[httpx.Client]:
+    with api_client(salesforce_emulator) as client:
         yield client
 
 
@@ -47,7 +37,7 @@ def test_get_returns_every_field_or_the_ones_asked_for(sf: httpx.Client) -> None
 
 
 def test_patch_writes_ar_fields_and_bumps_system_modstamp(
-    sf: httpx.Client, emulator: SalesforceEmulator, clock: FakeClock
+    sf: httpx.Client, salesforce_emulator: SalesforceEmulator, clock: FakeClock
 ) -> None:
     clock.advance(minutes=3)
     response = patch(
@@ -56,7 +46,7 @@ def test_patch_writes_ar_fields_and_bumps_system_modstamp(
         {"AR_Balance__c": 1234.56, "AR_Overdue__c": 0, "AR_Updated__c": "2025-03-12T12:03:00Z"},
     )
     assert response.status_code == 204 and response.content == b""
-    stored = emulator.record("Account", account_id(4))
+    stored = salesforce_emulator.record("Account", account_id(4))
     assert str(stored["AR_Balance__c"]) == "1234.56"
     assert stored["SystemModstamp"] == clock.current == stored["LastModifiedDate"]
     shown = sf.get(f"{API}/sobjects/Account/{account_id(4)}").json()
@@ -84,7 +74,7 @@ def test_patch_refusals(
 
 
 def test_a_deleted_record_is_gone_from_the_row_resource(
-    sf: httpx.Client, emulator: SalesforceEmulator
+    sf: httpx.Client, salesforce_emulator: SalesforceEmulator
 ) -> None:
     assert sf.delete(f"{API}/sobjects/Account/{account_id(6)}").status_code == 204
     response = sf.get(f"{API}/sobjects/Account/{account_id(6)}")
@@ -100,10 +90,10 @@ def window(start: str, end: str) -> dict[str, str]:
 
 
 def test_get_updated_lists_ids_changed_in_the_window(
-    sf: httpx.Client, emulator: SalesforceEmulator, clock: FakeClock
+    sf: httpx.Client, salesforce_emulator: SalesforceEmulator, clock: FakeClock
 ) -> None:
     clock.advance(minutes=10)
-    emulator.update_account(account_id(9), Industry="Energy")
+    salesforce_emulator.update_account(account_id(9), Industry="Energy")
     clock.advance(minutes=10)
     body = sf.get(
         f"{API}/sobjects/Account/updated/",
@@ -113,10 +103,10 @@ def test_get_updated_lists_ids_changed_in_the_window(
 
 
 def test_get_deleted_lists_deletions_with_their_dates(
-    sf: httpx.Client, emulator: SalesforceEmulator, clock: FakeClock
+    sf: httpx.Client, salesforce_emulator: SalesforceEmulator, clock: FakeClock
 ) -> None:
     clock.advance(minutes=1)
-    emulator.delete("Contract", contract_id(1))
+    salesforce_emulator.delete("Contract", contract_id(1))
     clock.advance(minutes=1)
     body = sf.get(
         f"{API}/sobjects/Contract/deleted/",
@@ -162,9 +152,9 @@ def composite(client: httpx.Client, *subs: dict[str, Any], all_or_none: bool) ->
 
 
 def test_composite_resolves_references_and_counts_as_one_call(
-    sf: httpx.Client, emulator: SalesforceEmulator
+    sf: httpx.Client, salesforce_emulator: SalesforceEmulator
 ) -> None:
-    before, _ = emulator.usage()
+    before, _ = salesforce_emulator.usage()
     response = composite(
         sf,
         sub("acct", "GET", "query?q=SELECT+Id+FROM+Account+WHERE+Name+=+'Customer+0011+Ltd'"),
@@ -179,11 +169,13 @@ def test_composite_resolves_references_and_counts_as_one_call(
     assert all(set(r) == {"body", "httpHeaders", "httpStatusCode", "referenceId"} for r in results)
     assert results[1]["body"] is None and results[0]["body"]["totalSize"] == 1
     assert results[2]["body"]["AR_Balance__c"] == 10.0
-    assert emulator.usage()[0] == before + 1
+    assert salesforce_emulator.usage()[0] == before + 1
 
 
-def test_all_or_none_rolls_everything_back(sf: httpx.Client, emulator: SalesforceEmulator) -> None:
-    stamp = emulator.record("Account", account_id(12))["SystemModstamp"]
+def test_all_or_none_rolls_everything_back(
+    sf: httpx.Client, salesforce_emulator: SalesforceEmulator
+) -> None:
+    stamp = salesforce_emulator.record("Account", account_id(12))["SystemModstamp"]
     response = composite(
         sf,
         sub("good", "PATCH", f"sobjects/Account/{account_id(12)}", {"AR_Balance__c": 5}),
@@ -197,13 +189,13 @@ def test_all_or_none_rolls_everything_back(sf: httpx.Client, emulator: Salesforc
     assert results[0]["body"][0]["errorCode"] == "PROCESSING_HALTED"
     assert results[1]["body"][0]["errorCode"] == "INVALID_FIELD"
     assert results[2]["body"][0]["errorCode"] == "PROCESSING_HALTED"
-    restored = emulator.record("Account", account_id(12))
+    restored = salesforce_emulator.record("Account", account_id(12))
     assert restored["AR_Balance__c"] is None and restored["SystemModstamp"] == stamp
-    assert emulator.record("Account", account_id(14))["AR_Balance__c"] is None
+    assert salesforce_emulator.record("Account", account_id(14))["AR_Balance__c"] is None
 
 
 def test_without_all_or_none_one_failure_spares_the_others(
-    sf: httpx.Client, emulator: SalesforceEmulator
+    sf: httpx.Client, salesforce_emulator: SalesforceEmulator
 ) -> None:
     response = composite(
         sf,
@@ -215,7 +207,7 @@ def test_without_all_or_none_one_failure_spares_the_others(
     results = response.json()["compositeResponse"]
     assert [r["httpStatusCode"] for r in results] == [200, 400, 204]
     assert results[1]["body"][0]["errorCode"] == "PROCESSING_HALTED"
-    assert str(emulator.record("Account", account_id(15))["AR_Overdue__c"]) == "7"
+    assert str(salesforce_emulator.record("Account", account_id(15))["AR_Overdue__c"]) == "7"
 
 
 def test_composite_refuses_more_than_25_subrequests_or_inherited_headers(
@@ -232,18 +224,18 @@ def test_composite_refuses_more_than_25_subrequests_or_inherited_headers(
 
 
 def test_win_and_activate_change_the_records_and_their_stamps(
-    emulator: SalesforceEmulator, clock: FakeClock
+    salesforce_emulator: SalesforceEmulator, clock: FakeClock
 ) -> None:
     open_deal = opportunity_id(6)  # 6 % 3 == 0 and even: still open
-    assert emulator.record("Opportunity", open_deal)["IsWon"] is False
+    assert salesforce_emulator.record("Opportunity", open_deal)["IsWon"] is False
     clock.advance(hours=1)
-    won = emulator.win(open_deal)
+    won = salesforce_emulator.win(open_deal)
     assert won["IsWon"] and won["IsClosed"] and won["StageName"] == "Closed Won"
     assert won["SystemModstamp"] == clock.current
     draft = contract_id(34)  # 34 % 17 == 0: a draft
-    assert emulator.record("Contract", draft)["StatusCode"] == "Draft"
-    activated = emulator.activate(draft)
+    assert salesforce_emulator.record("Contract", draft)["StatusCode"] == "Draft"
+    activated = salesforce_emulator.activate(draft)
     assert activated["StatusCode"] == "Activated" and activated["ActivatedDate"] == clock.current
-    assert len(emulator.accounts()) == 60
+    assert len(salesforce_emulator.accounts()) == 60
     with pytest.raises(ValueError, match="no fields"):
-        emulator.update_account(account_id(1), Bogus=1)
+        salesforce_emulator.update_account(account_id(1), Bogus=1)

@@ -7,7 +7,7 @@ import pytest
 
 from sandbox.server import Sandbox
 from tests.sandbox.conftest import HARVEST_HEADERS, TODAY, xero_token
-from tests.sandbox.test_xero import invoice
+from tests.sandbox.xero_documents import invoice
 
 
 def test_serves_both_vendors_on_free_loopback_ports() -> None:

@@ -2,45 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from sandbox.server import Sandbox
-from sandbox.vendors.xero_projection import contact_id
-from tests.sandbox.conftest import FakeClock, xero_token
-
-
-def invoice(sandbox: Sandbox, number: str, **overrides: Any) -> dict[str, Any]:
-    client = sandbox.world.customers[0]
-    entity = sandbox.world.legal_entities[client.legal_entity_id - 1]
-    body: dict[str, Any] = {
-        "Type": "ACCREC",
-        "Contact": {"ContactID": contact_id(entity, client.id)},
-        "InvoiceNumber": number,
-        "Reference": "2025-02 services",
-        "Date": "2025-03-01",
-        "DueDate": "2025-03-31",
-        "CurrencyCode": client.currency,
-        "LineAmountTypes": "NoTax",
-        "Status": "AUTHORISED",
-        "LineItems": [
-            {
-                "Description": "Consulting, February",
-                "Quantity": 12.25,
-                "UnitAmount": 220.0,
-                "AccountCode": "200",
-            },
-            {
-                "Description": "Analysis, February",
-                "Quantity": 3,
-                "UnitAmount": 110.333,
-                "AccountCode": "200",
-            },
-        ],
-    }
-    return body | overrides
+from tests.sandbox.clock import FakeClock
+from tests.sandbox.conftest import xero_token
+from tests.sandbox.xero_documents import invoice
 
 
 def test_token_flow_and_bad_credentials(sandbox: Sandbox) -> None:

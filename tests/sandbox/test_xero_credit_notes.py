@@ -3,58 +3,20 @@ allocations to invoices, incremental reads; requests and replies checked against
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from sandbox.server import Sandbox
-from sandbox.vendors.xero_projection import contact_id
-from tests.sandbox.conftest import FakeClock, xero_token
-from tests.sandbox.contract import XERO_SPEC, check_request, check_response
-from tests.sandbox.test_xero import invoice
+from tests.sandbox.clock import FakeClock
+from tests.sandbox.conftest import xero_token
+from tests.sandbox.xero_documents import (
+    checked,
+    credit_note,
+    posted_invoice,
+    put_unsummarized,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
-PREFIX = "/api.xro/2.0"
-
-
-def credit_note(sandbox: Sandbox, number: str, **overrides: Any) -> dict[str, Any]:
-    client = sandbox.world.customers[0]
-    entity = sandbox.world.legal_entities[client.legal_entity_id - 1]
-    body: dict[str, Any] = {
-        "Type": "ACCRECCREDIT",
-        "Contact": {"ContactID": contact_id(entity, client.id)},
-        "CreditNoteNumber": number,
-        "Reference": "P2C-202502-ACME",
-        "Date": "2025-03-05",
-        "CurrencyCode": client.currency,
-        "LineAmountTypes": "NoTax",
-        "Status": "AUTHORISED",
-        "LineItems": [
-            {
-                "Description": "Hours corrected",
-                "Quantity": 2,
-                "UnitAmount": 110.0,
-                "AccountCode": "200",
-            }
-        ],
-    }
-    return body | overrides
-
-
-def checked(response: httpx.Response, *, valid_request: bool = True) -> httpx.Response:
-    """The response, once it (and the request that caused it, unless that was meant to be
-    invalid) agrees with the spec."""
-    if valid_request and response.request.content:
-        check_request(XERO_SPEC, response.request, PREFIX)
-    check_response(XERO_SPEC, response, PREFIX)
-    return response
-
-
-def posted_invoice(xero: httpx.Client, sandbox: Sandbox, number: str) -> dict[str, Any]:
-    response = xero.put("Invoices", json={"Invoices": [invoice(sandbox, number)]})
-    assert response.status_code == 200, response.text
-    return dict(response.json()["Invoices"][0])
 
 
 def test_put_creates_a_credit_note_with_computed_totals(
@@ -104,18 +66,14 @@ def test_unsummarized_errors_come_back_per_credit_note(
     xero: httpx.Client, sandbox: Sandbox
 ) -> None:
     ghost = "9" * 8 + "-0000-4000-8000-" + "0" * 12
-    response = checked(
-        xero.put(
-            "CreditNotes",
-            params={"summarizeErrors": "false"},
-            json={
-                "CreditNotes": [
-                    credit_note(sandbox, "CN-A"),
-                    credit_note(sandbox, "CN-A"),
-                    credit_note(sandbox, "CN-B", Contact={"ContactID": ghost}),
-                ]
-            },
-        )
+    response = put_unsummarized(
+        xero,
+        "CreditNotes",
+        [
+            credit_note(sandbox, "CN-A"),
+            credit_note(sandbox, "CN-A"),
+            credit_note(sandbox, "CN-B", Contact={"ContactID": ghost}),
+        ],
     )
     assert response.status_code == 200
     ok, duplicate, stranger = response.json()["CreditNotes"]

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from sandbox.server import Sandbox
-from tests.sandbox.conftest import FakeClock, xero_token
-from tests.sandbox.test_xero import invoice
-from tests.sandbox.test_xero_credit_notes import checked, posted_invoice
+from tests.sandbox.clock import FakeClock
+from tests.sandbox.conftest import xero_token
+from tests.sandbox.xero_documents import checked, invoice, posted_invoice, put_unsummarized
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
 BANK = {"Code": "090"}
@@ -84,17 +84,13 @@ def test_a_draft_invoice_takes_no_payment(xero: httpx.Client, sandbox: Sandbox) 
 
 def test_unsummarized_errors_come_back_per_payment(xero: httpx.Client, sandbox: Sandbox) -> None:
     bill = posted_invoice(xero, sandbox, "P2C-4004")
-    response = checked(
-        xero.put(
-            "Payments",
-            params={"summarizeErrors": "false"},
-            json={
-                "Payments": [
-                    payment(bill["InvoiceID"], 3000.0),
-                    payment(bill["InvoiceID"], 100.0),  # only 26.00 is left by then
-                ]
-            },
-        )
+    response = put_unsummarized(
+        xero,
+        "Payments",
+        [
+            payment(bill["InvoiceID"], 3000.0),
+            payment(bill["InvoiceID"], 100.0),  # only 26.00 is left by then
+        ],
     )
     assert response.status_code == 200
     ok, over = response.json()["Payments"]

@@ -29,7 +29,7 @@ from sync.store.tables import ExceptionRow
 from tests.conftest import sandbox_environment
 
 CLI = [sys.executable, "-m", "app.cli"]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

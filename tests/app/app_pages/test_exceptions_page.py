@@ -6,31 +6,18 @@ a resolve or an ignore changes the status and writes an audit row with who and w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
-from sync.store.db import make_engine
 from sync.store.tables import AuditRow, BillingEventRow, ExceptionRow
 from tests.app.conftest import APP, shown
-from tests.app.seed import ASSIGNEE, FIXABLE_KEY, OVER_24H_KEY, seed_operations
+from tests.app.seed import ASSIGNEE, FIXABLE_KEY, OVER_24H_KEY
 
 PAGE = APP.parent / "app_pages" / "exceptions.py"
 CLERK = {"is_logged_in": True, "email": "clerk@firm.example", "name": "Clerk"}
-
-
-@pytest.fixture
-def store(seeded_url: str) -> Iterator[tuple[Engine, dict[str, int]]]:
-    """The billing seed plus the operations seed; the engine and the exception ids by record."""
-    engine = make_engine(seeded_url)
-    ids = seed_operations(engine, datetime.now(UTC))
-    yield engine, ids
-    engine.dispose()
 
 
 def page(query: dict[str, Any] | None = None, user: dict[str, Any] | None = None) -> AppTest:
@@ -94,7 +81,9 @@ def test_an_empty_store_says_nothing_is_held(store_url: str) -> None:
     assert len(at.dataframe) == 0
 
 
-def test_the_headline_is_the_hand_computed_figures(store: tuple[Engine, dict[str, int]]) -> None:
+def test_the_headline_is_the_hand_computed_figures(
+    operations: tuple[Engine, dict[str, int]],
+) -> None:
     metrics = {m.label: m.value for m in page().metric}
     assert metrics["Open exceptions"] == "5"  # x1, x2 and three billable; not resolved/ignored
     assert metrics["Value at risk — USD"] == "$4,950.00"  # 450 + 4,500
@@ -103,23 +92,25 @@ def test_the_headline_is_the_hand_computed_figures(store: tuple[Engine, dict[str
     assert metrics["Opened in the last 24 h"] == "4"  # x1, x2, x3 (resolved since) and 2 h old
 
 
-def test_the_default_list_is_open_and_retrying(store: tuple[Engine, dict[str, int]]) -> None:
+def test_the_default_list_is_open_and_retrying(operations: tuple[Engine, dict[str, int]]) -> None:
     at = page()
     listing = at.dataframe[0].value
     assert set(listing["status"]) == {"open", "retrying"}
     assert len(listing) == 5
 
 
-def test_a_deep_link_filters_by_category_and_status(store: tuple[Engine, dict[str, int]]) -> None:
-    _, ids = store
+def test_a_deep_link_filters_by_category_and_status(
+    operations: tuple[Engine, dict[str, int]],
+) -> None:
+    _, ids = operations
     at = page({"category": "negative_hours", "status": "open"})
     assert table_ids(at) == [ids[FIXABLE_KEY]]
     at.multiselect(key="status").select("ignored").run()
     assert len(table_ids(at)) == 2  # the ignored negative-hours entry too
 
 
-def test_the_category_filter_narrows_the_table(store: tuple[Engine, dict[str, int]]) -> None:
-    _, ids = store
+def test_the_category_filter_narrows_the_table(operations: tuple[Engine, dict[str, int]]) -> None:
+    _, ids = operations
     at = page()
     at.selectbox(key="category").select("over_24h").run()
     assert table_ids(at) == [ids[OVER_24H_KEY]]
@@ -128,8 +119,10 @@ def test_the_category_filter_narrows_the_table(store: tuple[Engine, dict[str, in
     assert any("0 exceptions match" in c.value for c in at.caption)
 
 
-def test_selecting_a_row_shows_reason_payload_history(store: tuple[Engine, dict[str, int]]) -> None:
-    _, ids = store
+def test_selecting_a_row_shows_reason_payload_history(
+    operations: tuple[Engine, dict[str, int]],
+) -> None:
+    _, ids = operations
     at = select_row(page(), ids[OVER_24H_KEY])
     assert any("More than 24 h in a day" in s.value for s in at.subheader)
     assert any("30.0 hours on" in shown(m.value) for m in at.markdown)
@@ -140,16 +133,16 @@ def test_selecting_a_row_shows_reason_payload_history(store: tuple[Engine, dict[
 
 
 def test_the_journey_lists_the_records_business_events(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
-    _, ids = store
+    _, ids = operations
     at = select_row(page(), ids[FIXABLE_KEY])
     journey = at.dataframe[-1].value
     assert list(journey["event"]) == ["billing_event.rejected"]
 
 
-def test_a_dry_run_reports_and_changes_nothing(store: tuple[Engine, dict[str, int]]) -> None:
-    engine, ids = store
+def test_a_dry_run_reports_and_changes_nothing(operations: tuple[Engine, dict[str, int]]) -> None:
+    engine, ids = operations
     before = (count(engine, BillingEventRow), count(engine, AuditRow))
     at = select_row(page(), ids[FIXABLE_KEY])
     act(at, "Dry run", "checking the fix", edit='{"hours": 2.0}')
@@ -164,9 +157,9 @@ def test_a_dry_run_reports_and_changes_nothing(store: tuple[Engine, dict[str, in
 
 
 def test_replay_with_an_edit_bills_the_entry_and_is_audited(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
-    engine, ids = store
+    engine, ids = operations
     events = count(engine, BillingEventRow)
     at = select_row(page(user=CLERK), ids[FIXABLE_KEY])
     act(at, "Replay", "hours were typed with a minus", edit='{"hours": 2.0}')
@@ -179,8 +172,10 @@ def test_replay_with_an_edit_bills_the_entry_and_is_audited(
     assert ids[FIXABLE_KEY] not in table_ids(at)  # the list refreshed
 
 
-def test_an_edit_that_is_not_json_is_refused_clearly(store: tuple[Engine, dict[str, int]]) -> None:
-    engine, ids = store
+def test_an_edit_that_is_not_json_is_refused_clearly(
+    operations: tuple[Engine, dict[str, int]],
+) -> None:
+    engine, ids = operations
     at = select_row(page(), ids[FIXABLE_KEY])
     act(at, "Replay", "fix", edit="{hours: 2}")
     assert any("not valid JSON" in e.value for e in at.error)
@@ -188,9 +183,9 @@ def test_an_edit_that_is_not_json_is_refused_clearly(store: tuple[Engine, dict[s
 
 
 def test_resolve_needs_a_reason_and_records_who_and_why(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
-    engine, ids = store
+    engine, ids = operations
     target = ids[OVER_24H_KEY]
     at = select_row(page(user=CLERK), target)
     act(at, "Resolve", "   ")
@@ -205,8 +200,10 @@ def test_resolve_needs_a_reason_and_records_who_and_why(
     assert target not in table_ids(at)
 
 
-def test_bulk_ignore_by_filter_needs_confirmation(store: tuple[Engine, dict[str, int]]) -> None:
-    engine, _ = store
+def test_bulk_ignore_by_filter_needs_confirmation(
+    operations: tuple[Engine, dict[str, int]],
+) -> None:
+    engine, _ = operations
     at = page({"flow": "billable"})
     billable = table_ids(at)
     assert len(billable) == 3
@@ -222,8 +219,8 @@ def test_bulk_ignore_by_filter_needs_confirmation(store: tuple[Engine, dict[str,
     assert len(at.dataframe) == 0
 
 
-def test_assign_records_the_assignee(store: tuple[Engine, dict[str, int]]) -> None:
-    engine, ids = store
+def test_assign_records_the_assignee(operations: tuple[Engine, dict[str, int]]) -> None:
+    engine, ids = operations
     at = select_row(page(), ids[FIXABLE_KEY])
     act(at, "Assign", "Ada knows this client", assignee="ada@firm.example")
     with engine.connect() as c:
@@ -236,7 +233,7 @@ def test_assign_records_the_assignee(store: tuple[Engine, dict[str, int]]) -> No
     assert entry.detail == {"assignee": "ada@firm.example"}
 
 
-def test_the_page_is_registered_under_operations(store: tuple[Engine, dict[str, int]]) -> None:
+def test_the_page_is_registered_under_operations(operations: tuple[Engine, dict[str, int]]) -> None:
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     at.switch_page(str(Path("app_pages") / "exceptions.py")).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -244,9 +241,9 @@ def test_the_page_is_registered_under_operations(store: tuple[Engine, dict[str, 
 
 
 def test_an_edit_shows_in_the_journey_beside_the_billing_event(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
-    engine, ids = store
+    engine, ids = operations
     at = select_row(page(user=CLERK), ids[FIXABLE_KEY])
     act(at, "Replay", "hours were typed with a minus", edit='{"hours": 2.0}')
     with engine.connect() as c:
@@ -264,9 +261,9 @@ def test_an_edit_shows_in_the_journey_beside_the_billing_event(
 
 
 def test_an_edit_of_a_forbidden_field_is_refused_on_the_page(
-    store: tuple[Engine, dict[str, int]],
+    operations: tuple[Engine, dict[str, int]],
 ) -> None:
-    engine, ids = store
+    engine, ids = operations
     events = count(engine, BillingEventRow)
     at = select_row(page(user=CLERK), ids[FIXABLE_KEY])
     act(at, "Replay", "bill the other project", edit='{"hours": 2.0, "project": {"id": 2}}')

@@ -186,7 +186,7 @@ def postgres_url(
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    monkeypatch.setenv("PGOPTIONS", f"-csearch_path={schema}")  # as tests/app/test_data.py
+    monkeypatch.setenv("PGOPTIONS", f"-csearch_path={schema}")  # as tests/app/data/test_data.py
     monkeypatch.setenv("PLAN2CASH__DATABASE_URL", POSTGRES_URL)
     try:
         yield _store(POSTGRES_URL, build_rollups=True)
