@@ -16,7 +16,7 @@ from alerts.instances import Context, Measured, alert, beyond
 from alerts.model import Alert
 from alerts.rule_kinds import KpiRule
 
-UNITS = {"share": "%", "money": "", "hours": " h", "days": " days"}
+UNITS = {"share": "%", "money": "", "hours": "h", "days": "days"}
 BILLING_VIEW = ("wip", "wip_hours")  # shown on the Billing page; the rest on the Overview
 
 
