@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import types
 import typing
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -163,13 +164,23 @@ def _known_path(model: type[BaseModel], path: list[str]) -> str | None:
             return ENV_DELIMITER.join([*walked, close[0], *path[depth + 1 :]]) if close else ""
         walked.append(part)
         annotation = fields[part].annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
+        section = _section(annotation)
+        if section is not None:
+            model = section
             continue
         rest = path[depth + 1 :]
         if rest and typing.get_origin(annotation) is not dict:
             return ""
         return None
+    return None
+
+
+def _section(annotation: Any) -> type[BaseModel] | None:
+    """The settings model a field holds, also when it is optional (``EmailChannel | None``)."""
+    optional = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    for candidate in (annotation, *(typing.get_args(annotation) if optional else ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
     return None
 
 

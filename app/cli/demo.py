@@ -9,6 +9,7 @@ the default rules within the first minutes; the Alerts page shows what was sent.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,6 +49,8 @@ def demo(
     box.serve(**sandbox_ports(settings))
     sinks = alert_sinks(settings, port)
     store = open_store(settings)
+    # the dashboard reads the engine's store file and shows the channels the demo set up
+    dashboard.env.update(demo_environment(settings, store_url=store.url, sinks=sinks))
     install(store, otlp_endpoint=settings.telemetry.otlp_endpoint)
     # the engine lives on the sandbox's clock, so an accelerated firm closes months for it too
     evaluation = alert_evaluation(settings, store, clock=box.now)
@@ -113,6 +116,29 @@ def alert_sinks(settings: Settings, port: int, directory: Path | None = SINK_DIR
     if alerts.slack is None:
         alerts.slack = SlackChannel(webhook_url=sinks.webhook_url)
     return sinks
+
+
+def demo_environment(settings: Settings, *, store_url: Any, sinks: Any) -> dict[str, str]:
+    """The ``PLAN2CASH__…`` variables that give the dashboard what the demo decided at start: the
+    store as the engine opened it (a SQLite path made absolute), and the alert channels the demo
+    pointed at its local sinks, with the links into this dashboard."""
+    alerts = settings.alerts
+    env = {"PLAN2CASH__DATABASE_URL": store_url.render_as_string(hide_password=False)}
+    if sinks is None:
+        return env
+    env["PLAN2CASH__ALERTS__DASHBOARD_URL"] = alerts.dashboard_url
+    if alerts.email is not None and alerts.email.port == sinks.smtp_port:
+        email = alerts.email
+        env |= {
+            "PLAN2CASH__ALERTS__EMAIL__HOST": email.host,
+            "PLAN2CASH__ALERTS__EMAIL__PORT": str(email.port),
+            "PLAN2CASH__ALERTS__EMAIL__FROM_ADDR": email.from_addr,
+            "PLAN2CASH__ALERTS__EMAIL__TO": json.dumps(email.to),
+        }
+    webhook = alerts.slack.webhook_url.get_secret_value() if alerts.slack else None
+    if webhook == sinks.webhook_url:
+        env["PLAN2CASH__ALERTS__SLACK__WEBHOOK_URL"] = webhook
+    return env
 
 
 def _dashboard(settings: Settings, port: int, config: Path | None) -> Any:

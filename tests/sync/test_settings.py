@@ -312,3 +312,18 @@ def test_sandbox_mode_takes_alert_channels_on_loopback() -> None:
         }
     )
     assert settings.alerts.email is not None and settings.alerts.slack is not None
+
+
+def test_a_secret_of_an_optional_section_can_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLAN2CASH__ALERTS__SLACK__WEBHOOK_URL", "http://127.0.0.1:8726/hook")
+    monkeypatch.setenv("PLAN2CASH__ALERTS__EMAIL__PASWORD", "x")  # a typo is still refused
+    with pytest.raises(
+        ConfigurationError, match="PLAN2CASH__ALERTS__EMAIL__PASWORD is not a setting"
+    ):
+        Settings()
+    monkeypatch.delenv("PLAN2CASH__ALERTS__EMAIL__PASWORD")
+    slack = Settings().alerts.slack
+    assert slack is not None
+    assert slack.webhook_url.get_secret_value() == "http://127.0.0.1:8726/hook"

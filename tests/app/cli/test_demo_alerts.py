@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import time_machine
 from sqlalchemy import select
 
 import alerts
-from app.cli.demo import alert_sinks
+from app.cli.demo import alert_sinks, demo_environment
 from sync.settings import Settings
 from sync.settings_alerts import SlackChannel
 from sync.store import NotificationRow
@@ -34,6 +35,28 @@ def test_unconfigured_channels_point_at_local_sinks_and_links_at_the_demo(tmp_pa
         assert list((tmp_path / "slack").glob("*.json"))  # kept for a person to open
     finally:
         sinks.stop()
+
+
+def test_the_dashboard_is_told_the_store_file_and_the_channels_the_demo_chose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative store path, as plan2cash.toml's default is
+    settings = Settings(database_url="sqlite:///var/demo.db")
+    sinks = alert_sinks(settings, 8599, directory=None)
+    try:
+        env = demo_environment(
+            settings, store_url=make_engine(settings.database_url).url, sinks=sinks
+        )
+    finally:
+        sinks.stop()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir("/")  # the dashboard runs from the project folder, not the caller's
+    seen = Settings()
+    assert seen.database_url == f"sqlite:///{tmp_path / 'var' / 'demo.db'}"
+    assert seen.alerts.email == settings.alerts.email
+    assert seen.alerts.slack == settings.alerts.slack
+    assert seen.alerts.dashboard_url == "http://127.0.0.1:8599"
 
 
 def test_configured_channels_and_live_mode_are_left_alone(tmp_path: Path) -> None:
