@@ -58,3 +58,15 @@ def test_import_linter_contracts_hold() -> None:
         pytest.skip("import-linter is not installed")
     result = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_app_writes_no_sql() -> None:
+    """The selects live in the store (``sync.store.dashboard``, ``sync.store.triage``): no
+    module of app imports SQLAlchemy, bar the CLI's failure explainer, which names the store's
+    errors (a bad database URL, an unreachable database) to say how to fix them."""
+    importers = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "app").rglob("*.py"))
+        if "sqlalchemy" in imported_packages(path)
+    ]
+    assert importers == ["app/cli/failures.py"]

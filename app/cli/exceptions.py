@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from app.cli.common import ConfigOption, console, err, load_config, open_store
 
@@ -29,18 +28,15 @@ def exceptions_list(
     config: ConfigOption = None,
 ) -> None:
     """List exceptions, newest first."""
-    from sync.store import ExceptionRow, session_factory
+    from sync.store import session_factory, triage
 
     settings = load_config(config)
     sessions = session_factory(open_store(settings))
-    query = select(ExceptionRow).order_by(ExceptionRow.last_seen.desc()).limit(limit)
-    if status != "all":
-        query = query.where(ExceptionRow.status == status)
     table = Table(title=f"Exceptions ({status})")
     for column in ("id", "flow", "category", "record", "value at risk", "attempts", "reason"):
         table.add_column(column, overflow="fold")
     with sessions() as session:
-        for row in session.scalars(query):
+        for row in triage.latest(session, limit, status=None if status == "all" else status):
             risk = f"{row.value_at_risk:,.2f} {row.currency}" if row.value_at_risk else "—"
             table.add_row(
                 str(row.id),
@@ -57,7 +53,7 @@ def exceptions_list(
 @app.command("show")
 def exceptions_show(exception_id: int, config: ConfigOption = None) -> None:
     """One exception in full: reason, payload as received, history."""
-    from sync.store import AuditRow, ExceptionRow, journeys, session_factory
+    from sync.store import ExceptionRow, journeys, session_factory, triage
 
     sessions = session_factory(open_store(load_config(config)))
     with sessions() as session:
@@ -65,11 +61,7 @@ def exceptions_show(exception_id: int, config: ConfigOption = None) -> None:
         if row is None:
             err.print(f"No exception {exception_id}.")
             raise typer.Exit(1)
-        history = session.scalars(
-            select(AuditRow)
-            .where(AuditRow.target == f"exception:{exception_id}")
-            .order_by(AuditRow.at)
-        ).all()
+        history = triage.audit_history(session, exception_id)
         edits = journeys.exception_edits(session, row)
     risk = f"{row.value_at_risk:,.2f} {row.currency}" if row.value_at_risk else "—"
     console.print(

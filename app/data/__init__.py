@@ -1,17 +1,18 @@
 """The dashboard's only door to the store, and its only caching.
 
 ``engine()`` is a process-wide resource (and migrates an empty store so that pages render on a
-fresh clone); every query function is cached for ``TTL_SECONDS`` and returns polars frames built
-from the SQLAlchemy statements of :mod:`app.queries`, which run unchanged on SQLite and
-PostgreSQL. Grouping by currency happens in SQL or in :mod:`app.frames`; amounts in different
-currencies never meet. The executive Overview reads :mod:`metrics` (the rollups, and drilldown
-records) instead, cached by the store and its data version.
+fresh clone); every query function is cached for ``TTL_SECONDS`` and returns polars frames that
+the store's reads (:mod:`sync.store`'s ``dashboard`` and ``triage``, which hold the SQL and run
+unchanged on SQLite and PostgreSQL) return on a connection opened here. Grouping by currency
+happens in SQL or in :mod:`app.frames`; amounts in different currencies never meet. The
+executive Overview reads :mod:`metrics` (the rollups, and drilldown records) instead, cached by
+the store and its data version.
 
 Triage actions (replay, resolve, ignore, assign) call :mod:`sync.replay`, the functions the CLI
 uses, are never cached, and forget every cached result when they are done.
 
 Pages use the names below; the modules behind them are one per domain: ``store`` (engine,
-settings, reading a query), ``billing``, ``triage`` (exceptions), ``integration`` (health) and
+settings, forgetting the cache), ``billing``, ``triage`` (exceptions), ``integration`` (health) and
 ``overview`` (the executive KPIs) and ``alerts`` (the Alerts page, through :mod:`alerts`).
 """
 

@@ -9,18 +9,15 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 import streamlit as st
 
-from app import frames, queries
-from app.data.store import (
-    TTL_SECONDS,
-    count_rows,
-    engine,
-    read_query,
-)
+from app import frames
+from app.data.store import TTL_SECONDS, engine
 from metrics import bounds
 from sync.store import (
     BillingEventRow,
     InvoiceRow,
     InvoiceStatus,
+    dashboard,
+    triage,
 )
 
 
@@ -90,59 +87,66 @@ def billing_summary(as_of: date) -> BillingSummary:
     """KPIs: WIP, invoices posted this month and to date, pending delivery, exceptions, syncs."""
     month_start, month_end = bounds(as_of, "month")
     next_month = month_end + timedelta(days=1)
-    return BillingSummary(
-        as_of=as_of,
-        fetched_at=datetime.now(UTC),
-        wip=read_query(queries.wip_by_currency()),
-        billing_events=count_rows(queries.count(BillingEventRow)),
-        invoices=count_rows(queries.count(InvoiceRow)),
-        posted_this_month=read_query(queries.posted_between(month_start, next_month)),
-        posted_to_date=read_query(
-            queries.invoice_totals(InvoiceRow.status == InvoiceStatus.POSTED)
-        ),
-        pending_delivery=read_query(
-            queries.invoice_totals(InvoiceRow.status == InvoiceStatus.PENDING)
-        ),
-        open_exceptions=count_rows(queries.open_exception_count()),
-        value_at_risk=read_query(queries.value_at_risk()),
-        last_sync=read_query(queries.last_successful_syncs()),
-    )
+    with engine().connect() as connection:
+        return BillingSummary(
+            as_of=as_of,
+            fetched_at=datetime.now(UTC),
+            wip=dashboard.wip_by_currency(connection),
+            billing_events=dashboard.count(connection, BillingEventRow),
+            invoices=dashboard.count(connection, InvoiceRow),
+            posted_this_month=dashboard.posted_between(connection, month_start, next_month),
+            posted_to_date=dashboard.invoices_in_status(connection, InvoiceStatus.POSTED),
+            pending_delivery=dashboard.invoices_in_status(connection, InvoiceStatus.PENDING),
+            open_exceptions=triage.open_count(connection),
+            value_at_risk=triage.value_at_risk(connection),
+            last_sync=dashboard.last_successful_syncs(connection),
+        )
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def wip_aging(as_of: date) -> pl.DataFrame:
     """Un-invoiced billing events by age bucket (0–30/31–60/61–90/90+ days) and currency."""
-    return frames.wip_by_age(read_query(queries.wip_by_day()), as_of=as_of)
+    with engine().connect() as connection:
+        by_day = dashboard.wip_by_day(connection)
+    return frames.wip_by_age(by_day, as_of=as_of)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def billing_events(limit: int = 200, filters: EventFilters | None = None) -> pl.DataFrame:
     """The most recent billing events with customer, project, person and invoice number."""
     filters = filters or EventFilters()
-    query = queries.billing_events(
-        limit, invoice_id=filters.invoice_id, invoiced=filters.invoiced, currency=filters.currency
-    )
-    return frames.with_invoice_label(read_query(query))
+    with engine().connect() as connection:
+        events = dashboard.billing_events(
+            connection,
+            limit,
+            invoice_id=filters.invoice_id,
+            invoiced=filters.invoiced,
+            currency=filters.currency,
+        )
+    return frames.with_invoice_label(events)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def invoices(limit: int = 500) -> pl.DataFrame:
     """Invoices, newest first: number, customer, service period, dates, total, status, posting."""
-    return read_query(queries.invoices(limit))
+    with engine().connect() as connection:
+        return dashboard.invoices(connection, limit)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def invoice_lines(invoice_id: str) -> pl.DataFrame:
     """One invoice's lines as stored: description, quantity, unit amount, amount."""
     with engine().connect() as connection:
-        lines = connection.scalar(queries.invoice_lines(invoice_id))
+        lines = dashboard.invoice_lines(connection, invoice_id)
     return frames.invoice_lines(lines)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def billing_trend() -> BillingTrend:
     """Billable value per week (by work date) and invoiced value per service month."""
+    with engine().connect() as connection:
+        by_day = dashboard.billable_by_day(connection)
+        by_period = dashboard.invoiced_by_period(connection)
     return BillingTrend(
-        weekly=frames.weekly_billable(read_query(queries.billable_by_day())),
-        monthly=frames.monthly_invoiced(read_query(queries.invoiced_by_period())),
+        weekly=frames.weekly_billable(by_day), monthly=frames.monthly_invoiced(by_period)
     )

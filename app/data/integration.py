@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 import polars as pl
 import streamlit as st
 
-from app import frames, queries
+from app import frames
 from app.data.store import (
     EXCEPTIONS_URL,
     TTL_SECONDS,
     engine,
-    read_query,
     settings,
 )
 from metrics import health, load
 from sync.scheduler import intervals
+from sync.store import dashboard
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,16 @@ def integration_health(failed_limit: int = 20) -> HealthReport:
         runs = load.runs(connection)
         spans = load.client_spans(connection)
         exceptions = load.exceptions(connection)
+        calls = dashboard.client_call_times(connection)
+        failed = dashboard.failed_runs(connection, failed_limit)
     schedule = intervals(settings().schedule)
     return HealthReport(
         fetched_at=now,
         flows=frames.flow_status(health.flow_health(runs, now=now), schedule),
         vendors=health.vendor_calls(spans),
-        latency=frames.latency_over_time(read_query(queries.client_call_times())),
+        latency=frames.latency_over_time(calls),
         open_exceptions=frames.open_exception_table(
             health.open_exceptions(exceptions, now=now), triage_url=EXCEPTIONS_URL
         ),
-        failed_runs=read_query(queries.failed_runs(failed_limit)),
+        failed_runs=failed,
     )

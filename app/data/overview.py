@@ -10,12 +10,10 @@ from typing import cast
 import polars as pl
 import streamlit as st
 
-from app import kpi_frames, queries
+from app import kpi_frames
 from app.data.store import (
     TTL_SECONDS,
-    count_rows,
     engine,
-    read_query,
     store_label,
 )
 from metrics import (
@@ -35,6 +33,7 @@ from sync.store import (
     BillingEventRow,
     InvoiceRow,
     TimeEntryRow,
+    dashboard,
 )
 
 Where = tuple[tuple[str, str], ...]  # a slice, as kpi_frames.Filters.where gives it
@@ -53,11 +52,11 @@ VERSION_TTL_SECONDS = 5
 def data_version(store: str) -> str:
     """What the executive figures of ``store`` are computed from: it changes when the rollups
     take in a change (a cheap read of their watermarks)."""
-    marks = read_query(queries.rollup_watermarks())
-    if marks.height:
-        return "rollups:" + ";".join(f"{s}={v}" for s, v in marks.iter_rows())
     with engine().connect() as connection:
-        stamps = [connection.execute(queries.fingerprint(c)).one() for c in ROLLUP_SOURCES.values()]
+        marks = dashboard.rollup_watermarks(connection)
+        if marks.height:
+            return "rollups:" + ";".join(f"{s}={v}" for s, v in marks.iter_rows())
+        stamps = dashboard.fingerprints(connection, ROLLUP_SOURCES.values())
     return "raw:" + ";".join(f"{count}@{newest}" for count, newest in stamps)
 
 
@@ -124,8 +123,10 @@ def _dimensions(store: str, version: str) -> Dimensions:
 
 @st.cache_data(ttl=KPI_TTL_SECONDS, show_spinner="Computing the KPIs…")
 def _overview(store: str, version: str, filters: kpi_frames.Filters) -> kpi_frames.Overview:
-    tables = (TimeEntryRow, BillingEventRow, InvoiceRow)
-    if not any(count_rows(queries.first_row(table)) for table in tables):
+    with engine().connect() as connection:
+        tables = (TimeEntryRow, BillingEventRow, InvoiceRow)
+        empty = not any(dashboard.has_rows(connection, table) for table in tables)
+    if empty:
         return kpi_frames.Overview(filters=filters, empty=True)
     ends = [end for _, end in kpi_frames.periods_back(filters.as_of, filters.grain)]
     reports = [_kpis(store, version, end, filters.grain, None, filters.where) for end in ends]

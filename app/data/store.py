@@ -1,23 +1,17 @@
 """The dashboard's store: the settings and the process-wide engine (which migrates an empty
-store so that pages render on a fresh clone), forgetting cached results, and running a query of
-:mod:`app.queries` into its polars frame."""
+store so that pages render on a fresh clone) and forgetting cached results."""
 
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
-from typing import Any
 
-import polars as pl
 import streamlit as st
-from sqlalchemy import Engine, Executable
 
-from app import queries
 from collectors.redaction import install_log_redaction
 from sync.settings import Settings, load_settings
 from sync.store import (
+    Engine,
     make_engine,
-    read_frame,
     upgrade,
 )
 
@@ -50,18 +44,3 @@ def store_label() -> str:
 def refresh() -> None:
     """Forget cached query results (the engine stays)."""
     st.cache_data.clear()
-
-
-def read_query(query: queries.Query) -> pl.DataFrame:
-    """Run the query into its schema (``sync.store.read_frame``: Decimal money as floats)."""
-    with engine().connect() as connection:
-        return read_frame(connection, query.statement, query.schema)
-
-
-def count_rows(statement: Executable) -> int:
-    with engine().connect() as connection:
-        return int(connection.scalar(statement) or 0)
-
-
-def plain(value: Any) -> Any:
-    return float(value) if isinstance(value, Decimal) else value

@@ -11,21 +11,11 @@ from typing import Any
 
 import polars as pl
 import streamlit as st
-from sqlalchemy import func, select
 
-from app import frames, labels, queries
-from app.data.store import (
-    TTL_SECONDS,
-    count_rows,
-    engine,
-    plain,
-    read_query,
-    refresh,
-    settings,
-)
+from app import frames, labels
+from app.data.store import TTL_SECONDS, engine, refresh, settings
 from metrics import health, load
-from sync import edit_input
-from sync import replay as triage
+from sync import edit_input, replay
 from sync.access import Identity
 from sync.engine import Engine as SyncEngine
 from sync.replay import ExceptionFilter
@@ -35,6 +25,7 @@ from sync.store import (
     journeys,
     session_factory,
     transaction,
+    triage,
 )
 
 
@@ -56,7 +47,7 @@ class ExceptionHeadline:
 class ExceptionList:
     """The exceptions a filter selects (``rows`` capped at the limit; ``matching`` is all)."""
 
-    rows: pl.DataFrame  # queries.EXCEPTION_COLUMNS + age_days
+    rows: pl.DataFrame  # sync.store.triage.EXCEPTION_COLUMNS + age_days
     matching: int
 
 
@@ -64,7 +55,7 @@ class ExceptionList:
 class ExceptionDetail:
     """One exception with its payload as received, audit history and the record's journey."""
 
-    exception: dict[str, Any]  # queries.EXCEPTION_COLUMNS + age_days
+    exception: dict[str, Any]  # sync.store.triage.EXCEPTION_COLUMNS + age_days
     payload: dict[str, Any] | None
     history: pl.DataFrame  # at, actor, action, reason, detail
     journey: pl.DataFrame  # occurred_at, event, entity_type, entity_id, trace_id, detail
@@ -82,14 +73,17 @@ def exception_headline() -> ExceptionHeadline:
     now = datetime.now(UTC)
     with engine().connect() as connection:
         open_exceptions = health.open_exceptions(load.exceptions(connection), now=now)
-        oldest = connection.scalar(queries.oldest_open_exception())
+        oldest = triage.oldest_open(connection)
+        total = triage.total_count(connection)
+        open_now = triage.open_count(connection)
+        at_risk = triage.value_at_risk(connection)
     with session_factory(engine())() as session:
-        opened = triage.summary_since(session, now - timedelta(days=1))
+        opened = replay.summary_since(session, now - timedelta(days=1))
     return ExceptionHeadline(
         fetched_at=now,
-        total=count_rows(queries.count(ExceptionRow)),
-        open=count_rows(queries.open_exception_count()),
-        value_at_risk=read_query(queries.value_at_risk()),
+        total=total,
+        open=open_now,
+        value_at_risk=at_risk,
         oldest_open_days=(now - oldest).total_seconds() / 86_400 if oldest else None,
         opened_last_day=sum(opened.values()),
         by_category=frames.open_by_category(open_exceptions),
@@ -100,7 +94,8 @@ def exception_headline() -> ExceptionHeadline:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def exception_choices() -> tuple[list[str], list[str]]:
     """Flows and categories to filter by: those in the store plus every known category."""
-    pairs = read_query(queries.exception_flows_and_categories())
+    with engine().connect() as connection:
+        pairs = triage.flows_and_categories(connection)
     flows = sorted(set(pairs["flow"].to_list()))
     categories = sorted(set(pairs["category"].to_list()) | set(labels.CATEGORIES))
     return flows, categories
@@ -110,11 +105,9 @@ def exception_choices() -> tuple[list[str], list[str]]:
 def exceptions(which: ExceptionFilter, limit: int = 500) -> ExceptionList:
     """The exceptions ``which`` selects, oldest id first, at most ``limit`` of them."""
     with session_factory(engine())() as session:
-        rows = triage.find(session, which, limit=limit)
-        matching = session.scalar(select(func.count()).select_from(which.statement().subquery()))
-        values = [tuple(plain(v) for v in queries.exception_values(row)) for row in rows]
-    frame = pl.DataFrame(values, schema=queries.EXCEPTION_COLUMNS, orient="row")
-    return ExceptionList(frames.with_age(frame, now=datetime.now(UTC)), int(matching or 0))
+        frame = triage.exception_frame(replay.find(session, which, limit=limit))
+        matching = triage.matching(session, which.statement())
+    return ExceptionList(frames.with_age(frame, now=datetime.now(UTC)), matching)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -124,25 +117,22 @@ def exception_detail(exception_id: int) -> ExceptionDetail | None:
         row = session.get(ExceptionRow, exception_id)
         if row is None:
             return None
-        values = tuple(plain(v) for v in queries.exception_values(row))
+        frame = triage.exception_frame([row])
         payload = row.payload
         related = journeys.related_ids(row)
         edits = journeys.billing_event_edits(session, related)
         history = [
             (entry.at, entry.actor, entry.action, *labels.audit_detail(entry.detail))
-            for entry in session.scalars(queries.audit_history(f"exception:{exception_id}"))
+            for entry in triage.audit_history(session, exception_id)
         ]
-    exception = frames.with_age(
-        pl.DataFrame([values], schema=queries.EXCEPTION_COLUMNS, orient="row"),
-        now=datetime.now(UTC),
-    ).row(0, named=True)
+    exception = frames.with_age(frame, now=datetime.now(UTC)).row(0, named=True)
     return ExceptionDetail(
         exception=exception,
         payload=payload,
         history=pl.DataFrame(
             history,
             schema={
-                "at": queries.UTC_TIME,
+                "at": pl.Datetime("us", "UTC"),
                 "actor": pl.String,
                 "action": pl.String,
                 "reason": pl.String,
@@ -157,9 +147,9 @@ def exception_detail(exception_id: int) -> ExceptionDetail | None:
 def _journey(entity_ids: list[str], edits: list[journeys.BillingEventEdit]) -> pl.DataFrame:
     """The records' business events in time order, with the edit a billing event was made from
     as a step of its own (``detail``: who changed what, and the audit row)."""
-    events = read_query(queries.journey(entity_ids)).with_columns(
-        detail=pl.lit(None, dtype=pl.String)
-    )
+    with engine().connect() as connection:
+        events = triage.journey(connection, entity_ids)
+    events = events.with_columns(detail=pl.lit(None, dtype=pl.String))
     steps = pl.DataFrame(
         [
             (e.at, journeys.EDITED, "billing_event", e.billing_event_id, None, e.summary)
@@ -188,7 +178,7 @@ def replay_exceptions(
 ) -> pl.DataFrame:
     """Replay (or dry-run) what ``which`` selects; one outcome row per exception."""
     context = SyncEngine(settings(), engine()).context
-    report = triage.replay(
+    report = replay.replay(
         context, which, actor=actor, reason=reason, dry_run=dry_run, edit=edit, progress=progress
     )
     if not dry_run:
@@ -220,7 +210,7 @@ def set_exception_status(
 ) -> int:
     """Resolve, ignore or reopen what ``which`` selects, audited; how many changed."""
     with transaction(session_factory(engine())) as session:
-        changed = triage.set_status(session, which, status, actor=actor, reason=reason)
+        changed = replay.set_status(session, which, status, actor=actor, reason=reason)
     refresh()
     return changed
 
@@ -228,6 +218,6 @@ def set_exception_status(
 def assign_exceptions(which: ExceptionFilter, assignee: str, *, actor: Identity) -> int:
     """Assign what ``which`` selects to ``assignee``, audited; how many changed."""
     with transaction(session_factory(engine())) as session:
-        changed = triage.assign(session, which, assignee, actor=actor)
+        changed = replay.assign(session, which, assignee, actor=actor)
     refresh()
     return changed

@@ -8,14 +8,20 @@ behind it are the store's own.
 - repository functions (the session first; the caller owns the transaction): ``sync.store.repo``,
   ``sync.store.journeys`` (what happened to a record) and ``sync.store.alerting`` (alert state,
   silences, the notification log);
+- what the dashboard and the CLI read (the connection first; the caller opens it and caches):
+  ``sync.store.dashboard`` (billing, integration health, the Overview's data version) and
+  ``sync.store.triage`` (the exceptions), so that no SQL is written outside the store;
 - a select's rows as a typed polars frame: ``sync.store.reads``;
+- ``Engine``: the type of :func:`make_engine`'s engine, for callers that annotate with it;
 - statuses, categories, flows and kinds: ``sync.store.vocabulary``;
 - migrations: ``sync.store.migrate``.
 """
 
 from __future__ import annotations
 
-from sync.store import alerting, journeys
+from sqlalchemy import Engine
+
+from sync.store import alerting, dashboard, journeys, triage
 from sync.store.db import (
     among,
     insert_frame,
@@ -127,6 +133,7 @@ __all__ = [
     "CursorRow",
     "CustomerRow",
     "DeliveryStatus",
+    "Engine",
     "ExceptionCategory",
     "ExceptionRow",
     "ExceptionStatus",
@@ -162,6 +169,7 @@ __all__ = [
     "among",
     "audit",
     "current",
+    "dashboard",
     "external_id",
     "finish_run",
     "get_cursor",
@@ -181,6 +189,7 @@ __all__ = [
     "set_cursor",
     "start_run",
     "transaction",
+    "triage",
     "upgrade",
     "upsert",
     "upsert_frame",
