@@ -285,47 +285,52 @@ def report(
     rate = entries / backfill.wall
     raw_entries = raw_rows["time_entries"] / raw_seconds["time_entries"]
     all_raw = sum(raw_seconds.values())
+    rows = [
+        ("time entries backfilled", f"{entries:,}"),
+        ("billing events created", f"{backfill.report.result.records_out:,}"),
+        ("exceptions opened", f"{backfill.report.result.exceptions:,}"),
+        (
+            "backfill through flow 3",
+            f"{rate:,.0f} entries/s ({backfill.wall:.2f} s wall, {backfill.cpu:.2f} s CPU)",
+        ),
+        ("  by CPU time", f"{entries / backfill.cpu:,.0f} entries/s"),
+        (
+            f"  every run ({len(backfills)}, median above)",
+            ", ".join(f"{entries / run.wall:,.0f}" for run in backfills)
+            + f" entries/s (spread {_spread(backfills):.0%})",
+        ),
+        (
+            "raw insert of the same time entry rows",
+            f"{raw_entries:,.0f} rows/s ({raw_seconds['time_entries']:.2f} s)",
+        ),
+        (
+            "raw insert of every row flow 3 wrote",
+            f"{sum(raw_rows.values()):,} rows in {all_raw:.2f} s "
+            f"= {entries / all_raw:,.0f} entries/s",
+        ),
+        ("flow ÷ raw insert (time entry rows)", f"{rate / raw_entries:.1%}"),
+        ("emulator serving the pages (excluded)", f"{entries / paging:,.0f} entries/s"),
+        (
+            "Harvest's rate limit, live (excluded)",
+            f"{harvest_ceiling(Settings()):,.0f} entries/s at most",
+        ),
+        ("entries changed in Harvest", f"{changed:,} ({changed / entries:.1%})"),
+        (
+            "incremental run",
+            f"{incremental.entries:,} entries read, {incremental.wall:.2f} s wall, "
+            f"{incremental.cpu:.2f} s CPU",
+        ),
+        (
+            "incremental ÷ backfill",
+            f"{incremental.wall / backfill.wall:.1%} of the time for "
+            f"{changed / entries:.1%} of the entries",
+        ),
+    ]
     table = Table(title=f"Flow 3 on SQLite — the {size} firm (engine time; emulator replayed)")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    table.add_row("time entries backfilled", f"{entries:,}")
-    table.add_row("billing events created", f"{backfill.report.result.records_out:,}")
-    table.add_row("exceptions opened", f"{backfill.report.result.exceptions:,}")
-    table.add_row(
-        "backfill through flow 3",
-        f"{rate:,.0f} entries/s ({backfill.wall:.2f} s wall, {backfill.cpu:.2f} s CPU)",
-    )
-    table.add_row("  by CPU time", f"{entries / backfill.cpu:,.0f} entries/s")
-    table.add_row(
-        f"  every run ({len(backfills)}, median above)",
-        ", ".join(f"{entries / run.wall:,.0f}" for run in backfills)
-        + f" entries/s (spread {_spread(backfills):.0%})",
-    )
-    table.add_row(
-        "raw insert of the same time entry rows",
-        f"{raw_entries:,.0f} rows/s ({raw_seconds['time_entries']:.2f} s)",
-    )
-    table.add_row(
-        "raw insert of every row flow 3 wrote",
-        f"{sum(raw_rows.values()):,} rows in {all_raw:.2f} s = {entries / all_raw:,.0f} entries/s",
-    )
-    table.add_row("flow ÷ raw insert (time entry rows)", f"{rate / raw_entries:.1%}")
-    table.add_row("emulator serving the pages (excluded)", f"{entries / paging:,.0f} entries/s")
-    table.add_row(
-        "Harvest's rate limit, live (excluded)",
-        f"{harvest_ceiling(Settings()):,.0f} entries/s at most",
-    )
-    table.add_row("entries changed in Harvest", f"{changed:,} ({changed / entries:.1%})")
-    table.add_row(
-        "incremental run",
-        f"{incremental.entries:,} entries read, {incremental.wall:.2f} s wall, "
-        f"{incremental.cpu:.2f} s CPU",
-    )
-    table.add_row(
-        "incremental ÷ backfill",
-        f"{incremental.wall / backfill.wall:.1%} of the time for "
-        f"{changed / entries:.1%} of the entries",
-    )
+    for measure, value in rows:
+        table.add_row(measure, value)
     console.print(table)
 
 

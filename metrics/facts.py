@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, String, and_, case, cast, func, literal, select
+from sqlalchemy import Connection, String, and_, case, cast, func, literal, select
 
 from metrics.slices import COLUMNS, Dimension, Owner
 from sync.store import (
@@ -193,21 +194,6 @@ def available(
     return _frame(connection, statement, cut, {"available_hours": pl.Float64})
 
 
-def revenue(
-    connection: Connection,
-    *,
-    start: date,
-    end: date,
-    as_of: date,
-    by: Dimension | None,
-    where: Where,
-) -> pl.DataFrame:
-    """Value of the billable work of [start, end] (its billing events, invoiced or not, created by
-    ``as_of``), per slice and currency: the revenue of project margin."""
-    b = RollupBillingRow
-    return _billing_value(connection, b.created_on <= as_of, "revenue", start, end, by, where)
-
-
 def labour(
     connection: Connection, *, start: date, end: date, by: Dimension | None, where: Where
 ) -> pl.DataFrame:
@@ -227,8 +213,16 @@ def labour(
     return _frame(connection, statement, cut, {"currency": pl.String, "labour_cost": pl.Float64})
 
 
-def billed(
+class Valued(StrEnum):
+    """Which billing events of a period's work count towards its value, and the column it is in."""
+
+    REVENUE = "revenue"  # created by the as-of date, invoiced or not: the revenue of margin
+    BILLED = "billed_value"  # on an invoice posted by the as-of date
+
+
+def billing_value(
     connection: Connection,
+    valued: Valued,
     *,
     start: date,
     end: date,
@@ -236,28 +230,16 @@ def billed(
     by: Dimension | None,
     where: Where,
 ) -> pl.DataFrame:
-    """Value of the work of [start, end] on invoices posted by ``as_of``, per slice and currency."""
+    """The amount of the billing events of work dated in [start, end] that count as ``valued`` at
+    ``as_of`` (created by then for ``REVENUE``, posted on an invoice by then for ``BILLED``), per
+    slice and currency, as the column ``valued`` names."""
     b = RollupBillingRow
-    return _billing_value(connection, b.posted_on <= as_of, "billed_value", start, end, by, where)
-
-
-def _billing_value(
-    connection: Connection,
-    known: ColumnElement[bool],
-    name: str,
-    start: date,
-    end: date,
-    by: Dimension | None,
-    where: Where,
-) -> pl.DataFrame:
-    """The amount of the billing events of work dated in [start, end] that are ``known`` (created,
-    or posted, by the as-of date), per slice and currency, as column ``name``."""
-    b = RollupBillingRow
+    known = b.created_on <= as_of if valued is Valued.REVENUE else b.posted_on <= as_of
     cut = slicing("project", b.project_id, by, where, worker=b.resource_id)
     statement = _query(
         b, cut, [func.sum(b.amount)], [b.currency], [b.day.between(start, end), known]
     )
-    return _frame(connection, statement, cut, {"currency": pl.String, name: pl.Float64})
+    return _frame(connection, statement, cut, {"currency": pl.String, valued.value: pl.Float64})
 
 
 def unbilled(

@@ -222,7 +222,9 @@ def _from_rollups(connection: Connection, dims: Dimensions) -> Compute:
                 where,
             ),
             "realization": executive.realization(
-                work, facts.billed(connection, as_of=known, **period), by
+                work,
+                facts.billing_value(connection, facts.Valued.BILLED, as_of=known, **period),
+                by,
             ),
             "wip": executive.wip(facts.unbilled(connection, **point), by),
             "cycle_time": executive.cycle_time(facts.cycle(connection, **period), by),
@@ -230,7 +232,7 @@ def _from_rollups(connection: Connection, dims: Dimensions) -> Compute:
             "approvals": executive.approvals(work, by),
             "unapproved": executive.unapproved(facts.waiting(connection, **point), by),
             "margin": executive.margin(
-                facts.revenue(connection, as_of=known, **period),
+                facts.billing_value(connection, facts.Valued.REVENUE, as_of=known, **period),
                 facts.labour(connection, **period),
                 by,
             ),

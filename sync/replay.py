@@ -191,8 +191,12 @@ def replay(
                     if accepted is not None
                     else None
                 )
-                outcome = _replay_one(
-                    session, row, reference, accepted, edited, ctx.clock(), dry_run=dry_run
+                outcome = (
+                    _replay_time_entry(
+                        session, row, reference, accepted, edited, ctx.clock(), dry_run=dry_run
+                    )
+                    if _is_time_entry(row)
+                    else _replay_other(session, row)
                 )
                 audit(
                     session,
@@ -233,18 +237,13 @@ def _targets(rows: Sequence[ExceptionRow]) -> str:
     return f"exception:{rows[0].id}" if len(rows) == 1 else f"exceptions:{len(rows)}"
 
 
-def _replay_one(
-    session: Session,
-    row: ExceptionRow,
-    reference: Reference,
-    edit: Edit | None,
-    edited: AuditRow | None,
-    moment: datetime,
-    *,
-    dry_run: bool,
-) -> Outcome:
-    if row.flow == billable_store.FLOW and row.entity_type == "time_entry" and row.payload:
-        return _replay_time_entry(session, row, reference, edit, edited, moment, dry_run=dry_run)
+def _is_time_entry(row: ExceptionRow) -> bool:
+    """Whether ``row`` holds a time entry flow 3 refused: replayed by checking it again."""
+    return row.flow == billable_store.FLOW and row.entity_type == "time_entry" and bool(row.payload)
+
+
+def _replay_other(session: Session, row: ExceptionRow) -> Outcome:
+    """A failed outbox delivery is queued again; any other record is fixed at its source."""
     if row.flow == Flow.OUTBOX and row.payload and row.payload.get("outbox_id"):
         return _requeue(session, row)
     return Outcome(

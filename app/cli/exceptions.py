@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -140,30 +141,32 @@ def exceptions_replay(
         )
 
 
-@app.command("resolve")
-def exceptions_resolve(
-    ids: IdsArgument = None,
-    flow: FlowOption = None,
-    category: CategoryOption = None,
-    older_than_days: AgeOption = None,
-    reason: ReasonOption = "resolved from the CLI",
-    config: ConfigOption = None,
-) -> None:
-    """Mark exceptions resolved (fixed elsewhere), with who and why."""
-    _set_status("resolved", ids, flow, category, older_than_days, reason, config)
+def _status_command(status: str, doc: str) -> Callable[..., None]:
+    """The command that marks the chosen exceptions ``status``, with who and why."""
+
+    def command(
+        ids: IdsArgument = None,
+        flow: FlowOption = None,
+        category: CategoryOption = None,
+        older_than_days: AgeOption = None,
+        reason: ReasonOption = f"{status} from the CLI",
+        config: ConfigOption = None,
+    ) -> None:
+        _set_status(status, ids, flow, category, older_than_days, reason, config)
+
+    command.__doc__ = doc
+    return command
 
 
-@app.command("ignore")
-def exceptions_ignore(
-    ids: IdsArgument = None,
-    flow: FlowOption = None,
-    category: CategoryOption = None,
-    older_than_days: AgeOption = None,
-    reason: ReasonOption = "ignored from the CLI",
-    config: ConfigOption = None,
-) -> None:
-    """Mark exceptions ignored (they will not be retried or reopened), with who and why."""
-    _set_status("ignored", ids, flow, category, older_than_days, reason, config)
+app.command("resolve")(
+    _status_command("resolved", "Mark exceptions resolved (fixed elsewhere), with who and why.")
+)
+app.command("ignore")(
+    _status_command(
+        "ignored",
+        "Mark exceptions ignored (they will not be retried or reopened), with who and why.",
+    )
+)
 
 
 def _filter(

@@ -60,6 +60,7 @@ SHARED: dict[str, Config] = {
     "value_at_risk": money("Value at risk"),
     "spent_date": day("Date"),
     "occurred_on": day("Work date"),
+    "occurred_at": when("When (UTC)"),
     "issue_date": day("Issued"),
 }
 

@@ -19,7 +19,6 @@ from app.views import columns
 
 JOURNEY = columns.table(
     "occurred_at", "event", "wait", "entity_id",
-    occurred_at=columns.when("When (UTC)"),
     event=columns.text("Milestone"),
     wait=columns.text("Waited", help="Since the previous milestone"),
     entity_id=columns.text("Record"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 import streamlit as st
 
 from app import data, labels, signin
@@ -21,7 +22,6 @@ HISTORY = columns.table(
 )  # fmt: skip
 JOURNEY = columns.table(
     "occurred_at", "event", "entity_type", "entity_id", "trace_id",
-    occurred_at=columns.when("When (UTC)"),
     event=columns.text("Event"),
     entity_type=columns.text("Entity"),
     entity_id=columns.text("Id"),
@@ -47,17 +47,28 @@ def detail_panel(detail: data.ExceptionDetail) -> None:
             st.caption("No payload was stored for this record.")
     history, journey = st.columns(2, gap="large")
     with history:
-        st.markdown("**History** — who did what, and why")
-        if detail.history.is_empty():
-            st.caption("No one has acted on this exception yet.")
-        else:
-            st.dataframe(detail.history, hide_index=True, column_config=HISTORY)
+        _events(
+            "**History** — who did what, and why",
+            detail.history,
+            HISTORY,
+            "No one has acted on this exception yet.",
+        )
     with journey:
-        st.markdown("**Journey** — the record's business events, in time order")
-        if detail.journey.is_empty():
-            st.caption("No business events recorded for this record.")
-        else:
-            st.dataframe(detail.journey, hide_index=True, column_config=JOURNEY)
+        _events(
+            "**Journey** — the record's business events, in time order",
+            detail.journey,
+            JOURNEY,
+            "No business events recorded for this record.",
+        )
+
+
+def _events(title: str, frame: pl.DataFrame, config: dict[str, columns.Config], empty: str) -> None:
+    """``frame`` as a table under ``title``, or ``empty`` said when it has no rows."""
+    st.markdown(title)
+    if frame.is_empty():
+        st.caption(empty)
+    else:
+        st.dataframe(frame, hide_index=True, column_config=config)
 
 
 def _facts(ex: dict[str, Any]) -> list[tuple[str, object]]:
