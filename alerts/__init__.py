@@ -12,6 +12,7 @@ from alerts.matchers import MatcherError
 from alerts.model import AlertStatus, ChannelKind, DeliveryError, Severity
 from alerts.pipeline import PassReport
 from alerts.policy import AlertsConfigError, PipelineConfig
+from alerts.rule_base import duration_text, parse_duration
 from alerts.rules import KINDS, Rule, RuleError, RuleSet, load_rules
 from alerts.service import (
     ChannelNotConfigured,
@@ -46,9 +47,11 @@ __all__ = [
     "channel",
     "check",
     "describe",
+    "duration_text",
     "evaluate_and_notify",
     "evaluation_job",
     "load_rules",
+    "parse_duration",
     "rules_in_force",
     "send_test",
     "silence_add",

@@ -5,7 +5,7 @@ value); the causes say each window's burn rate and the error budget left."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import polars as pl
 
@@ -13,16 +13,8 @@ from alerts import slo
 from alerts.inputs import Inputs
 from alerts.instances import Context, Measured, alert, shown
 from alerts.model import Alert, Cause
+from alerts.rule_base import duration_text
 from alerts.rule_kinds import SloRule
-
-
-def span(length: timedelta) -> str:
-    """``5m``, ``6h``, ``3d``: a window as the workbook writes it."""
-    seconds = int(length.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def live_since(inputs: Inputs, sli: slo.Sli) -> datetime | None:
@@ -56,7 +48,7 @@ def evaluate(rule: SloRule, inputs: Inputs, ctx: Context) -> list[Alert]:
     left = slo.budget_remaining(decided, objective=rule.target, now=ctx.now)
     windows = [
         Cause(
-            label=f"{span(b.condition.long)} / {span(b.condition.short)}",
+            label=f"{duration_text(b.condition.long)} / {duration_text(b.condition.short)}",
             detail=f"burn {shown(b.long.burn_rate)}× and {shown(b.short.burn_rate)}× "
             f"(≥ {shown(b.condition.burn_rate)}×): {b.long.bad} of {b.long.events} late",
         )
@@ -69,7 +61,7 @@ def evaluate(rule: SloRule, inputs: Inputs, ctx: Context) -> list[Alert]:
         alert(
             rule,
             Measured(
-                labels={"sli": rule.sli, "window": span(worst.condition.long)},
+                labels={"sli": rule.sli, "window": duration_text(worst.condition.long)},
                 value=round(worst.long.burn_rate or 0, 2),
                 threshold=worst.condition.burn_rate,
                 unit="×",

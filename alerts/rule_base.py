@@ -43,6 +43,16 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def duration_text(length: timedelta) -> str:
+    """``5m``, ``6h``, ``3d``: a duration as rules write it (the inverse of :func:`parse_duration`
+    for whole seconds)."""
+    seconds = int(length.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from alerts import evaluate_slo, slo
 from alerts.inputs import Inputs, read_inputs
 from alerts.policy import PipelineConfig
+from alerts.rule_base import duration_text
 from alerts.rule_kinds import SloRule
 from alerts.rules import RuleSet
 from alerts.silences import active_silences, silence_list
@@ -220,7 +221,7 @@ def _status(
     series = [
         slo.burn_series(
             judged, objective=rule.target, start=now - span, end=now, step=step, length=c.long
-        ).with_columns(pl.lit(evaluate_slo.span(c.long)).alias("window"))
+        ).with_columns(pl.lit(duration_text(c.long)).alias("window"))
         for c in slo.CONDITIONS
     ]
     sli = slo.SLIS[rule.sli]
@@ -233,7 +234,7 @@ def _status(
         events=whole.events,
         bad=whole.bad,
         burn=pl.concat(series).select("at", "window", "burn_rate"),
-        thresholds={evaluate_slo.span(c.long): c.burn_rate for c in slo.CONDITIONS},
+        thresholds={duration_text(c.long): c.burn_rate for c in slo.CONDITIONS},
     )
 
 

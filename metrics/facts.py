@@ -160,21 +160,8 @@ def billable_hours(
     """Billable hours (rejected time left out) of the firm's people over [start, end], per slice
     of people."""
     t = RollupTimeRow
-    cut = slicing("person", t.resource_id, by, where)
-    cut.join = (ResourceRow, ResourceRow.id == t.resource_id)
-    statement = _query(
-        t,
-        cut,
-        [func.coalesce(func.sum(t.hours), 0)],
-        [],
-        [
-            t.day.between(start, end),
-            t.billable,
-            t.status != "rejected",
-            ResourceRow.id.is_not(None),
-        ],
-    )
-    return _frame(connection, statement, cut, {"billable_hours": pl.Float64})
+    conditions = [t.day.between(start, end), t.billable, t.status != "rejected"]
+    return _people_hours(connection, t, t.hours, conditions, "billable_hours", by, where)
 
 
 def available(
@@ -182,16 +169,26 @@ def available(
 ) -> pl.DataFrame:
     """Available hours of the firm's people over [start, end], per slice of people."""
     c = RollupCapacityRow
-    cut = slicing("person", c.resource_id, by, where)
-    cut.join = (ResourceRow, ResourceRow.id == c.resource_id)
-    statement = _query(
-        c,
-        cut,
-        [func.coalesce(func.sum(c.available_hours), 0)],
-        [],
-        [c.day.between(start, end), ResourceRow.id.is_not(None)],
-    )
-    return _frame(connection, statement, cut, {"available_hours": pl.Float64})
+    conditions = [c.day.between(start, end)]
+    return _people_hours(connection, c, c.available_hours, conditions, "available_hours", by, where)
+
+
+def _people_hours(
+    connection: Connection,
+    table: Any,
+    hours: Any,
+    conditions: list[Any],
+    name: str,
+    by: Dimension | None,
+    where: Where,
+) -> pl.DataFrame:
+    """``hours`` of ``table`` summed per slice of the firm's people (rows of no known person are
+    left out), under ``conditions``, as the column ``name``."""
+    cut = slicing("person", table.resource_id, by, where)
+    cut.join = (ResourceRow, ResourceRow.id == table.resource_id)
+    totals = [func.coalesce(func.sum(hours), 0)]
+    statement = _query(table, cut, totals, [], [*conditions, ResourceRow.id.is_not(None)])
+    return _frame(connection, statement, cut, {name: pl.Float64})
 
 
 def labour(

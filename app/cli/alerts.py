@@ -3,7 +3,6 @@ channel, silences and the notification log."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -19,8 +18,6 @@ app = typer.Typer(help="Alert rules, firing alerts, silences and notifications."
 silence_app = typer.Typer(help="Silence alerts for a while, list and expire silences.",
                           no_args_is_help=True)  # fmt: skip
 app.add_typer(silence_app, name="silence")
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
-UNITS = {"m": 60, "h": 3600, "d": 86400}
 
 
 def _now() -> datetime:
@@ -41,17 +38,11 @@ def _number(value: float | None, unit: str = "") -> str:
     return f"{text}{unit}" if unit in ("%", "×") else f"{text} {unit}".rstrip()
 
 
-def _span(length: timedelta) -> str:
-    seconds = int(length.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 @app.command("rules")
 def alerts_rules(config: ConfigOption = None) -> None:
     """The rules in force, as loaded (a bad rule: named, exit 2)."""
+    import alerts
+
     settings = load_config(config)
     rules = check_alerts(settings)
     source = "[[alerts.rules]]" if settings.alerts.rules is not None else "the default rules"
@@ -64,7 +55,7 @@ def alerts_rules(config: ConfigOption = None) -> None:
             escape(rule.name),
             rule.kind,
             str(rule.severity),
-            _span(rule.hold_for) if rule.hold_for else "—",
+            alerts.duration_text(rule.hold_for) if rule.hold_for else "—",
             escape(", ".join(f"{k}={v}" for k, v in params.items())),
             escape(rule.template),
         )
@@ -197,10 +188,15 @@ def alerts_history(
 
 def parse_for(text: str) -> timedelta:
     """``30m``, ``2h``, ``1d`` as a duration."""
-    found = DURATION.match(text.strip())
-    if not found or float(found.group(1)) <= 0:
+    import alerts
+
+    try:
+        length = alerts.parse_duration(text.strip())
+    except ValueError:
+        length = timedelta(0)
+    if length <= timedelta(0):
         raise typer.BadParameter(f"{text!r}: write a duration like 30m, 2h or 1d")
-    return timedelta(seconds=float(found.group(1)) * UNITS[found.group(2)])
+    return length
 
 
 @silence_app.command("add")
