@@ -19,7 +19,7 @@ from app import data, signin
 from sync.access import Forbidden, Identity, Role
 from sync.replay import ExceptionFilter
 from sync.store.tables import AuditRow, ExceptionRow
-from tests.app.conftest import APP, shown
+from tests.app.conftest import APP, run_page, shown
 from tests.app.seed import FIXABLE_KEY, OVER_24H_KEY
 
 EXCEPTIONS = str(Path("app_pages") / "exceptions.py")
@@ -32,12 +32,7 @@ EVIL = "**bold** <img src=x onerror=alert(1)> [link](http://evil)"
 
 
 def dashboard(user: dict[str, Any] | None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    if user is not None:
-        at.user = user
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_page(APP, user)
 
 
 def exceptions_page(user: dict[str, Any], select: int | None = None) -> AppTest:
@@ -305,9 +300,7 @@ def test_a_refused_configuration_shows_why_and_no_data(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PLAN2CASH__AUHT__MODE", "oidc")  # misspelt: refused, never ignored
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = dashboard(None)
     (error,) = at.error
     assert "PLAN2CASH__AUHT__MODE" in shown(error.value)
     assert "PLAN2CASH__AUTH__MODE" in shown(error.value)  # the setting it resembles

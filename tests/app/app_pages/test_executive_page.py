@@ -213,6 +213,32 @@ def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
 
 
+# The hand-computed tiles of the executive store: label → value, and the trends beside them
+# (August had no time: approval by close has no trend).
+FIGURES = {
+    "Billable utilization, Oct": "48.8 %",
+    "Approved by close, Sep": "56.5 %",
+    "Cycle time median, Oct": "39.0 days",
+    "WIP, unbilled — USD": "$2,300.00",
+    "DSO (countback) — USD": "20.0 days",
+    "Revenue leakage — USD": "$950.00",
+    "Margin, Oct — USD": "-650.0 %",
+}
+TRENDS = {
+    "Approved by close, Sep": "",
+    "WIP, unbilled — USD": "-$300.00",
+    "Margin, Oct — USD": "-695.2 pp",
+}
+
+
+def _shows_the_figures(at: AppTest) -> dict[str, tuple[str, str]]:
+    """Assert the tiles carry :data:`FIGURES` and :data:`TRENDS`; every tile, by label."""
+    metrics = _metrics(at)
+    assert {label: metrics[label][0] for label in FIGURES} == FIGURES
+    assert {label: metrics[label][1] for label in TRENDS} == TRENDS
+    return metrics
+
+
 def _select_row(at: AppTest, key: str, row: int = 0) -> None:
     at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
@@ -230,15 +256,8 @@ def test_an_empty_store_says_there_is_no_data_yet(store_url: str) -> None:
 @pytest.mark.usefixtures("executive_url")
 def test_tiles_carry_units_periods_and_the_hand_computed_figures() -> None:
     at = _run()
-    metrics = _metrics(at)
-    assert metrics["Billable utilization, Oct"][0] == "48.8 %"
-    assert metrics["Approved by close, Sep"] == ("56.5 %", "")  # August had no time: no trend
-    assert metrics["Cycle time median, Oct"][0] == "39.0 days"
+    metrics = _shows_the_figures(at)
     assert metrics["Cycle time p90, Oct"][0] == "39.0 days"
-    assert metrics["WIP, unbilled — USD"] == ("$2,300.00", "-$300.00")
-    assert metrics["DSO (countback) — USD"][0] == "20.0 days"
-    assert metrics["Revenue leakage — USD"][0] == "$950.00"
-    assert metrics["Margin, Oct — USD"] == ("-650.0 %", "-695.2 pp")
     margin = next(m for m in at.metric if m.label == "Margin, Oct — USD")
     assert "-$7,800.00" in margin.help and "$9,000.00" in margin.help
     assert any("People and billing — Oct 2026" in m.value for m in at.markdown)
@@ -249,24 +268,14 @@ def test_tiles_carry_units_periods_and_the_hand_computed_figures() -> None:
 @pytest.mark.usefixtures("postgres_url")
 def test_the_figures_read_the_same_on_postgresql() -> None:
     at = _run()
-    metrics = _metrics(at)
-    assert metrics["Billable utilization, Oct"][0] == "48.8 %"
-    assert metrics["Approved by close, Sep"][0] == "56.5 %"
-    assert metrics["Cycle time median, Oct"][0] == "39.0 days"
-    assert metrics["WIP, unbilled — USD"] == ("$2,300.00", "-$300.00")
-    assert metrics["DSO (countback) — USD"][0] == "20.0 days"
-    assert metrics["Revenue leakage — USD"][0] == "$950.00"
-    assert metrics["Margin, Oct — USD"] == ("-650.0 %", "-695.2 pp")
+    _shows_the_figures(at)
     assert at.dataframe(key="ar_records_USD").value["due"].tolist() == [1000.0]
 
 
 def test_a_store_without_rollups_reads_raw_with_the_same_figures(store_url: str) -> None:
     _store(store_url, build_rollups=False)
     at = _run()
-    metrics = _metrics(at)
-    assert metrics["Billable utilization, Oct"][0] == "48.8 %"
-    assert metrics["WIP, unbilled — USD"][0] == "$2,300.00"
-    assert metrics["DSO (countback) — USD"][0] == "20.0 days"
+    _shows_the_figures(at)
     assert any("rollups have not been built" in c.value for c in at.caption)
 
 
