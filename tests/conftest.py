@@ -15,6 +15,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -208,13 +209,22 @@ class PostgresSchemas:
         self.admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_schemas(postgres_ok: bool) -> Iterator[PostgresSchemas]:
+@contextmanager
+def schema_pool(postgres_ok: bool) -> Iterator[PostgresSchemas]:
+    """A pool of schemas, closed on leaving; the test skipped when PostgreSQL is not reachable."""
     if not postgres_ok:
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
     schemas = PostgresSchemas()
-    yield schemas
-    schemas.close()
+    try:
+        yield schemas
+    finally:
+        schemas.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas(postgres_ok: bool) -> Iterator[PostgresSchemas]:
+    with schema_pool(postgres_ok) as schemas:
+        yield schemas
 
 
 @pytest.fixture
