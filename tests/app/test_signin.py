@@ -7,6 +7,7 @@ database: who the audit log names, and that a refused action changed nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,17 @@ def exceptions_page(user: dict[str, Any], select: int | None = None) -> AppTest:
         at.run()
         assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.fixture
+def setting(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """Sets a PLAN2CASH variable for the rest of the test; the dashboard reads settings anew."""
+
+    def set_variable(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        data.settings.clear()
+
+    return set_variable
 
 
 def audit_rows(engine: Engine, action: str) -> list[Any]:
@@ -188,10 +200,9 @@ def test_an_admin_edits_and_replays(operations: tuple[Engine, dict[str, int]]) -
 
 @pytest.mark.usefixtures("oidc_roles")
 def test_an_operator_may_not_act_on_more_than_the_bulk_limit(
-    operations: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+    operations: tuple[Engine, dict[str, int]], setting: Callable[[str, str], None]
 ) -> None:
-    monkeypatch.setenv("PLAN2CASH__AUTH__BULK_LIMIT", "2")
-    data.settings.clear()
+    setting("PLAN2CASH__AUTH__BULK_LIMIT", "2")
     at = exceptions_page(OPERATOR)
     at.segmented_control(key="bulk_action").set_value("Resolve").run()
     bulk = at.button(key="bulk_run")
@@ -264,10 +275,9 @@ def test_demo_mode_off_loopback_is_refused_in_the_page(
 
 
 def test_a_real_vendor_in_sandbox_mode_is_refused_in_the_page(
-    operations: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+    operations: tuple[Engine, dict[str, int]], setting: Callable[[str, str], None]
 ) -> None:
-    monkeypatch.setenv("PLAN2CASH__HARVEST__BASE_URL", "https://firm.harvestapp.com/v2")
-    data.settings.clear()
+    setting("PLAN2CASH__HARVEST__BASE_URL", "https://firm.harvestapp.com/v2")
     at = dashboard(None)
     (refused,) = at.error
     assert "configuration is refused" in refused.value

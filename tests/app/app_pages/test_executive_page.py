@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import pytest
 import streamlit as st
 from sqlalchemy import select, text, update
@@ -239,6 +240,13 @@ def _shows_the_figures(at: AppTest) -> dict[str, tuple[str, str]]:
     return metrics
 
 
+def _drill(at: AppTest, chart: str, choice: str, records: str) -> pd.DataFrame:
+    """Pick ``choice`` in the drill-down of ``chart``; the records it lists (table
+    ``{chart}_records_{records}``)."""
+    at.selectbox(key=f"{chart}_drill").select(choice).run()
+    return at.dataframe(key=f"{chart}_records_{records}").value
+
+
 def _select_row(at: AppTest, key: str, row: int = 0) -> None:
     at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
@@ -299,8 +307,7 @@ def test_a_customer_slice_is_named_and_cuts_the_money() -> None:
 def test_a_person_bar_drills_to_their_billable_time() -> None:
     at = _run()
     at.button_group(key="util_by").set_value("Person").run()
-    at.selectbox(key="util_drill").select("r-ada").run()
-    entries = at.dataframe(key="util_records_person_r-ada").value
+    entries = _drill(at, "util", "r-ada", "person_r-ada")
     assert len(entries) == 10 and set(entries["person"]) == {"Ada Lovelace"}
     assert entries["hours"].sum() == 100.0
 
@@ -308,8 +315,7 @@ def test_a_person_bar_drills_to_their_billable_time() -> None:
 @pytest.mark.usefixtures("executive_url")
 def test_a_wip_bucket_drills_to_its_events_and_an_event_to_its_journey() -> None:
     at = _run()
-    at.selectbox(key="wip_drill").select("0–30").run()
-    records = at.dataframe(key="wip_records_USD_0–30").value
+    records = _drill(at, "wip", "0–30", "USD_0–30")
     assert records["entity_id"].tolist() == ["e1"]
     assert records["amount"].tolist() == [1200.0]
     _select_row(at, "wip_records_USD_0–30")
@@ -331,8 +337,7 @@ def test_the_receivable_behind_dso_lists_the_open_invoice() -> None:
 @pytest.mark.usefixtures("executive_url")
 def test_a_cycle_stage_lists_the_billed_time_slowest_first() -> None:
     at = _run()
-    at.selectbox(key="cycle_drill").select("cycle_time").run()
-    billed = at.dataframe(key="cycle_records_cycle_time").value
+    billed = _drill(at, "cycle", "cycle_time", "cycle_time")
     assert billed["entity_id"].tolist() == ["e4"]
     assert round(billed["cycle_time"][0] * 24) == 937  # 39 days and 1 hour
 
@@ -340,7 +345,6 @@ def test_a_cycle_stage_lists_the_billed_time_slowest_first() -> None:
 @pytest.mark.usefixtures("executive_url")
 def test_leakage_drills_to_the_held_entry() -> None:
     at = _run()
-    at.selectbox(key="leak_drill").select("approved_not_billed").run()
-    leaking = at.dataframe(key="leak_records_USD_approved_not_billed").value
+    leaking = _drill(at, "leak", "approved_not_billed", "USD_approved_not_billed")
     assert leaking["entity_id"].tolist() == ["te-e3", HELD_ENTRY]  # largest first
     assert leaking["amount"].tolist() == [500.0, 450.0]
