@@ -15,12 +15,17 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from collectors import http
 from sync.store.db import make_engine
 from sync.store.migrate import upgrade
 
@@ -204,13 +209,22 @@ class PostgresSchemas:
         self.admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_schemas(postgres_ok: bool) -> Iterator[PostgresSchemas]:
+@contextmanager
+def schema_pool(postgres_ok: bool) -> Iterator[PostgresSchemas]:
+    """A pool of schemas, closed on leaving; the test skipped when PostgreSQL is not reachable."""
     if not postgres_ok:
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
     schemas = PostgresSchemas()
-    yield schemas
-    schemas.close()
+    try:
+        yield schemas
+    finally:
+        schemas.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas(postgres_ok: bool) -> Iterator[PostgresSchemas]:
+    with schema_pool(postgres_ok) as schemas:
+        yield schemas
 
 
 @pytest.fixture
@@ -230,6 +244,17 @@ def store(request: pytest.FixtureRequest) -> Engine:
     """The store on each dialect in turn."""
     name = "sqlite_store" if request.param == "sqlite" else "postgres_store"
     return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    """The spans of every vendor call made during the test, kept in memory."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(http, "tracer", provider.get_tracer("tests"))
+    yield exporter
+    provider.shutdown()
 
 
 # ``--dist loadfile`` hands each worker whole files; the files named here are long runs of

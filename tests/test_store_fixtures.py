@@ -14,7 +14,7 @@ from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import current, heads, upgrade
 from sync.store.tables import SyncRunRow
 from sync.store.vocabulary import RunStatus
-from tests.conftest import POSTGRES_URL, PostgresSchemas, migrated_sqlite
+from tests.conftest import POSTGRES_URL, PostgresSchemas, migrated_sqlite, schema_pool
 
 
 def record_runs(engine: Engine, n: int) -> list[int]:
@@ -53,11 +53,9 @@ def test_a_copied_sqlite_store_is_what_a_migration_makes(tmp_path: Path) -> None
 
 @pytest.fixture
 def schemas(postgres_ok: bool) -> Iterator[PostgresSchemas]:
-    if not postgres_ok:
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-    pool = PostgresSchemas()
-    yield pool
-    pool.close()
+    """A pool of its own for each test, unlike the process-wide ``postgres_schemas``."""
+    with schema_pool(postgres_ok) as pool:
+        yield pool
 
 
 def schema_exists(name: str) -> bool:

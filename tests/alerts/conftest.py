@@ -24,6 +24,7 @@ from alerts.model import (
 from alerts.pipeline import PassReport, run_pass
 from alerts.policy import PipelineConfig
 from sync.store import NotificationRow
+from tests.sandbox.clock import SleepingClock
 
 T0 = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)  # a Monday, 10:00 UTC
 
@@ -95,21 +96,6 @@ def config(**overrides: object) -> PipelineConfig:
     return PipelineConfig(**(base | overrides))  # type: ignore[arg-type]
 
 
-class NoSleep:
-    """A clock and a sleep for the pacer: sleeping moves the clock, nothing waits."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @dataclass
 class Harness:
     """Passes over one store with two fake channels."""
@@ -118,12 +104,12 @@ class Harness:
     email: FakeChannel = field(default_factory=lambda: FakeChannel(ChannelKind.EMAIL))
     slack: FakeChannel = field(default_factory=lambda: FakeChannel(ChannelKind.SLACK))
     config: PipelineConfig = field(default_factory=config)
-    sleeper: NoSleep = field(default_factory=NoSleep)
+    sleeper: SleepingClock = field(default_factory=SleepingClock)
 
     def run(
         self, when: datetime, *evaluations: Evaluation, in_force: Sequence[str] | None = None
     ) -> PassReport:
-        pacer = Pacer(self.sleeper.clock, self.sleeper.sleep)
+        pacer = Pacer(self.sleeper, self.sleeper.sleep)
         channels = (self.email, self.slack)
         return run_pass(
             self.store, evaluations, channels, self.config, when, pacer=pacer, in_force=in_force

@@ -9,11 +9,13 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import streamlit as st
 from sqlalchemy import Engine
 from streamlit import config
+from streamlit.testing.v1 import AppTest
 
 from sync.store.db import make_engine
 from sync.store.migrate import upgrade
@@ -31,6 +33,21 @@ mode = "{mode}"
 "admin@firm.example" = "admin"
 "group:finance-ops" = "operator"
 """
+
+
+def run_page(
+    path: Path, user: dict[str, Any] | None = None, query: dict[str, Any] | None = None
+) -> AppTest:
+    """The page at ``path`` run once, as ``user`` (None: no one signed in) with ``query`` in the
+    address; it raised nothing."""
+    at = AppTest.from_file(str(path), default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if user is not None:
+        at.user = user
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 
 def shown(markdown: str) -> str:

@@ -7,6 +7,7 @@ database: who the audit log names, and that a refused action changed nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from app import data, signin
 from sync.access import Forbidden, Identity, Role
 from sync.replay import ExceptionFilter
 from sync.store.tables import AuditRow, ExceptionRow
-from tests.app.conftest import APP, shown
+from tests.app.conftest import APP, run_page, shown
 from tests.app.seed import FIXABLE_KEY, OVER_24H_KEY
 
 EXCEPTIONS = str(Path("app_pages") / "exceptions.py")
@@ -32,12 +33,7 @@ EVIL = "**bold** <img src=x onerror=alert(1)> [link](http://evil)"
 
 
 def dashboard(user: dict[str, Any] | None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    if user is not None:
-        at.user = user
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_page(APP, user)
 
 
 def exceptions_page(user: dict[str, Any], select: int | None = None) -> AppTest:
@@ -51,6 +47,17 @@ def exceptions_page(user: dict[str, Any], select: int | None = None) -> AppTest:
         at.run()
         assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.fixture
+def setting(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """Sets a PLAN2CASH variable for the rest of the test; the dashboard reads settings anew."""
+
+    def set_variable(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        data.settings.clear()
+
+    return set_variable
 
 
 def audit_rows(engine: Engine, action: str) -> list[Any]:
@@ -193,10 +200,9 @@ def test_an_admin_edits_and_replays(operations: tuple[Engine, dict[str, int]]) -
 
 @pytest.mark.usefixtures("oidc_roles")
 def test_an_operator_may_not_act_on_more_than_the_bulk_limit(
-    operations: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+    operations: tuple[Engine, dict[str, int]], setting: Callable[[str, str], None]
 ) -> None:
-    monkeypatch.setenv("PLAN2CASH__AUTH__BULK_LIMIT", "2")
-    data.settings.clear()
+    setting("PLAN2CASH__AUTH__BULK_LIMIT", "2")
     at = exceptions_page(OPERATOR)
     at.segmented_control(key="bulk_action").set_value("Resolve").run()
     bulk = at.button(key="bulk_run")
@@ -269,10 +275,9 @@ def test_demo_mode_off_loopback_is_refused_in_the_page(
 
 
 def test_a_real_vendor_in_sandbox_mode_is_refused_in_the_page(
-    operations: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+    operations: tuple[Engine, dict[str, int]], setting: Callable[[str, str], None]
 ) -> None:
-    monkeypatch.setenv("PLAN2CASH__HARVEST__BASE_URL", "https://firm.harvestapp.com/v2")
-    data.settings.clear()
+    setting("PLAN2CASH__HARVEST__BASE_URL", "https://firm.harvestapp.com/v2")
     at = dashboard(None)
     (refused,) = at.error
     assert "configuration is refused" in refused.value
@@ -305,9 +310,7 @@ def test_a_refused_configuration_shows_why_and_no_data(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PLAN2CASH__AUHT__MODE", "oidc")  # misspelt: refused, never ignored
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = dashboard(None)
     (error,) = at.error
     assert "PLAN2CASH__AUHT__MODE" in shown(error.value)
     assert "PLAN2CASH__AUTH__MODE" in shown(error.value)  # the setting it resembles

@@ -15,29 +15,15 @@ from collectors.http import RetryPolicy, call
 from collectors.pacing import Limit, Pacer, PacerPool
 from collectors.xero import xero_pacer
 from sandbox.server import Sandbox
+from tests.sandbox.clock import SleepingClock
 
 
-class FakeClock:
-    """Time that moves only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def paced(clock: FakeClock, *limits: Limit, **kw: object) -> Pacer:
+def paced(clock: SleepingClock, *limits: Limit, **kw: object) -> Pacer:
     return Pacer(limits, clock=clock, sleep=clock.sleep, headroom=0.0, **kw)  # type: ignore[arg-type]
 
 
 def test_a_window_admits_its_limit_then_waits_for_the_oldest_call_to_age_out() -> None:
-    clock = FakeClock()
+    clock = SleepingClock(1_000.0)
     pacer = paced(clock, Limit(100, 15.0))
     for _ in range(100):
         with pacer.slot() as waited:
@@ -48,7 +34,7 @@ def test_a_window_admits_its_limit_then_waits_for_the_oldest_call_to_age_out() -
 
 
 def test_a_call_counts_from_when_its_reply_came_back() -> None:
-    clock = FakeClock()
+    clock = SleepingClock(1_000.0)
     pacer = paced(clock, Limit(1, 10.0))
     with pacer.slot():
         clock.now += 4.0  # the reply takes 4 s: the vendor may have stamped the call late
@@ -57,7 +43,7 @@ def test_a_call_counts_from_when_its_reply_came_back() -> None:
 
 
 def test_every_limit_applies_at_once() -> None:
-    clock = FakeClock()
+    clock = SleepingClock(1_000.0)
     pacer = paced(clock, Limit(2, 1.0), Limit(3, 60.0))  # Xero-like: a short and a long window
     start = clock.now
     waits = []
@@ -70,7 +56,7 @@ def test_every_limit_applies_at_once() -> None:
 
 
 def test_time_scale_and_headroom_shape_the_window() -> None:
-    clock = FakeClock()
+    clock = SleepingClock(1_000.0)
     pacer = Pacer([Limit(1, 15.0)], time_scale=0.01, headroom=0.1, clock=clock, sleep=clock.sleep)
     with pacer.slot():
         pass
@@ -79,7 +65,7 @@ def test_time_scale_and_headroom_shape_the_window() -> None:
 
 
 def test_a_wait_longer_than_max_wait_is_a_rate_limit_error_not_a_long_sleep() -> None:
-    clock = FakeClock()
+    clock = SleepingClock(1_000.0)
     pacer = paced(clock, Limit(1, 86_400.0), max_wait=60.0, name="xero")
     with pacer.slot():
         pass
@@ -90,7 +76,7 @@ def test_a_wait_longer_than_max_wait_is_a_rate_limit_error_not_a_long_sleep() ->
 
 
 def test_hold_makes_every_caller_wait_until_the_vendor_said() -> None:
-    clock = FakeClock()
+    clock = SleepingClock(1_000.0)
     pacer = paced(clock, Limit(100, 1.0))
     pacer.hold(7.0)
     with pacer.slot() as waited:

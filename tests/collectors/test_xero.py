@@ -62,6 +62,22 @@ def contact(box: Sandbox) -> str:
     return str(box.xero.contacts()[0]["ContactID"])
 
 
+def post_invoices(
+    xero: XeroConnector, invoices: list[tuple[str, dict[str, Any]]]
+) -> list[PostedInvoice | RecordError]:
+    """``invoices`` posted to the connection's tenant, on a client of their own."""
+    with xero.client() as client:
+        return xero.post_invoices(client, xero.tenant_id(client), invoices)
+
+
+def post_credit_notes(
+    xero: XeroConnector, notes: list[tuple[str, dict[str, Any]]]
+) -> list[PostedCreditNote | RecordError]:
+    """``notes`` posted to the connection's tenant, on a client of their own."""
+    with xero.client() as client:
+        return xero.post_credit_notes(client, xero.tenant_id(client), notes)
+
+
 def records(
     xero: XeroConnector,
     client: httpx.Client,
@@ -77,6 +93,16 @@ def a_minute_ahead() -> datetime:
     return datetime.now(UTC) + timedelta(minutes=1)
 
 
+def read_all_then_a_minute_ahead(
+    xero: XeroConnector, stream: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every record of ``stream``, then those modified since a minute from now."""
+    with xero.client() as client:
+        tenant = xero.tenant_id(client)
+        everything = records(xero, client, stream, tenant)
+        return everything, records(xero, client, stream, tenant, a_minute_ahead())
+
+
 def test_one_bad_invoice_does_not_fail_its_batch(
     box: Sandbox, xero: XeroConnector, wire: Counting
 ) -> None:
@@ -86,9 +112,7 @@ def test_one_bad_invoice_does_not_fail_its_batch(
         ("k2", xero_invoice("T-2", who, description="")),
         ("k3", xero_invoice("T-3", who)),
     ]
-    with xero.client() as client:
-        tenant = xero.tenant_id(client)
-        results = xero.post_invoices(client, tenant, batch)
+    results = post_invoices(xero, batch)
     assert [type(r) for r in results] == [PostedInvoice, RecordError, PostedInvoice]
     refused = results[1]
     assert isinstance(refused, RecordError) and "Description cannot be empty" in str(refused)
@@ -104,11 +128,9 @@ def test_a_lost_reply_is_retried_as_the_same_request_and_creates_nothing_twice(
 ) -> None:
     who = contact(box)
     box.xero.lose_next_response(1)
-    with xero.client() as client:
-        tenant = xero.tenant_id(client)
-        results = xero.post_invoices(
-            client, tenant, [("a", xero_invoice("L-1", who)), ("b", xero_invoice("L-2", who))]
-        )
+    results = post_invoices(
+        xero, [("a", xero_invoice("L-1", who)), ("b", xero_invoice("L-2", who))]
+    )
     assert all(isinstance(r, PostedInvoice) for r in results)
     assert sorted(i["InvoiceNumber"] for i in box.xero.invoices()) == ["L-1", "L-2"]
     first, second = wire.writes()
@@ -121,8 +143,7 @@ def test_more_than_fifty_invoices_go_in_requests_of_fifty(
 ) -> None:
     who = contact(box)
     invoices = [(f"k{i}", xero_invoice(f"B-{i:03d}", who)) for i in range(55)]
-    with xero.client() as client:
-        results = xero.post_invoices(client, xero.tenant_id(client), invoices)
+    results = post_invoices(xero, invoices)
     assert len(results) == 55 and all(isinstance(r, PostedInvoice) for r in results)
     assert [len(orjson.loads(r.content)["Invoices"]) for r in wire.writes()] == [50, 5]
     assert [r.number for r in results] == [f"B-{i:03d}" for i in range(55)]  # type: ignore[union-attr]
@@ -155,11 +176,8 @@ def test_invoices_are_read_incrementally_and_map_to_canonical_invoices(
     box: Sandbox, xero: XeroConnector, wire: Counting
 ) -> None:
     who = contact(box)
-    with xero.client() as client:
-        tenant = xero.tenant_id(client)
-        xero.post_invoices(client, tenant, [("a", xero_invoice("I-1", who))])
-        everything = records(xero, client, "invoices", tenant)
-        later = records(xero, client, "invoices", tenant, a_minute_ahead())
+    post_invoices(xero, [("a", xero_invoice("I-1", who))])
+    everything, later = read_all_then_a_minute_ahead(xero, "invoices")
     assert [r["InvoiceNumber"] for r in everything] == ["I-1"] and later == []
     assert "If-Modified-Since" in wire.requests[-1].headers
     invoice = to_invoice(everything[0])
@@ -247,9 +265,7 @@ def test_a_lost_credit_note_reply_is_retried_and_creates_nothing_twice(
 ) -> None:
     who = contact(box)
     box.xero.lose_next_response(1)
-    with xero.client() as client:
-        tenant = xero.tenant_id(client)
-        results = xero.post_credit_notes(client, tenant, [("k", credit_note("CN-L", who))])
+    results = post_credit_notes(xero, [("k", credit_note("CN-L", who))])
     assert all(isinstance(r, PostedCreditNote) for r in results)
     assert [n["CreditNoteNumber"] for n in box.xero.credit_notes()] == ["CN-L"]
     first, second = wire.writes()
@@ -258,11 +274,8 @@ def test_a_lost_credit_note_reply_is_retried_and_creates_nothing_twice(
 
 def test_credit_notes_are_read_incrementally(box: Sandbox, xero: XeroConnector) -> None:
     who = contact(box)
-    with xero.client() as client:
-        tenant = xero.tenant_id(client)
-        xero.post_credit_notes(client, tenant, [("a", credit_note("CN-R1", who))])
-        everything = records(xero, client, "credit_notes", tenant)
-        none = records(xero, client, "credit_notes", tenant, a_minute_ahead())
+    post_credit_notes(xero, [("a", credit_note("CN-R1", who))])
+    everything, none = read_all_then_a_minute_ahead(xero, "credit_notes")
     assert [r["CreditNoteNumber"] for r in everything] == ["CN-R1"] and none == []
     assert parse_ms_date(everything[0]["UpdatedDateUTC"]) is not None
 

@@ -1,4 +1,5 @@
-"""A settable clock for the emulators' ``now``."""
+"""Fake clocks: a settable UTC clock for the emulators' ``now``; a monotonic clock that moves
+only when slept on, for pacers."""
 
 from __future__ import annotations
 
@@ -17,3 +18,18 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.current += timedelta(**delta)
         return self.current
+
+
+class SleepingClock:
+    """Monotonic seconds that move only when someone sleeps; the sleeps, in order."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds

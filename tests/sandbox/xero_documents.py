@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from sandbox.server import Sandbox
 from sandbox.vendors.xero_projection import contact_id
@@ -71,3 +72,13 @@ def put_unsummarized(
     """PUT ``documents`` to ``collection`` asking for an outcome per document; spec-checked."""
     body = {collection: documents}
     return checked(xero.put(collection, params={"summarizeErrors": "false"}, json=body))
+
+
+def put_and_lose_the_reply(
+    xero: httpx.Client, sandbox: Sandbox, collection: str, body: dict[str, Any], key: str
+) -> None:
+    """PUT ``body`` to ``collection`` under Idempotency-Key ``key`` with the emulator set to drop
+    its reply: the request is served, the client sees the connection close."""
+    sandbox.xero.lose_next_response()
+    with pytest.raises(httpx.RemoteProtocolError):
+        xero.put(collection, json=body, headers={"Idempotency-Key": key})

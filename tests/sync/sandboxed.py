@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
 from sync.engine import Engine as SyncEngine
 from sync.settings import Settings
 from sync.store.db import session_factory
-from sync.store.tables import XrefRow
+from sync.store.tables import BillingEventRow, XrefRow
 
 TODAY = date(2026, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -68,6 +70,15 @@ def xrefs(store: Engine, entity_type: str) -> dict[tuple[str, str], str]:
             )
         ).all()
     return {(system, ext): cid for system, ext, cid in rows}
+
+
+def first_pending_event(session: Session, by: InstrumentedAttribute[Any]) -> BillingEventRow:
+    """The first billing event not yet invoiced, ordered ``by`` a column of it."""
+    event = session.scalars(
+        select(BillingEventRow).where(BillingEventRow.invoice_id.is_(None)).order_by(by)
+    ).first()
+    assert event is not None, "no billing event is pending"
+    return event
 
 
 def by_project_and_period(invoices: dict[str, Decimal]) -> dict[tuple[str, date], Decimal]:

@@ -29,7 +29,7 @@ from sync.store.tables import (
     TimeEntryRow,
 )
 from tests.sync.flows.test_rollups import assert_same, snapshot
-from tests.sync.sandboxed import engine_for
+from tests.sync.sandboxed import engine_for, first_pending_event
 
 TODAY = date(2025, 11, 25)
 ENGINE_STAMPED = (
@@ -161,12 +161,7 @@ def test_rollups_on_the_engines_clock_equal_a_rebuild(firm: Firm, store: Engine)
     for source_id in (invoiced, pending):
         firm.box.harvest.edit_entry(entries[source_id]["id"], hours=entries[source_id]["hours"] - 1)
     with transaction(session_factory(store)) as s:  # the late commit, in a cell nothing else moves
-        event = s.scalars(
-            select(BillingEventRow)
-            .where(BillingEventRow.invoice_id.is_(None))
-            .order_by(BillingEventRow.occurred_on)
-        ).first()
-        assert event is not None
+        event = first_pending_event(s, BillingEventRow.occurred_on)
         event.amount, event.updated_at = event.amount + 100, firm.now
     firm.now += timedelta(days=1)
     firm.run()

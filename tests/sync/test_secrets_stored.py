@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import Engine, select
 
@@ -84,16 +82,6 @@ def test_business_event_attributes_hide_nested_secrets(sqlite_store: Engine) -> 
         stored = session.scalars(select(BusinessEventRow.attributes)).one()
     assert_clean(repr(stored))
     assert stored["id"] == 41
-
-
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(http, "tracer", provider.get_tracer("test"))
-    yield exporter
-    provider.shutdown()
 
 
 def test_spans_of_calls_to_urls_with_keys_are_stored_without_them(

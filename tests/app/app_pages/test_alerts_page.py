@@ -19,7 +19,7 @@ from sandbox.sinks import WebhookSink
 from sync.settings import load_settings
 from sync.store import AuditRow, SilenceRow
 from sync.store.db import make_engine, session_factory
-from tests.app.conftest import APP, AUTH_TOML, _clear_caches
+from tests.app.conftest import APP, AUTH_TOML, _clear_caches, run_page
 from tests.app.seed import seed_operations
 
 PAGE = APP.parent / "app_pages" / "alerts.py"
@@ -75,12 +75,7 @@ def evaluated(
 
 
 def page(user: dict[str, Any] | None = None) -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=60)
-    if user is not None:
-        at.user = user
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_page(PAGE, user)
 
 
 def test_an_empty_store_says_how_alerts_come(store_url: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
 from sync.store.tables import AuditRow, BillingEventRow, ExceptionRow
-from tests.app.conftest import APP, shown
+from tests.app.conftest import APP, run_page, shown
 from tests.app.seed import ASSIGNEE, FIXABLE_KEY, OVER_24H_KEY
 
 PAGE = APP.parent / "app_pages" / "exceptions.py"
@@ -21,14 +21,7 @@ CLERK = {"is_logged_in": True, "email": "clerk@firm.example", "name": "Clerk"}
 
 
 def page(query: dict[str, Any] | None = None, user: dict[str, Any] | None = None) -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=60)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    if user is not None:
-        at.user = user
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_page(PAGE, user, query)
 
 
 def table_ids(at: AppTest) -> list[int]:
@@ -57,6 +50,13 @@ def act(at: AppTest, action: str, reason: str, *, bulk: bool = False, **fields: 
         at.checkbox(key=f"{form}confirm").check()
     at.button(key=f"{form}run").click().run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def clerk_replays_the_fixable_entry(ids: dict[str, int], reason: str, edit: str) -> AppTest:
+    """The clerk selects the fixable negative-hours exception and replays it with ``edit``."""
+    at = select_row(page(user=CLERK), ids[FIXABLE_KEY])
+    act(at, "Replay", reason, edit=edit)
+    return at
 
 
 def status_of(engine: Engine, exception_id: int) -> str:
@@ -161,8 +161,7 @@ def test_replay_with_an_edit_bills_the_entry_and_is_audited(
 ) -> None:
     engine, ids = operations
     events = count(engine, BillingEventRow)
-    at = select_row(page(user=CLERK), ids[FIXABLE_KEY])
-    act(at, "Replay", "hours were typed with a minus", edit='{"hours": 2.0}')
+    at = clerk_replays_the_fixable_entry(ids, "hours were typed with a minus", '{"hours": 2.0}')
     assert status_of(engine, ids[FIXABLE_KEY]) == "resolved"
     assert count(engine, BillingEventRow) == events + 1
     (entry,) = [a for a in audit_rows(engine) if a.action == "exception.replay"]
@@ -244,8 +243,7 @@ def test_an_edit_shows_in_the_journey_beside_the_billing_event(
     operations: tuple[Engine, dict[str, int]],
 ) -> None:
     engine, ids = operations
-    at = select_row(page(user=CLERK), ids[FIXABLE_KEY])
-    act(at, "Replay", "hours were typed with a minus", edit='{"hours": 2.0}')
+    at = clerk_replays_the_fixable_entry(ids, "hours were typed with a minus", '{"hours": 2.0}')
     with engine.connect() as c:
         edit_id = c.scalar(
             select(BillingEventRow.edit_audit_id).where(BillingEventRow.edit_audit_id.is_not(None))
@@ -265,8 +263,9 @@ def test_an_edit_of_a_forbidden_field_is_refused_on_the_page(
 ) -> None:
     engine, ids = operations
     events = count(engine, BillingEventRow)
-    at = select_row(page(user=CLERK), ids[FIXABLE_KEY])
-    act(at, "Replay", "bill the other project", edit='{"hours": 2.0, "project": {"id": 2}}')
+    at = clerk_replays_the_fixable_entry(
+        ids, "bill the other project", '{"hours": 2.0, "project": {"id": 2}}'
+    )
     assert any("may not change project" in e.value for e in at.error)
     assert status_of(engine, ids[FIXABLE_KEY]) == "open"
     assert count(engine, BillingEventRow) == events

@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import pytest
 import streamlit as st
 from sqlalchemy import select, text, update
@@ -213,6 +214,39 @@ def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
 
 
+# The hand-computed tiles of the executive store: label → value, and the trends beside them
+# (August had no time: approval by close has no trend).
+FIGURES = {
+    "Billable utilization, Oct": "48.8 %",
+    "Approved by close, Sep": "56.5 %",
+    "Cycle time median, Oct": "39.0 days",
+    "WIP, unbilled — USD": "$2,300.00",
+    "DSO (countback) — USD": "20.0 days",
+    "Revenue leakage — USD": "$950.00",
+    "Margin, Oct — USD": "-650.0 %",
+}
+TRENDS = {
+    "Approved by close, Sep": "",
+    "WIP, unbilled — USD": "-$300.00",
+    "Margin, Oct — USD": "-695.2 pp",
+}
+
+
+def _shows_the_figures(at: AppTest) -> dict[str, tuple[str, str]]:
+    """Assert the tiles carry :data:`FIGURES` and :data:`TRENDS`; every tile, by label."""
+    metrics = _metrics(at)
+    assert {label: metrics[label][0] for label in FIGURES} == FIGURES
+    assert {label: metrics[label][1] for label in TRENDS} == TRENDS
+    return metrics
+
+
+def _drill(at: AppTest, chart: str, choice: str, records: str) -> pd.DataFrame:
+    """Pick ``choice`` in the drill-down of ``chart``; the records it lists (table
+    ``{chart}_records_{records}``)."""
+    at.selectbox(key=f"{chart}_drill").select(choice).run()
+    return at.dataframe(key=f"{chart}_records_{records}").value
+
+
 def _select_row(at: AppTest, key: str, row: int = 0) -> None:
     at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
@@ -230,15 +264,8 @@ def test_an_empty_store_says_there_is_no_data_yet(store_url: str) -> None:
 @pytest.mark.usefixtures("executive_url")
 def test_tiles_carry_units_periods_and_the_hand_computed_figures() -> None:
     at = _run()
-    metrics = _metrics(at)
-    assert metrics["Billable utilization, Oct"][0] == "48.8 %"
-    assert metrics["Approved by close, Sep"] == ("56.5 %", "")  # August had no time: no trend
-    assert metrics["Cycle time median, Oct"][0] == "39.0 days"
+    metrics = _shows_the_figures(at)
     assert metrics["Cycle time p90, Oct"][0] == "39.0 days"
-    assert metrics["WIP, unbilled — USD"] == ("$2,300.00", "-$300.00")
-    assert metrics["DSO (countback) — USD"][0] == "20.0 days"
-    assert metrics["Revenue leakage — USD"][0] == "$950.00"
-    assert metrics["Margin, Oct — USD"] == ("-650.0 %", "-695.2 pp")
     margin = next(m for m in at.metric if m.label == "Margin, Oct — USD")
     assert "-$7,800.00" in margin.help and "$9,000.00" in margin.help
     assert any("People and billing — Oct 2026" in m.value for m in at.markdown)
@@ -249,24 +276,14 @@ def test_tiles_carry_units_periods_and_the_hand_computed_figures() -> None:
 @pytest.mark.usefixtures("postgres_url")
 def test_the_figures_read_the_same_on_postgresql() -> None:
     at = _run()
-    metrics = _metrics(at)
-    assert metrics["Billable utilization, Oct"][0] == "48.8 %"
-    assert metrics["Approved by close, Sep"][0] == "56.5 %"
-    assert metrics["Cycle time median, Oct"][0] == "39.0 days"
-    assert metrics["WIP, unbilled — USD"] == ("$2,300.00", "-$300.00")
-    assert metrics["DSO (countback) — USD"][0] == "20.0 days"
-    assert metrics["Revenue leakage — USD"][0] == "$950.00"
-    assert metrics["Margin, Oct — USD"] == ("-650.0 %", "-695.2 pp")
+    _shows_the_figures(at)
     assert at.dataframe(key="ar_records_USD").value["due"].tolist() == [1000.0]
 
 
 def test_a_store_without_rollups_reads_raw_with_the_same_figures(store_url: str) -> None:
     _store(store_url, build_rollups=False)
     at = _run()
-    metrics = _metrics(at)
-    assert metrics["Billable utilization, Oct"][0] == "48.8 %"
-    assert metrics["WIP, unbilled — USD"][0] == "$2,300.00"
-    assert metrics["DSO (countback) — USD"][0] == "20.0 days"
+    _shows_the_figures(at)
     assert any("rollups have not been built" in c.value for c in at.caption)
 
 
@@ -290,8 +307,7 @@ def test_a_customer_slice_is_named_and_cuts_the_money() -> None:
 def test_a_person_bar_drills_to_their_billable_time() -> None:
     at = _run()
     at.button_group(key="util_by").set_value("Person").run()
-    at.selectbox(key="util_drill").select("r-ada").run()
-    entries = at.dataframe(key="util_records_person_r-ada").value
+    entries = _drill(at, "util", "r-ada", "person_r-ada")
     assert len(entries) == 10 and set(entries["person"]) == {"Ada Lovelace"}
     assert entries["hours"].sum() == 100.0
 
@@ -299,8 +315,7 @@ def test_a_person_bar_drills_to_their_billable_time() -> None:
 @pytest.mark.usefixtures("executive_url")
 def test_a_wip_bucket_drills_to_its_events_and_an_event_to_its_journey() -> None:
     at = _run()
-    at.selectbox(key="wip_drill").select("0–30").run()
-    records = at.dataframe(key="wip_records_USD_0–30").value
+    records = _drill(at, "wip", "0–30", "USD_0–30")
     assert records["entity_id"].tolist() == ["e1"]
     assert records["amount"].tolist() == [1200.0]
     _select_row(at, "wip_records_USD_0–30")
@@ -322,8 +337,7 @@ def test_the_receivable_behind_dso_lists_the_open_invoice() -> None:
 @pytest.mark.usefixtures("executive_url")
 def test_a_cycle_stage_lists_the_billed_time_slowest_first() -> None:
     at = _run()
-    at.selectbox(key="cycle_drill").select("cycle_time").run()
-    billed = at.dataframe(key="cycle_records_cycle_time").value
+    billed = _drill(at, "cycle", "cycle_time", "cycle_time")
     assert billed["entity_id"].tolist() == ["e4"]
     assert round(billed["cycle_time"][0] * 24) == 937  # 39 days and 1 hour
 
@@ -331,7 +345,6 @@ def test_a_cycle_stage_lists_the_billed_time_slowest_first() -> None:
 @pytest.mark.usefixtures("executive_url")
 def test_leakage_drills_to_the_held_entry() -> None:
     at = _run()
-    at.selectbox(key="leak_drill").select("approved_not_billed").run()
-    leaking = at.dataframe(key="leak_records_USD_approved_not_billed").value
+    leaking = _drill(at, "leak", "approved_not_billed", "USD_approved_not_billed")
     assert leaking["entity_id"].tolist() == ["te-e3", HELD_ENTRY]  # largest first
     assert leaking["amount"].tolist() == [500.0, 450.0]

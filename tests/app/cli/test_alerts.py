@@ -3,7 +3,6 @@ pointed at the loopback sinks: what fires is sent, listed, silenced and logged."
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,14 +34,11 @@ def sinks() -> Iterator[tuple[MailSink, WebhookSink]]:
 
 
 @pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith("PLAN2CASH"):
-            monkeypatch.delenv(key)
-    for console in (common.console, common.err):  # wide enough that no cell wraps
+def cli(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The runner of ``conftest.py``, its consoles wide enough that no cell wraps."""
+    for console in (common.console, common.err):
         monkeypatch.setattr(console, "width", 250)
-    return CliRunner()
+    return cli
 
 
 def write_config(

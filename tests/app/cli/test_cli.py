@@ -129,58 +129,31 @@ def test_kpis_as_json_after_a_sync(served: Sandbox, tmp_path: Path) -> None:
 def test_exceptions_triage_from_the_command_line(served: Sandbox, tmp_path: Path) -> None:
     env = env_for(served, tmp_path / "p2c.db")
     assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
-    shown = plan2cash("exceptions", "show", "1", env=env, cwd=tmp_path)
+
+    def exceptions(*args: str) -> subprocess.CompletedProcess[str]:
+        return plan2cash("exceptions", *args, env=env, cwd=tmp_path)
+
+    shown = exceptions("show", "1")
     assert shown.returncode == 0 and "value at risk" in shown.stdout
-    dry = plan2cash(
-        "exceptions",
-        "replay",
-        "--category",
-        "negative_hours",
-        "--dry-run",
-        "--edit",
-        '{"hours": 2}',
-        env=env,
-        cwd=tmp_path,
-    )
+    fix = ("--category", "negative_hours", "--edit", '{"hours": 2}')
+    dry = exceptions("replay", *fix, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "dry run" in dry.stdout and "resolved" in dry.stdout
-    done = plan2cash(
-        "exceptions",
-        "replay",
-        "--category",
-        "negative_hours",
-        "--edit",
-        '{"hours": 2}',
-        "--reason",
-        "typo",
-        env=env,
-        cwd=tmp_path,
-    )
+    done = exceptions("replay", *fix, "--reason", "typo")
     assert done.returncode == 0 and "resolved" in done.stdout
     replayed = re.search(r"│\s*(\d+)\s*│", done.stdout)
     assert replayed is not None, done.stdout
-    journey = plan2cash("exceptions", "show", replayed.group(1), env=env, cwd=tmp_path)
+    journey = exceptions("show", replayed.group(1))
     said = " ".join(journey.stdout.split())
     assert "billing_event.edited" in said and "hours" in said and "→ 2" in said, said
     assert f"by os:{getpass.getuser()}@" in said  # the CLI acts as the OS user
-    listed = plan2cash("exceptions", "list", env=env, cwd=tmp_path)
+    listed = exceptions("list")
     assert "negative_hours" not in listed.stdout
-    ignored = plan2cash(
-        "exceptions",
-        "ignore",
-        "--category",
-        "unknown_project",
-        "--reason",
-        "internal project",
-        env=env,
-        cwd=tmp_path,
-    )
+    ignored = exceptions("ignore", "--category", "unknown_project", "--reason", "internal project")
     assert ignored.returncode == 0 and "1 exception(s) marked ignored" in ignored.stdout
-    vague = plan2cash("exceptions", "resolve", env=env, cwd=tmp_path)
+    vague = exceptions("resolve")
     assert vague.returncode == 2 and "Say which exceptions" in vague.stderr
-    bad_edit = plan2cash(
-        "exceptions", "replay", "--category", "over_24h", "--edit", "{hours", env=env, cwd=tmp_path
-    )
+    bad_edit = exceptions("replay", "--category", "over_24h", "--edit", "{hours")
     assert bad_edit.returncode == 2 and "not valid JSON" in bad_edit.stderr
 
 
@@ -287,16 +260,6 @@ def test_the_demo_firm_lives_on_its_clock() -> None:
 
 
 # --- configuration and failures a person can act on (in-process) ------------------------------
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    """The CLI in this process, in an empty folder, with no PLAN2CASH variable set."""
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith("PLAN2CASH"):
-            monkeypatch.delenv(key)
-    return CliRunner()
 
 
 def test_config_check_shows_each_value_masked_with_its_source(

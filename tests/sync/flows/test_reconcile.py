@@ -201,12 +201,7 @@ def gap_on(store: Engine, change: Callable[[Any], Any]) -> tuple[str, date, Deci
     """Change one pending billing event's amount by ``change``; its contract, month and how
     much the amount moved."""
     with session_factory(store).begin() as s:
-        event = s.scalars(
-            select(BillingEventRow)
-            .where(BillingEventRow.invoice_id.is_(None))
-            .order_by(BillingEventRow.id)
-        ).first()
-        assert event is not None
+        event = sandboxed.first_pending_event(s, BillingEventRow.id)
         old = event.amount
         s.execute(
             update(BillingEventRow)
