@@ -33,6 +33,9 @@ POSTGRES_URL = os.environ.get(
     "PLAN2CASH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
+# the vendor emulators, one fixture each, for the emulator and connector tests alike
+pytest_plugins = ["tests.sandbox.emulators"]
+
 
 def _postgres_available() -> bool:
     try:

@@ -1,15 +1,11 @@
-"""Fixtures for the connector tests: every log record at DEBUG; the emulators of
-:mod:`tests.sandbox.emulators`."""
+"""Fixtures for the connector tests: every log record at DEBUG; the emulators come from
+:mod:`tests.sandbox.emulators` (a plugin of the root conftest)."""
 
 from __future__ import annotations
 
 import logging
 
 import pytest
-
-from tests.sandbox.emulators import bamboo_clock, bamboo_emulator, clock, salesforce_emulator
-
-__all__ = ["bamboo_clock", "bamboo_emulator", "clock", "salesforce_emulator"]
 
 
 @pytest.fixture

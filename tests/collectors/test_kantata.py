@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,25 +23,15 @@ from collectors.kantata import (
     kantata_pacer,
 )
 from sandbox.transport import InProcessTransport
-from sandbox.vendors.kantata import KantataEmulator
+from sandbox.vendors.kantata import DEFAULT_TOKEN, KantataEmulator
 from sandbox.vendors.salesforce.records import account_id as sf_account
 from sandbox.vendors.salesforce.records import contract_id as sf_contract
 from tests.collectors.transports import Counting
+from tests.sandbox.clock import FakeClock
 from tests.sandbox.kantata_world import build_world
 
-SECRET = "kantata-s3cret-token-do-not-log"
+SECRET = DEFAULT_TOKEN  # the emulator's; must never reach a log, an error or a dump
 FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.01, jitter=0.0, max_retry_after=0.2)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.current = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self) -> None:
-        self.current += timedelta(minutes=5)
 
 
 class Intercepting(httpx.BaseTransport):
@@ -60,13 +50,8 @@ class Intercepting(httpx.BaseTransport):
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def emulator(clock: Clock) -> KantataEmulator:
-    return KantataEmulator(build_world(), token=SECRET, now=clock)
+def emulator(kantata_emulator: KantataEmulator) -> KantataEmulator:
+    return kantata_emulator
 
 
 @pytest.fixture
@@ -169,7 +154,7 @@ def test_rate_cards_assemble_versions_with_effective_dates(kantata: KantataConne
 
 
 def test_second_incremental_run_reads_nothing_new_and_cursor_is_monotonic(
-    kantata: KantataConnector, emulator: KantataEmulator, clock: Clock
+    kantata: KantataConnector, emulator: KantataEmulator, clock: FakeClock
 ) -> None:
     saved: list[datetime] = []
     with kantata.client() as client:
@@ -180,7 +165,7 @@ def test_second_incremental_run_reads_nothing_new_and_cursor_is_monotonic(
                 saved.append(max(cursors[-1], since or cursors[-1]))
             if since is not None:
                 assert projects == []
-        clock.advance()
+        clock.advance(minutes=5)
         emulator.edit_workspace("4000002", title="Project 2 (renamed)", price_in_cents=123_400)
         changed, _, cursors = drain(kantata.projects(client, saved[-1]))
         assert [p.name for p in changed] == ["Project 2 (renamed)"]
@@ -192,9 +177,9 @@ def test_second_incremental_run_reads_nothing_new_and_cursor_is_monotonic(
 
 
 def test_archiving_closes_the_project(
-    kantata: KantataConnector, emulator: KantataEmulator, clock: Clock
+    kantata: KantataConnector, emulator: KantataEmulator, clock: FakeClock
 ) -> None:
-    clock.advance()
+    clock.advance(minutes=5)
     emulator.archive("4000001")
     with kantata.client() as client:
         projects, _, _ = drain(kantata.projects(client, clock() - timedelta(minutes=1)))
@@ -279,7 +264,7 @@ def test_invoice_status_is_written_back(
     assert emulator.invoices()[0]["status"] == "paid"
 
 
-def test_rate_limit_is_retried_and_recovers(clock: Clock) -> None:
+def test_rate_limit_is_retried_and_recovers(clock: FakeClock) -> None:
     emulator = KantataEmulator(
         build_world(), token=SECRET, now=clock, rate_limit=2, rate_window=10, time_scale=0.01
     )
@@ -292,7 +277,7 @@ def test_rate_limit_is_retried_and_recovers(clock: Clock) -> None:
     assert 429 in counting.statuses and counting.statuses[-1] == 200
 
 
-def test_pacing_under_the_limit_sees_no_429(clock: Clock) -> None:
+def test_pacing_under_the_limit_sees_no_429(clock: FakeClock) -> None:
     emulator = KantataEmulator(
         build_world(), token=SECRET, now=clock, rate_limit=3, rate_window=10, time_scale=0.01
     )

@@ -1,5 +1,5 @@
 """Fixtures: a seeded sandbox on a fake clock, and sync httpx clients wired in-process; the
-BambooHR and Salesforce emulators of :mod:`tests.sandbox.emulators`."""
+vendor emulators come from :mod:`tests.sandbox.emulators` (a plugin of the root conftest)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ import pytest
 
 from sandbox.server import Sandbox
 from tests.sandbox.clock import FakeClock
-from tests.sandbox.emulators import bamboo_clock, bamboo_emulator, clock, salesforce_emulator
-
-__all__ = ["bamboo_clock", "bamboo_emulator", "clock", "salesforce_emulator"]
 
 TODAY = date(2025, 3, 12)
 HARVEST_HEADERS = {

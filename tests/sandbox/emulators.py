@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from sandbox.vendors.bamboohr import BambooHREmulator
+from sandbox.vendors.kantata import KantataEmulator
 from sandbox.vendors.salesforce import SalesforceEmulator
-from tests.sandbox import bamboohr_world
+from tests.sandbox import bamboohr_world, kantata_world
 from tests.sandbox.clock import FakeClock
 from tests.sandbox.salesforce_world import NOW, salesforce_world
 
@@ -34,3 +35,9 @@ def bamboo_emulator(bamboo_clock: FakeClock) -> BambooHREmulator:
 def salesforce_emulator(clock: FakeClock) -> SalesforceEmulator:
     """The Salesforce emulator on a 60-customer world, at ``clock`` (the world's ``NOW``)."""
     return SalesforceEmulator(salesforce_world(60), now=clock)
+
+
+@pytest.fixture
+def kantata_emulator(clock: FakeClock) -> KantataEmulator:
+    """The Kantata emulator on the hand-built world, at ``clock``, taking its default token."""
+    return KantataEmulator(kantata_world.build_world(), now=clock)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,31 +12,16 @@ import pytest
 
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.kantata import DEFAULT_TOKEN, KantataEmulator
+from tests.sandbox.clock import FakeClock
 from tests.sandbox.kantata_world import build_world
 
 BASE = "http://kantata.test/api/v1/"
 START = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = START
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float = 60) -> None:
-        self.current += timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def emulator(clock: Clock) -> KantataEmulator:
-    return KantataEmulator(build_world(), now=clock)
+def emulator(kantata_emulator: KantataEmulator) -> KantataEmulator:
+    return kantata_emulator
 
 
 @pytest.fixture
@@ -153,10 +138,10 @@ def test_archived_workspaces_are_left_out_unless_asked_for(
 
 
 def test_updated_after_and_created_after_are_strict(
-    api: httpx.Client, emulator: KantataEmulator, clock: Clock
+    api: httpx.Client, emulator: KantataEmulator, clock: FakeClock
 ) -> None:
     assert get(api, "workspaces", updated_after=START.isoformat())["count"] == 0
-    clock.advance()
+    clock.advance(seconds=60)
     emulator.edit_workspace("4000002", title="Renamed")
     body = get(api, "workspaces", updated_after="2025-03-12T12:00:00Z")
     assert list(body["workspaces"]) == ["4000002"]
@@ -259,9 +244,9 @@ def test_invalid_workspaces_are_422(
 
 
 def test_invoice_status_is_written_back(
-    api: httpx.Client, emulator: KantataEmulator, clock: Clock
+    api: httpx.Client, emulator: KantataEmulator, clock: FakeClock
 ) -> None:
-    clock.advance()
+    clock.advance(seconds=60)
     invoice_id = emulator.invoices()[0]["id"]
     response = api.put(f"invoices/{invoice_id}", json={"invoice": {"status": "void"}})
     assert response.status_code == 200, response.text
