@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from alerts.channels import EmailNotifier, SlackNotifier, channels_from, sample_notification
+from alerts.channels import channels_from, sample_notification
 from alerts.delivery import Pacer
 from alerts.evaluate import evaluate
 from alerts.inputs import read_inputs
@@ -125,10 +125,9 @@ def evaluation_job(store: Engine, settings: Settings, clock: Clock) -> Evaluatio
 
 def channel(settings: Settings, kind: ChannelKind) -> Channel:
     """The configured channel ``kind``; :class:`ChannelNotConfigured` names the missing key."""
-    if kind is ChannelKind.EMAIL and settings.alerts.email is not None:
-        return EmailNotifier(settings.alerts.email)
-    if kind is ChannelKind.SLACK and settings.alerts.slack is not None:
-        return SlackNotifier(settings.alerts.slack)
+    for configured in channels_from(settings.alerts):
+        if configured.kind is kind:
+            return configured
     needs = "host, from_addr and to" if kind is ChannelKind.EMAIL else "webhook_url"
     raise ChannelNotConfigured(f"alerts.{kind} is not configured: add [alerts.{kind}] with {needs}")
 
