@@ -8,6 +8,7 @@ channel, silences, and the read side (:mod:`alerts.views`). Everything else is t
 from __future__ import annotations
 
 from alerts import views
+from alerts.channels.phrasing import measure
 from alerts.matchers import MatcherError
 from alerts.model import AlertStatus, ChannelKind, DeliveryError, Severity
 from alerts.pipeline import PassReport
@@ -51,6 +52,7 @@ __all__ = [
     "evaluate_and_notify",
     "evaluation_job",
     "load_rules",
+    "measure",
     "parse_duration",
     "rules_in_force",
     "send_test",

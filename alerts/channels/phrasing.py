@@ -32,8 +32,11 @@ def number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def measure(value: float, unit: str) -> str:
-    """``58.2 %``, ``45 days``, ``14.4×``: the unit glued on when it is a symbol."""
+def measure(value: float | None, unit: str) -> str:
+    """``58.2 %``, ``45 days``, ``14.4×``: the unit glued on when it is a symbol; ``—`` for
+    no value."""
+    if value is None:
+        return "—"
     if not unit:
         return number(value)
     return f"{number(value)}{unit}" if unit in ("×", "x") else f"{number(value)} {unit}"

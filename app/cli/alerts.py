@@ -31,13 +31,6 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
-def _number(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "—"
-    text = f"{value:,.0f}" if value == round(value) else f"{value:,.2f}"
-    return f"{text}{unit}" if unit in ("%", "×") else f"{text} {unit}".rstrip()
-
-
 @app.command("rules")
 def alerts_rules(config: ConfigOption = None) -> None:
     """The rules in force, as loaded (a bad rule: named, exit 2)."""
@@ -89,8 +82,8 @@ def alerts_list(
             escape(row["rule"]),
             row["severity"],
             escape(row["labels"]),
-            _number(row["value"], row["unit"]),
-            _number(row["threshold"], row["unit"]),
+            alerts.measure(row["value"], row["unit"]),
+            alerts.measure(row["threshold"], row["unit"]),
             f"{risk:,.2f} {row['currency']}" if risk else "—",
             f"{row['since']:%Y-%m-%d %H:%M} UTC" if row["since"] else "—",
             escape(row["link"]),

@@ -55,24 +55,16 @@ def _config() -> tuple[alerts.PipelineConfig | None, alerts.RuleSet | None, str 
         return None, None, str(exc)
 
 
-def _shown(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:,.0f}" if value == round(value) else f"{value:,.2f}"
-    return f"{text}{unit}" if unit in ("%", "×", "") else f"{text} {unit}"
-
-
 def with_units(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` (alerts.views.ALERTS) with ``value_shown`` and ``threshold_shown``: each number
-    with its unit (``72.5%``, ``18.2×``, ``64 days``)."""
+    with its unit (``72.5 %``, ``18.2×``, ``64 days``)."""
     units = frame["unit"].to_list()
-    return frame.with_columns(
-        pl.Series("value_shown", [_shown(v, u) for v, u in zip(frame["value"], units, strict=True)],
-                  dtype=pl.String),
-        pl.Series("threshold_shown",
-                  [_shown(v, u) for v, u in zip(frame["threshold"], units, strict=True)],
-                  dtype=pl.String),
-    )  # fmt: skip
+
+    def shown(column: str) -> pl.Series:
+        values = zip(frame[column], units, strict=True)
+        return pl.Series(f"{column}_shown", [alerts.measure(v, u) for v, u in values], pl.String)
+
+    return frame.with_columns(shown("value"), shown("threshold"))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
