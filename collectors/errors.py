@@ -155,6 +155,11 @@ def _message_from_body(body: Any) -> str:
         return "; ".join(f"{e.get('errorCode', '')}: {e.get('message', '')}" for e in body)
     if not isinstance(body, dict):
         return "" if body is None else str(body)[:300]
+    error = body.get("error")
+    if isinstance(error, dict):  # OData (Dynamics 365): the Infolog text is the inner message
+        inner = error.get("innererror")
+        text = inner.get("message") if isinstance(inner, dict) else None
+        return str(text or error.get("message") or error.get("code") or "")
     if "Elements" in body:  # Xero ValidationException
         errors = [
             v.get("Message", "")

@@ -18,13 +18,20 @@ from collectors.errors import RetryableError
 T = TypeVar("T")
 
 
-def create_once(find: Callable[[], T | None], create: Callable[[], T], *, attempts: int = 5) -> T:
+def create_once(
+    find: Callable[[], T | None],
+    create: Callable[[], T],
+    *,
+    attempts: int = 5,
+    known_absent: bool = False,
+) -> T:
     """What ``find`` finds, else what ``create`` makes; a create that fails in transit
     (``RetryableError``: its outcome unknown) is followed by another look, at most ``attempts``
-    rounds in all, and the last failure is raised when none succeeds."""
+    rounds in all, and the last failure is raised when none succeeds. ``known_absent`` skips the
+    first look (the caller has just looked, for many records in one read)."""
     failure: RetryableError | None = None
-    for _ in range(max(1, attempts)):
-        found = find()
+    for round_ in range(max(1, attempts)):
+        found = None if known_absent and round_ == 0 else find()
         if found is not None:
             return found
         try:

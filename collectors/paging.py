@@ -24,7 +24,10 @@ Fingerprint = tuple[int, str, str]
 
 
 def dig(body: Any, path: str) -> Any:
-    """``body["a"]["b"]`` for ``path="a.b"``; ``None`` where a step is missing."""
+    """``body["a"]["b"]`` for ``path="a.b"``; ``None`` where a step is missing. A key that holds
+    dots itself (OData's ``@odata.nextLink``) is read whole."""
+    if isinstance(body, dict) and path in body:
+        return body[path]
     for part in path.split("."):
         if not isinstance(body, dict):
             return None
