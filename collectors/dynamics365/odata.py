@@ -34,7 +34,8 @@ STREAMS = {
     "legal_entities": stream("LegalEntities", "LegalEntityId"),
     "customers": stream("CustomersV3", "CustomerAccount"),
     "headers": stream("FreeTextInvoiceHeaders", "InvoiceIdentifier"),
-    "lines": stream("FreeTextInvoiceLines", "LineNumber"),
+    # a line's key is composite; its row version tells one page of lines from the next
+    "lines": stream("FreeTextInvoiceLines", "@odata.etag"),
     "transactions": stream("CustTransBiEntities", "SourceKey"),
 }
 
