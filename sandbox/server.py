@@ -28,6 +28,7 @@ from sandbox.faults import FaultPlan, FaultyTransport, inject_faults, parse_scen
 from sandbox.firm import Firm
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.bamboohr import BambooHREmulator
+from sandbox.vendors.dynamics365 import Dynamics365Emulator
 from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.vendors.kantata import KantataEmulator
 from sandbox.vendors.salesforce import SalesforceEmulator
@@ -43,6 +44,7 @@ XERO_PORT = 8712
 SALESFORCE_PORT = 8713
 KANTATA_PORT = 8714
 BAMBOOHR_PORT = 8715
+DYNAMICS365_PORT = 8716
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -154,6 +156,11 @@ class Sandbox:
             BambooHREmulator(self.world, time_scale=time_scale, now=self.now),
             BAMBOOHR_PORT,
         )
+        self.add_emulator(
+            "dynamics365",
+            Dynamics365Emulator(self.world, time_scale=time_scale, now=self.now),
+            DYNAMICS365_PORT,
+        )
         self.scenario = scenario
         self.fault_plans: dict[str, FaultPlan] = parse_scenario(scenario, seed=seed)
         self._time_scale = time_scale
@@ -260,7 +267,9 @@ class Sandbox:
         """How to reach each emulator, keyed as plan2cash's settings are (``[harvest]``
         ``base_url``, ``token`` …), so the output can be pasted into a configuration file."""
         harvest, xero = self.harvest, self.xero
-        sf, kantata, bamboo = (self.emulators[v] for v in ("salesforce", "kantata", "bamboohr"))
+        sf, kantata, bamboo, d365 = (
+            self.emulators[v] for v in ("salesforce", "kantata", "bamboohr", "dynamics365")
+        )
         return {
             "harvest": {"base_url": self.harvest_base_url, "account_id": harvest.account_id,
                         "token": harvest.token},
@@ -276,6 +285,12 @@ class Sandbox:
                 "base_url": f"{self.base_url('bamboohr')}/api/gateway.php/"
                 f"{bamboo.company_domain}/v1",
                 "api_key": bamboo.api_key, "webhook_key": bamboo.webhook_key,
+            },
+            "dynamics365": {
+                "base_url": f"{self.base_url('dynamics365')}/data",
+                "token_url": f"{self.base_url('dynamics365')}/{d365.tenant}/oauth2/v2.0/token",
+                "client_id": d365.client_id, "client_secret": d365.client_secret,
+                "scope": f"{self.base_url('dynamics365')}/.default",
             },
         }  # fmt: skip
 

@@ -26,7 +26,7 @@ from sandbox.faults.kinds import (
     Injection,
 )
 
-TOKEN_PATHS: tuple[str, ...] = ("/connect/token", "/services/oauth2/token")
+TOKEN_PATHS: tuple[str, ...] = ("/connect/token", "/services/oauth2/token", "/oauth2/v2.0/token")
 _ORDER = {kind: index for index, kind in enumerate(FaultKind)}
 
 

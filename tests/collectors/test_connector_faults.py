@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from collectors import bamboohr, harvest, kantata, salesforce, xero
+from collectors import bamboohr, dynamics365, harvest, kantata, salesforce, xero
 from collectors.errors import ConnectorError, SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
@@ -98,12 +98,23 @@ def _bamboohr(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]
     return _records(connector, "employees", bamboohr.to_resource, None)
 
 
+def _dynamics365(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]]:
+    settings = dynamics365.Dynamics365Settings(page_size=2, timeout_seconds=TIMEOUT)
+    connector = dynamics365.Dynamics365Connector(
+        settings, transport=box.transports()["dynamics365"], policy=POLICY
+    )
+    with connector.client() as client:
+        for page in connector.customer_pages(client, "us01"):
+            yield from ((raw, partial(dynamics365.to_customer, raw)) for raw in page)
+
+
 TARGETS = [
     Target("harvest", _harvest),
     Target("xero", _xero),
     Target("salesforce", _salesforce, (FaultKind.DAILY_LIMIT,)),
     Target("kantata", _kantata),
     Target("bamboohr", _bamboohr, (FaultKind.THROTTLE_503,)),
+    Target("dynamics365", _dynamics365),
 ]
 CASES = [
     pytest.param(target, kind, id=f"{target.vendor}-{kind}")
@@ -121,7 +132,12 @@ def test_each_fault_ends_in_a_bounded_classified_outcome(target: Target, kind: F
         seed=3,
         retry_after_seconds=1,
         hang_seconds=5.0,
-        exempt_paths=("/connect/token", "/services/oauth2/token", "/connections"),
+        exempt_paths=(
+            "/connect/token",
+            "/services/oauth2/token",
+            "/oauth2/v2.0/token",
+            "/connections",
+        ),
     )
     entities, drifted = 0, 0
     plan = box.fault_plans[target.vendor]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -22,11 +23,13 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
 
-from collectors import bamboohr, harvest, kantata, salesforce, xero
-from collectors.entities import Entity
+from collectors import bamboohr, dynamics365, harvest, kantata, salesforce, xero
+from collectors.entities import Entity, Invoice, InvoiceLine
+from collectors.erp import InvoiceDocument, PostedInvoice
 from collectors.errors import SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
+from collectors.timestamps import parse_utc
 from sandbox.server import Sandbox
 from tests.collectors.records import xero_invoice
 
@@ -181,6 +184,59 @@ def open_bamboohr(box: Sandbox) -> Reader:
     )
 
 
+def open_dynamics365(box: Sandbox) -> Reader:
+    settings = dynamics365.Dynamics365Settings(page_size=3)
+    connector, client, wiring = watched(
+        box, "dynamics365", dynamics365.Dynamics365Connector, settings
+    )
+    company = connector.companies(client)[0].company_id
+    (first, *_) = next(iter(connector.customer_pages(client, company)))
+    ref = dynamics365.qualified(company, first["CustomerAccount"])
+    documents = [InvoiceDocument(f"k{n}", canonical_invoice(f"CS-{n}"), ref) for n in range(7)]
+    posted = connector.post_invoices(client, company, documents)  # the tiny firm has no history
+    emulator = box.emulators["dynamics365"]
+    for done in posted[:4]:
+        assert isinstance(done, PostedInvoice)
+        local_id = dynamics365.local(company, done.invoice_id)
+        emulator.record_payment(company, local_id, done.amount_due, TODAY)
+    return Reader(
+        pages=lambda stream, since: (
+            connector.invoice_pages(client, company, since)
+            if stream == "invoices"
+            else connector.payment_pages(client, company, since)
+        ),
+        normalize={
+            "invoices": lambda raw: _mapped(connector.to_invoice(raw)),
+            "payments": lambda raw: connector.to_payments(raw)[0],
+        },
+        cursor=lambda raw: parse_utc(raw.get("SysModifiedDateTime")),
+        key={"invoices": "Invoice", "payments": "Voucher"},
+        page_size=3,
+        secrets=[settings.client_secret.get_secret_value()],
+        **wiring,
+    )
+
+
+def _mapped(entity: Entity | None) -> Entity:
+    assert entity is not None, "a posted free text invoice maps to an invoice"
+    return entity
+
+
+def canonical_invoice(number: str) -> Invoice:
+    """An invoice of 2.5 h at 150 (375.00 USD), issued on 1 November 2026."""
+    line = InvoiceLine(
+        description="Consulting", quantity=Decimal("2.5"), unit_amount=Decimal(150),
+        amount=Decimal(375),
+    )  # fmt: skip
+    return Invoice(
+        id=f"inv-{number}", source="plan2cash", source_id=number,
+        updated_at=datetime(2026, 11, 1, tzinfo=UTC), number=number, customer_id="c",
+        contract_id="k", currency="USD", period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30), issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1),
+        lines=(line,), total=Decimal(375),
+    )  # fmt: skip
+
+
 # One entry per connector.
 ADAPTERS = [
     Adapter(
@@ -193,6 +249,8 @@ ADAPTERS = [
     # the tiny firm has no milestones (all time-and-materials); Kantata's own tests map them
     Adapter("kantata", ("workspaces",), open_kantata),
     Adapter("bamboohr", ("employees",), open_bamboohr),
+    # D365 customers have no modification time (no cursor): only invoices and payments fit
+    Adapter("dynamics365", ("invoices", "payments"), open_dynamics365),
 ]
 PARAMS = [
     pytest.param(adapter, stream, id=f"{adapter.name}-{stream}")
