@@ -14,7 +14,14 @@ from collectors.auth import OAuth2ClientCredentials
 from collectors.connector import Connector
 from collectors.dynamics365 import mapping, odata
 from collectors.dynamics365.mapping import LABEL, VENDOR, Raw, local, qualified
-from collectors.dynamics365.posting import Document, Poster
+from collectors.dynamics365.posting import (
+    Document,
+    Poster,
+    debit,
+    posted_invoice,
+    posted_note,
+    with_documents,
+)
 from collectors.entities import Customer, Invoice, Payment
 from collectors.erp import (
     Company,
@@ -178,7 +185,7 @@ class Dynamics365Connector(Connector[Dynamics365Settings]):
         params = odata.in_company(company, condition)
         poster = self._poster(client, company)
         for page in odata.read_pages(client, "transactions", params, self.settings.page_size):
-            yield _with_documents(poster, company, page)
+            yield with_documents(poster, company, page)
 
     def to_invoice(self, raw: Raw) -> Invoice | None:
         return mapping.to_invoice(raw)
@@ -208,7 +215,7 @@ class Dynamics365Connector(Connector[Dynamics365Settings]):
         self, client: httpx.Client, company: str, numbers: Sequence[str]
     ) -> dict[str, PostedInvoice]:
         posted = self._poster(client, company).posted(numbers)
-        return {n: _posted_invoice(company, n, t) for n, t in posted.items() if _debit(t)}
+        return {n: posted_invoice(company, n, t) for n, t in posted.items() if debit(t)}
 
     def post_invoices(
         self, client: httpx.Client, company: str, invoices: Sequence[InvoiceDocument]
@@ -216,7 +223,7 @@ class Dynamics365Connector(Connector[Dynamics365Settings]):
         documents = [self._invoice_document(company, d) for d in invoices]
         outcomes = self._poster(client, company).post(documents)
         return [
-            o if isinstance(o, RecordError) else _posted_invoice(company, d.number, o)
+            o if isinstance(o, RecordError) else posted_invoice(company, d.number, o)
             for d, o in zip(documents, outcomes, strict=True)
         ]
 
@@ -224,7 +231,7 @@ class Dynamics365Connector(Connector[Dynamics365Settings]):
         self, client: httpx.Client, company: str, numbers: Sequence[str]
     ) -> dict[str, PostedCreditNote]:
         posted = self._poster(client, company).posted(numbers)
-        return {n: _posted_note(company, n, t) for n, t in posted.items() if not _debit(t)}
+        return {n: posted_note(company, n, t) for n, t in posted.items() if not debit(t)}
 
     def post_credit_notes(
         self, client: httpx.Client, company: str, notes: Sequence[CreditNoteDocument]
@@ -232,7 +239,7 @@ class Dynamics365Connector(Connector[Dynamics365Settings]):
         documents = [self._note_document(company, n) for n in notes]
         outcomes = self._poster(client, company).post(documents)
         return [
-            o if isinstance(o, RecordError) else _posted_note(company, d.number, o)
+            o if isinstance(o, RecordError) else posted_note(company, d.number, o)
             for d, o in zip(documents, outcomes, strict=True)
         ]
 
@@ -282,43 +289,3 @@ class Dynamics365Connector(Connector[Dynamics365Settings]):
 
 def _since(since: datetime | None) -> str:
     return "" if since is None else f" and SysModifiedDateTime ge {utc_text(since)}"
-
-
-def _with_documents(poster: Poster, company: str, page: list[Raw]) -> list[Raw]:
-    """Each invoice transaction of ``page`` with its free text invoice's header and lines."""
-    headers = poster.by_invoice_id([str(r["Invoice"]) for r in page])
-    lines = poster.lines([str(h["InvoiceIdentifier"]) for h in headers.values()])
-    joined = []
-    for row in page:
-        header = headers.get(str(row["Invoice"]))
-        identifier = str(header["InvoiceIdentifier"]) if header else ""
-        joined.append({**row, "Header": header, "Lines": lines.get(identifier, [])})
-    return joined
-
-
-def _debit(transaction: Raw) -> bool:
-    return mapping.money(transaction, "AmountCur") > 0
-
-
-def _status(transaction: Raw) -> str:
-    return "Open" if mapping.remaining(transaction) != 0 else "Closed"
-
-
-def _posted_invoice(company: str, number: str, transaction: Raw) -> PostedInvoice:
-    return PostedInvoice(
-        invoice_id=qualified(company, str(transaction["Invoice"])),
-        number=number,
-        status=_status(transaction),
-        total=mapping.money(transaction, "AmountCur"),
-        amount_due=mapping.remaining(transaction),
-    )
-
-
-def _posted_note(company: str, number: str, transaction: Raw) -> PostedCreditNote:
-    return PostedCreditNote(
-        credit_note_id=qualified(company, str(transaction["Invoice"])),
-        number=number,
-        status=_status(transaction),
-        total=-mapping.money(transaction, "AmountCur"),
-        remaining_credit=-mapping.remaining(transaction),
-    )

@@ -1,4 +1,5 @@
-"""Posting free text invoices and credit notes to F&O at most once, and settling a credit note.
+"""Posting free text invoices and credit notes to F&O at most once, settling a credit note, and
+what a posted document (its customer transaction) and a page of invoice transactions become.
 
 F&O's protocol has no idempotency header, so a document is found by our number
 (``ExternalInvoiceId``) before anything is created, and every step is resumable: a header found
@@ -22,8 +23,9 @@ from typing import Any
 
 import httpx
 
-from collectors.dynamics365 import odata
-from collectors.dynamics365.mapping import VENDOR, any_of, day, money, quoted, remaining
+from collectors.dynamics365 import mapping, odata
+from collectors.dynamics365.mapping import VENDOR, any_of, day, money, qualified, quoted, remaining
+from collectors.erp import PostedCreditNote, PostedInvoice
 from collectors.errors import RecordError, RetryableError, SchemaDriftError
 from collectors.idempotency import create_once
 
@@ -197,4 +199,47 @@ def _unmatched(header: Raw) -> SchemaDriftError:
         "but no customer transaction was found; look it up again",
         vendor=VENDOR,
         details=header,
+    )
+
+
+# --- what a posted document and a read page become ------------------------------------------
+
+
+def with_documents(poster: Poster, company: str, page: list[Raw]) -> list[Raw]:
+    """Each invoice transaction of ``page`` with its free text invoice's header and lines."""
+    headers = poster.by_invoice_id([str(r["Invoice"]) for r in page])
+    lines = poster.lines([str(h["InvoiceIdentifier"]) for h in headers.values()])
+    joined = []
+    for row in page:
+        header = headers.get(str(row["Invoice"]))
+        identifier = str(header["InvoiceIdentifier"]) if header else ""
+        joined.append({**row, "Header": header, "Lines": lines.get(identifier, [])})
+    return joined
+
+
+def debit(transaction: Raw) -> bool:
+    return mapping.money(transaction, "AmountCur") > 0
+
+
+def status(transaction: Raw) -> str:
+    return "Open" if mapping.remaining(transaction) != 0 else "Closed"
+
+
+def posted_invoice(company: str, number: str, transaction: Raw) -> PostedInvoice:
+    return PostedInvoice(
+        invoice_id=qualified(company, str(transaction["Invoice"])),
+        number=number,
+        status=status(transaction),
+        total=mapping.money(transaction, "AmountCur"),
+        amount_due=mapping.remaining(transaction),
+    )
+
+
+def posted_note(company: str, number: str, transaction: Raw) -> PostedCreditNote:
+    return PostedCreditNote(
+        credit_note_id=qualified(company, str(transaction["Invoice"])),
+        number=number,
+        status=status(transaction),
+        total=-mapping.money(transaction, "AmountCur"),
+        remaining_credit=-mapping.remaining(transaction),
     )
