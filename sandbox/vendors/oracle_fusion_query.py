@@ -31,6 +31,7 @@ _TOKEN = re.compile(
     r"|'(?P<quoted>(?:[^']|'')*)'|(?P<word>[^\s()'<>=!;]+))",
     re.IGNORECASE,
 )
+_V1 = re.compile(r"(?P<attribute>\w+)\s*(?P<op><=|>=|!=|=|<|>)\s*(?P<value>.*)")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
@@ -72,11 +73,23 @@ def refusal(status: int, title: str, found: list[tuple[str, str]], *, code: str 
 
 def parse_q(text: str) -> Predicate:
     """``q`` as a predicate over a record; ``QueryError`` when it does not parse."""
+    if ";" in text and "'" not in text:  # version 1: values run unquoted to the next ";"
+        return _version_one(text)
     tokens = _tokens(text.replace(";", " and "))
     predicate, rest = _or(tokens)
     if rest:
         raise QueryError(f"unexpected {rest[0][1]!r} in q")
     return predicate
+
+
+def _version_one(text: str) -> Predicate:
+    tests: list[Predicate] = []
+    for part in filter(str.strip, text.split(";")):
+        match = _V1.fullmatch(part.strip())
+        if match is None:
+            raise QueryError(f"q cannot be read near {part!r}")
+        tests.append(condition(match["attribute"], match["op"], match["value"]))
+    return lambda record: all(test(record) for test in tests)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
