@@ -30,6 +30,7 @@ from sandbox.transport import InProcessTransport
 from sandbox.vendors.bamboohr import BambooHREmulator
 from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.vendors.kantata import KantataEmulator
+from sandbox.vendors.oracle_fusion import OracleFusionEmulator
 from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.vendors.xero import XeroEmulator
 from sandbox.vendors.xero_payments import collect_payments
@@ -43,6 +44,9 @@ XERO_PORT = 8712
 SALESFORCE_PORT = 8713
 KANTATA_PORT = 8714
 BAMBOOHR_PORT = 8715
+ORACLE_FUSION_PORT = 8717
+FUSION_API = "/fscmRestApi/resources/11.13.18.05"
+FUSION_CRM = "/crmRestApi/resources/11.13.18.05"
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -153,6 +157,11 @@ class Sandbox:
             "bamboohr",
             BambooHREmulator(self.world, time_scale=time_scale, now=self.now),
             BAMBOOHR_PORT,
+        )
+        self.add_emulator(
+            "oracle_fusion",
+            OracleFusionEmulator(self.world, time_scale=time_scale, now=self.now),
+            ORACLE_FUSION_PORT,
         )
         self.scenario = scenario
         self.fault_plans: dict[str, FaultPlan] = parse_scenario(scenario, seed=seed)

@@ -1,7 +1,8 @@
 """The replies an injected status fault sends, in each vendor's own error shape.
 
 Bodies follow ``shared/vendors/README.md``: Harvest ``{code, message}``, Xero's problem object,
-Salesforce's list of ``{message, errorCode}``, Kantata ``{errors: [...]}``, BambooHR an empty body
+Salesforce's list of ``{message, errorCode}``, Kantata ``{errors: [...]}``, Oracle Fusion's
+``{title, status, o:errorDetails}``, BambooHR an empty body
 with ``X-BambooHR-Error-Message``. A 502 comes from the load balancer in front, so it is HTML.
 """
 
@@ -107,9 +108,14 @@ def _kantata(status: int, title: str) -> Any:
     return {"errors": [{"type": "system", "message": title}]}
 
 
+def _oracle_fusion(status: int, title: str) -> Any:
+    return {"title": title, "status": str(status), "o:errorDetails": [{"detail": title}]}
+
+
 _BODIES: dict[str, Callable[[int, str], Any]] = {
     "harvest": _harvest,
     "xero": _xero,
     "salesforce": _salesforce,
     "kantata": _kantata,
+    "oracle_fusion": _oracle_fusion,
 }
