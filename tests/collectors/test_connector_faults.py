@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from collectors import bamboohr, harvest, kantata, salesforce, xero
+from collectors import bamboohr, harvest, kantata, oracle_fusion, salesforce, xero
 from collectors.errors import ConnectorError, SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
@@ -98,12 +98,23 @@ def _bamboohr(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]
     return _records(connector, "employees", bamboohr.to_resource, None)
 
 
+def _oracle_fusion(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]]:
+    settings = oracle_fusion.OracleFusionSettings(page_size=2, timeout_seconds=TIMEOUT)
+    connector = oracle_fusion.OracleFusionConnector(
+        settings, transport=box.transports()["oracle_fusion"], policy=POLICY
+    )
+    with connector.client() as client:
+        for page in connector.customer_pages(client, "Meridian Advisory Ltd BU"):
+            yield from ((raw, partial(oracle_fusion.to_customer, raw)) for raw in page)
+
+
 TARGETS = [
     Target("harvest", _harvest),
     Target("xero", _xero),
     Target("salesforce", _salesforce, (FaultKind.DAILY_LIMIT,)),
     Target("kantata", _kantata),
     Target("bamboohr", _bamboohr, (FaultKind.THROTTLE_503,)),
+    Target("oracle_fusion", _oracle_fusion, (FaultKind.THROTTLE_503,)),
 ]
 CASES = [
     pytest.param(target, kind, id=f"{target.vendor}-{kind}")

@@ -11,6 +11,7 @@ from functools import cache
 import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import SecretStr
 
 from collectors.entities import Invoice, InvoiceLine
 from collectors.erp import (
@@ -201,15 +202,20 @@ def test_a_credit_note_is_posted_once_and_applied_once(fusion: Fusion) -> None:
     assert made.total == Decimal(300) and made.remaining_credit == Decimal(300)
     numbers = [m["TransactionNumber"] for m in fusion.emulator.credit_memos(UK)]
     assert numbers.count("P2C-CN-1") == 1
-    apply = fusion.connector.apply_credit_note
+
+    def apply(key: str) -> Decimal:
+        return fusion.connector.apply_credit_note(
+            fusion.client, UK, made.credit_note_id, invoice_id=inv.invoice_id,
+            amount=Decimal(300), on=date(2026, 11, 21), key=key,
+        )  # fmt: skip
+
     fusion.emulator.lose_next_response(1)  # applied, the reply lost: found by its key
-    kw = {"invoice_id": inv.invoice_id, "amount": Decimal(300), "on": date(2026, 11, 21)}
-    assert apply(fusion.client, UK, made.credit_note_id, key="apply-1", **kw) == Decimal(300)
-    assert apply(fusion.client, UK, made.credit_note_id, key="apply-1", **kw) == Decimal(300)
+    assert apply("apply-1") == Decimal(300)
+    assert apply("apply-1") == Decimal(300)
     (after,) = fusion.connector.find_invoices(fusion.client, UK, ["P2C-7"]).values()
     assert after.amount_due == Decimal(900)
     with pytest.raises(RecordError, match="exceeds"):
-        apply(fusion.client, UK, made.credit_note_id, key="apply-2", **kw)
+        apply("apply-2")
 
 
 def test_invoice_and_payment_reads_are_incremental(fusion: Fusion) -> None:
@@ -286,14 +292,14 @@ def test_a_429_beyond_the_retries_is_a_rate_limit_with_retry_after() -> None:
 
 
 def test_wrong_credentials_are_an_auth_error(fusion: Fusion) -> None:
-    settings = OracleFusionSettings(password="wrong")  # type: ignore[arg-type]
+    settings = OracleFusionSettings(password=SecretStr("wrong"))
     connector = OracleFusionConnector(settings, transport=fusion.wire, policy=FAST)
     with connector.client() as client, pytest.raises(AuthError, match="401"):
         connector.companies(client)
 
 
 def test_a_bearer_token_is_accepted(fusion: Fusion) -> None:
-    settings = OracleFusionSettings(token=fusion.emulator.issue_token())  # type: ignore[arg-type]
+    settings = OracleFusionSettings(token=SecretStr(fusion.emulator.issue_token()))
     connector = OracleFusionConnector(settings, transport=fusion.wire, policy=FAST)
     with connector.client() as client:
         assert len(connector.companies(client)) == 3
