@@ -270,6 +270,7 @@ class Sandbox:
         ``base_url``, ``token`` …), so the output can be pasted into a configuration file."""
         harvest, xero = self.harvest, self.xero
         sf, kantata, bamboo = (self.emulators[v] for v in ("salesforce", "kantata", "bamboohr"))
+        fusion = self.emulators["oracle_fusion"]
         return {
             "harvest": {"base_url": self.harvest_base_url, "account_id": harvest.account_id,
                         "token": harvest.token},
@@ -285,6 +286,11 @@ class Sandbox:
                 "base_url": f"{self.base_url('bamboohr')}/api/gateway.php/"
                 f"{bamboo.company_domain}/v1",
                 "api_key": bamboo.api_key, "webhook_key": bamboo.webhook_key,
+            },
+            "oracle_fusion": {
+                "base_url": f"{self.base_url('oracle_fusion')}{FUSION_API}",
+                "crm_url": f"{self.base_url('oracle_fusion')}{FUSION_CRM}",
+                "username": fusion.username, "password": fusion.password,
             },
         }  # fmt: skip
 
