@@ -1,7 +1,8 @@
 """Auth shared by vendors, as ``httpx.Auth`` classes. Secrets are unwrapped only here.
 
-``BearerToken`` sends a long-lived token (Harvest, Kantata), with any fixed headers the vendor
-requires beside it (Harvest's account id and a ``User-Agent`` naming us).
+``BearerToken`` sends a long-lived token (Harvest, Kantata, a Fusion JWT), with any fixed
+headers the vendor requires beside it (Harvest's account id and a ``User-Agent`` naming us).
+``BasicCredentials`` sends a user and password (Oracle Fusion's integration user).
 ``OAuth2ClientCredentials`` serves Xero custom connections and Salesforce's client-credentials
 flow (and any vendor like them): it fetches a bearer token, fetches a new one shortly before it
 expires, and once more when the API answers 401 (a token revoked or expired early).
@@ -35,6 +36,20 @@ class BearerToken(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(self._headers)
         request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        yield request
+
+
+class BasicCredentials(httpx.Auth):
+    """HTTP Basic with a user name and a password kept as ``SecretStr`` until a request is sent
+    (Oracle Fusion's integration user)."""
+
+    def __init__(self, username: str, password: SecretStr) -> None:
+        self._username = username
+        self._password = password
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        pair = f"{self._username}:{self._password.get_secret_value()}".encode()
+        request.headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
         yield request
 
 

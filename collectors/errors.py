@@ -167,6 +167,11 @@ def _message_from_body(body: Any) -> str:
             for v in element.get("ValidationErrors") or []
         ]
         return "; ".join(errors) or str(body.get("Message", ""))
+    details = body.get("o:errorDetails")  # Oracle (Fusion, NetSuite): one reason per field
+    if isinstance(details, list) and details:
+        reasons = [str(d.get("detail") or "") for d in details if isinstance(d, dict)]
+        if any(reasons):
+            return "; ".join(r for r in reasons if r)
     for key in ("error_description", "message", "Message", "Detail", "detail", "error", "Title"):
         if body.get(key):
             return str(body[key])

@@ -31,6 +31,7 @@ from sandbox.vendors.bamboohr import BambooHREmulator
 from sandbox.vendors.dynamics365 import Dynamics365Emulator
 from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.vendors.kantata import KantataEmulator
+from sandbox.vendors.oracle_fusion import OracleFusionEmulator
 from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.vendors.xero import XeroEmulator
 from sandbox.vendors.xero_payments import collect_payments
@@ -45,6 +46,9 @@ SALESFORCE_PORT = 8713
 KANTATA_PORT = 8714
 BAMBOOHR_PORT = 8715
 DYNAMICS365_PORT = 8716
+ORACLE_FUSION_PORT = 8717
+FUSION_API = "/fscmRestApi/resources/11.13.18.05"
+FUSION_CRM = "/crmRestApi/resources/11.13.18.05"
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -161,6 +165,11 @@ class Sandbox:
             Dynamics365Emulator(self.world, time_scale=time_scale, now=self.now),
             DYNAMICS365_PORT,
         )
+        self.add_emulator(
+            "oracle_fusion",
+            OracleFusionEmulator(self.world, time_scale=time_scale, now=self.now),
+            ORACLE_FUSION_PORT,
+        )
         self.scenario = scenario
         self.fault_plans: dict[str, FaultPlan] = parse_scenario(scenario, seed=seed)
         self._time_scale = time_scale
@@ -270,6 +279,7 @@ class Sandbox:
         sf, kantata, bamboo, d365 = (
             self.emulators[v] for v in ("salesforce", "kantata", "bamboohr", "dynamics365")
         )
+        fusion = self.emulators["oracle_fusion"]
         return {
             "harvest": {"base_url": self.harvest_base_url, "account_id": harvest.account_id,
                         "token": harvest.token},
@@ -291,6 +301,11 @@ class Sandbox:
                 "token_url": f"{self.base_url('dynamics365')}/{d365.tenant}/oauth2/v2.0/token",
                 "client_id": d365.client_id, "client_secret": d365.client_secret,
                 "scope": f"{self.base_url('dynamics365')}/.default",
+            },
+            "oracle_fusion": {
+                "base_url": f"{self.base_url('oracle_fusion')}{FUSION_API}",
+                "crm_url": f"{self.base_url('oracle_fusion')}{FUSION_CRM}",
+                "username": fusion.username, "password": fusion.password,
             },
         }  # fmt: skip
 

@@ -2,7 +2,8 @@
 
 Bodies follow ``shared/vendors/README.md``: Harvest ``{code, message}``, Xero's problem object,
 Salesforce's list of ``{message, errorCode}``, Kantata ``{errors: [...]}``, Dynamics 365 OData
-``{error: {code, message}}``, BambooHR an empty body
+``{error: {code, message}}``, Oracle Fusion's ``{title, status, o:errorDetails}``, BambooHR an
+empty body
 with ``X-BambooHR-Error-Message``. A 502 comes from the load balancer in front, so it is HTML.
 """
 
@@ -112,10 +113,15 @@ def _dynamics365(status: int, title: str) -> Any:
     return {"error": {"code": "", "message": title}}
 
 
+def _oracle_fusion(status: int, title: str) -> Any:
+    return {"title": title, "status": str(status), "o:errorDetails": [{"detail": title}]}
+
+
 _BODIES: dict[str, Callable[[int, str], Any]] = {
     "harvest": _harvest,
     "xero": _xero,
     "salesforce": _salesforce,
     "kantata": _kantata,
     "dynamics365": _dynamics365,
+    "oracle_fusion": _oracle_fusion,
 }

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
+
+from collectors.entities import Invoice, InvoiceLine
+from collectors.erp import InvoiceDocument
 
 
 def xero_invoice(
@@ -45,3 +50,19 @@ def harvest_time_entry(i: int, **over: Any) -> dict[str, Any]:
         "user_assignment": {"id": 5, "is_active": True, "hourly_rate": 150.0},
     }
     return base | over
+
+
+def fusion_invoice(number: str, customer: str, *, currency: str = "USD") -> InvoiceDocument:
+    """An invoice to post to Oracle Fusion: 2.5 h at 150 (375.00), keyed by its number."""
+    line = InvoiceLine(
+        description="Consulting", quantity=Decimal("2.5"), unit_amount=Decimal(150),
+        amount=Decimal("375.00"),
+    )  # fmt: skip
+    invoice = Invoice(
+        id=f"inv_{number}", source="plan2cash", source_id=number,
+        updated_at=datetime(2026, 11, 1, tzinfo=UTC), number=number, customer_id="cus_1",
+        contract_id="con_1", currency=currency, period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31), issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1),
+        lines=(line,), total=line.amount,
+    )  # fmt: skip
+    return InvoiceDocument(f"key-{number}", invoice, customer)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from collectors import bamboohr, dynamics365, harvest, kantata, salesforce, xero
+from collectors import bamboohr, dynamics365, harvest, kantata, oracle_fusion, salesforce, xero
 from collectors.errors import ConnectorError, SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
@@ -108,6 +108,16 @@ def _dynamics365(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], An
             yield from ((raw, partial(dynamics365.to_customer, raw)) for raw in page)
 
 
+def _oracle_fusion(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]]:
+    settings = oracle_fusion.OracleFusionSettings(page_size=2, timeout_seconds=TIMEOUT)
+    connector = oracle_fusion.OracleFusionConnector(
+        settings, transport=box.transports()["oracle_fusion"], policy=POLICY
+    )
+    with connector.client() as client:
+        for page in connector.customer_pages(client, "Meridian Advisory Ltd BU"):
+            yield from ((raw, partial(oracle_fusion.to_customer, raw)) for raw in page)
+
+
 TARGETS = [
     Target("harvest", _harvest),
     Target("xero", _xero),
@@ -115,6 +125,7 @@ TARGETS = [
     Target("kantata", _kantata),
     Target("bamboohr", _bamboohr, (FaultKind.THROTTLE_503,)),
     Target("dynamics365", _dynamics365),
+    Target("oracle_fusion", _oracle_fusion, (FaultKind.THROTTLE_503,)),
 ]
 CASES = [
     pytest.param(target, kind, id=f"{target.vendor}-{kind}")

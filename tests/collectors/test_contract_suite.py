@@ -23,7 +23,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
 
-from collectors import bamboohr, dynamics365, harvest, kantata, salesforce, xero
+from collectors import bamboohr, dynamics365, harvest, kantata, oracle_fusion, salesforce, xero
 from collectors.entities import Entity, Invoice, InvoiceLine
 from collectors.erp import InvoiceDocument, PostedInvoice
 from collectors.errors import SchemaDriftError
@@ -31,7 +31,7 @@ from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
 from collectors.timestamps import parse_utc
 from sandbox.server import Sandbox
-from tests.collectors.records import xero_invoice
+from tests.collectors.records import fusion_invoice, xero_invoice
 
 TODAY = date(2026, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -229,11 +229,60 @@ def canonical_invoice(number: str) -> Invoice:
         amount=Decimal(375),
     )  # fmt: skip
     return Invoice(
-        id=f"inv-{number}", source="plan2cash", source_id=number,
-        updated_at=datetime(2026, 11, 1, tzinfo=UTC), number=number, customer_id="c",
-        contract_id="k", currency="USD", period_start=date(2026, 11, 1),
-        period_end=date(2026, 11, 30), issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1),
-        lines=(line,), total=Decimal(375),
+        id=f"inv-{number}",
+        source="plan2cash",
+        source_id=number,
+        updated_at=datetime(2026, 11, 1, tzinfo=UTC),
+        number=number,
+        customer_id="c",
+        contract_id="k",
+        currency="USD",
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        issue_date=date(2026, 11, 1),
+        due_date=date(2026, 12, 1),
+        lines=(line,),
+        total=Decimal(375),
+    )
+
+
+def _fusion_invoice(raw: dict[str, Any]) -> Entity:
+    invoice = oracle_fusion.to_invoice(raw)
+    assert invoice is not None, f"{raw!r} is not read as a sales invoice"
+    return invoice
+
+
+def open_oracle_fusion(box: Sandbox) -> Reader:
+    settings = oracle_fusion.OracleFusionSettings(page_size=3)
+    make = oracle_fusion.OracleFusionConnector
+    connector, client, wiring = watched(box, "oracle_fusion", make, settings)
+    company = connector.companies(client)[0].company_id
+    customer = str(box.emulators["oracle_fusion"].accounts()[0]["PartyNumber"])
+    invoices = [fusion_invoice(f"CS-{n}", customer) for n in range(7)]
+    posted = connector.post_invoices(client, company, invoices)  # the tiny firm has no history
+    for result in posted[:4]:
+        assert not isinstance(result, Exception), result
+        box.emulators["oracle_fusion"].record_payment(
+            company, result.invoice_id, Decimal("100.00"), TODAY
+        )
+    streams = {
+        "customers": lambda since: connector.customer_pages(client, company),
+        "invoices": lambda since: connector.invoice_pages(client, company, since),
+        "payments": lambda since: connector.payment_pages(client, company, since),
+    }
+    return Reader(
+        pages=lambda stream, since: streams[stream](since),
+        normalize={
+            "customers": oracle_fusion.to_customer,
+            "invoices": _fusion_invoice,
+            "payments": lambda raw: oracle_fusion.to_payments(raw)[0],
+        },
+        cursor=lambda raw: parse_utc(raw.get("LastUpdateDate")),
+        key={"customers": "PartyNumber", "invoices": "CustomerTransactionId",
+             "payments": "StandardReceiptId"},
+        page_size=3,
+        secrets=[settings.password.get_secret_value()],
+        **wiring,
     )  # fmt: skip
 
 
@@ -251,6 +300,7 @@ ADAPTERS = [
     Adapter("bamboohr", ("employees",), open_bamboohr),
     # D365 customers have no modification time (no cursor): only invoices and payments fit
     Adapter("dynamics365", ("invoices", "payments"), open_dynamics365),
+    Adapter("oracle_fusion", ("customers", "invoices", "payments"), open_oracle_fusion),
 ]
 PARAMS = [
     pytest.param(adapter, stream, id=f"{adapter.name}-{stream}")
