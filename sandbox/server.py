@@ -50,6 +50,18 @@ ORACLE_FUSION_PORT = 8717
 FUSION_API = "/fscmRestApi/resources/11.13.18.05"
 FUSION_CRM = "/crmRestApi/resources/11.13.18.05"
 STARTUP_TIMEOUT_SECONDS = 10.0
+Emulating = tuple[Callable[..., Any], int]  # how to make a vendor's emulator, and its port
+EMULATORS: dict[str, Emulating] = {
+    "harvest": (HarvestEmulator, HARVEST_PORT),
+    "salesforce": (SalesforceEmulator, SALESFORCE_PORT),
+    "kantata": (KantataEmulator, KANTATA_PORT),
+    "bamboohr": (BambooHREmulator, BAMBOOHR_PORT),
+}
+ERP_EMULATORS: dict[str, Emulating] = {
+    "xero": (XeroEmulator, XERO_PORT),
+    "dynamics365": (Dynamics365Emulator, DYNAMICS365_PORT),
+    "oracle_fusion": (OracleFusionEmulator, ORACLE_FUSION_PORT),
+}
 
 
 class _Served:
@@ -81,6 +93,11 @@ class _Served:
         self.server.should_exit = True
         self.thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
         self.sock.close()
+
+
+def books_in(world: World, erp: str) -> list[int]:
+    """The legal entities whose books ``erp`` keeps."""
+    return [e.id for e in world.legal_entities if e.erp == erp]
 
 
 class _VendorUrl:
@@ -137,39 +154,12 @@ class Sandbox:
         self.host = HOST
         self._served: list[_Served] = []
         self._transports: dict[str, httpx.BaseTransport] = {}
-        self.add_emulator(
-            "harvest",
-            HarvestEmulator(self.world, time_scale=time_scale, now=self.now),
-            HARVEST_PORT,
-        )
-        self.add_emulator(
-            "xero", XeroEmulator(self.world, time_scale=time_scale, now=self.now), XERO_PORT
-        )
-        self.add_emulator(
-            "salesforce",
-            SalesforceEmulator(self.world, time_scale=time_scale, now=self.now),
-            SALESFORCE_PORT,
-        )
-        self.add_emulator(
-            "kantata",
-            KantataEmulator(self.world, time_scale=time_scale, now=self.now),
-            KANTATA_PORT,
-        )
-        self.add_emulator(
-            "bamboohr",
-            BambooHREmulator(self.world, time_scale=time_scale, now=self.now),
-            BAMBOOHR_PORT,
-        )
-        self.add_emulator(
-            "dynamics365",
-            Dynamics365Emulator(self.world, time_scale=time_scale, now=self.now),
-            DYNAMICS365_PORT,
-        )
-        self.add_emulator(
-            "oracle_fusion",
-            OracleFusionEmulator(self.world, time_scale=time_scale, now=self.now),
-            ORACLE_FUSION_PORT,
-        )
+        for vendor, (make, port) in EMULATORS.items():
+            self.add_emulator(vendor, make(self.world, time_scale=time_scale, now=self.now), port)
+        for erp, (make, port) in ERP_EMULATORS.items():  # each keeps its legal entities' books
+            entities = books_in(self.world, erp)
+            emulator = make(self.world, entities=entities, time_scale=time_scale, now=self.now)
+            self.add_emulator(erp, emulator, port)
         self.scenario = scenario
         self.fault_plans: dict[str, FaultPlan] = parse_scenario(scenario, seed=seed)
         self._time_scale = time_scale

@@ -13,7 +13,7 @@ every admitted accounting reply carries the ``X-*Limit-Remaining`` headers. Read
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -49,13 +49,14 @@ API = "/api.xro/2.0"
 
 
 class XeroEmulator:
-    """One Xero custom connection to every organisation of the firm (one per legal entity),
-    served by ``.app``; ``tenant_id`` is the first."""
+    """One Xero custom connection to the organisations of the legal entities ``entities`` (all
+    when ``None``; one organisation each), served by ``.app``; ``tenant_id`` is the first."""
 
     def __init__(
         self,
         world: World,
         *,
+        entities: Collection[int] | None = None,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         webhook_key: str = DEFAULT_WEBHOOK_KEY,
@@ -69,7 +70,7 @@ class XeroEmulator:
         self.identity = XeroIdentity(client_id, client_secret, now=now)
         self._books: dict[str, Books] = {}
         self._ledgers: dict[str, Ledger] = {}
-        for tenant in tenants(world):
+        for tenant in tenants(world, entities):
             self.identity.connect(tenant.tenant_id, tenant.name)
             books = Books(
                 tenant.contacts, now=now, created=tenant.opened, base_currency=tenant.currency
@@ -80,8 +81,10 @@ class XeroEmulator:
             self._books[tenant.tenant_id] = books
             self._ledgers[tenant.tenant_id] = ledger
         self.tenant_ids = list(self._books)
-        self.tenant_id = self.tenant_ids[0]
-        self.tenant_name = world.legal_entities[0].name
+        self.tenant_id = self.tenant_ids[0] if self.tenant_ids else ""
+        self.tenant_name = next(
+            (e.name for e in world.legal_entities if e.xero_tenant_id == self.tenant_id), ""
+        )
         self._lock = threading.Lock()
         self._minute = SlidingWindow(60, 60 * time_scale)
         self._day = SlidingWindow(5000, 86400 * time_scale)

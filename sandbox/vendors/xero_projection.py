@@ -6,6 +6,7 @@ their own for ``GET /Payments`` and ``GET /CreditNotes``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -41,11 +42,15 @@ def _uuid(entity: LegalEntity, kind: str, number: int) -> str:
     return str(uuid.uuid5(uuid.UUID(entity.xero_tenant_id), f"{kind}:{number}"))
 
 
-def tenants(world: World) -> list[Tenant]:
+def tenants(world: World, entities_kept: Collection[int] | None = None) -> list[Tenant]:
+    """The organisations of the legal entities ``entities_kept`` (all when ``None``)."""
     opened = datetime.combine(world.history_start, time(), tzinfo=UTC)
-    out = {e.id: Tenant(e.xero_tenant_id, e.name, e.currency, opened) for e in world.legal_entities}
-    entities = {e.id: e for e in world.legal_entities}
+    kept = [e for e in world.legal_entities if entities_kept is None or e.id in entities_kept]
+    out = {e.id: Tenant(e.xero_tenant_id, e.name, e.currency, opened) for e in kept}
+    entities = {e.id: e for e in kept}
     for c in world.customers:
+        if c.legal_entity_id not in out:
+            continue
         out[c.legal_entity_id].contacts.append(
             {
                 "ContactID": contact_id(entities[c.legal_entity_id], c.id),
@@ -65,6 +70,8 @@ def tenants(world: World) -> list[Tenant]:
         credits.setdefault(n.invoice_id, []).append(n)
     names = {c.id: c.name for c in world.customers}
     for invoice in world.invoices:
+        if invoice.legal_entity_id not in out:
+            continue
         entity = entities[invoice.legal_entity_id]
         record = _invoice(
             entity,

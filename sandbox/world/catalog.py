@@ -24,7 +24,10 @@ ENTITIES = (
     ("US", "USD", "Inc.", ("North America East", "North America West")),
     ("GB", "GBP", "UK Ltd", ("UK & Ireland",)),
     ("DE", "EUR", "GmbH", ("DACH",)),
+    ("NL", "EUR", "B.V.", ("Benelux",)),
 )
+# the ERPs a legal entity's books can be kept in (the names plan2cash's configuration uses)
+ERPS = ("xero", "dynamics365", "oracle_fusion", "netsuite")
 PRACTICES = ("Strategy", "Technology", "Operations", "Finance")
 INDUSTRIES = ("Manufacturing", "Logistics", "Software", "Healthcare", "Energy", "Retail", "Media")
 

@@ -66,13 +66,15 @@ TIME_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
 
 @dataclass(frozen=True)
 class LegalEntity:
-    """A company of the group that invoices in its own name: one Xero organisation each."""
+    """A company of the group that invoices in its own name, in the books of one ERP
+    (``erp``: ``xero``, ``dynamics365``, ``oracle_fusion`` or ``netsuite``)."""
 
     id: int
     name: str
     country: str  # ISO 3166 alpha-2
     currency: str  # functional currency
-    xero_tenant_id: str  # UUID string
+    xero_tenant_id: str  # UUID string: the organisation's id when its ERP is Xero
+    erp: str = "xero"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sandbox.world import catalog
 from sandbox.world.model import Customer, Employee, LegalEntity, Practice, Region
 from sandbox.world.sizes import Shape
 
-ENTITY_WEIGHTS = (0.6, 0.25, 0.15)
+ENTITY_WEIGHTS = (0.6, 0.25, 0.15, 0.1)
 
 
 def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
@@ -40,7 +40,8 @@ def organisation(seed: int, shape: Shape) -> Organisation:
     ):
         tenant = uuid.uuid5(uuid.NAMESPACE_URL, f"plan2cash-sandbox:{seed}:entity:{number}")
         name = f"{catalog.FIRM_NAME} {suffix}" if number > 1 else f"{catalog.FIRM_NAME} Ltd"
-        entities.append(LegalEntity(number, name, country, currency, str(tenant)))
+        erp = shape.erps[(number - 1) % len(shape.erps)]
+        entities.append(LegalEntity(number, name, country, currency, str(tenant), erp))
         for region_name in region_names:
             regions.append(Region(len(regions) + 1, region_name, country, number))
     practices = [Practice(i + 1, name) for i, name in enumerate(catalog.PRACTICES)]
@@ -65,6 +66,8 @@ def customers(
         if codes[code] > 1:
             code = f"{code}{codes[code]}"
         entity = rng.choices(org.legal_entities, weights)[0]
+        if len(shape.erps) > 1 and i < len(org.legal_entities):
+            entity = org.legal_entities[i]  # a firm on several ERPs: books for each to keep
         region = rng.choice([r for r in org.regions if r.legal_entity_id == entity.id])
         siblings = [c for c in out if c.legal_entity_id == entity.id and c.parent_id is None]
         parent = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sandbox.world.catalog import ENTITIES, ERPS
 from sandbox.world.model import (
     FAULT_CLOSED_PROJECT,
     FAULT_NEGATIVE_HOURS,
@@ -37,7 +38,7 @@ class Shape:
     consultants: int
     customers: int
     days: int  # of history, ending yesterday
-    entities: int  # legal entities (1-3)
+    entities: int  # legal entities (1-4)
     go_live_months: (
         int | None
     )  # go-live this many month starts before today; None: at history start
@@ -45,6 +46,8 @@ class Shape:
     faults_per_label: int
     turnover_per_month: float  # share of people who leave each month (and are replaced)
     only_time_and_materials: bool
+    # the ERP of each legal entity, in turn; a firm on several ERPs gives every entity a customer
+    erps: tuple[str, ...] = ("xero",)
 
 
 PRESETS = {
@@ -84,4 +87,10 @@ def resolve(
     shape = replace(shape, **overrides)
     if shape.consultants < 1 or shape.customers < 1 or shape.days < 7:
         raise ValueError("consultants and customers must be positive and history at least a week")
+    if not 1 <= shape.entities <= len(ENTITIES):
+        raise ValueError(f"a firm has 1 to {len(ENTITIES)} legal entities, not {shape.entities}")
+    if not shape.erps or set(shape.erps) - set(ERPS):
+        raise ValueError(f"unknown ERPs {sorted(set(shape.erps) - set(ERPS))}; choose from {ERPS}")
+    if len(shape.erps) > 1 and shape.customers < shape.entities:
+        raise ValueError("a firm on several ERPs needs a customer for every legal entity")
     return shape
