@@ -155,6 +155,13 @@ def _message_from_body(body: Any) -> str:
         return "; ".join(f"{e.get('errorCode', '')}: {e.get('message', '')}" for e in body)
     if not isinstance(body, dict):
         return "" if body is None else str(body)[:300]
+    if isinstance(body.get("o:errorDetails"), list):  # NetSuite REST web services
+        details = [
+            f"{d.get('o:errorCode', '')}: {d.get('detail', '')}".strip(": ")
+            for d in body["o:errorDetails"]
+            if isinstance(d, dict)
+        ]
+        return "; ".join(details) or str(body.get("title", ""))
     if "Elements" in body:  # Xero ValidationException
         errors = [
             v.get("Message", "")

@@ -49,7 +49,7 @@ _TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too 
 
 
 def ns_error(
-    status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **where: str
+    status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **where: Any
 ) -> FastJSON:
     """NetSuite's REST error body (erps.md §3.7): ``type``, ``title``, ``status`` and
     ``o:errorDetails`` with ``detail`` and ``o:errorCode`` (plus ``o:errorPath`` and the like)."""

@@ -122,10 +122,10 @@ def _compare_date(value: Any, op: str, bound: datetime, whole_day: bool) -> bool
 def _ordered(left: date | datetime, right: date | datetime, op: str) -> bool:
     return {
         "ON": left == right,
-        "AFTER": left > right,  # type: ignore[operator]
-        "BEFORE": left < right,  # type: ignore[operator]
-        "ON_OR_AFTER": left >= right,  # type: ignore[operator]
-        "ON_OR_BEFORE": left <= right,  # type: ignore[operator]
+        "AFTER": left > right,
+        "BEFORE": left < right,
+        "ON_OR_AFTER": left >= right,
+        "ON_OR_BEFORE": left <= right,
     }[op]
 
 
@@ -192,7 +192,7 @@ def suiteql(query: str, tables: Mapping[str, Callable[[], list[Row]]]) -> list[R
     for condition in _AND.split(match["where"]) if match["where"] else []:
         rows = [row for row in rows if _sql_condition(condition, table)(row)]
     for column, descending in reversed(_order(match["order"])):
-        rows.sort(key=lambda row, c=column: _sort_key(row.get(c)), reverse=descending)
+        rows.sort(key=_by(column), reverse=descending)
     return [{c: row[c] for c in columns if row.get(c) is not None} for row in rows]
 
 
@@ -246,6 +246,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
         return 0, Decimal(str(value))
     except InvalidOperation:
         return 1, str(value)
+
+
+def _by(column: str) -> Callable[[Row], tuple[int, Any]]:
+    return lambda row: _sort_key(row.get(column))
 
 
 def _order(text: str | None) -> list[tuple[str, bool]]:

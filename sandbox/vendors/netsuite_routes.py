@@ -217,8 +217,11 @@ def refusing(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except Refused as refused:
-            where = {"errorPath": refused.path} if refused.path else {}
-            return ns_error(refused.status, refused.code, refused.detail, **where)
+            if refused.path:
+                return ns_error(
+                    refused.status, refused.code, refused.detail, errorPath=refused.path
+                )
+            return ns_error(refused.status, refused.code, refused.detail)
 
     return handle
 
