@@ -74,6 +74,12 @@ def auth(emulator: NetSuiteEmulator, http: httpx.Client) -> dict[str, str]:
     return {"Authorization": f"Bearer {reply.json()['access_token']}"}
 
 
+def stored(emulator: NetSuiteEmulator, record_type: str, record_id: str) -> dict[str, Any]:
+    record = emulator.books.get(record_type, record_id)
+    assert record is not None, f"no {record_type} {record_id}"
+    return record
+
+
 def other_key() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(
@@ -238,7 +244,7 @@ def test_an_upsert_by_external_id_creates_once(
     assert first.headers["Location"] == again.headers["Location"]
     assert len(emulator.books.all("invoice")) == before + 1
     created = first.headers["Location"].rsplit("/", 1)[-1]
-    assert emulator.books.get("invoice", created)["total"] == Decimal("300.00")
+    assert stored(emulator, "invoice", created)["total"] == Decimal("300.00")
 
 
 def test_a_refused_invoice_names_the_field(http: httpx.Client, auth: dict[str, str]) -> None:
@@ -277,7 +283,7 @@ def test_a_recorded_payment_settles_the_invoice(
     payment = emulator.record_payment(
         open_.company_id, open_.invoice_id, open_.amount_due, date(2026, 11, 20)
     )
-    after = emulator.books.get("invoice", open_.invoice_id)
+    after = stored(emulator, "invoice", open_.invoice_id)
     assert after["amountRemaining"] == 0 and after["status"]["id"] == "B"
     record = http.get(
         f"{RECORDS}/customerPayment/{payment}",
@@ -293,7 +299,7 @@ def test_a_credit_memo_cannot_apply_more_than_is_due(
     emulator: NetSuiteEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:
     open_ = next(r for r in emulator.receivables() if r.amount_due > 0)
-    customer = emulator.books.get("invoice", open_.invoice_id)["entity"]["id"]
+    customer = stored(emulator, "invoice", open_.invoice_id)["entity"]["id"]
     big = invoice(customer) | {"tranId": "CM-1"}
     big["item"]["items"][0]["rate"] = float(open_.amount_due)
     made = http.put(f"{RECORDS}/creditMemo/eid:cm-1", json=big, headers=auth)
@@ -303,4 +309,4 @@ def test_a_credit_memo_cannot_apply_more_than_is_due(
         f"{RECORDS}/creditMemo/{memo}", json={"apply": {"items": [line]}}, headers=auth
     )
     assert reply.status_code == 400
-    assert emulator.books.get("invoice", open_.invoice_id)["amountRemaining"] == open_.amount_due
+    assert stored(emulator, "invoice", open_.invoice_id)["amountRemaining"] == open_.amount_due
