@@ -30,6 +30,7 @@ from sandbox.transport import InProcessTransport
 from sandbox.vendors.bamboohr import BambooHREmulator
 from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.vendors.kantata import KantataEmulator
+from sandbox.vendors.netsuite import NetSuiteEmulator
 from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.vendors.xero import XeroEmulator
 from sandbox.vendors.xero_payments import collect_payments
@@ -43,6 +44,7 @@ XERO_PORT = 8712
 SALESFORCE_PORT = 8713
 KANTATA_PORT = 8714
 BAMBOOHR_PORT = 8715
+NETSUITE_PORT = 8718
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -154,6 +156,11 @@ class Sandbox:
             BambooHREmulator(self.world, time_scale=time_scale, now=self.now),
             BAMBOOHR_PORT,
         )
+        self.add_emulator(
+            "netsuite",
+            NetSuiteEmulator(self.world, time_scale=time_scale, now=self.now),
+            NETSUITE_PORT,
+        )
         self.scenario = scenario
         self.fault_plans: dict[str, FaultPlan] = parse_scenario(scenario, seed=seed)
         self._time_scale = time_scale
@@ -258,8 +265,11 @@ class Sandbox:
 
     def connections(self) -> dict[str, dict[str, str]]:
         """How to reach each emulator, keyed as plan2cash's settings are (``[harvest]``
-        ``base_url``, ``token`` …), so the output can be pasted into a configuration file."""
+        ``base_url``, ``token`` …), so the output can be pasted into a configuration file (the
+        NetSuite key is the sandbox's own, made when it started)."""
         harvest, xero = self.harvest, self.xero
+        netsuite = self.emulators["netsuite"]
+        rest = f"{self.base_url('netsuite')}/services/rest"
         sf, kantata, bamboo = (self.emulators[v] for v in ("salesforce", "kantata", "bamboohr"))
         return {
             "harvest": {"base_url": self.harvest_base_url, "account_id": harvest.account_id,
@@ -277,6 +287,10 @@ class Sandbox:
                 f"{bamboo.company_domain}/v1",
                 "api_key": bamboo.api_key, "webhook_key": bamboo.webhook_key,
             },
+            "netsuite": {"base_url": rest, "token_url": f"{rest}/auth/oauth2/v1/token",
+                         "client_id": netsuite.client_id,
+                         "certificate_id": netsuite.certificate_id,
+                         "private_key": netsuite.private_key_pem},
         }  # fmt: skip
 
     @property

@@ -26,7 +26,11 @@ from sandbox.faults.kinds import (
     Injection,
 )
 
-TOKEN_PATHS: tuple[str, ...] = ("/connect/token", "/services/oauth2/token")
+TOKEN_PATHS: tuple[str, ...] = (
+    "/connect/token",
+    "/services/oauth2/token",
+    "/auth/oauth2/v1/token",  # NetSuite
+)
 _ORDER = {kind: index for index, kind in enumerate(FaultKind)}
 
 

@@ -1,7 +1,8 @@
 """The replies an injected status fault sends, in each vendor's own error shape.
 
 Bodies follow ``shared/vendors/README.md``: Harvest ``{code, message}``, Xero's problem object,
-Salesforce's list of ``{message, errorCode}``, Kantata ``{errors: [...]}``, BambooHR an empty body
+Salesforce's list of ``{message, errorCode}``, Kantata ``{errors: [...]}``, NetSuite
+``o:errorDetails``, BambooHR an empty body
 with ``X-BambooHR-Error-Message``. A 502 comes from the load balancer in front, so it is HTML.
 """
 
@@ -103,6 +104,16 @@ def _salesforce(status: int, title: str) -> Any:
     return [{"message": title, "errorCode": _SALESFORCE_CODES.get(status, "UNKNOWN_EXCEPTION")}]
 
 
+def _netsuite(status: int, title: str) -> Any:
+    code = "CONCURRENCY_LIMIT_EXCEEDED" if status == 429 else "UNEXPECTED_ERROR"
+    return {
+        "type": "https://www.rfc-editor.org/rfc/rfc9110.html",
+        "title": title,
+        "status": status,
+        "o:errorDetails": [{"detail": title, "o:errorCode": code}],
+    }
+
+
 def _kantata(status: int, title: str) -> Any:
     return {"errors": [{"type": "system", "message": title}]}
 
@@ -112,4 +123,5 @@ _BODIES: dict[str, Callable[[int, str], Any]] = {
     "xero": _xero,
     "salesforce": _salesforce,
     "kantata": _kantata,
+    "netsuite": _netsuite,
 }

@@ -26,7 +26,7 @@ from sandbox.faults.kinds import BEFORE_APP, DRIFT, ON_READS, ON_WRITES, FaultKi
 from sandbox.faults.plan import FaultPlan, Outage
 
 K = FaultKind
-VENDORS: tuple[str, ...] = ("salesforce", "kantata", "harvest", "bamboohr", "xero")
+VENDORS: tuple[str, ...] = ("salesforce", "kantata", "harvest", "bamboohr", "xero", "netsuite")
 VALID_FORMS = (
     "calm | flaky | storm | outage:<vendor>:<duration>[:reset] | drift:<vendor>[:rename|enum|null]"
     ", joined by '+' (e.g. 'flaky+drift:harvest'); durations like 90s, 15m, 2h, 1h30m, 1d"
@@ -35,11 +35,13 @@ VALID_FORMS = (
 _FLAKY_THROTTLE: dict[str, dict[FaultKind, float]] = {
     "salesforce": {K.UNAVAILABLE: 1.0},
     "bamboohr": {K.THROTTLE_503: 1.0},
+    "netsuite": {K.RATE_LIMIT: 1.0},  # a concurrency 429 (its Retry-After is [unconfirmed])
 }
 _STORM_THROTTLE: dict[str, dict[FaultKind, float]] = {
     "salesforce": {K.DAILY_LIMIT: 0.4, K.UNAVAILABLE: 0.6},
     "bamboohr": {K.THROTTLE_503: 0.6, K.RATE_LIMIT: 0.4},
     "kantata": {K.RATE_LIMIT: 0.5, K.RATE_LIMIT_DATE: 0.5},
+    "netsuite": {K.RATE_LIMIT: 1.0},
 }
 _FLAKY = {K.SERVER_ERROR: 0.01, K.BAD_GATEWAY: 0.005, K.UNAVAILABLE: 0.005, K.SLOW: 0.01}
 _STORM = {

@@ -11,9 +11,9 @@ from functools import partial
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
-from collectors import bamboohr, harvest, kantata, salesforce, xero
+from collectors import bamboohr, harvest, kantata, netsuite, salesforce, xero
 from collectors.errors import ConnectorError, SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
@@ -98,12 +98,32 @@ def _bamboohr(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]
     return _records(connector, "employees", bamboohr.to_resource, None)
 
 
+def _netsuite(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]]:
+    emulator = box.emulators["netsuite"]
+    root = f"{box.base_url('netsuite')}/services/rest"
+    settings = netsuite.NetSuiteSettings(
+        base_url=root,
+        token_url=f"{root}/auth/oauth2/v1/token",
+        certificate_id=emulator.certificate_id,
+        private_key=SecretStr(emulator.private_key_pem),
+        page_size=2,
+        timeout_seconds=TIMEOUT,
+    )
+    connector = netsuite.NetSuiteConnector(
+        settings, transport=box.transports()["netsuite"], policy=POLICY
+    )
+    with connector.client() as client:
+        for page in connector.customer_pages(client, "1"):
+            yield from ((raw, lambda raw=raw: netsuite.to_customer(raw)) for raw in page)
+
+
 TARGETS = [
     Target("harvest", _harvest),
     Target("xero", _xero),
     Target("salesforce", _salesforce, (FaultKind.DAILY_LIMIT,)),
     Target("kantata", _kantata),
     Target("bamboohr", _bamboohr, (FaultKind.THROTTLE_503,)),
+    Target("netsuite", _netsuite),
 ]
 CASES = [
     pytest.param(target, kind, id=f"{target.vendor}-{kind}")
@@ -121,7 +141,12 @@ def test_each_fault_ends_in_a_bounded_classified_outcome(target: Target, kind: F
         seed=3,
         retry_after_seconds=1,
         hang_seconds=5.0,
-        exempt_paths=("/connect/token", "/services/oauth2/token", "/connections"),
+        exempt_paths=(
+            "/connect/token",
+            "/services/oauth2/token",
+            "/connections",
+            "/auth/oauth2/v1/token",
+        ),
     )
     entities, drifted = 0, 0
     plan = box.fault_plans[target.vendor]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import httpx
@@ -11,7 +11,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 
-from collectors.entities import Invoice, InvoiceLine
+from collectors.entities import InvoiceLine
 from collectors.erp import CreditNoteDocument, CustomerDocument, Erp, InvoiceDocument
 from collectors.errors import AuthError, RecordError
 from collectors.http import RetryPolicy
@@ -20,6 +20,7 @@ from sandbox.transport import InProcessTransport
 from sandbox.vendors.netsuite import NetSuiteEmulator
 from sandbox.world.build import build_world
 from sandbox.world.model import World
+from tests.collectors.records import netsuite_invoice
 from tests.collectors.transports import Counting
 from tests.sandbox.test_netsuite import other_key
 
@@ -68,18 +69,7 @@ def customer_ref(connector: NetSuiteConnector, client: httpx.Client) -> str:
 
 
 def document(number: str, customer: str, *, amount: str = "1200.00") -> InvoiceDocument:
-    line = InvoiceLine(
-        description="Consulting", quantity=Decimal(8), unit_amount=Decimal(amount) / 8,
-        amount=Decimal(amount),
-    )  # fmt: skip
-    invoice = Invoice(
-        id=f"inv-{number}", source="plan2cash", source_id=number,
-        updated_at=datetime(2026, 11, 1, 9, tzinfo=UTC), number=number,
-        customer_id="c", contract_id="k", currency="GBP", period_start=date(2026, 10, 1),
-        period_end=date(2026, 10, 31), issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1),
-        lines=(line,), total=Decimal(amount),
-    )  # fmt: skip
-    return InvoiceDocument(key=f"p2c-{number}", invoice=invoice, customer_ref=customer)
+    return netsuite_invoice(number, customer, amount=amount, currency="GBP")
 
 
 def test_it_is_an_erp_and_lists_the_subsidiaries(
