@@ -6,6 +6,9 @@ headers the vendor requires beside it (Harvest's account id and a ``User-Agent``
 ``OAuth2ClientCredentials`` serves Xero custom connections and Salesforce's client-credentials
 flow (and any vendor like them): it fetches a bearer token, fetches a new one shortly before it
 expires, and once more when the API answers 401 (a token revoked or expired early).
+``OAuth2JwtAssertion`` is the same grant with a signed JWT in place of a secret (RFC 7523 client
+authentication; NetSuite's machine-to-machine flow): the private key signs a fresh short-lived
+assertion for every token request.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from collections.abc import Callable, Generator, Mapping
 from typing import Any, Literal
 
 import httpx
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, RSAKey
 from pydantic import SecretStr
 
-from collectors.errors import AuthError
+from collectors.errors import AuthError, ConfigError
 from collectors.redaction import redact_text, redact_url
 
 EXPIRY_MARGIN_SECONDS = 60.0
@@ -123,3 +129,65 @@ class OAuth2ClientCredentials(httpx.Auth):
             self._store((yield self.token_request()))
             request.headers["Authorization"] = f"Bearer {self._token}"
             yield request
+
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JwtAlgorithm = Literal["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+
+
+class OAuth2JwtAssertion(OAuth2ClientCredentials):
+    """Client-credentials tokens for a client that proves itself with a JWT signed by its
+    private key: header ``typ=JWT``, ``alg`` and ``kid`` (the certificate id the vendor knows
+    the public key by); claims ``iss`` (the client id), ``scope``, ``aud`` (the token URL),
+    ``iat`` and ``exp`` ``lifetime`` seconds later. The key (PEM) is unwrapped only to sign."""
+
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        token_url: str,
+        client_id: str,
+        private_key: SecretStr,
+        key_id: str,
+        scope: str,
+        algorithm: JwtAlgorithm = "PS256",
+        lifetime: int = 300,
+    ) -> None:
+        super().__init__(
+            vendor=vendor, token_url=token_url, client_id=client_id, client_secret=private_key
+        )
+        self._key_id = key_id
+        self._assertion_scope = scope
+        self._algorithm = algorithm
+        self._lifetime = lifetime
+
+    def assertion(self) -> str:
+        """A freshly signed client assertion."""
+        now = int(time.time())
+        header = {"typ": "JWT", "alg": self._algorithm, "kid": self._key_id}
+        claims = {
+            "iss": self._client_id,
+            "scope": self._assertion_scope,
+            "aud": self._token_url,
+            "iat": now,
+            "exp": now + self._lifetime,
+        }
+        kind = RSAKey if self._algorithm.startswith("PS") else ECKey
+        try:
+            key = kind.import_key(self._secret.get_secret_value())
+            return jwt.encode(header, claims, key, algorithms=[self._algorithm])
+        except (JoseError, ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"{self._vendor}: the private key configured for this connection cannot sign "
+                f"{self._algorithm} assertions ({type(exc).__name__}); configure the PEM of the "
+                "key whose certificate the vendor holds",
+                vendor=self._vendor,
+            ) from None
+
+    def token_request(self) -> httpx.Request:
+        data = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": self.assertion(),
+        }
+        return httpx.Request("POST", self._token_url, data=data)

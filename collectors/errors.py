@@ -160,6 +160,13 @@ def _message_from_body(body: Any) -> str:
         inner = error.get("innererror")
         text = inner.get("message") if isinstance(inner, dict) else None
         return str(text or error.get("message") or error.get("code") or "")
+    if isinstance(body.get("o:errorDetails"), list):  # NetSuite REST web services
+        details = [
+            f"{d.get('o:errorCode', '')}: {d.get('detail', '')}".strip(": ")
+            for d in body["o:errorDetails"]
+            if isinstance(d, dict)
+        ]
+        return "; ".join(details) or str(body.get("title", ""))
     if "Elements" in body:  # Xero ValidationException
         errors = [
             v.get("Message", "")

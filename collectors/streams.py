@@ -35,6 +35,7 @@ class Stream:
     key: str = "id"
     cursor: str | None = "updated_at"
     headers: Mapping[str, str] = field(default_factory=dict)
+    method: str = "GET"  # a query sent as a body (NetSuite SuiteQL) is a POST
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def pages(
     params: Mapping[str, str],
     *,
     headers: Mapping[str, str] | None = None,
+    json: Any = None,
     max_pages: int = MAX_PAGES,
 ) -> Iterator[list[Record]]: ...
 
@@ -84,6 +86,7 @@ def pages(
     *,
     parse: Callable[[httpx.Response], Page[T]],
     headers: Mapping[str, str] | None = None,
+    json: Any = None,
     max_pages: int = MAX_PAGES,
 ) -> Iterator[T]: ...
 
@@ -95,10 +98,12 @@ def pages(
     *,
     parse: Callable[[httpx.Response], Page[Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    json: Any = None,
     max_pages: int = MAX_PAGES,
 ) -> Iterator[Any]:
     """Every page of ``stream``, one vendor call each, as ``parse`` reads it (by default the list
     of raw records at ``stream.records``); the paginator reads the page's body to ask for the next.
+    ``json`` is a body every page's request carries (a query the stream's ``method`` posts).
     A read that repeats itself or passes ``max_pages`` stops with ``PagingError`` (``PageTrail``).
     """
     vendor = bound(client).vendor
@@ -113,12 +118,13 @@ def pages(
     while True:
         request, page = call_parsed(
             client,
-            "GET",
+            stream.method,
             url,
             parse=parsed,
             route=stream.path,
             params=query or None,
             headers={**stream.headers, **(headers or {})},
+            **({} if json is None else {"json": json}),
         )
         trail.arrived(request, page.fingerprint)
         yield page.records

@@ -31,6 +31,7 @@ from sandbox.vendors.bamboohr import BambooHREmulator
 from sandbox.vendors.dynamics365 import Dynamics365Emulator
 from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.vendors.kantata import KantataEmulator
+from sandbox.vendors.netsuite import NetSuiteEmulator
 from sandbox.vendors.oracle_fusion import OracleFusionEmulator
 from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.vendors.xero import XeroEmulator
@@ -49,6 +50,7 @@ DYNAMICS365_PORT = 8716
 ORACLE_FUSION_PORT = 8717
 FUSION_API = "/fscmRestApi/resources/11.13.18.05"
 FUSION_CRM = "/crmRestApi/resources/11.13.18.05"
+NETSUITE_PORT = 8718
 STARTUP_TIMEOUT_SECONDS = 10.0
 Emulating = tuple[Callable[..., Any], int]  # how to make a vendor's emulator, and its port
 EMULATORS: dict[str, Emulating] = {
@@ -61,6 +63,7 @@ ERP_EMULATORS: dict[str, Emulating] = {
     "xero": (XeroEmulator, XERO_PORT),
     "dynamics365": (Dynamics365Emulator, DYNAMICS365_PORT),
     "oracle_fusion": (OracleFusionEmulator, ORACLE_FUSION_PORT),
+    "netsuite": (NetSuiteEmulator, NETSUITE_PORT),
 }
 
 
@@ -264,12 +267,15 @@ class Sandbox:
 
     def connections(self) -> dict[str, dict[str, str]]:
         """How to reach each emulator, keyed as plan2cash's settings are (``[harvest]``
-        ``base_url``, ``token`` …), so the output can be pasted into a configuration file."""
+        ``base_url``, ``token`` …), so the output can be pasted into a configuration file (the
+        NetSuite key is the sandbox's own, made when it started)."""
         harvest, xero = self.harvest, self.xero
         sf, kantata, bamboo, d365 = (
             self.emulators[v] for v in ("salesforce", "kantata", "bamboohr", "dynamics365")
         )
         fusion = self.emulators["oracle_fusion"]
+        netsuite = self.emulators["netsuite"]
+        rest = f"{self.base_url('netsuite')}/services/rest"
         return {
             "harvest": {"base_url": self.harvest_base_url, "account_id": harvest.account_id,
                         "token": harvest.token},
@@ -297,6 +303,10 @@ class Sandbox:
                 "crm_url": f"{self.base_url('oracle_fusion')}{FUSION_CRM}",
                 "username": fusion.username, "password": fusion.password,
             },
+            "netsuite": {"base_url": rest, "token_url": f"{rest}/auth/oauth2/v1/token",
+                         "client_id": netsuite.client_id,
+                         "certificate_id": netsuite.certificate_id,
+                         "private_key": netsuite.private_key_pem},
         }  # fmt: skip
 
     @property

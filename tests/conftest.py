@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from collectors import http
+from sync.settings import Settings
 from sync.store.db import make_engine
 from sync.store.migrate import upgrade
 
@@ -281,11 +282,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
 
 def sandbox_environment(box: object) -> dict[str, str]:
-    """``PLAN2CASH__<VENDOR>__<URL>`` variables pointing plan2cash at a served sandbox."""
+    """``PLAN2CASH__<VENDOR>__<URL>`` variables pointing plan2cash at a served sandbox, for the
+    vendors plan2cash's settings have a section for (the others would be refused)."""
     connections: dict[str, dict[str, str]] = box.connections()  # type: ignore[attr-defined]
     return {
         f"PLAN2CASH__{vendor.upper()}__{key.upper()}": value
         for vendor, details in connections.items()
+        if vendor in Settings.model_fields
         for key, value in details.items()
         if key.endswith("_url")
     }

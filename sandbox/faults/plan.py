@@ -26,7 +26,12 @@ from sandbox.faults.kinds import (
     Injection,
 )
 
-TOKEN_PATHS: tuple[str, ...] = ("/connect/token", "/services/oauth2/token", "/oauth2/v2.0/token")
+TOKEN_PATHS: tuple[str, ...] = (
+    "/connect/token",
+    "/services/oauth2/token",
+    "/oauth2/v2.0/token",  # Dynamics 365 (Entra ID)
+    "/auth/oauth2/v1/token",  # NetSuite
+)
 _ORDER = {kind: index for index, kind in enumerate(FaultKind)}
 
 

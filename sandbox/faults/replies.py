@@ -2,8 +2,8 @@
 
 Bodies follow ``shared/vendors/README.md``: Harvest ``{code, message}``, Xero's problem object,
 Salesforce's list of ``{message, errorCode}``, Kantata ``{errors: [...]}``, Dynamics 365 OData
-``{error: {code, message}}``, Oracle Fusion's ``{title, status, o:errorDetails}``, BambooHR an
-empty body
+``{error: {code, message}}``, Oracle Fusion's ``{title, status, o:errorDetails}``, NetSuite
+``o:errorDetails``, BambooHR an empty body
 with ``X-BambooHR-Error-Message``. A 502 comes from the load balancer in front, so it is HTML.
 """
 
@@ -105,6 +105,16 @@ def _salesforce(status: int, title: str) -> Any:
     return [{"message": title, "errorCode": _SALESFORCE_CODES.get(status, "UNKNOWN_EXCEPTION")}]
 
 
+def _netsuite(status: int, title: str) -> Any:
+    code = "CONCURRENCY_LIMIT_EXCEEDED" if status == 429 else "UNEXPECTED_ERROR"
+    return {
+        "type": "https://www.rfc-editor.org/rfc/rfc9110.html",
+        "title": title,
+        "status": status,
+        "o:errorDetails": [{"detail": title, "o:errorCode": code}],
+    }
+
+
 def _kantata(status: int, title: str) -> Any:
     return {"errors": [{"type": "system", "message": title}]}
 
@@ -124,4 +134,5 @@ _BODIES: dict[str, Callable[[int, str], Any]] = {
     "kantata": _kantata,
     "dynamics365": _dynamics365,
     "oracle_fusion": _oracle_fusion,
+    "netsuite": _netsuite,
 }

@@ -27,7 +27,8 @@ from sandbox.faults.plan import FaultPlan, Outage
 
 K = FaultKind
 VENDORS: tuple[str, ...] = (
-    "salesforce", "kantata", "harvest", "bamboohr", "xero", "dynamics365", "oracle_fusion",
+    "salesforce", "kantata", "harvest", "bamboohr",
+    "xero", "dynamics365", "oracle_fusion", "netsuite",
 )  # fmt: skip
 VALID_FORMS = (
     "calm | flaky | storm | outage:<vendor>:<duration>[:reset] | drift:<vendor>[:rename|enum|null]"
@@ -38,6 +39,7 @@ _FLAKY_THROTTLE: dict[str, dict[FaultKind, float]] = {
     "salesforce": {K.UNAVAILABLE: 1.0},
     "bamboohr": {K.THROTTLE_503: 1.0},
     "oracle_fusion": {K.RATE_LIMIT: 0.5, K.THROTTLE_503: 0.5},  # 429 or 503, with Retry-After
+    "netsuite": {K.RATE_LIMIT: 1.0},  # a concurrency 429 (its Retry-After is [unconfirmed])
 }
 _STORM_THROTTLE: dict[str, dict[FaultKind, float]] = {
     "salesforce": {K.DAILY_LIMIT: 0.4, K.UNAVAILABLE: 0.6},
@@ -45,6 +47,7 @@ _STORM_THROTTLE: dict[str, dict[FaultKind, float]] = {
     "kantata": {K.RATE_LIMIT: 0.5, K.RATE_LIMIT_DATE: 0.5},
     "dynamics365": {K.RATE_LIMIT: 1.0},  # service protection: 429, Retry-After in seconds
     "oracle_fusion": {K.RATE_LIMIT: 0.5, K.THROTTLE_503: 0.5},
+    "netsuite": {K.RATE_LIMIT: 1.0},
 }
 _FLAKY = {K.SERVER_ERROR: 0.01, K.BAD_GATEWAY: 0.005, K.UNAVAILABLE: 0.005, K.SLOW: 0.01}
 _STORM = {

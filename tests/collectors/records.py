@@ -66,3 +66,23 @@ def fusion_invoice(number: str, customer: str, *, currency: str = "USD") -> Invo
         lines=(line,), total=line.amount,
     )  # fmt: skip
     return InvoiceDocument(f"key-{number}", invoice, customer)
+
+
+def netsuite_invoice(
+    number: str, customer_ref: str, *, amount: str = "1200.00", currency: str = "USD"
+) -> InvoiceDocument:
+    """One invoice of 8 h to post to an ERP (``collectors.erp``), keyed ``p2c-<number>``."""
+    line = InvoiceLine(
+        description="Consulting",
+        quantity=Decimal(8),
+        unit_amount=Decimal(amount) / 8,
+        amount=Decimal(amount),
+    )
+    invoice = Invoice(
+        id=f"inv-{number}", source="plan2cash", source_id=number,
+        updated_at=datetime(2026, 11, 1, 9, tzinfo=UTC), number=number, customer_id="c",
+        contract_id="k", currency=currency, period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31), issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1),
+        lines=(line,), total=Decimal(amount),
+    )  # fmt: skip
+    return InvoiceDocument(key=f"p2c-{number}", invoice=invoice, customer_ref=customer_ref)

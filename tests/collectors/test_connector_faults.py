@@ -11,9 +11,18 @@ from functools import partial
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
-from collectors import bamboohr, dynamics365, harvest, kantata, oracle_fusion, salesforce, xero
+from collectors import (
+    bamboohr,
+    dynamics365,
+    harvest,
+    kantata,
+    netsuite,
+    oracle_fusion,
+    salesforce,
+    xero,
+)
 from collectors.errors import ConnectorError, SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
@@ -118,6 +127,25 @@ def _oracle_fusion(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], 
             yield from ((raw, partial(oracle_fusion.to_customer, raw)) for raw in page)
 
 
+def _netsuite(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]]:
+    emulator = box.emulators["netsuite"]
+    root = f"{box.base_url('netsuite')}/services/rest"
+    settings = netsuite.NetSuiteSettings(
+        base_url=root,
+        token_url=f"{root}/auth/oauth2/v1/token",
+        certificate_id=emulator.certificate_id,
+        private_key=SecretStr(emulator.private_key_pem),
+        page_size=2,
+        timeout_seconds=TIMEOUT,
+    )
+    connector = netsuite.NetSuiteConnector(
+        settings, transport=box.transports()["netsuite"], policy=POLICY
+    )
+    with connector.client() as client:
+        for page in connector.customer_pages(client, "1"):
+            yield from ((raw, lambda raw=raw: netsuite.to_customer(raw)) for raw in page)
+
+
 TARGETS = [
     Target("harvest", _harvest),
     Target("xero", _xero),
@@ -126,6 +154,7 @@ TARGETS = [
     Target("bamboohr", _bamboohr, (FaultKind.THROTTLE_503,)),
     Target("dynamics365", _dynamics365),
     Target("oracle_fusion", _oracle_fusion, (FaultKind.THROTTLE_503,)),
+    Target("netsuite", _netsuite),
 ]
 CASES = [
     pytest.param(target, kind, id=f"{target.vendor}-{kind}")
@@ -148,6 +177,7 @@ def test_each_fault_ends_in_a_bounded_classified_outcome(target: Target, kind: F
             "/services/oauth2/token",
             "/oauth2/v2.0/token",
             "/connections",
+            "/auth/oauth2/v1/token",
         ),
     )
     entities, drifted = 0, 0

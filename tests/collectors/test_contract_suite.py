@@ -21,17 +21,26 @@ from typing import Any, Protocol, TypeVar
 import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
-from collectors import bamboohr, dynamics365, harvest, kantata, oracle_fusion, salesforce, xero
+from collectors import (
+    bamboohr,
+    dynamics365,
+    harvest,
+    kantata,
+    netsuite,
+    oracle_fusion,
+    salesforce,
+    xero,
+)
 from collectors.entities import Entity, Invoice, InvoiceLine
 from collectors.erp import InvoiceDocument, PostedInvoice
-from collectors.errors import SchemaDriftError
+from collectors.errors import RecordError, SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
 from collectors.timestamps import parse_utc
 from sandbox.server import Sandbox
-from tests.collectors.records import fusion_invoice, xero_invoice
+from tests.collectors.records import fusion_invoice, netsuite_invoice, xero_invoice
 
 TODAY = date(2026, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -286,6 +295,49 @@ def open_oracle_fusion(box: Sandbox) -> Reader:
     )  # fmt: skip
 
 
+def netsuite_invoice_entity(raw: dict[str, Any]) -> Entity:
+    invoice = netsuite.to_invoice(raw)
+    assert invoice is not None, f"not an invoice: {raw.get('id')!r}"
+    return invoice
+
+
+def open_netsuite(box: Sandbox) -> Reader:
+    emulator = box.emulators["netsuite"]
+    settings = netsuite.NetSuiteSettings(
+        base_url=f"{box.base_url('netsuite')}/services/rest",
+        token_url=f"{box.base_url('netsuite')}/services/rest/auth/oauth2/v1/token",
+        certificate_id=emulator.certificate_id,
+        private_key=SecretStr(emulator.private_key_pem),
+        page_size=3,
+    )
+    connector, client, wiring = watched(box, "netsuite", netsuite.NetSuiteConnector, settings)
+    company = connector.companies(client)[0].company_id
+    customer = str(next(iter(connector.customer_pages(client, company)))[0]["id"])
+    documents = [netsuite_invoice(f"CS-{n}", customer) for n in range(7)]
+    posted = connector.post_invoices(client, company, documents)  # the tiny firm has no history
+    first = posted[0]
+    assert not isinstance(first, RecordError)
+    emulator.record_payment(company, first.invoice_id, first.amount_due / 2, TODAY)
+    streams = {
+        "customers": lambda since: connector.customer_pages(client, company),
+        "invoices": lambda since: connector.invoice_pages(client, company, since),
+        "payments": lambda since: connector.payment_pages(client, company, since),
+    }
+    return Reader(
+        pages=lambda stream, since: streams[stream](since),
+        normalize={
+            "customers": netsuite.to_customer,
+            "invoices": netsuite_invoice_entity,
+            "payments": lambda raw: netsuite.to_payments(raw)[0],
+        },
+        cursor=lambda raw: parse_utc(raw.get("lastModifiedDate")),
+        key=dict.fromkeys(streams, "id"),
+        page_size=3,
+        secrets=[settings.private_key.get_secret_value()],
+        **wiring,
+    )
+
+
 # One entry per connector.
 ADAPTERS = [
     Adapter(
@@ -301,6 +353,7 @@ ADAPTERS = [
     # D365 customers have no modification time (no cursor): only invoices and payments fit
     Adapter("dynamics365", ("invoices", "payments"), open_dynamics365),
     Adapter("oracle_fusion", ("customers", "invoices", "payments"), open_oracle_fusion),
+    Adapter("netsuite", ("customers", "invoices", "payments"), open_netsuite),
 ]
 PARAMS = [
     pytest.param(adapter, stream, id=f"{adapter.name}-{stream}")

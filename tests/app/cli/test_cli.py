@@ -189,7 +189,14 @@ def test_sandbox_serve_prints_every_vendor_as_json(tmp_path: Path) -> None:
             if line.startswith("}"):
                 break
         connections = json.loads(text)
-        assert set(connections) == {"harvest", "xero", "salesforce", "kantata", "bamboohr"}
+        assert set(connections) == {
+            "harvest",
+            "xero",
+            "salesforce",
+            "kantata",
+            "bamboohr",
+            "netsuite",
+        }
         as_configured = Settings(**connections)  # pasted into a configuration, it is valid
         assert as_configured.mode is Mode.SANDBOX
         assert as_configured.harvest.token.get_secret_value() == connections["harvest"]["token"]
