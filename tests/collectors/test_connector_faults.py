@@ -28,6 +28,7 @@ from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
 from sandbox.faults import FaultKind, FaultPlan
 from sandbox.server import Sandbox
+from sandbox.world.catalog import ERPS
 
 POLICY = RetryPolicy(attempts=4, initial=0.001, maximum=0.01, jitter=0.0, max_retry_after=0.01)
 TIMEOUT = 0.3  # seconds: a hang must end as a timeout quickly
@@ -113,7 +114,8 @@ def _dynamics365(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], An
         settings, transport=box.transports()["dynamics365"], policy=POLICY
     )
     with connector.client() as client:
-        for page in connector.customer_pages(client, "us01"):
+        (company, *_) = connector.companies(client)
+        for page in connector.customer_pages(client, company.company_id):
             yield from ((raw, partial(dynamics365.to_customer, raw)) for raw in page)
 
 
@@ -123,7 +125,8 @@ def _oracle_fusion(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], 
         settings, transport=box.transports()["oracle_fusion"], policy=POLICY
     )
     with connector.client() as client:
-        for page in connector.customer_pages(client, "Meridian Advisory Ltd BU"):
+        (company, *_) = connector.companies(client)
+        for page in connector.customer_pages(client, company.company_id):
             yield from ((raw, partial(oracle_fusion.to_customer, raw)) for raw in page)
 
 
@@ -142,7 +145,8 @@ def _netsuite(box: Sandbox) -> Iterator[tuple[dict[str, Any], Callable[[], Any]]
         settings, transport=box.transports()["netsuite"], policy=POLICY
     )
     with connector.client() as client:
-        for page in connector.customer_pages(client, "1"):
+        (company, *_) = connector.companies(client)
+        for page in connector.customer_pages(client, company.company_id):
             yield from ((raw, lambda raw=raw: netsuite.to_customer(raw)) for raw in page)
 
 
@@ -165,7 +169,7 @@ CASES = [
 
 @pytest.mark.parametrize(("target", "kind"), CASES)
 def test_each_fault_ends_in_a_bounded_classified_outcome(target: Target, kind: FaultKind) -> None:
-    box = Sandbox(7, today=date(2026, 11, 25))
+    box = Sandbox(7, today=date(2026, 11, 25), entities=len(ERPS), erps=ERPS)
     box.fault_plans[target.vendor] = FaultPlan(
         target.vendor,
         {kind: 0.35},

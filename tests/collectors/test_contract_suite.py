@@ -40,6 +40,7 @@ from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
 from collectors.timestamps import parse_utc
 from sandbox.server import Sandbox
+from sandbox.world.catalog import ERPS
 from tests.collectors.records import fusion_invoice, netsuite_invoice, xero_invoice
 
 TODAY = date(2026, 11, 25)
@@ -364,7 +365,7 @@ PARAMS = [
 
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
-    with Sandbox(7, today=TODAY) as sandbox:
+    with Sandbox(7, today=TODAY, entities=len(ERPS), erps=ERPS) as sandbox:
         yield sandbox
 
 
