@@ -160,13 +160,14 @@ def _message_from_body(body: Any) -> str:
         inner = error.get("innererror")
         text = inner.get("message") if isinstance(inner, dict) else None
         return str(text or error.get("message") or error.get("code") or "")
-    if isinstance(body.get("o:errorDetails"), list):  # NetSuite REST web services
-        details = [
-            f"{d.get('o:errorCode', '')}: {d.get('detail', '')}".strip(": ")
-            for d in body["o:errorDetails"]
+    details = body.get("o:errorDetails")  # Oracle (Fusion, NetSuite): one reason per field
+    if isinstance(details, list):
+        reasons = [
+            f"{d.get('o:errorCode') or ''}: {d.get('detail') or ''}".strip(": ")
+            for d in details
             if isinstance(d, dict)
         ]
-        return "; ".join(details) or str(body.get("title", ""))
+        return "; ".join(r for r in reasons if r) or str(body.get("title", ""))
     if "Elements" in body:  # Xero ValidationException
         errors = [
             v.get("Message", "")
@@ -174,11 +175,6 @@ def _message_from_body(body: Any) -> str:
             for v in element.get("ValidationErrors") or []
         ]
         return "; ".join(errors) or str(body.get("Message", ""))
-    details = body.get("o:errorDetails")  # Oracle (Fusion, NetSuite): one reason per field
-    if isinstance(details, list) and details:
-        reasons = [str(d.get("detail") or "") for d in details if isinstance(d, dict)]
-        if any(reasons):
-            return "; ".join(r for r in reasons if r)
     for key in ("error_description", "message", "Message", "Detail", "detail", "error", "Title"):
         if body.get(key):
             return str(body[key])

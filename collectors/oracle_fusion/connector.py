@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import ClassVar
@@ -75,7 +75,7 @@ class OracleFusionConnector(Connector[OracleFusionSettings]):
 
     name = mapping.VENDOR
     label: ClassVar[str] = "Oracle Fusion"
-    record_ids: ClassVar[dict[str, tuple[str, ...]]] = {
+    record_ids: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "customer": ("PartyNumber",),
         "invoice": ("CustomerTransactionId",),
         "payment": ("StandardReceiptId",),

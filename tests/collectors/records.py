@@ -52,32 +52,16 @@ def harvest_time_entry(i: int, **over: Any) -> dict[str, Any]:
     return base | over
 
 
-def fusion_invoice(number: str, customer: str, *, currency: str = "USD") -> InvoiceDocument:
-    """An invoice to post to Oracle Fusion: 2.5 h at 150 (375.00), keyed by its number."""
-    line = InvoiceLine(
-        description="Consulting", quantity=Decimal("2.5"), unit_amount=Decimal(150),
-        amount=Decimal("375.00"),
-    )  # fmt: skip
-    invoice = Invoice(
-        id=f"inv_{number}", source="plan2cash", source_id=number,
-        updated_at=datetime(2026, 11, 1, tzinfo=UTC), number=number, customer_id="cus_1",
-        contract_id="con_1", currency=currency, period_start=date(2026, 10, 1),
-        period_end=date(2026, 10, 31), issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1),
-        lines=(line,), total=line.amount,
-    )  # fmt: skip
-    return InvoiceDocument(f"key-{number}", invoice, customer)
-
-
-def netsuite_invoice(
-    number: str, customer_ref: str, *, amount: str = "1200.00", currency: str = "USD"
+def erp_invoice(
+    number: str, customer_ref: str, *, amount: str = "375.00", currency: str = "USD"
 ) -> InvoiceDocument:
-    """One invoice of 8 h to post to an ERP (``collectors.erp``), keyed ``p2c-<number>``."""
+    """One invoice for 2.5 h of consulting to post to an ERP (``collectors.erp``), issued on
+    1 November 2026 for October, keyed ``p2c-<number>``."""
+    hours = Decimal("2.5")
     line = InvoiceLine(
-        description="Consulting",
-        quantity=Decimal(8),
-        unit_amount=Decimal(amount) / 8,
+        description="Consulting", quantity=hours, unit_amount=Decimal(amount) / hours,
         amount=Decimal(amount),
-    )
+    )  # fmt: skip
     invoice = Invoice(
         id=f"inv-{number}", source="plan2cash", source_id=number,
         updated_at=datetime(2026, 11, 1, 9, tzinfo=UTC), number=number, customer_id="c",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
@@ -33,15 +33,15 @@ from collectors import (
     salesforce,
     xero,
 )
-from collectors.entities import Entity, Invoice, InvoiceLine
-from collectors.erp import InvoiceDocument, PostedInvoice
+from collectors.entities import Entity
+from collectors.erp import Erp, PostedInvoice
 from collectors.errors import RecordError, SchemaDriftError
 from collectors.http import RetryPolicy
 from collectors.kantata.mapping import to_project
 from collectors.timestamps import parse_utc
 from sandbox.server import Sandbox
 from sandbox.world.catalog import ERPS
-from tests.collectors.records import fusion_invoice, netsuite_invoice, xero_invoice
+from tests.collectors.records import erp_invoice, xero_invoice
 
 TODAY = date(2026, 11, 25)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -202,7 +202,7 @@ def open_dynamics365(box: Sandbox) -> Reader:
     company = connector.companies(client)[0].company_id
     (first, *_) = next(iter(connector.customer_pages(client, company)))
     ref = dynamics365.qualified(company, first["CustomerAccount"])
-    documents = [InvoiceDocument(f"k{n}", canonical_invoice(f"CS-{n}"), ref) for n in range(7)]
+    documents = [erp_invoice(f"CS-{n}", ref) for n in range(7)]
     posted = connector.post_invoices(client, company, documents)  # the tiny firm has no history
     emulator = box.emulators["dynamics365"]
     for done in posted[:4]:
@@ -216,7 +216,7 @@ def open_dynamics365(box: Sandbox) -> Reader:
             else connector.payment_pages(client, company, since)
         ),
         normalize={
-            "invoices": lambda raw: _mapped(connector.to_invoice(raw)),
+            "invoices": sales_invoice(connector),
             "payments": lambda raw: connector.to_payments(raw)[0],
         },
         cursor=lambda raw: parse_utc(raw.get("SysModifiedDateTime")),
@@ -227,39 +227,16 @@ def open_dynamics365(box: Sandbox) -> Reader:
     )
 
 
-def _mapped(entity: Entity | None) -> Entity:
-    assert entity is not None, "a posted free text invoice maps to an invoice"
-    return entity
+def sales_invoice(connector: Erp) -> Callable[[dict[str, Any]], Entity]:
+    """The ERP's reading of a raw invoice, which for an invoice plan2cash posted is never
+    ``None`` (not a sales invoice)."""
 
+    def read(raw: dict[str, Any]) -> Entity:
+        invoice = connector.to_invoice(raw)
+        assert invoice is not None, f"{raw!r} is not read as a sales invoice"
+        return invoice
 
-def canonical_invoice(number: str) -> Invoice:
-    """An invoice of 2.5 h at 150 (375.00 USD), issued on 1 November 2026."""
-    line = InvoiceLine(
-        description="Consulting", quantity=Decimal("2.5"), unit_amount=Decimal(150),
-        amount=Decimal(375),
-    )  # fmt: skip
-    return Invoice(
-        id=f"inv-{number}",
-        source="plan2cash",
-        source_id=number,
-        updated_at=datetime(2026, 11, 1, tzinfo=UTC),
-        number=number,
-        customer_id="c",
-        contract_id="k",
-        currency="USD",
-        period_start=date(2026, 11, 1),
-        period_end=date(2026, 11, 30),
-        issue_date=date(2026, 11, 1),
-        due_date=date(2026, 12, 1),
-        lines=(line,),
-        total=Decimal(375),
-    )
-
-
-def _fusion_invoice(raw: dict[str, Any]) -> Entity:
-    invoice = oracle_fusion.to_invoice(raw)
-    assert invoice is not None, f"{raw!r} is not read as a sales invoice"
-    return invoice
+    return read
 
 
 def open_oracle_fusion(box: Sandbox) -> Reader:
@@ -268,7 +245,7 @@ def open_oracle_fusion(box: Sandbox) -> Reader:
     connector, client, wiring = watched(box, "oracle_fusion", make, settings)
     company = connector.companies(client)[0].company_id
     customer = str(box.emulators["oracle_fusion"].accounts()[0]["PartyNumber"])
-    invoices = [fusion_invoice(f"CS-{n}", customer) for n in range(7)]
+    invoices = [erp_invoice(f"CS-{n}", customer) for n in range(7)]
     posted = connector.post_invoices(client, company, invoices)  # the tiny firm has no history
     for result in posted[:4]:
         assert not isinstance(result, Exception), result
@@ -284,7 +261,7 @@ def open_oracle_fusion(box: Sandbox) -> Reader:
         pages=lambda stream, since: streams[stream](since),
         normalize={
             "customers": oracle_fusion.to_customer,
-            "invoices": _fusion_invoice,
+            "invoices": sales_invoice(connector),
             "payments": lambda raw: oracle_fusion.to_payments(raw)[0],
         },
         cursor=lambda raw: parse_utc(raw.get("LastUpdateDate")),
@@ -294,12 +271,6 @@ def open_oracle_fusion(box: Sandbox) -> Reader:
         secrets=[settings.password.get_secret_value()],
         **wiring,
     )  # fmt: skip
-
-
-def netsuite_invoice_entity(raw: dict[str, Any]) -> Entity:
-    invoice = netsuite.to_invoice(raw)
-    assert invoice is not None, f"not an invoice: {raw.get('id')!r}"
-    return invoice
 
 
 def open_netsuite(box: Sandbox) -> Reader:
@@ -314,7 +285,7 @@ def open_netsuite(box: Sandbox) -> Reader:
     connector, client, wiring = watched(box, "netsuite", netsuite.NetSuiteConnector, settings)
     company = connector.companies(client)[0].company_id
     customer = str(next(iter(connector.customer_pages(client, company)))[0]["id"])
-    documents = [netsuite_invoice(f"CS-{n}", customer) for n in range(7)]
+    documents = [erp_invoice(f"CS-{n}", customer) for n in range(7)]
     posted = connector.post_invoices(client, company, documents)  # the tiny firm has no history
     first = posted[0]
     assert not isinstance(first, RecordError)
@@ -328,7 +299,7 @@ def open_netsuite(box: Sandbox) -> Reader:
         pages=lambda stream, since: streams[stream](since),
         normalize={
             "customers": netsuite.to_customer,
-            "invoices": netsuite_invoice_entity,
+            "invoices": sales_invoice(connector),
             "payments": lambda raw: netsuite.to_payments(raw)[0],
         },
         cursor=lambda raw: parse_utc(raw.get("lastModifiedDate")),

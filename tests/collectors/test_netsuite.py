@@ -20,7 +20,7 @@ from sandbox.transport import InProcessTransport
 from sandbox.vendors.netsuite import NetSuiteEmulator
 from sandbox.world.build import build_world
 from sandbox.world.model import World
-from tests.collectors.records import netsuite_invoice
+from tests.collectors.records import erp_invoice
 from tests.collectors.transports import Counting
 from tests.sandbox.test_netsuite import other_key
 
@@ -69,7 +69,7 @@ def customer_ref(connector: NetSuiteConnector, client: httpx.Client) -> str:
 
 
 def document(number: str, customer: str, *, amount: str = "1200.00") -> InvoiceDocument:
-    return netsuite_invoice(number, customer, amount=amount, currency="GBP")
+    return erp_invoice(number, customer, amount=amount, currency="GBP")
 
 
 def test_it_is_an_erp_and_lists_the_subsidiaries(
