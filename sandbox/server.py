@@ -33,9 +33,9 @@ from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.vendors.kantata import KantataEmulator
 from sandbox.vendors.netsuite import NetSuiteEmulator
 from sandbox.vendors.oracle_fusion import OracleFusionEmulator
+from sandbox.vendors.receivables import collect_payments
 from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.vendors.xero import XeroEmulator
-from sandbox.vendors.xero_payments import collect_payments
 from sandbox.world.build import build_world
 from sandbox.world.clock import SimClock, advance
 from sandbox.world.model import World
@@ -183,14 +183,14 @@ class Sandbox:
         return cast(XeroEmulator, self.emulators["xero"])
 
     def advance(self, to: date) -> int:
-        """Move the world on to ``to``: new time, approvals, and payments of invoices in Xero.
-        Returns the number of time entries added."""
+        """Move the world on to ``to``: new time, approvals, and customers paying what each ERP
+        holds. Returns the number of time entries added."""
         added = advance(self.world, to)
         for emulator in self.emulators.values():
             refresh = getattr(emulator, "refresh", None)
             if callable(refresh):
                 refresh(self.world)
-        collect_payments(self.world, self.xero)
+        collect_payments(self.world, (self.emulators[erp] for erp in ERP_EMULATORS))
         return added
 
     def faulty(self, vendor: str) -> bool:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -36,6 +35,7 @@ from sandbox.vendors.dynamics365_odata import ODataError, error_reply
 from sandbox.vendors.dynamics365_projection import companies
 from sandbox.vendors.dynamics365_service import Service
 from sandbox.vendors.limits import SlidingWindow
+from sandbox.vendors.receivables import OpenInvoice
 from sandbox.vendors.wire import FastJSON, LostResponse
 from sandbox.world.model import World
 
@@ -43,21 +43,6 @@ ROOT = "/data"
 REQUEST_LIMIT = 6000
 WINDOW_SECONDS = 300
 CONCURRENCY_LIMIT = 52
-
-
-@dataclass(frozen=True)
-class OpenInvoice:
-    """One posted invoice's receivable, for payment simulation and ground truth."""
-
-    company_id: str
-    invoice_id: str
-    number: str
-    customer_name: str
-    issued: date
-    currency: str
-    amount_due: Decimal
-    total: Decimal
-    status: str  # "Open" or "Closed"
 
 
 class Dynamics365Emulator:
@@ -200,6 +185,7 @@ def _receivable(
         amount_due=due,
         total=money(transaction["AmountCur"]),
         status="Open" if due else "Closed",
+        payable=0 < due == money(transaction["AmountCur"]),  # nothing settled against it yet
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -35,25 +34,11 @@ from sandbox.vendors.netsuite_identity import (
 )
 from sandbox.vendors.netsuite_projection import project
 from sandbox.vendors.netsuite_routes import RECORDS, SUITEQL, Handler, Routes, refusing
+from sandbox.vendors.receivables import OpenInvoice
 from sandbox.world.model import World
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 DEFAULT_CONCURRENCY = 5
-
-
-@dataclass(frozen=True)
-class OpenInvoice:
-    """An invoice as the account holds it, for payment simulation and ground truth."""
-
-    company_id: str
-    invoice_id: str
-    number: str
-    customer_name: str
-    issued: date
-    currency: str
-    amount_due: Decimal
-    total: Decimal
-    status: str
 
 
 class ConcurrencyGate:
@@ -160,6 +145,7 @@ class NetSuiteEmulator:
                 amount_due=r["amountRemaining"],
                 total=r["total"],
                 status=r["status"]["refName"],
+                payable=0 < r["amountRemaining"] == r["total"],  # nothing applied to it yet
             )
             for r in self.books.all("invoice")
         ]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -39,27 +38,13 @@ from sandbox.vendors.limits import SlidingWindow
 from sandbox.vendors.oracle_fusion_books import Books, Record, money
 from sandbox.vendors.oracle_fusion_projection import chosen, project
 from sandbox.vendors.oracle_fusion_query import error
+from sandbox.vendors.receivables import OpenInvoice
 from sandbox.vendors.wire import FastJSON, LostResponse, basic_credentials
 from sandbox.world.model import World
 
 DEFAULT_USERNAME = "sandbox.integration"
 DEFAULT_PASSWORD = "sandbox-fusion-password"
 Handler = Callable[[Request], Any]
-
-
-@dataclass(frozen=True)
-class OpenInvoice:
-    """A completed invoice with something still due, as the payment simulation sees it."""
-
-    company_id: str
-    invoice_id: str
-    number: str
-    customer_name: str
-    issued: date
-    currency: str
-    amount_due: Decimal
-    total: Decimal
-    status: str
 
 
 class OracleFusionEmulator:
@@ -117,6 +102,8 @@ class OracleFusionEmulator:
                 money(invoice["InvoiceBalanceAmount"]),
                 money(invoice["EnteredAmount"]),
                 invoice["InvoiceStatus"],
+                # nothing applied to it yet
+                money(invoice["InvoiceBalanceAmount"]) == money(invoice["EnteredAmount"]),
             )
             for invoice in self.books.invoices.values()
             if invoice["InvoiceStatus"] == "Complete" and money(invoice["InvoiceBalanceAmount"]) > 0

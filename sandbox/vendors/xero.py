@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from sandbox.clock import utc_now
 from sandbox.vendors.limits import SlidingWindow
+from sandbox.vendors.receivables import OpenInvoice
 from sandbox.vendors.xero_books import Books, Record
 from sandbox.vendors.xero_identity import (
     DEFAULT_CLIENT_ID,
@@ -32,6 +33,7 @@ from sandbox.vendors.xero_identity import (
     problem,
 )
 from sandbox.vendors.xero_ledger import Ledger
+from sandbox.vendors.xero_payments import open_invoice
 from sandbox.vendors.xero_projection import tenants
 from sandbox.vendors.xero_reads import (
     Finder,
@@ -81,6 +83,12 @@ class XeroEmulator:
             self._books[tenant.tenant_id] = books
             self._ledgers[tenant.tenant_id] = ledger
         self.tenant_ids = list(self._books)
+        self._entity_of = {e.xero_tenant_id: e.id for e in world.legal_entities}
+        self._names = {
+            e.xero_tenant_id: e.name
+            for e in world.legal_entities
+            if e.xero_tenant_id in self._books
+        }
         self.tenant_id = self.tenant_ids[0] if self.tenant_ids else ""
         self.tenant_name = next(
             (e.name for e in world.legal_entities if e.xero_tenant_id == self.tenant_id), ""
@@ -142,6 +150,19 @@ class XeroEmulator:
     def payments(self, tenant_id: str | None = None) -> list[Record]:
         chosen = [tenant_id] if tenant_id else self.tenant_ids
         return [p for t in chosen for p in self._ledgers[t].find_payments()]
+
+    def companies(self) -> list[tuple[str, int, str]]:
+        """Each organisation as (tenant id, legal entity id, name)."""
+        return [(t, self._entity_of[t], name) for t, name in self._names.items()]
+
+    def receivables(self) -> list[OpenInvoice]:
+        """Every sales invoice of every organisation, with what is still due on it."""
+        return [
+            open_invoice(t, i)
+            for t in self.tenant_ids
+            for i in self._books[t].find_invoices()
+            if i["Type"] == "ACCREC"
+        ]
 
     def webhook_delivery(self, events: list[dict[str, str]]) -> tuple[dict[str, str], bytes]:
         """A signed delivery of ``events`` (see ``xero_webhooks.event``), as Xero posts it."""
