@@ -138,3 +138,23 @@ def test_status_back_reads_every_organisation(sandbox: Sandbox, store: Engine) -
     with session_factory(store)() as s:
         row = s.scalars(select(InvoiceRow).where(InvoiceRow.number == paid["InvoiceNumber"])).one()
     assert (row.status, row.amount_due) == ("paid", 0)
+
+
+def test_an_item_routed_when_xero_was_the_only_erp_keeps_its_tenant(
+    sandbox: Sandbox, store: Engine
+) -> None:
+    """Items routed before ``[erp]`` carry only ``tenant_id``: they go to that Xero tenant as
+    routed then, never routed again (here every one to the first tenant, whatever its entity)."""
+    engine = engine_for(sandbox, store)
+    invoice(engine, crm_entities(sandbox))
+    first = sandbox.xero.tenant_ids[0]
+    with engine.context.sessions.begin() as s:
+        for item in s.scalars(select(OutboxRow)):
+            item.payload = {**item.payload, "tenant_id": first}
+    assert engine.run_flow("outbox").status == "succeeded"
+    posted = where_posted(sandbox)
+    assert set(posted.values()) == {first}
+    assert set(posted) == set(expected_tenants(sandbox, store))
+    with session_factory(store)() as s:
+        outcomes = {(i.status, i.system) for i in s.scalars(select(OutboxRow))}
+    assert outcomes == {("delivered", "xero")}
