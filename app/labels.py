@@ -144,12 +144,13 @@ CATEGORIES: dict[str, tuple[str, str]] = {
         "The invoice or its customer is missing from the store. Re-sync, then replay.",
     ),
     "erp_rejected": (
-        "Refused by Xero",
-        "Xero refused the invoice. Fix the data it complains about, then replay.",
+        "Refused by the ERP",
+        "The ERP refused the document (the reason names it). Fix the data it complains about, "
+        "then replay.",
     ),
     "delivery_failed": (
-        "Could not post to Xero",
-        "Posting the invoice kept failing. Check Xero's status, then replay to queue it again.",
+        "Could not post to the ERP",
+        "Posting the document kept failing. Check the ERP's status, then replay to queue it again.",
     ),
 }
 

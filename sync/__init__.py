@@ -3,8 +3,9 @@
 What the dashboard, the CLI, the KPIs and the alerts use of it is named here (``__all__``): the
 public modules (``sync.store`` above all, whose own ``__all__`` is the store's API; settings,
 access, the engine, replay and triage, telemetry) and the few names of the flows that readers need.
-Everything else (``sync.flows``, the outbox, the billing rules, tenancy) is the engine's own; an
-import-linter contract keeps ``app`` and ``metrics`` out of it.
+Everything else (``sync.flows``, the outbox, the billing rules, the routing to each legal
+entity's books) is the engine's own; an import-linter contract keeps ``app`` and ``metrics`` out
+of it.
 
 Names are imported on first use, so ``import sync.store`` does not load the engine and its flows.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,8 +24,7 @@ from collectors.harvest import HarvestConnector
 from collectors.http import DEFAULT_POLICY, RetryPolicy
 from collectors.kantata import KantataConnector
 from collectors.salesforce import SalesforceConnector
-from collectors.xero import XeroConnector
-from sync import outbox
+from sync import erps, outbox
 from sync.flows import (
     billable,
     customers,
@@ -40,7 +39,7 @@ from sync.flows.context import FlowContext, FlowResult
 from sync.settings import Settings
 from sync.store.db import session_factory, transaction
 from sync.store.repo import finish_run, start_run
-from sync.store.vocabulary import RunStatus
+from sync.store.vocabulary import ErpSystem, RunStatus
 from sync.telemetry import current_trace_id, tracer
 
 log = logging.getLogger("plan2cash.engine")
@@ -57,19 +56,28 @@ FLOWS: dict[str, Callable[[FlowContext], FlowResult]] = {
     "rollups": rollups.run,
 }
 
-FLOW_VENDORS: dict[str, frozenset[str]] = {
-    "customers": frozenset({"salesforce", "kantata", "harvest", "xero"}),  # + provisioning
-    "people": frozenset({"harvest", "bamboohr", "kantata"}),
-    "reference": frozenset({"harvest"}),
-    "billable": frozenset({"harvest"}),
-    "invoicing": frozenset(),
-    "outbox": frozenset({"xero"}),
-    "status_back": frozenset({"xero", "salesforce"}),
-    "reconcile": frozenset({"harvest"}),
-    "rollups": frozenset(),
-}
-"""The vendors each flow calls (itself or through the modules it runs): a vendor that is down
-stops these flows, so an alert that the vendor is down explains their staleness."""
+
+def flow_vendors(erp_names: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The vendors each flow calls (itself or through the modules it runs), with ``erp_names``
+    for the ERPs: a vendor that is down stops these flows, so an alert that the vendor is down
+    explains their staleness."""
+    erp = frozenset(erp_names)
+    return {
+        "customers": frozenset({"salesforce", "kantata", "harvest"}) | erp,  # + provisioning
+        "people": frozenset({"harvest", "bamboohr", "kantata"}),
+        "reference": frozenset({"harvest"}),
+        "billable": frozenset({"harvest"}),
+        "invoicing": frozenset(),
+        "outbox": erp,
+        "status_back": frozenset({"salesforce"}) | erp,
+        "reconcile": frozenset({"harvest"}),
+        "rollups": frozenset(),
+    }
+
+
+FLOW_VENDORS: dict[str, frozenset[str]] = flow_vendors(erp.value for erp in ErpSystem)
+"""The vendors each flow may call, whichever ERPs the firm runs (an ERP it does not run raises
+no alert to explain anything by)."""
 
 
 @dataclass
@@ -99,7 +107,7 @@ class Engine:
             harvest=HarvestConnector(
                 settings.harvest, transport=transports.get("harvest"), policy=policy
             ),
-            xero=XeroConnector(settings.xero, transport=transports.get("xero"), policy=policy),
+            erps=erps.build(settings, transports=transports, policy=policy),
             salesforce=SalesforceConnector(
                 settings.salesforce, transport=transports.get("salesforce"), policy=policy
             ),

@@ -1,17 +1,19 @@
-"""Credit note delivery: a compensating credit note goes to Xero, then onto its invoice.
+"""Credit note delivery: a compensating credit note goes to the ERP its invoice went to, then
+onto that invoice.
 
 Credit notes are few (one per time entry changed after invoicing), so each travels alone. As with
 invoices, an item is marked attempted before it is sent, and an attempted one is first looked up
-by number (``where=CreditNoteNumber==…``); the request's ``Idempotency-Key`` comes from the
-compensation's (invoice, entry, version), so a lost reply is replayed by Xero, not credited twice.
+by number (``find_credit_notes``); the document's key comes from the compensation's (invoice,
+entry, version), so a lost reply is settled by the ERP's at-most-once post, not credited twice.
 
-A credit note waits (no attempt spent) until its invoice is in Xero: there is nothing to credit
-before. Once created it is allocated to the original invoice (``PUT …/Allocations``, a key of its
-own) for as much as the invoice still has due. When Xero refuses the allocation (the invoice was
-paid or voided meanwhile), the credit note stays unallocated, as credit on the customer's account
-for a refund or a later invoice, and its ``credit_note.posted`` event says so.
+A credit note waits (no attempt spent) until its invoice is in the ERP: there is nothing to
+credit before. Once created it is applied to the original invoice (``apply_credit_note``, a key
+of its own) for as much as the invoice still has due. When the ERP refuses (the invoice was paid
+or voided meanwhile), the credit note stays unapplied, as credit on the customer's account for a
+refund or a later invoice, and its ``credit_note.unallocated`` event says so.
 
-The delivery loop here owns the transactions, as for invoices: none is open while Xero is called.
+The delivery loop here owns the transactions, as for invoices: none is open while an ERP is
+called.
 """
 
 from __future__ import annotations
@@ -24,17 +26,18 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from collectors.entities import InvoiceLine
+from collectors.erp import CreditNoteDocument, PostedCreditNote
 from collectors.errors import FatalError, RecordError, RetryableError, SchemaDriftError
-from collectors.xero import PostedCreditNote, credit_note_body
+from sync.books import Books, CompanyBooks, remember
 from sync.flows.context import FlowContext, FlowResult
 from sync.outbox_outcomes import FLOW, key, refused, retry_later
 from sync.store import outbox as queue
 from sync.store.db import transaction
+from sync.store.outbox import Route
 from sync.store.repo import external_id, link, now, resolve_problems
 from sync.store.tables import CompensationRow, CustomerRow, InvoiceRow, OutboxRow
 from sync.store.vocabulary import CompensationStatus, ExceptionCategory
 from sync.telemetry import record_events, tracer
-from sync.tenancy import Tenancy, remember
 
 WAIT = timedelta(minutes=5)
 CENT = Decimal("0.01")
@@ -46,12 +49,13 @@ class _Note:
     row: CompensationRow
     invoice: InvoiceRow
     customer: CustomerRow
-    xero_invoice: str | None
+    erp_invoice: str | None  # the invoice's id in the ERP, once it is posted
 
 
-def deliver(ctx: FlowContext, tenancy: Tenancy, tenant: str, items: list[OutboxRow]) -> FlowResult:
-    """Deliver due credit notes to one tenant; notes whose invoice is not posted yet wait."""
+def deliver(ctx: FlowContext, books: Books, route: Route, items: list[OutboxRow]) -> FlowResult:
+    """Deliver due credit notes to one ERP company; notes whose invoice is not posted yet wait."""
     result = FlowResult()
+    to = books.at(route)
     for item in items:
         with tracer.start_as_current_span(
             "outbox deliver",
@@ -62,7 +66,7 @@ def deliver(ctx: FlowContext, tenancy: Tenancy, tenant: str, items: list[OutboxR
                 "attempt": item.attempts + 1,
             },
         ):
-            delivered = _deliver_one(ctx, tenancy, tenant, item)
+            delivered = _deliver_one(ctx, books, to, item)
         if delivered is not None:
             result.records_in += 1
             result.records_out += int(delivered)
@@ -70,23 +74,23 @@ def deliver(ctx: FlowContext, tenancy: Tenancy, tenant: str, items: list[OutboxR
     return result
 
 
-def _load(ctx: FlowContext, item: OutboxRow) -> _Note | None:
+def _load(ctx: FlowContext, erp: str, item: OutboxRow) -> _Note | None:
     with ctx.sessions() as session:
         row = session.get(CompensationRow, item.aggregate_id)
         if row is None:
             return None
         invoice = session.get(InvoiceRow, row.invoice_id)
         customer = session.get(CustomerRow, row.customer_id)
-        posted_as = external_id(session, "invoice", row.invoice_id, "xero")
+        posted_as = external_id(session, "invoice", row.invoice_id, erp)
     if invoice is None or customer is None:
         return None
     return _Note(item, row, invoice, customer, posted_as)
 
 
-def _deliver_one(ctx: FlowContext, tenancy: Tenancy, tenant: str, item: OutboxRow) -> bool | None:
-    """``True`` once Xero holds the note, ``False`` when it was not delivered, ``None`` when it
-    waits for its invoice (no attempt spent)."""
-    note = _load(ctx, item)
+def _deliver_one(ctx: FlowContext, books: Books, to: CompanyBooks, item: OutboxRow) -> bool | None:
+    """``True`` once the ERP holds the note, ``False`` when it was not delivered, ``None`` when
+    it waits for its invoice (no attempt spent)."""
+    note = _load(ctx, to.route.erp, item)
     if note is None:
         with transaction(ctx.sessions) as session:
             return refused(
@@ -96,7 +100,7 @@ def _deliver_one(ctx: FlowContext, tenancy: Tenancy, tenant: str, item: OutboxRo
                 f"Credit note {item.aggregate_id}, its invoice or its customer is missing.",
                 moment=ctx.clock(),
             )
-    if note.xero_invoice is None:
+    if note.erp_invoice is None:
         with transaction(ctx.sessions) as session:
             queue.hold(
                 session, item.id, now() + WAIT, "waiting for the invoice it credits to be posted"
@@ -106,14 +110,14 @@ def _deliver_one(ctx: FlowContext, tenancy: Tenancy, tenant: str, item: OutboxRo
     with transaction(ctx.sessions) as session:
         queue.attempted(session, [item.id])
     try:
-        outcome = _find_or_post(ctx, tenancy, tenant, note, earlier=item.attempts > 0)
+        outcome = _find_or_post(ctx, books, to, note, earlier=item.attempts > 0)
         if isinstance(outcome, SchemaDriftError):  # fate unknown: look it up next time
             return _retry(ctx, note, attempt, str(outcome))
         if isinstance(outcome, RecordError):
-            return _rejected(ctx, note, outcome)
+            return _rejected(ctx, to, note, outcome)
         with transaction(ctx.sessions) as session:
-            _posted(session, ctx, note, outcome)
-        allocation = _allocate(ctx, tenancy, tenant, note, outcome)
+            _posted(session, ctx, to.route.erp, note, outcome)
+        allocation = _allocate(ctx, to, note, outcome)
     except FatalError:
         with transaction(ctx.sessions) as session:
             queue.unattempted(session, [item.id])
@@ -138,13 +142,13 @@ def _retry(ctx: FlowContext, note: _Note, attempt: int, error: str) -> bool:
         )
 
 
-def _rejected(ctx: FlowContext, note: _Note, error: RecordError) -> bool:
+def _rejected(ctx: FlowContext, to: CompanyBooks, note: _Note, error: RecordError) -> bool:
     with transaction(ctx.sessions) as session:
         return refused(
             session,
             note.item,
             ExceptionCategory.ERP_REJECTED,
-            f"Xero refused credit note {note.row.number}: {error.details or error}. "
+            f"{to.erp.label} refused credit note {note.row.number}: {error.details or error}. "
             "Fix the data and replay.",
             note.row,
             moment=ctx.clock(),
@@ -152,40 +156,44 @@ def _rejected(ctx: FlowContext, note: _Note, error: RecordError) -> bool:
 
 
 def _find_or_post(
-    ctx: FlowContext, tenancy: Tenancy, tenant: str, note: _Note, *, earlier: bool
+    ctx: FlowContext, books: Books, to: CompanyBooks, note: _Note, *, earlier: bool
 ) -> PostedCreditNote | RecordError:
     number = note.row.number or note.row.id
-    if earlier:  # an earlier attempt may have reached Xero: look before posting
-        found = ctx.xero.find_credit_notes(tenancy.client, tenant, [number]).get(number)
+    company = to.route.company
+    if earlier:  # an earlier attempt may have reached the ERP: look before posting
+        found = to.erp.find_credit_notes(to.client, company, [number]).get(number)
         if found is not None:
             return found
-    contact = tenancy.contact(tenant, note.customer)
-    if contact.new:
+    customer = books.customer(to.route, note.customer)
+    if customer.new:
         with transaction(ctx.sessions) as session:
-            remember(session, note.customer.id, contact, moment=ctx.clock())
+            remember(session, note.customer.id, customer, moment=ctx.clock())
     line = InvoiceLine(
         description=f"Credit: {note.row.reason}",
         quantity=note.row.quantity,
         unit_amount=note.row.rate,
         amount=Decimal(note.row.amount).quantize(CENT),
     )
-    body = credit_note_body(
+    assert note.erp_invoice is not None  # a note waits until its invoice is posted
+    document = CreditNoteDocument(
+        key=note.item.idempotency_key,
         number=number,
-        contact_id=contact.contact_id,
+        customer_ref=customer.customer_ref,
+        invoice_number=note.invoice.number,
+        invoice_ref=note.erp_invoice,
         issued=note.row.issue_date,
         currency=note.row.currency,
-        lines=[line],
-        account_code=ctx.settings.xero.sales_account_code,
-        reference=note.invoice.number,
+        lines=(line,),
     )
-    (outcome,) = ctx.xero.post_credit_notes(
-        tenancy.client, tenant, [(note.item.idempotency_key, body)]
-    )
+    (outcome,) = to.erp.post_credit_notes(to.client, company, [document])
     return outcome
 
 
-def _posted(session: Session, ctx: FlowContext, note: _Note, posted: PostedCreditNote) -> None:
-    """Xero holds the credit note: recorded at once (and announced once), before allocating."""
+def _posted(
+    session: Session, ctx: FlowContext, erp: str, note: _Note, posted: PostedCreditNote
+) -> None:
+    """The ERP holds the credit note: recorded at once (and announced once), before applying
+    it."""
     moment = ctx.clock()
     changed = session.execute(
         update(CompensationRow)
@@ -199,7 +207,7 @@ def _posted(session: Session, ctx: FlowContext, note: _Note, posted: PostedCredi
             updated_at=moment,
         )
     )
-    link(session, "credit_note", [(note.row.id, "xero", posted.credit_note_id)])
+    link(session, "credit_note", [(note.row.id, erp, posted.credit_note_id)])
     if changed.rowcount:  # type: ignore[attr-defined]
         record_events(
             session,
@@ -209,7 +217,8 @@ def _posted(session: Session, ctx: FlowContext, note: _Note, posted: PostedCredi
             attributes={
                 "number": note.row.number,
                 "invoice_id": note.row.invoice_id,
-                "xero_credit_note_id": posted.credit_note_id,
+                "erp": erp,
+                "erp_credit_note_id": posted.credit_note_id,
                 "total": str(posted.total),
                 "currency": note.row.currency,
             },
@@ -227,7 +236,7 @@ class _Allocation:
 
 
 def _allocate(
-    ctx: FlowContext, tenancy: Tenancy, tenant: str, note: _Note, posted: PostedCreditNote
+    ctx: FlowContext, to: CompanyBooks, note: _Note, posted: PostedCreditNote
 ) -> _Allocation:
     """Allocate what is left of the credit to the invoice, up to what it still has due."""
     total = Decimal(note.row.amount).quantize(CENT)
@@ -238,13 +247,13 @@ def _allocate(
     if amount <= 0:
         why = "nothing left due on the invoice" if remaining > 0 else "already allocated"
         return _Allocation(already, why)
-    assert note.xero_invoice is not None
+    assert note.erp_invoice is not None
     try:
-        applied = ctx.xero.allocate_credit_note(
-            tenancy.client,
-            tenant,
+        applied = to.erp.apply_credit_note(
+            to.client,
+            to.route.company,
             posted.credit_note_id,
-            invoice_id=note.xero_invoice,
+            invoice_id=note.erp_invoice,
             amount=amount,
             on=ctx.today(),
             key=f"{note.item.idempotency_key}-allocation",

@@ -48,6 +48,7 @@ from sync.settings_checks import (
     sandbox_problems,
     unknown_variables,
 )
+from sync.settings_erp import ErpSettings, erp_problems, moved_keys
 
 DEFAULT_DATABASE = "sqlite:///var/plan2cash.db"
 CONFIG_VARIABLE = "PLAN2CASH_CONFIG"
@@ -132,6 +133,7 @@ class Settings(BaseSettings):
     kantata: KantataSettings = KantataSettings()
     harvest: HarvestSettings = HarvestSettings()
     bamboohr: BambooHRSettings = BambooHRSettings()
+    erp: ErpSettings = ErpSettings()
     xero: XeroSettings = XeroSettings()
     schedule: Schedule = Schedule()
     billing: Billing = Billing()
@@ -140,9 +142,18 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     alerts: AlertsSettings = AlertsSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nothing_moved(cls, data: Any) -> Any:
+        problems = moved_keys(data)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return data
+
     @model_validator(mode="after")
     def _fails_closed(self) -> Settings:
-        problems = live_problems(self) if self.mode is Mode.LIVE else sandbox_problems(self)
+        problems = erp_problems(self, self.erp)
+        problems += live_problems(self) if self.mode is Mode.LIVE else sandbox_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self

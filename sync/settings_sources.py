@@ -86,9 +86,16 @@ def shown(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict):
-        return json.dumps(value, default=str)
+        return json.dumps(value, default=_plain)
     if isinstance(value, str) and "://" in value:
         return _without_password(value)
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """A value inside a mapping setting, as JSON can show it (``[erp] entities``' books)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
     return str(value)
 
 

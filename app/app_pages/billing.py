@@ -27,9 +27,9 @@ INVOICES = columns.table(
     due_date=columns.day("Due"),
     total=columns.money("Total"),
     status=columns.text(
-        "Status", help="pending: created here, not yet posted to Xero; posted: in Xero."
+        "Status", help="pending: created here, not yet posted to its ERP; posted: in its ERP."
     ),
-    posted_at=columns.when("Posted to Xero (UTC)"),
+    posted_at=columns.when("Posted to the ERP (UTC)"),
 )  # fmt: skip
 EVENTS = columns.table(
     "occurred_on", "customer", "project_code", "project", "person", "hours", "rate", "amount",
@@ -79,10 +79,10 @@ def currency_tiles(summary: data.BillingSummary) -> None:
             ("WIP, unbilled", "wip", f"{labels.count(kpi['wip_events'], 'billing event')}, "
              f"{labels.hours(kpi['wip_hours'])}, approved and on no invoice yet."),
             (f"Posted in {month}", "posted_month",
-             f"{labels.count(kpi['posted_month_invoices'], 'invoice')} posted to Xero "
+             f"{labels.count(kpi['posted_month_invoices'], 'invoice')} posted to the ERPs "
              f"in {month} (UTC)."),
             ("Posted to date", "posted",
-             f"{labels.count(kpi['posted_invoices'], 'invoice')} posted to Xero."),
+             f"{labels.count(kpi['posted_invoices'], 'invoice')} posted to the ERPs."),
             ("Awaiting posting", "pending",
              f"{labels.count(kpi['pending_invoices'], 'invoice')} created, not yet posted."),
             ("At risk (open exceptions)", "at_risk",
@@ -190,7 +190,7 @@ caption(summary)
 if summary.empty:
     page.empty_store(
         "**No data has synced into the store yet**, so there is nothing to report.",
-        "pull approved time from Harvest and invoices from Xero once",
+        "pull approved time from Harvest and invoices from the ERPs once",
     )
 else:
     overview_tiles(summary)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from collectors.erp import PostedCreditNote, PostedInvoice
 from collectors.errors import RecordError, SchemaDriftError
 from collectors.xero.mapping import VENDOR
 
@@ -16,28 +17,6 @@ MAX_BATCH = 50
 MAX_IDEMPOTENCY_KEY = 128
 T = TypeVar("T")
 Batch = list[tuple[str, dict[str, Any]]]  # (idempotency key, document) pairs
-
-
-@dataclass(frozen=True)
-class PostedInvoice:
-    """What Xero made of one invoice we sent."""
-
-    invoice_id: str
-    number: str
-    status: str
-    total: Decimal
-    amount_due: Decimal
-
-
-@dataclass(frozen=True)
-class PostedCreditNote:
-    """What Xero made of one credit note we sent."""
-
-    credit_note_id: str
-    number: str
-    status: str
-    total: Decimal
-    remaining_credit: Decimal | None = None
 
 
 def batch_key(keys: Sequence[str]) -> str:

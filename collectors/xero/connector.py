@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from collectors.auth import OAuth2ClientCredentials
 from collectors.connector import Connector
+from collectors.entities import Customer, Invoice, Payment
+from collectors.erp import (
+    Company,
+    CreditNoteDocument,
+    CustomerDocument,
+    InvoiceDocument,
+    PostedCreditNote,
+    PostedInvoice,
+    Raw,
+)
 from collectors.errors import AuthError, RecordError
 from collectors.http import DEFAULT_POLICY, RetryPolicy, call_json
-from collectors.outbound import DEFAULT_MAX_RESPONSE_BYTES
-from collectors.pacing import Limit, Pacer, PacerPool
+from collectors.pacing import Pacer, PacerPool
 from collectors.paging import PageNumber
 from collectors.streams import Stream, pages
 from collectors.timestamps import utc_text
+from collectors.xero import mapping
 from collectors.xero.batches import (
     CREDIT_NOTES,
     INVOICES,
     MAX_BATCH,
     Batch,
     Kind,
-    PostedCreditNote,
-    PostedInvoice,
     _chunks,
     _posted,
     _posted_credit_note,
@@ -35,45 +42,10 @@ from collectors.xero.batches import (
     put_batches,
 )
 from collectors.xero.mapping import VENDOR
+from collectors.xero.settings import XeroSettings, xero_pacer
 
 T = TypeVar("T")
 TENANT_HEADER = "xero-tenant-id"
-
-
-class XeroSettings(BaseModel):
-    """One Xero custom connection (client credentials) and the organisations it posts to.
-
-    ``tenants`` maps a legal entity (its name, as the CRM spells it) to the tenant id of its Xero
-    organisation; an entity left out is matched to the organisation of the same name.
-    ``tenant_id`` pins the default organisation (else the first one the connection reaches).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-    live_required: ClassVar[tuple[str, ...]] = (
-        "base_url",
-        "token_url",
-        "connections_url",
-        "client_id",
-        "client_secret",
-    )
-
-    base_url: str = "http://127.0.0.1:8712/api.xro/2.0"
-    token_url: str = "http://127.0.0.1:8712/connect/token"
-    connections_url: str = "http://127.0.0.1:8712/connections"
-    client_id: str = "sandbox-xero-client"
-    client_secret: SecretStr = SecretStr("sandbox-xero-secret")
-    scopes: str = "accounting.transactions accounting.contacts"
-    webhook_key: SecretStr | None = None  # signs Xero's webhooks to us (none: not received)
-    tenant_id: str | None = None
-    tenants: dict[str, str] = Field(default_factory=dict)
-    sales_account_code: str = "200"
-    timeout_seconds: float = 30.0
-    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
-    page_size: int = 100
-    batch_size: int = MAX_BATCH
-    requests_per_minute: int = 60
-    requests_per_day: int = 5000
-    concurrent_requests: int = 5
 
 
 def _stream(name: str, path: str, key: str) -> Stream:
@@ -90,19 +62,6 @@ STREAMS = {
 }
 
 
-def xero_pacer(
-    tenant: str, settings: XeroSettings | None = None, *, time_scale: float = 1.0
-) -> Pacer:
-    """One tenant's published limits: 60 a minute, 5,000 a day, 5 requests in flight."""
-    s = settings or XeroSettings()
-    return Pacer(
-        [Limit(s.requests_per_minute, 60.0), Limit(s.requests_per_day, 86_400.0)],
-        concurrency=s.concurrent_requests,
-        time_scale=time_scale,
-        name=f"{VENDOR} tenant {tenant}",
-    )
-
-
 @dataclass(frozen=True)
 class XeroTenant:
     """One organisation this connection may reach (``GET /connections``)."""
@@ -112,10 +71,17 @@ class XeroTenant:
 
 
 class XeroConnector(Connector[XeroSettings]):
-    """Reads contacts, invoices, credit notes and payments; creates contacts; posts invoices and
-    credit notes in batches."""
+    """Xero as plan2cash's ERP (``collectors.erp.Erp``): a company is a tenant (organisation), a
+    customer a contact. Reads contacts, invoices, credit notes and payments; creates contacts;
+    posts invoices and credit notes in batches and allocates credit notes."""
 
     name = VENDOR
+    label: ClassVar[str] = "Xero"
+    record_ids: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "customer": ("ContactID",),
+        "invoice": ("InvoiceID",),
+        "payment": ("PaymentID",),
+    }
     streams = STREAMS
 
     def __init__(
@@ -152,6 +118,11 @@ class XeroConnector(Connector[XeroSettings]):
         tenant = request.headers.get(TENANT_HEADER)
         return self.pacers.get(tenant) if tenant else None
 
+    @property
+    def max_batch(self) -> int:
+        """The configured batch size, within Xero's 50 a request."""
+        return max(1, min(self.settings.batch_size, MAX_BATCH))
+
     def _call(self, client: httpx.Client, tenant: str, method: str, path: str, **kw: Any) -> Any:
         """One accounting call for ``tenant`` (paced under its limits); the decoded body."""
         headers = {TENANT_HEADER: tenant, **kw.pop("headers", {})}
@@ -173,6 +144,15 @@ class XeroConnector(Connector[XeroSettings]):
             )
         return [XeroTenant(str(t["tenantId"]), str(t.get("tenantName") or "")) for t in tenants]
 
+    def companies(self, client: httpx.Client) -> list[Company]:
+        """The reachable organisations; only the pinned one when ``tenant_id`` is set (named as
+        Xero names it, when the connection reaches it)."""
+        listed = [Company(t.tenant_id, t.name) for t in self.tenants(client)]
+        pinned = self.settings.tenant_id
+        if pinned:
+            return [c for c in listed if c.company_id == pinned] or [Company(pinned, "")]
+        return listed
+
     def pages(
         self, client: httpx.Client, stream: str, tenant: str, since: datetime | None = None
     ) -> Iterator[list[dict[str, Any]]]:
@@ -183,18 +163,36 @@ class XeroConnector(Connector[XeroSettings]):
         params = {"page": "1", "pageSize": str(self.settings.page_size)}
         return pages(client, self.streams[stream], params, headers=headers)
 
-    def find_invoice(self, client: httpx.Client, tenant: str, number: str) -> PostedInvoice | None:
-        """The invoice with this number, if Xero has one (to resolve an uncertain delivery)."""
-        return self.find_invoices(client, tenant, [number]).get(number)
+    def customer_pages(self, client: httpx.Client, company: str) -> Iterator[list[Raw]]:
+        return self.pages(client, "contacts", company)
+
+    def invoice_pages(
+        self, client: httpx.Client, company: str, since: datetime | None
+    ) -> Iterator[list[Raw]]:
+        return self.pages(client, "invoices", company, since)
+
+    def payment_pages(
+        self, client: httpx.Client, company: str, since: datetime | None
+    ) -> Iterator[list[Raw]]:
+        return self.pages(client, "payments", company, since)
+
+    def to_customer(self, raw: Raw) -> Customer | None:
+        return mapping.to_customer(raw)
+
+    def to_invoice(self, raw: Raw) -> Invoice | None:
+        return mapping.sales_invoice(raw)
+
+    def to_payments(self, raw: Raw) -> list[Payment]:
+        return mapping.live_payments(raw)
 
     def find_invoices(
-        self, client: httpx.Client, tenant: str, numbers: Sequence[str]
+        self, client: httpx.Client, company: str, numbers: Sequence[str]
     ) -> dict[str, PostedInvoice]:
         """The live (not deleted or voided) invoices with these numbers, one call per 50."""
         found: dict[str, PostedInvoice] = {}
         for chunk in _chunks(list(numbers), MAX_BATCH):
             body = self._call(
-                client, tenant, "GET", "/Invoices", params={"InvoiceNumbers": ",".join(chunk)}
+                client, company, "GET", "/Invoices", params={"InvoiceNumbers": ",".join(chunk)}
             )
             for element in body.get("Invoices") or []:
                 if element.get("Status") not in ("DELETED", "VOIDED"):
@@ -203,20 +201,14 @@ class XeroConnector(Connector[XeroSettings]):
         return found
 
     def find_credit_notes(
-        self, client: httpx.Client, tenant: str, numbers: Sequence[str]
+        self, client: httpx.Client, company: str, numbers: Sequence[str]
     ) -> dict[str, PostedCreditNote]:
         """The live credit notes with these numbers (one ``where`` query each: Xero's
         ``GET /CreditNotes`` has no list-of-numbers filter)."""
         found: dict[str, PostedCreditNote] = {}
         for number in numbers:
-            escaped = number.replace('"', '\\"')
-            body = self._call(
-                client,
-                tenant,
-                "GET",
-                "/CreditNotes",
-                params={"where": f'CreditNoteNumber=="{escaped}"'},
-            )
+            where = f'CreditNoteNumber=="{_quoted(number)}"'
+            body = self._call(client, company, "GET", "/CreditNotes", params={"where": where})
             for element in body.get("CreditNotes") or []:
                 if element.get("Status") not in ("DELETED", "VOIDED"):
                     posted = _posted_credit_note(element)
@@ -224,10 +216,10 @@ class XeroConnector(Connector[XeroSettings]):
                         found[number] = posted
         return found
 
-    def allocate_credit_note(
+    def apply_credit_note(
         self,
         client: httpx.Client,
-        tenant: str,
+        company: str,
         credit_note_id: str,
         *,
         invoice_id: str,
@@ -235,20 +227,13 @@ class XeroConnector(Connector[XeroSettings]):
         on: date,
         key: str,
     ) -> Decimal:
-        """Apply ``amount`` of a credit note to an invoice (``PUT …/Allocations``); the amount
+        """Allocate ``amount`` of a credit note to an invoice (``PUT …/Allocations``); the amount
         applied. A refusal (invoice paid, not enough due) raises ``RecordError``."""
-        body = {
-            "Allocations": [
-                {
-                    "Amount": float(amount),
-                    "Date": on.isoformat(),
-                    "Invoice": {"InvoiceID": invoice_id},
-                }
-            ]
-        }
+        allocation = {"Amount": float(amount), "Date": on.isoformat()}
+        body = {"Allocations": [{**allocation, "Invoice": {"InvoiceID": invoice_id}}]}
         reply = self._call(
             client,
-            tenant,
+            company,
             "PUT",
             f"/CreditNotes/{credit_note_id}/Allocations",
             params={"summarizeErrors": "false"},
@@ -267,36 +252,50 @@ class XeroConnector(Connector[XeroSettings]):
             )
         return Decimal(str(element.get("Amount", amount)))
 
-    def find_contact(self, client: httpx.Client, tenant: str, name: str) -> str | None:
+    def find_customer(self, client: httpx.Client, company: str, name: str) -> str | None:
         """The ContactID of the active contact with exactly this name, if any."""
-        escaped = name.replace('"', '\\"')
-        body = self._call(
-            client, tenant, "GET", "/Contacts", params={"where": f'Name=="{escaped}"'}
-        )
+        where = f'Name=="{_quoted(name)}"'
+        body = self._call(client, company, "GET", "/Contacts", params={"where": where})
         for contact in body.get("Contacts") or []:
             if contact.get("Name", "").casefold() == name.casefold():
                 return str(contact["ContactID"])
         return None
 
-    def create_contact(
-        self, client: httpx.Client, tenant: str, *, name: str, currency: str, key: str
+    def create_customer(
+        self, client: httpx.Client, company: str, customer: CustomerDocument
     ) -> str:
-        body = {"Contacts": [{"Name": name, "DefaultCurrency": currency, "IsCustomer": True}]}
+        """Create the contact (``PUT /Contacts``, its ``Idempotency-Key`` the document's key)."""
+        contact = {"Name": customer.name, "DefaultCurrency": customer.currency, "IsCustomer": True}
         created = self._call(
-            client, tenant, "PUT", "/Contacts", json=body, headers={"Idempotency-Key": key[:128]}
+            client,
+            company,
+            "PUT",
+            "/Contacts",
+            json={"Contacts": [contact]},
+            headers={"Idempotency-Key": customer.key[:128]},
         )
         return str(created["Contacts"][0]["ContactID"])
 
-    def post_invoice(
-        self, client: httpx.Client, tenant: str, body: dict[str, Any], *, key: str
-    ) -> PostedInvoice:
-        """Create one invoice. A validation refusal raises ``RecordError`` with Xero's reasons."""
-        (result,) = self.post_invoices(client, tenant, [(key, body)])
-        if isinstance(result, RecordError):
-            raise result
-        return result
-
     def post_invoices(
+        self, client: httpx.Client, company: str, invoices: Sequence[InvoiceDocument]
+    ) -> list[PostedInvoice | RecordError]:
+        """Each invoice as an authorised ACCREC invoice on the sales account, in batches."""
+        code = self.settings.sales_account_code
+        bodies = [
+            (d.key, mapping.invoice_body(d.invoice, contact_id=d.customer_ref, account_code=code))
+            for d in invoices
+        ]
+        return self.put_invoices(client, company, bodies)
+
+    def post_credit_notes(
+        self, client: httpx.Client, company: str, notes: Sequence[CreditNoteDocument]
+    ) -> list[PostedCreditNote | RecordError]:
+        """Each note as an authorised ACCRECCREDIT referring to its invoice, in batches."""
+        account = self.settings.sales_account_code
+        bodies = [(n.key, mapping.credit_note_document_body(n, account)) for n in notes]
+        return self.put_credit_notes(client, company, bodies)
+
+    def put_invoices(
         self, client: httpx.Client, tenant: str, invoices: Sequence[tuple[str, dict[str, Any]]]
     ) -> list[PostedInvoice | RecordError]:
         """Create invoices, ``(key, body)`` each, in batches; one result per invoice, in order.
@@ -307,10 +306,10 @@ class XeroConnector(Connector[XeroSettings]):
         """
         return self._put_batches(client, tenant, INVOICES, invoices)
 
-    def post_credit_notes(
+    def put_credit_notes(
         self, client: httpx.Client, tenant: str, notes: Sequence[tuple[str, dict[str, Any]]]
     ) -> list[PostedCreditNote | RecordError]:
-        """Create credit notes (``PUT /CreditNotes``) in batches, as ``post_invoices`` does."""
+        """Create credit notes (``PUT /CreditNotes``) in batches, as ``put_invoices`` does."""
         return self._put_batches(client, tenant, CREDIT_NOTES, notes)
 
     def _put_batches(
@@ -331,5 +330,9 @@ class XeroConnector(Connector[XeroSettings]):
                 headers={"Idempotency-Key": batch_key([key for key, _ in chunk])},
             )
 
-        size = max(1, min(self.settings.batch_size, MAX_BATCH))
-        return put_batches(put, kind, list(documents), size)
+        return put_batches(put, kind, list(documents), self.max_batch)
+
+
+def _quoted(text: str) -> str:
+    """``text`` inside a double-quoted string of Xero's ``where`` filter."""
+    return text.replace('"', '\\"')

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from collectors.amounts import amount
 from collectors.entities import Customer, Invoice, InvoiceLine, Payment, canonical_id
+from collectors.erp import CreditNoteDocument
 from collectors.errors import SchemaDriftError
 
 VENDOR = "xero"
@@ -60,6 +61,19 @@ def credit_note_body(
         "Status": "AUTHORISED",
         "LineItems": _line_items(lines, account_code),
     }
+
+
+def credit_note_document_body(note: CreditNoteDocument, account_code: str) -> dict[str, Any]:
+    """A credit note to post as Xero's body, referring to its invoice by number."""
+    return credit_note_body(
+        number=note.number,
+        contact_id=note.customer_ref,
+        issued=note.issued,
+        currency=note.currency,
+        lines=note.lines,
+        account_code=account_code,
+        reference=note.invoice_number,
+    )
 
 
 def _line_items(lines: Sequence[InvoiceLine], account_code: str) -> list[dict[str, Any]]:
@@ -172,6 +186,20 @@ def to_payment(raw: dict[str, Any], *, base_currency: str = "USD") -> Payment:
         amount=amount(raw["Amount"], "Amount", vendor=VENDOR, places=Decimal("0.01")),
         currency=invoice.get("CurrencyCode") or base_currency,
     )
+
+
+def sales_invoice(raw: dict[str, Any]) -> Invoice | None:
+    """A sales invoice (ACCREC) as canonical; ``None`` for a bill (ACCPAY) or any other kind."""
+    return to_invoice(raw) if raw.get("Type") == "ACCREC" else None
+
+
+def live_payments(raw: dict[str, Any]) -> list[Payment]:
+    """A live payment as the ERP protocol reads it, its ``invoice_id`` the Xero id of the
+    invoice it pays (a Xero payment pays one invoice); none for a deleted payment."""
+    if raw.get("Status") == "DELETED":
+        return []
+    payment = to_payment(raw)
+    return [payment.model_copy(update={"invoice_id": str(raw["Invoice"]["InvoiceID"])})]
 
 
 def verify_webhook(headers: Mapping[str, str], body: bytes, key: SecretStr) -> bool:

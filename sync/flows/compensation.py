@@ -6,8 +6,8 @@ invoiced hours, plus its invoiced adjustments, minus its credit notes. What it i
 current hours (none once it is deleted, unapproved or made non-billable), at the rate it was
 invoiced at. The difference becomes:
 
-- down: a credit note (Xero ACCRECCREDIT) for the difference against the original invoice's
-  contact, delivered through the outbox and allocated to that invoice there;
+- down: a credit note for the difference against the original invoice's customer, delivered
+  through the outbox to the ERP its invoice went to, and applied to that invoice there;
 - up: an adjustment, a billing event of kind ``adjustment`` dated today, so that it lands as its
   own line on the contract's next invoice;
 - an adjustment still waiting for its invoice has posted nothing yet, so it is revised in place

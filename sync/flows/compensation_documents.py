@@ -71,6 +71,7 @@ def _credit(session: Session, ctx: FlowContext, p: Plan) -> None:
         OutboxKind.CREDIT_NOTE_CREATE,
         row.id,
         {"credit_note_id": row.id, "invoice_id": event.invoice_id},
+        system=ctx.settings.erp.default,
     )
     _done(session, ctx, p, "credit_note.created", row, f"credit note {row.number}")
 

@@ -1,18 +1,20 @@
-"""What every flow is given (connectors, the store, settings, a clock) and what it reports."""
+"""What every flow is given (connectors, the store, settings, a clock) and what it reports.
+
+The flows reach ERPs only as ``collectors.erp.Erp``, by name, through ``erps``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.bamboohr import BambooHRConnector
+from collectors.erp import Erp
 from collectors.harvest import HarvestConnector
 from collectors.kantata import KantataConnector
 from collectors.salesforce import SalesforceConnector
-from collectors.xero import XeroConnector
 from sync.settings import Settings
 
 
@@ -21,7 +23,7 @@ class FlowContext:
     settings: Settings
     sessions: sessionmaker[Session]
     harvest: HarvestConnector
-    xero: XeroConnector
+    erps: Mapping[str, Erp]  # the ERPs in use, by name, the default first (``sync.erps``)
     salesforce: SalesforceConnector
     kantata: KantataConnector
     bamboohr: BambooHRConnector

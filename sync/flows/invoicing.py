@@ -133,7 +133,13 @@ def compose(
         # billing events are stamped on the engine's clock, by every flow that writes them
         .values(invoice_id=invoice.id, updated_at=moment)
     )
-    outbox.enqueue(session, OutboxKind.INVOICE_CREATE, invoice.id, {"invoice_id": invoice.id})
+    outbox.enqueue(
+        session,
+        OutboxKind.INVOICE_CREATE,
+        invoice.id,
+        {"invoice_id": invoice.id},
+        system=ctx.settings.erp.default,
+    )
     record_events(
         session,
         "invoice.created",

@@ -1,6 +1,7 @@
 """What the money reconciliation compares, loaded as typed polars frames: one month of time
 entries, billing events, compensations and invoices (with their payments and allocated credit),
-the entries whose money an open exception already holds, and the oldest day on record.
+the entries whose money an open exception already holds, the oldest day on record, and which
+ERPs each contract's invoices went to.
 
 Session first: the caller owns the transaction (a read)."""
 
@@ -21,10 +22,11 @@ from sync.store.tables import (
     CompensationRow,
     ExceptionRow,
     InvoiceRow,
+    OutboxRow,
     PaymentRow,
     TimeEntryRow,
 )
-from sync.store.vocabulary import UNRESOLVED_STATUSES, CompensationStatus
+from sync.store.vocabulary import UNRESOLVED_STATUSES, CompensationStatus, OutboxKind
 
 
 def _frame(session: Session, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
@@ -153,3 +155,17 @@ def oldest(session: Session) -> date | None:
     ]
     known = [d for d in firsts if d is not None]
     return min(known) if known else None
+
+
+def contract_erps(session: Session) -> dict[str, set[str]]:
+    """Contract → the ERPs its invoices were sent to (their outbox items' ``system``)."""
+    rows = session.execute(
+        select(InvoiceRow.contract_id, OutboxRow.system)
+        .join(OutboxRow, OutboxRow.aggregate_id == InvoiceRow.id)
+        .where(OutboxRow.kind == OutboxKind.INVOICE_CREATE)
+        .distinct()
+    )
+    erps: dict[str, set[str]] = {}
+    for contract_id, system in rows:
+        erps.setdefault(contract_id, set()).add(system)
+    return erps

@@ -1,11 +1,11 @@
-"""Provisioning an activated contract everywhere it must exist: the customer as a Xero contact and
-a Harvest client, the contract's Kantata workspace and the Harvest project time is logged on.
+"""Provisioning an activated contract everywhere it must exist: the customer in its ERP and as a
+Harvest client, the contract's Kantata workspace and the Harvest project time is logged on.
 
-Each system is read once per run (contacts, clients, projects, workspaces) and a contract's
+Each system is read once per run (ERP customers, clients, projects, workspaces) and a contract's
 records are found there before anything is created: by cross-reference, else by normalised name
 among the records not yet linked to another customer or project, else created through the
-connectors' look-up-before-create calls (a Xero contact in the organisation of the customer's
-legal entity, ``sync.tenancy``, as the outbox posts there). So a crash between a
+connectors' look-up-before-create calls (an ERP customer in the company of the customer's legal
+entity, ``sync.books``, as the outbox posts there). So a crash between a
 create and the commit that links it is healed by the next run's look-up, never by a second create.
 Contracts that ended before today are linked where their records exist, never provisioned.
 
@@ -23,11 +23,12 @@ from sqlalchemy import select
 from collectors.entities import Project, canonical_id, now_utc
 from collectors.errors import RecordError, RetryableError
 from collectors.kantata import WorkspaceRequest
-from sync import tenancy
+from sync.books import Books, org_system
 from sync.flows import identity
 from sync.flows.context import FlowContext, FlowResult
 from sync.flows.provisioning_landscape import Landscape, Plan, project_keys, read_landscape
 from sync.store.db import transaction, upsert
+from sync.store.outbox import Route
 from sync.store.problems import held_payloads
 from sync.store.repo import Problem, link, report_problems, resolve_problems
 from sync.store.tables import ContractRow, CustomerRow, ProjectRow
@@ -62,11 +63,11 @@ def provision(ctx: FlowContext, contract_ids: set[str]) -> FlowResult:
     with (
         ctx.kantata.client() as kantata,
         ctx.harvest.client() as time,
-        ctx.xero.client() as erp,
+        Books(ctx.erps, ctx.settings.erp, ctx.sessions) as books,
         tracer.start_as_current_span("customers provision", attributes={"records": len(contracts)}),
     ):
         with ctx.sessions() as session:
-            land = read_landscape(ctx, session, kantata, time, erp)
+            land = read_landscape(ctx, session, kantata, time, books)
         for contract in contracts:
             plan, problem = Plan(), None
             try:
@@ -89,8 +90,13 @@ def _contract(
     if customer is None:
         return _failed(contract, f"its customer {contract.customer_id} is not in the store")
     live = contract.status == "active" and (contract.end is None or contract.end >= ctx.today())
-    contact = _system_customer(ctx, land, plan, contract, customer, "xero", live)
-    client = _system_customer(ctx, land, plan, contract, customer, "harvest", live)
+    where = land.books.for_customer(customer, contract.id)
+    contact = (
+        _system_customer(ctx, land, plan, contract, customer, where.route, live)
+        if where.route is not None
+        else _failed(contract, where.reason, category=ExceptionCategory.NO_LEGAL_ENTITY)
+    )
+    client = _system_customer(ctx, land, plan, contract, customer, None, live)
     if isinstance(contact, Problem) or isinstance(client, Problem):
         return contact if isinstance(contact, Problem) else client  # type: ignore[return-value]
     workspaces = land.workspaces.get(contract.id) or _workspace(ctx, land, plan, contract, live)
@@ -107,24 +113,21 @@ def _system_customer(
     plan: Plan,
     contract: ContractRow,
     customer: CustomerRow,
-    system: str,
+    route: Route | None,
     live: bool,
 ) -> str | Problem | None:
-    """The customer's contact in its legal entity's Xero organisation, or its Harvest client:
-    linked, found by name among the unlinked ones, or created."""
-    tenant = ""
-    if system == "xero":
-        where = land.tenancy.for_customer(customer, contract.id)
-        if where.tenant_id is None:
-            return _failed(contract, where.reason, category=ExceptionCategory.NO_LEGAL_ENTITY)
-        tenant = where.tenant_id
-        linked = land.contacts_kept.setdefault(customer.id, {})
-        index = land.contact_index(ctx, tenant)
+    """The customer's record in ``route``'s ERP company (its legal entity's), or with no route
+    its Harvest client: linked, found by name among the unlinked ones, or created."""
+    system = route.erp if route else "harvest"
+    if route is not None:
+        linked = land.contacts_kept.setdefault((customer.id, route.erp), {})
+        index = land.contact_index(route)
     else:
         linked = land.linked("customer", system)
         index = land.clients
-    if (tenant or customer.id) in linked:
-        return linked[tenant or customer.id]
+    slot = route.company if route else customer.id
+    if slot in linked:
+        return linked[slot]
     name = identity.normal_name(customer.name)
     if len(twins := land.namesakes.candidates(name)) > 1:  # which one is the system's record?
         return _ambiguous(
@@ -139,11 +142,11 @@ def _system_customer(
         external, event = found[0], "customer.linked"
     elif not live:
         return None
-    elif system == "xero":  # looked up again, created, and remembered per organisation
-        contact = land.tenancy.contact(tenant, customer)
-        external, event = contact.contact_id, "customer.provisioned"
-        if contact.new:
-            attributes = {"system": "xero", "external_id": external, "tenant_id": tenant}
+    elif route is not None:  # looked up again, created, and remembered per company
+        made = land.books.customer(route, customer)
+        external, event = made.customer_ref, "customer.provisioned"
+        if made.new:
+            attributes = {"system": system, "external_id": external, "company": route.company}
             plan.events.append(("customer.linked", "customer", customer.id, attributes))
     else:
         time = land.http["harvest"]
@@ -152,12 +155,12 @@ def _system_customer(
         )
         event = "customer.provisioned"
     index.taken.add(external)
-    linked[tenant or customer.id] = external
+    linked[slot] = external
     plan.link("customer", customer.id, system, external)
-    if tenant:
-        plan.link("customer", customer.id, tenancy.ORG_SYSTEM, f"{tenant}:{external}")
+    if route is not None:
+        plan.link("customer", customer.id, org_system(route.erp), f"{route.company}:{external}")
     attributes = {"system": system, "external_id": external} | (
-        {"tenant_id": tenant} if tenant else {}
+        {"company": route.company} if route else {}
     )
     plan.events.append((event, "customer", customer.id, attributes))
     return external

@@ -1,5 +1,5 @@
 """What the other systems hold when contracts are provisioned, read once per run: Harvest clients
-and projects, Kantata workspaces, Xero contacts per organisation (read when first needed), and
+and projects, Kantata workspaces, the ERP's customers per company (read when first needed), and
 the cross-references that already link them, as natural-key indexes (``identity.Index``).
 
 ``Plan`` collects what one contract's provisioning writes, so that it is written in one
@@ -14,27 +14,32 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from collectors import harvest, xero
+from collectors import harvest
 from collectors.entities import Project
-from sync import tenancy
+from collectors.erp import Erp
+from sync.books import Books, org_system
 from sync.flows import identity, reference
 from sync.flows.context import FlowContext
 from sync.flows.unreadable import RecordKind, map_records
+from sync.store.outbox import Route
 from sync.store.repo import Problem
-from sync.tenancy import Tenancy
 
-CONTACT = RecordKind("xero", "contact", "Xero contact", "customer", ("ContactID",))
+
+def customer_kind(erp: Erp) -> RecordKind:
+    """An ERP's customer records, as their exceptions are keyed and named."""
+    ids = erp.record_ids["customer"]
+    return RecordKind(erp.name, "customer", f"{erp.label} customer", "customer", ids)
 
 
 @dataclass
 class Landscape:
     """What the other systems hold now, with natural-key indexes over external ids."""
 
-    http: dict[str, httpx.Client]  # the run's client per system
-    tenancy: Tenancy  # which Xero organisation books a customer (its legal entity's)
-    contacts: dict[str, identity.Index]  # per organisation, read when first needed
-    contacts_taken: set[str]
-    contacts_kept: dict[str, dict[str, str]]  # customer → organisation → contact
+    http: dict[str, httpx.Client]  # the run's client per system besides the ERPs
+    books: Books  # which ERP company books a customer (its legal entity's), and their clients
+    contacts: dict[Route, identity.Index]  # ERP customers per company, read when first needed
+    contacts_taken: dict[str, set[str]]  # ERP → its customer ids linked to a customer of ours
+    contacts_kept: dict[tuple[str, str], dict[str, str]]  # (customer, ERP) → company → its id
     clients: identity.Index
     client_ids: dict[str, str]  # Harvest-derived customer id → Harvest client id
     projects: identity.Index  # "client id:name" → Harvest project ids
@@ -42,21 +47,24 @@ class Landscape:
     workspaces: dict[str, list[Project]]  # canonical contract id → Kantata workspaces
     namesakes: identity.Index  # canonical customers by normalised name
     known: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-    unreadable: list[Problem] = field(default_factory=list)  # Xero contacts that cannot be read
+    unreadable: list[Problem] = field(default_factory=list)  # ERP customers that cannot be read
     readable: list[str] = field(default_factory=list)  # the keys of those that can
 
-    def contact_index(self, ctx: FlowContext, tenant: str) -> identity.Index:
-        if tenant not in self.contacts:
-            pages = ctx.xero.pages(self.http["xero"], "contacts", tenant)
-            read = map_records(CONTACT, (raw for page in pages for raw in page), xero.to_customer)
+    def contact_index(self, route: Route) -> identity.Index:
+        """The active customers of ``route``'s company by normalised name."""
+        if route not in self.contacts:
+            books = self.books.at(route)
+            pages = books.erp.customer_pages(books.client, route.company)
+            raws = (raw for page in pages for raw in page)
+            read = map_records(customer_kind(books.erp), raws, books.erp.to_customer)
             self.unreadable += read.problems
             self.readable += read.keys
-            contacts = read.entities
-            self.contacts[tenant] = identity.Index.of(
-                ((identity.normal_name(c.name), c.source_id) for c in contacts if c.active),
+            customers = [c for c in read.entities if c is not None and c.active]
+            self.contacts[route] = identity.Index.of(
+                (identity.normal_name(c.name), c.source_id) for c in customers
             )
-            self.contacts[tenant].taken = self.contacts_taken
-        return self.contacts[tenant]
+            self.contacts[route].taken = self.contacts_taken.setdefault(route.erp, set())
+        return self.contacts[route]
 
     def linked(self, entity_type: str, system: str) -> dict[str, str]:
         """canonical id → external id, for links of ``system`` (kept current during the run)."""
@@ -76,7 +84,7 @@ class Plan:
 
 
 def read_landscape(
-    ctx: FlowContext, session: Session, kantata: httpx.Client, time: httpx.Client, erp: httpx.Client
+    ctx: FlowContext, session: Session, kantata: httpx.Client, time: httpx.Client, books: Books
 ) -> Landscape:
     # Harvest clients and projects that cannot be read are the reference flow's exceptions, and
     # Kantata workspaces the rate cards'; here they match nothing until fixed
@@ -95,11 +103,11 @@ def read_landscape(
         for workspace in batch.entities:
             workspaces.setdefault(workspace.contract_id, []).append(workspace)
     land = Landscape(
-        http={"kantata": kantata, "harvest": time, "xero": erp},
-        tenancy=Tenancy(ctx.xero, erp, ctx.settings.xero, ctx.sessions),
+        http={"kantata": kantata, "harvest": time},
+        books=books,
         contacts={},
-        contacts_taken=set(identity.xrefs(session, "customer", "xero")),
-        contacts_kept=_kept_contacts(session),
+        contacts_taken={erp: set(identity.xrefs(session, "customer", erp)) for erp in ctx.erps},
+        contacts_kept=_kept_contacts(session, list(ctx.erps)),
         clients=identity.Index.of(
             ((identity.normal_name(c.name), c.source_id) for c in clients),
             identity.xrefs(session, "customer", "harvest"),
@@ -123,11 +131,12 @@ def read_landscape(
     return land
 
 
-def _kept_contacts(session: Session) -> dict[str, dict[str, str]]:
-    kept: dict[str, dict[str, str]] = {}
-    for pair, customer in identity.xrefs(session, "customer", tenancy.ORG_SYSTEM).items():
-        tenant, _, contact = pair.partition(":")
-        kept.setdefault(customer, {})[tenant] = contact
+def _kept_contacts(session: Session, erps: list[str]) -> dict[tuple[str, str], dict[str, str]]:
+    kept: dict[tuple[str, str], dict[str, str]] = {}
+    for erp in erps:
+        for pair, customer in identity.xrefs(session, "customer", org_system(erp)).items():
+            company, _, contact = pair.partition(":")
+            kept.setdefault((customer, erp), {})[company] = contact
     return kept
 
 

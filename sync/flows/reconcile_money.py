@@ -7,8 +7,8 @@ Four amounts are compared, each from its own table, as polars frames (``money_so
   events, less their credit notes, plus their adjustments (``sync.flows.compensation``);
 - ``events_vs_invoices`` (closed months): billing events against the lines of the invoices they
   are on; an event of a closed month still on no invoice an hour after it was made counts too;
-- ``invoices_vs_cash``: what Xero shows as paid on posted invoices (total − amount due − credit
-  notes allocated) against the payments recorded.
+- ``invoices_vs_cash``: what the ERP shows as paid on posted invoices (total − amount due − credit
+  notes allocated) against the payments recorded; the reason names the ERP by its label.
 
 Every difference beyond rounding is one exception (``unreconciled_money``, stage ``reconcile``)
 keyed by (contract, month, kind of gap), with the money in ``value_at_risk``; it resolves itself
@@ -58,6 +58,7 @@ def run(ctx: FlowContext) -> FlowResult:
         reference = load_reference(session)
         held = sources.held(session, CATEGORY)
         names = dict(session.execute(select(ContractRow.id, ContractRow.name)).all())
+        erps = _erp_labels(ctx, sources.contract_erps(session))
     problems: list[Problem] = []
     if oldest is not None:
         for start, end in months(oldest, max(today, oldest)):
@@ -70,7 +71,7 @@ def run(ctx: FlowContext) -> FlowResult:
                 gaps = month_gaps(
                     session, reference, held, start, end, closed=end < today, now=moment
                 )
-            problems += [_problem(gap, start, names) for gap in gaps.iter_rows(named=True)]
+            problems += [_problem(gap, start, names, erps) for gap in gaps.iter_rows(named=True)]
     with transaction(ctx.sessions) as session:
         report_problems(session, FLOW, problems, trace_id=current_trace_id())
         current = {p.record_key for p in problems}
@@ -188,7 +189,7 @@ def events_vs_invoices(
 
 
 def invoices_vs_cash(invoices: pl.DataFrame) -> pl.DataFrame:
-    """What Xero shows as paid on posted invoices (less credit notes allocated to them) against
+    """What the ERP shows as paid on posted invoices (less credit notes allocated to them) against
     the payments recorded. ``note`` counts the invoices."""
     settled = invoices.filter(c("status").is_in(SETTLED_STATUSES))
     return (
@@ -229,15 +230,29 @@ def money_key(contract_id: str, month: date, kind: str) -> str:
     return f"money:{contract_id}:{month:%Y-%m}:{kind}"
 
 
-def _problem(gap: dict[str, Any], month: date, names: dict[str, str]) -> Problem:
+def _erp_labels(ctx: FlowContext, sent_to: dict[str, set[str]]) -> dict[str, str]:
+    """Contract → the label of the one ERP its invoices went to (left out when several)."""
+    labels = {name: erp.label for name, erp in ctx.erps.items()}
+    return {
+        contract: labels.get(erp, erp)
+        for contract, systems in sent_to.items()
+        if len(systems) == 1
+        for erp in systems
+    }
+
+
+def _problem(
+    gap: dict[str, Any], month: date, names: dict[str, str], erps: dict[str, str]
+) -> Problem:
     kind, contract_id, currency = gap["kind"], gap["contract_id"], gap["currency"]
     amounts = {k: Decimal(gap[k] or 0).quantize(CENT) for k in ("left", "right", "held", "gap")}
     where = f"{names.get(contract_id, contract_id)}, {month:%B %Y}"
+    erp = erps.get(contract_id, "the ERP")
     return Problem(
         record_key=money_key(contract_id, month, kind),
         stage="reconcile",
         category=CATEGORY,
-        reason=f"{where}: {_REASONS[kind](amounts, currency, gap['note'])}",
+        reason=f"{where}: {_REASONS[kind](amounts, currency, gap['note'], erp)}",
         payload={
             "contract_id": contract_id,
             "month": f"{month:%Y-%m}",
@@ -251,7 +266,7 @@ def _problem(gap: dict[str, Any], month: date, names: dict[str, str]) -> Problem
     )
 
 
-def _time_reason(a: dict[str, Decimal], cur: str, _: int) -> str:
+def _time_reason(a: dict[str, Decimal], cur: str, _: int, __: str) -> str:
     gap = a["gap"]
     what = (
         "of approved time has no billing event"
@@ -270,7 +285,7 @@ def _time_reason(a: dict[str, Decimal], cur: str, _: int) -> str:
     return text
 
 
-def _invoice_reason(a: dict[str, Decimal], cur: str, unbilled: int) -> str:
+def _invoice_reason(a: dict[str, Decimal], cur: str, unbilled: int, _: str) -> str:
     waiting = f" ({unbilled} of them on no invoice)" if unbilled else ""
     return (
         f"the closed month's billing events hold {a['right']:,.2f} {cur}{waiting}, the lines of "
@@ -278,9 +293,9 @@ def _invoice_reason(a: dict[str, Decimal], cur: str, unbilled: int) -> str:
     )
 
 
-def _cash_reason(a: dict[str, Decimal], cur: str, invoices: int) -> str:
+def _cash_reason(a: dict[str, Decimal], cur: str, invoices: int, erp: str) -> str:
     return (
-        f"Xero shows {a['left']:,.2f} {cur} paid on {invoices} posted invoice(s), the payments "
+        f"{erp} shows {a['left']:,.2f} {cur} paid on {invoices} posted invoice(s), the payments "
         f"recorded add up to {a['right']:,.2f} {cur}; {abs(a['gap']):,.2f} {cur} of cash is "
         "unaccounted for."
     )

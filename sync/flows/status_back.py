@@ -1,18 +1,19 @@
 """Status back: what happened to our invoices in the ERP, and what customers owe, to the CRM.
 
-Every Xero organisation the connection reaches (one per legal entity) is read, each with cursors
-of its own.
+Every company of every ERP in use (one per legal entity) is read through ``collectors.erp.Erp``,
+each with cursors of its own: system ``<erp>``, streams ``invoices:<company>`` and
+``payments:<company>``.
 
-1. Xero invoices modified since the cursor (``If-Modified-Since``): the invoices plan2cash posted
-   take Xero's status and amount due (paid, part-paid, voided) — Xero owns them once posted.
-2. Xero payments modified since the cursor: payments against our invoices become payment rows
-   (the cash side of DSO and of the money reconciliation).
+1. Invoices changed since the cursor: the invoices plan2cash posted take the ERP's status and
+   amount due (paid, part-paid, voided) — the ERP owns them once posted.
+2. Payments changed since the cursor: payments against our invoices become payment rows (the cash
+   side of DSO and of the money reconciliation).
 3. Each customer whose invoices changed gets its receivable written to its Salesforce account
    (``AR_Balance__c``, ``AR_Overdue__c``), 25 accounts per composite call. An account is found by
    the cross-reference map, or the first time by its exact name, and then remembered. Each
    accepted write is a ``receivable.written`` business event of the customer.
 
-Invoices and payments Xero holds that plan2cash did not post are left alone here.
+Invoices and payments an ERP holds that plan2cash did not post are left alone here.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from collectors import salesforce, xero
+from collectors import salesforce
 from collectors.entities import Invoice, Payment
+from collectors.erp import Erp
 from sync.flows.context import FlowContext, FlowResult
 from sync.flows.customers import ACCOUNT
 from sync.flows.unreadable import RecordKind, map_records, settle
@@ -46,61 +48,63 @@ from sync.telemetry import current_trace_id, record_events, tracer
 
 FLOW = Flow.STATUS_BACK
 LAG = timedelta(minutes=5)
-INVOICE = RecordKind("xero", "invoice", "Xero invoice", "invoice", ("InvoiceID",))
-PAYMENT = RecordKind("xero", "payment", "Xero payment", "payment", ("PaymentID",))
+
+
+def record_kind(erp: Erp, name: str) -> RecordKind:
+    """One kind of an ERP's records (``invoice``, ``payment``), as their exceptions are keyed
+    (``<erp>:<kind>:<id>``) and named ("Xero invoice")."""
+    return RecordKind(erp.name, name, f"{erp.label} {name}", name, erp.record_ids[name])
 
 
 def run(ctx: FlowContext) -> FlowResult:
     result = FlowResult()
     touched: set[str] = set()
-    with ctx.xero.client() as client:
-        for tenant in _tenants(ctx, client):
-            with tracer.start_as_current_span("status_back tenant", attributes={"tenant": tenant}):
-                result.add(_invoices(ctx, client, tenant, touched))
-                result.add(_payments(ctx, client, tenant, touched))
+    for erp in ctx.erps.values():
+        with erp.client() as client:
+            for company in erp.companies(client):
+                attributes = {"erp": erp.name, "company": company.company_id}
+                with tracer.start_as_current_span("status_back company", attributes=attributes):
+                    result.add(_invoices(ctx, erp, client, company.company_id, touched))
+                    result.add(_payments(ctx, erp, client, company.company_id, touched))
     if touched:
         result.add(write_receivables(ctx, touched))
     return result
 
 
-def _tenants(ctx: FlowContext, client: httpx.Client) -> list[str]:
-    """The pinned organisation, or every one the connection reaches."""
-    if ctx.settings.xero.tenant_id:
-        return [ctx.settings.xero.tenant_id]
-    return [t.tenant_id for t in ctx.xero.tenants(client)]
-
-
-def _since(ctx: FlowContext, stream: str) -> datetime | None:
+def _since(ctx: FlowContext, erp: Erp, stream: str) -> datetime | None:
     with ctx.sessions() as session:
-        cursor = get_cursor(session, "xero", stream)
+        cursor = get_cursor(session, erp.name, stream)
     return datetime.fromisoformat(cursor) - LAG if cursor else None
 
 
-def _ours(session: Session, entity_type: str, external_ids: list[str]) -> dict[str, str]:
-    """External Xero id → our canonical id, for the records plan2cash knows."""
+def _ours(session: Session, erp: Erp, entity_type: str, external_ids: list[str]) -> dict[str, str]:
+    """The ERP's id → our canonical id, for the records plan2cash knows."""
     rows = session.execute(
         select(XrefRow.external_id, XrefRow.canonical_id).where(
             XrefRow.entity_type == entity_type,
-            XrefRow.system == "xero",
+            XrefRow.system == erp.name,
             XrefRow.external_id.in_(external_ids),
         )
     )
     return dict(rows.all())
 
 
-def _invoices(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[str]) -> FlowResult:
-    result, stream = FlowResult(), f"invoices:{tenant}"
+def _invoices(
+    ctx: FlowContext, erp: Erp, client: httpx.Client, company: str, touched: set[str]
+) -> FlowResult:
+    result, stream = FlowResult(), f"invoices:{company}"
     newest: datetime | None = None
-    for page, last in with_last(ctx.xero.pages(client, "invoices", tenant, _since(ctx, stream))):
+    kind = record_kind(erp, "invoice")
+    for page, last in with_last(erp.invoice_pages(client, company, _since(ctx, erp, stream))):
         with tracer.start_as_current_span(
             "status_back invoices page", attributes={"records": len(page)}
         ):
-            mapped = map_records(INVOICE, page, _sales_invoice)
+            mapped = map_records(kind, page, erp.to_invoice)
             read = [i for i in mapped.entities if i is not None]
             newest = max([newest, *(i.updated_at for i in read)], key=_key, default=None)
             with transaction(ctx.sessions) as session:
                 settle(session, FLOW, mapped.problems, mapped.keys, note="record read")
-                ours = _ours(session, "invoice", [i.source_id for i in read])
+                ours = _ours(session, erp, "invoice", [i.source_id for i in read])
                 for invoice in read:
                     if invoice.source_id in ours and _apply(
                         session, ours[invoice.source_id], invoice, ctx.clock()
@@ -108,28 +112,18 @@ def _invoices(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[
                         touched.add(ours[invoice.source_id])
                         result.records_out += 1
                 if last and newest is not None:
-                    set_cursor(session, "xero", stream, newest.isoformat())
+                    set_cursor(session, erp.name, stream, newest.isoformat())
         result.records_in += len(page)
         result.exceptions += len(mapped.problems)
     return result
-
-
-def _sales_invoice(raw: dict[str, Any]) -> Invoice | None:
-    """A sales invoice (ACCREC) as canonical; ``None`` for any other kind."""
-    return xero.to_invoice(raw) if raw.get("Type") == "ACCREC" else None
-
-
-def _live_payment(raw: dict[str, Any]) -> Payment | None:
-    """A payment as canonical; ``None`` for a deleted one."""
-    return xero.to_payment(raw) if raw.get("Status") != "DELETED" else None
 
 
 def _key(moment: datetime | None) -> datetime:
     return moment or datetime.min.replace(tzinfo=UTC)
 
 
-def _apply(session: Session, invoice_id: str, seen: Any, moment: datetime) -> bool:
-    """Take Xero's status and amount due (at ``moment``, the engine's clock); ``True`` when
+def _apply(session: Session, invoice_id: str, seen: Invoice, moment: datetime) -> bool:
+    """Take the ERP's status and amount due (at ``moment``, the engine's clock); ``True`` when
     something changed."""
     row = session.get(InvoiceRow, invoice_id)
     if row is None or (row.status, row.amount_due) == (seen.status, seen.amount_due):
@@ -151,17 +145,20 @@ def _apply(session: Session, invoice_id: str, seen: Any, moment: datetime) -> bo
     return True
 
 
-def _payments(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[str]) -> FlowResult:
-    result, stream = FlowResult(), f"payments:{tenant}"
+def _payments(
+    ctx: FlowContext, erp: Erp, client: httpx.Client, company: str, touched: set[str]
+) -> FlowResult:
+    result, stream = FlowResult(), f"payments:{company}"
     newest: datetime | None = None
-    for page, last in with_last(ctx.xero.pages(client, "payments", tenant, _since(ctx, stream))):
-        mapped = map_records(PAYMENT, page, _live_payment)
-        pairs = [(p, raw) for raw, p in mapped.read if p is not None]
+    kind = record_kind(erp, "payment")
+    for page, last in with_last(erp.payment_pages(client, company, _since(ctx, erp, stream))):
+        mapped = map_records(kind, page, erp.to_payments)
+        payments = [p for read in mapped.entities for p in read]
         with transaction(ctx.sessions) as session:
             settle(session, FLOW, mapped.problems, mapped.keys, note="record read")
-            newest = max([newest, *(p.updated_at for p, _ in pairs)], key=_key, default=None)
-            invoices = _ours(session, "invoice", [_invoice_of(raw) for _, raw in pairs])
-            candidates = (_payment_row(p, raw, invoices) for p, raw in pairs)
+            newest = max([newest, *(p.updated_at for p in payments)], key=_key, default=None)
+            invoices = _ours(session, erp, "invoice", [p.invoice_id for p in payments])
+            candidates = (_payment_row(erp, p, invoices) for p in payments)
             rows = [r for r in candidates if r is not None]
             known = set(
                 session.scalars(
@@ -175,35 +172,27 @@ def _payments(ctx: FlowContext, client: httpx.Client, tenant: str, touched: set[
                 "payment.received",
                 "invoice",
                 [(r["invoice_id"], r["updated_at"]) for r in fresh],
-                attributes={"system": "xero"},
+                attributes={"system": erp.name},
             )
             touched.update(r["invoice_id"] for r in fresh)
             if last and newest is not None:
-                set_cursor(session, "xero", stream, newest.isoformat())
+                set_cursor(session, erp.name, stream, newest.isoformat())
         result.records_in += len(page)
         result.records_out += len(fresh)
         result.exceptions += len(mapped.problems)
     return result
 
 
-def _invoice_of(raw: dict[str, Any]) -> str:
-    """The Xero invoice a (readable) payment is against."""
-    return str(raw["Invoice"]["InvoiceID"])
-
-
-def _payment_row(
-    payment: Any, raw: dict[str, Any], invoices: dict[str, str]
-) -> dict[str, Any] | None:
-    xero_invoice = _invoice_of(raw)
-    if xero_invoice not in invoices:
+def _payment_row(erp: Erp, payment: Payment, invoices: dict[str, str]) -> dict[str, Any] | None:
+    if payment.invoice_id not in invoices:
         return None  # a payment against an invoice plan2cash did not post
     return {
         "id": payment.id,
-        "source": "xero",
+        "source": erp.name,
         "source_id": payment.source_id,
         "updated_at": payment.updated_at,
         "schema_version": 1,
-        "invoice_id": invoices[xero_invoice],
+        "invoice_id": invoices[payment.invoice_id],
         "received_on": payment.received_on,
         "amount": payment.amount,
         "currency": payment.currency,

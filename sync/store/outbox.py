@@ -1,16 +1,21 @@
 """The outbox table: a side effect on a vendor, written in the transaction of the change that
 causes it and delivered later, at most once, by ``sync.outbox``.
 
-An item is made only by ``enqueue``: system ``xero``, status ``pending``, no attempt yet, due now,
-and an idempotency key derived from the document's id (``p2c-<id>``), which the vendor sees on
-every attempt. The outbox's own stamps (due times, ``created_at``, ``delivered_at``) are on the
-wall clock, as retries are; the documents it delivers keep the engine's clock.
+An item is made only by ``enqueue``: status ``pending``, no attempt yet, due now, and an
+idempotency key derived from the document's id (``p2c-<id>``), which the vendor sees on every
+attempt. Its ``system`` is the default ERP until it is routed: ``route`` keeps the ERP and the
+company it goes to in its payload (``erp``, ``company``) and its ``system``. An item routed before
+the ERP was a choice carries only ``tenant_id``: it goes to that Xero tenant.
+
+The outbox's own stamps (due times, ``created_at``, ``delivered_at``) are on the wall clock, as
+retries are; the documents it delivers keep the engine's clock.
 
 Session first: the caller owns the transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,17 +24,41 @@ from sqlalchemy.orm import Session
 
 from sync.store.repo import now
 from sync.store.tables import OutboxRow
-from sync.store.vocabulary import DUE_STATUSES, OutboxKind, OutboxStatus
+from sync.store.vocabulary import DUE_STATUSES, ErpSystem, OutboxKind, OutboxStatus
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a document goes: an ERP (its system name) and a company there (its id)."""
+
+    erp: str
+    company: str
+
+
+def route_of(payload: Mapping[str, Any] | None) -> Route | None:
+    """The route kept in an item's payload, if it was routed."""
+    payload = payload or {}
+    erp, company = payload.get("erp"), payload.get("company")
+    if erp and company:
+        return Route(str(erp), str(company))
+    tenant = payload.get("tenant_id")  # routed when Xero was the only ERP
+    return Route(ErpSystem.XERO.value, str(tenant)) if tenant else None
 
 
 def enqueue(
-    session: Session, kind: OutboxKind, aggregate_id: str, payload: dict[str, Any]
+    session: Session,
+    kind: OutboxKind,
+    aggregate_id: str,
+    payload: dict[str, Any],
+    *,
+    system: str,
 ) -> OutboxRow:
-    """A new item delivering document ``aggregate_id``, due now."""
+    """A new item delivering document ``aggregate_id``, due now, bound for ``system`` (the
+    default ERP) until it is routed."""
     moment = now()
     row = OutboxRow(
         kind=kind,
-        system="xero",
+        system=system,
         aggregate_id=aggregate_id,
         idempotency_key=f"p2c-{aggregate_id}",
         payload=payload,
@@ -58,21 +87,21 @@ def due(session: Session, *, limit: int) -> list[OutboxRow]:
     )
 
 
-def invoice_tenant(session: Session, invoice_id: str) -> str | None:
-    """The tenant an invoice's item was routed to, once it was."""
+def invoice_route(session: Session, invoice_id: str) -> Route | None:
+    """Where an invoice's item was routed, once it was."""
     payload = session.scalar(
         select(OutboxRow.payload).where(
             OutboxRow.kind == OutboxKind.INVOICE_CREATE, OutboxRow.aggregate_id == invoice_id
         )
     )
-    tenant = payload.get("tenant_id") if isinstance(payload, dict) else None
-    return str(tenant) if tenant else None
+    return route_of(payload) if isinstance(payload, dict) else None
 
 
-def route(session: Session, item: OutboxRow, tenant: str) -> None:
-    """Keep the tenant ``item`` goes to in its payload (and in ``item``)."""
-    item.payload = {**(item.payload or {}), "tenant_id": tenant}
-    _set(session, [item.id], payload=item.payload)
+def route(session: Session, item: OutboxRow, to: Route) -> None:
+    """Keep where ``item`` goes in its payload and its ``system`` (and in ``item``)."""
+    item.payload = {**(item.payload or {}), "erp": to.erp, "company": to.company}
+    item.system = to.erp
+    _set(session, [item.id], payload=item.payload, system=to.erp)
 
 
 def attempted(session: Session, ids: Sequence[int]) -> None:

@@ -94,8 +94,21 @@ class RunStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class ErpSystem(StrEnum):
+    """The ERPs plan2cash posts to. The value is the ERP's system name everywhere: its
+    configuration section, its cross-references (``<erp>`` ids, ``<erp>_org`` per company), its
+    cursors and its record keys."""
+
+    XERO = "xero"
+    DYNAMICS365 = "dynamics365"
+    ORACLE_FUSION = "oracle_fusion"
+    NETSUITE = "netsuite"
+
+
 class OutboxKind(StrEnum):
-    """The side effect an outbox item asks for, as ``<system>.<document>.<verb>``."""
+    """The side effect an outbox item asks for, as ``<system>.<document>.<verb>``. The values
+    name Xero because they are stored and were coined when it was the only ERP; the ERP an item
+    goes to is its route (payload ``erp``, column ``system``), whatever its kind says."""
 
     INVOICE_CREATE = "xero.invoice.create"
     CREDIT_NOTE_CREATE = "xero.credit_note.create"
@@ -210,6 +223,7 @@ __all__ = [
     "CompensationKind",
     "CompensationStatus",
     "DeliveryStatus",
+    "ErpSystem",
     "ExceptionCategory",
     "ExceptionStatus",
     "Flow",

@@ -131,7 +131,7 @@ def open_xero(box: Sandbox) -> Reader:
     tenant = connector.tenant_id(client)
     contact = str(box.xero.contacts()[0]["ContactID"])
     invoices = [(f"k{n}", xero_invoice(f"CS-{n}", contact)) for n in range(7)]
-    connector.post_invoices(client, tenant, invoices)  # the sandbox books start empty
+    connector.put_invoices(client, tenant, invoices)  # the sandbox books start empty
     return Reader(
         pages=lambda stream, since: connector.pages(client, stream, tenant, since),
         normalize={"contacts": xero.to_customer, "invoices": xero.to_invoice},

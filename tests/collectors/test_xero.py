@@ -67,7 +67,7 @@ def post_invoices(
 ) -> list[PostedInvoice | RecordError]:
     """``invoices`` posted to the connection's tenant, on a client of their own."""
     with xero.client() as client:
-        return xero.post_invoices(client, xero.tenant_id(client), invoices)
+        return xero.put_invoices(client, xero.tenant_id(client), invoices)
 
 
 def post_credit_notes(
@@ -75,7 +75,7 @@ def post_credit_notes(
 ) -> list[PostedCreditNote | RecordError]:
     """``notes`` posted to the connection's tenant, on a client of their own."""
     with xero.client() as client:
-        return xero.post_credit_notes(client, xero.tenant_id(client), notes)
+        return xero.put_credit_notes(client, xero.tenant_id(client), notes)
 
 
 def records(
@@ -164,7 +164,7 @@ def test_find_invoices_looks_many_numbers_up_in_one_call(
     who = contact(box)
     with xero.client() as client:
         tenant = xero.tenant_id(client)
-        xero.post_invoices(
+        xero.put_invoices(
             client, tenant, [("a", xero_invoice("F-1", who)), ("b", xero_invoice("F-2", who))]
         )
         before = len(wire.requests)
@@ -198,7 +198,7 @@ def test_every_accounting_call_is_paced_per_tenant(box: Sandbox, xero: XeroConne
     with xero.client() as client:
         tenant = xero.tenant_id(client)
         xero.find_invoices(client, tenant, ["nothing"])
-        xero.find_contact(client, tenant, "nobody")
+        xero.find_customer(client, tenant, "nobody")
     pacer = xero.pacers.get(tenant)
     assert pacer.admitted == 2 and pacer.concurrency == 5
 
@@ -242,7 +242,7 @@ def test_credit_notes_are_put_in_batches_with_per_note_outcomes(
     ]
     with xero.client() as client:
         tenant = xero.tenant_id(client)
-        results = xero.post_credit_notes(client, tenant, notes)
+        results = xero.put_credit_notes(client, tenant, notes)
     assert [type(r) for r in results] == [PostedCreditNote, RecordError, PostedCreditNote]
     first, refused, third = results
     assert isinstance(first, PostedCreditNote) and first.status == "AUTHORISED"
@@ -287,9 +287,7 @@ def test_payments_are_read_incrementally_page_by_page_and_mapped(
     who = contact(box)
     with xero.client() as client:
         tenant = xero.tenant_id(client)
-        (posted,) = xero.post_invoices(
-            client, tenant, [("p", xero_invoice("PAY-1", who))]
-        )  # 375.00
+        (posted,) = xero.put_invoices(client, tenant, [("p", xero_invoice("PAY-1", who))])  # 375.00
         assert isinstance(posted, PostedInvoice)
         start = datetime.now(UTC).replace(microsecond=0)
         for amount, day in ((Decimal("100.5"), 20), (Decimal("74.5"), 22), (Decimal("200"), 24)):
@@ -362,7 +360,7 @@ def test_a_whole_batch_refusal_refuses_the_named_invoice_and_resends_the_rest() 
         ("c", xero_invoice("W-3", "c")),
     ]
     with connector.client() as client:
-        results = connector.post_invoices(client, "tenant-1", batch)
+        results = connector.put_invoices(client, "tenant-1", batch)
     assert [type(r) for r in results] == [PostedInvoice, RecordError, PostedInvoice]
     assert "Bad account" in str(results[1])
     assert seen[0].headers["Idempotency-Key"] != seen[1].headers["Idempotency-Key"]
@@ -371,7 +369,7 @@ def test_a_whole_batch_refusal_refuses_the_named_invoice_and_resends_the_rest() 
 def test_a_refusal_naming_nobody_refuses_the_whole_batch() -> None:
     connector, _ = mocked(lambda r: httpx.Response(400, json={"Message": "Bad request"}))
     with connector.client() as client:
-        results = connector.post_invoices(
+        results = connector.put_invoices(
             client, "tenant-1", [("a", xero_invoice("X-1", "c")), ("b", xero_invoice("X-2", "c"))]
         )
     assert all(isinstance(r, RecordError) and "Bad request" in str(r) for r in results)
@@ -395,18 +393,19 @@ def test_a_credit_note_is_found_by_number_and_allocated_to_its_invoice(
     who = contact(box)
     with xero.client() as client:
         tenant = xero.tenant_id(client)
-        invoice = xero.post_invoice(client, tenant, xero_invoice("INV-A1", who), key="inv-a1")
-        xero.post_credit_notes(client, tenant, [("cn-a1", credit_note("CN-A1", who, amount="100"))])
-        xero.post_credit_notes(client, tenant, [("cn-a2", credit_note("CN-A2", who))])
+        (invoice,) = xero.put_invoices(client, tenant, [("inv-a1", xero_invoice("INV-A1", who))])
+        assert isinstance(invoice, PostedInvoice)
+        xero.put_credit_notes(client, tenant, [("cn-a1", credit_note("CN-A1", who, amount="100"))])
+        xero.put_credit_notes(client, tenant, [("cn-a2", credit_note("CN-A2", who))])
         found = xero.find_credit_notes(client, tenant, ["CN-A1", "CN-MISSING"])
         assert set(found) == {"CN-A1"} and found["CN-A1"].remaining_credit == Decimal(100)
         note = found["CN-A1"].credit_note_id
         on = date(2026, 11, 25)
-        applied = xero.allocate_credit_note(
+        applied = xero.apply_credit_note(
             client, tenant, note, invoice_id=invoice.invoice_id, amount=Decimal(100), on=on, key="a"
         )
         with pytest.raises(RecordError, match="remaining credit"):
-            xero.allocate_credit_note(
+            xero.apply_credit_note(
                 client,
                 tenant,
                 note,

@@ -16,6 +16,7 @@ import pytest
 from openapi_core.validation.request.exceptions import InvalidRequestBody
 
 from collectors.entities import Invoice, InvoiceLine
+from collectors.erp import CustomerDocument
 from collectors.http import RetryPolicy
 from collectors.xero import XeroConnector, XeroSettings, credit_note_body, invoice_body
 from tests.sandbox.contract import XERO_SPEC, check_request
@@ -81,7 +82,7 @@ def test_a_batch_of_invoices_we_put_validates_against_xeros_spec() -> None:
         for n in ("P2C-202610-ACME-01", "P2C-202610-BETA-01")
     ]
     with connector.client() as client:
-        connector.post_invoices(client, connector.tenant_id(client), bodies)
+        connector.put_invoices(client, connector.tenant_id(client), bodies)
     (put,) = seen
     assert put.method == "PUT" and len(orjson.loads(put.content)["Invoices"]) == 2
     check_request(XERO_SPEC, put, PREFIX)
@@ -99,14 +100,14 @@ def test_a_credit_note_we_put_validates_against_xeros_spec() -> None:
         reference="P2C-202610-ACME-01",
     )
     with connector.client() as client:
-        connector.post_credit_notes(client, connector.tenant_id(client), [("p2c-cn-1", body)])
+        connector.put_credit_notes(client, connector.tenant_id(client), [("p2c-cn-1", body)])
     check_request(XERO_SPEC, seen[0], PREFIX)
 
 
 def test_a_credit_note_allocation_we_put_validates_against_xeros_spec() -> None:
     connector, seen = capture()
     with connector.client() as client:
-        connector.allocate_credit_note(
+        connector.apply_credit_note(
             client,
             connector.tenant_id(client),
             "7be578f5-63af-45c8-9b00-dcc4732baf0b",
@@ -132,7 +133,9 @@ def test_a_credit_note_look_up_validates_against_xeros_spec() -> None:
 def test_a_contact_we_create_validates_against_xeros_spec() -> None:
     connector, seen = capture()
     with connector.client() as client:
-        connector.create_contact(client, "t-1", name="Acme", currency="USD", key="p2c-contact-1")
+        connector.create_customer(
+            client, "t-1", CustomerDocument("p2c-contact-1", "cus_1", "Acme", "USD")
+        )
     check_request(XERO_SPEC, seen[0], PREFIX)
 
 
@@ -140,6 +143,6 @@ def test_the_check_has_teeth() -> None:
     connector, seen = capture()
     bad = invoice_body(invoice("N-1"), contact_id="not-a-uuid", account_code="200")
     with connector.client() as client:
-        connector.post_invoices(client, "t-1", [("k", bad)])
+        connector.put_invoices(client, "t-1", [("k", bad)])
     with pytest.raises(InvalidRequestBody, match="uuid"):
         check_request(XERO_SPEC, seen[0], PREFIX)

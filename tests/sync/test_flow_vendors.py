@@ -6,9 +6,11 @@ import ast
 from pathlib import Path
 
 import sync
+from sync.store.vocabulary import ErpSystem
 
 ROOT = Path(__file__).resolve().parents[2]
-VENDORS = frozenset({"harvest", "xero", "salesforce", "kantata", "bamboohr"})
+ERPS = frozenset(erp.value for erp in ErpSystem)
+VENDORS = frozenset({"harvest", "salesforce", "kantata", "bamboohr"}) | ERPS
 
 
 def _module(name: str) -> Path:
@@ -16,19 +18,18 @@ def _module(name: str) -> Path:
 
 
 def _calls_and_imports(module: str) -> tuple[set[str], set[str]]:
-    """The vendors ``module`` reaches through the flow context (``ctx.<vendor>``) and the
-    engine modules it imports."""
+    """The vendors ``module`` reaches through the flow context (``ctx.<vendor>``, and every ERP
+    through ``ctx.erps``) and the engine modules it imports."""
     tree = ast.parse(_module(module).read_text())
     called: set[str] = set()
     imported: set[str] = set()
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Attribute)
-            and node.attr in VENDORS
             and isinstance(node.value, ast.Name)
             and node.value.id == "ctx"
         ):
-            called.add(node.attr)
+            called |= ERPS if node.attr == "erps" else {node.attr} & VENDORS
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             candidates = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
             imported |= {

@@ -244,8 +244,62 @@ def test_an_unknown_variable_with_nothing_close_is_still_named(
 
 
 def test_variables_under_a_mapping_are_its_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLAN2CASH__XERO__TENANTS__ACME", "tenant-1")
-    assert load_settings().xero.tenants == {"acme": "tenant-1"}
+    monkeypatch.setenv("PLAN2CASH__ERP__ENTITIES__ACME__ERP", "xero")
+    monkeypatch.setenv("PLAN2CASH__ERP__ENTITIES__ACME__COMPANY", "tenant-1")
+    books = load_settings().erp.entities
+    assert {name: (b.erp, b.company) for name, b in books.items()} == {"acme": ("xero", "tenant-1")}
+
+
+# --- [erp]: which ERP and company keeps each legal entity's books ----------------------------
+
+
+def test_an_entity_maps_to_an_erp_and_company_else_the_default_by_name(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        '[erp]\ndefault = "xero"\n'
+        '[erp.entities]\n"Meridian UK" = { erp = "xero", company = "tenant-uk" }\n'
+        '"Meridian US" = { erp = "xero" }\n',
+    )
+    erp = load_settings(config).erp
+    assert erp.in_use() == ["xero"]
+    uk, us = erp.books_of("  meridian   uk "), erp.books_of("Meridian US")
+    assert uk is not None and (uk.erp, uk.company) == ("xero", "tenant-uk")
+    assert us is not None and (us.erp, us.company) == ("xero", None)  # the company of its name
+    assert erp.books_of("Meridian Atlantis") is None  # the default ERP's company of its name
+
+
+def test_an_entity_mapped_to_an_erp_that_is_not_configured_is_refused(tmp_path: Path) -> None:
+    config = write(
+        tmp_path, '[erp.entities]\n"Meridian DE" = { erp = "dynamics365", company = "DE01" }\n'
+    )
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings(config)
+    assert str(refused.value) == (
+        "erp.entities maps Meridian DE to dynamics365, which is not configured: add a "
+        "[dynamics365] section with its connection, or map the entities to another ERP"
+    )
+    with pytest.raises(ConfigurationError, match=r"^erp\.default is netsuite, which is not conf"):
+        load_settings(write(tmp_path, '[erp]\ndefault = "netsuite"\n'))
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ('[erp.entities]\n"A" = { erp = "oracle" }\n', r"erp\.entities\.A\.erp: Input should be"),
+        ('[erp.entities]\n"A" = { erp = "xero", tenant = "t" }\n', r"erp\.entities\.A\.tenant is"),
+        ('[erp.entities]\n"A" = { erp = "xero", company = "" }\n', r"erp\.entities\.A\.company"),
+        ('[erp.entities]\n"A b" = { erp = "xero" }\n"a  B" = { erp = "xero" }\n', "twice: A b"),
+    ],
+)
+def test_a_bad_erp_entry_is_named(text: str, fault: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=fault):
+        load_settings(write(tmp_path, text))
+
+
+def test_the_old_xero_tenants_key_says_where_it_went(tmp_path: Path) -> None:
+    config = write(tmp_path, '[xero]\ntenants = { "Meridian UK" = "tenant-uk" }\n')
+    with pytest.raises(ConfigurationError, match=r"^xero\.tenants has moved to \[erp\] entities"):
+        load_settings(config)
 
 
 def test_a_missing_plan2cash_config_file_is_an_error(

@@ -17,7 +17,9 @@ def test_an_item_is_pending_due_now_with_a_key_from_its_document(sqlite_store: E
     sessions = session_factory(sqlite_store)
     before = datetime.now(UTC)
     with transaction(sessions) as session:
-        outbox.enqueue(session, OutboxKind.INVOICE_CREATE, "inv_1", {"invoice_id": "inv_1"})
+        outbox.enqueue(
+            session, OutboxKind.INVOICE_CREATE, "inv_1", {"invoice_id": "inv_1"}, system="xero"
+        )
     with sessions() as session:
         item = session.scalars(select(OutboxRow)).one()
         assert (item.kind, item.system, item.status, item.attempts) == (
@@ -35,7 +37,7 @@ def test_an_item_is_pending_due_now_with_a_key_from_its_document(sqlite_store: E
 def test_outcomes_are_written_only_when_the_caller_commits(sqlite_store: Engine) -> None:
     sessions = session_factory(sqlite_store)
     with transaction(sessions) as session:
-        item = outbox.enqueue(session, OutboxKind.CREDIT_NOTE_CREATE, "cn_1", {})
+        item = outbox.enqueue(session, OutboxKind.CREDIT_NOTE_CREATE, "cn_1", {}, system="xero")
     with sessions() as session:  # a session that never commits
         outbox.attempted(session, [item.id])
         outbox.delivered(session, item.id, "xero-cn-1")
@@ -47,7 +49,7 @@ def test_outcomes_are_written_only_when_the_caller_commits(sqlite_store: Engine)
 def test_attempts_are_taken_back_and_a_held_item_is_not_due(sqlite_store: Engine) -> None:
     sessions = session_factory(sqlite_store)
     with transaction(sessions) as session:
-        item = outbox.enqueue(session, OutboxKind.INVOICE_CREATE, "inv_2", {})
+        item = outbox.enqueue(session, OutboxKind.INVOICE_CREATE, "inv_2", {}, system="xero")
     with transaction(sessions) as session:
         outbox.attempted(session, [item.id])
         outbox.attempted(session, [item.id])
@@ -58,12 +60,20 @@ def test_attempts_are_taken_back_and_a_held_item_is_not_due(sqlite_store: Engine
         assert kept is not None and (kept.attempts, kept.last_error) == (1, "waiting")
         assert outbox.due(session, limit=10) == []
     with transaction(sessions) as session:
-        outbox.route(session, kept, "tenant-a")
+        outbox.route(session, kept, outbox.Route("netsuite", "sub-2"))
         outbox.delivered(session, item.id, "xero-inv-2")
     with sessions() as session:
         done = session.get(OutboxRow, item.id)
         assert done is not None
         assert (done.status, done.external_id, done.last_error) == ("delivered", "xero-inv-2", None)
-        assert done.payload == {"tenant_id": "tenant-a"}
-        assert done.delivered_at is not None
-        assert outbox.invoice_tenant(session, "inv_2") == "tenant-a"
+        assert done.payload == {"erp": "netsuite", "company": "sub-2"}
+        assert done.system == "netsuite" and done.delivered_at is not None
+        assert outbox.invoice_route(session, "inv_2") == outbox.Route("netsuite", "sub-2")
+
+
+def test_an_item_routed_when_xero_was_the_only_erp_goes_to_its_tenant() -> None:
+    assert outbox.route_of({"tenant_id": "t-1"}) == outbox.Route("xero", "t-1")
+    assert outbox.route_of({"erp": "netsuite", "company": "7", "tenant_id": "t"}) == outbox.Route(
+        "netsuite", "7"
+    )
+    assert outbox.route_of({"invoice_id": "inv_1"}) is None and outbox.route_of(None) is None

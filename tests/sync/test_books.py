@@ -1,6 +1,7 @@
-"""Posting per legal entity: each customer's invoices land in its legal entity's Xero
-organisation (by configuration, by name, or where Xero already keeps the customer); a customer
-with no resolvable organisation is an exception with its value at risk, never a wrong post."""
+"""Posting per legal entity: each customer's invoices land in its legal entity's books, the ERP
+and company ``[erp]`` maps it to (by configuration, by name, or where the ERP already keeps the
+customer); a customer with no resolvable books is an exception with its value at risk, never a
+wrong post. Here every entity's books are a Xero organisation; ``test_erps`` adds a second ERP."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, select, update
 
-from collectors.xero import XeroSettings
 from sandbox.server import Sandbox
 from sync.access import Identity, Role
 from sync.engine import Engine as SyncEngine
 from sync.replay import ExceptionFilter, replay
 from sync.settings import Settings
+from sync.settings_erp import EntityBooks, ErpSettings
 from sync.store.db import session_factory
 from sync.store.tables import CustomerRow, ExceptionRow, InvoiceRow, OutboxRow
 from tests.sync import sandboxed
@@ -30,7 +31,9 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def engine_for(box: Sandbox, store: Engine, tenants: dict[str, str] | None = None) -> SyncEngine:
-    settings = Settings(database_url=str(store.url), xero=XeroSettings(tenants=tenants or {}))
+    """An engine whose ``[erp] entities`` map each of ``tenants``' entities to that Xero tenant."""
+    entities = {name: EntityBooks(erp="xero", company=t) for name, t in (tenants or {}).items()}
+    settings = Settings(database_url=str(store.url), erp=ErpSettings(entities=entities))
     return sandboxed.engine_for(box, store, settings=settings)
 
 
@@ -80,8 +83,9 @@ def test_invoices_land_in_their_legal_entitys_organisation(
     assert len(set(posted.values())) == 2 and len(posted) == len(sandbox.firm.expected_invoices())
     with session_factory(store)() as s:
         assert set(s.scalars(select(OutboxRow.status))) == {"delivered"}
-        tenants = {p["tenant_id"] for p in s.scalars(select(OutboxRow.payload))}
-    assert tenants == set(sandbox.xero.tenant_ids)
+        routes = {(p["erp"], p["company"]) for p in s.scalars(select(OutboxRow.payload))}
+        systems = set(s.scalars(select(OutboxRow.system)))
+    assert routes == {("xero", t) for t in sandbox.xero.tenant_ids} and systems == {"xero"}
 
 
 def test_configuration_maps_an_entity_whose_name_differs(sandbox: Sandbox, store: Engine) -> None:
@@ -134,3 +138,23 @@ def test_status_back_reads_every_organisation(sandbox: Sandbox, store: Engine) -
     with session_factory(store)() as s:
         row = s.scalars(select(InvoiceRow).where(InvoiceRow.number == paid["InvoiceNumber"])).one()
     assert (row.status, row.amount_due) == ("paid", 0)
+
+
+def test_an_item_routed_when_xero_was_the_only_erp_keeps_its_tenant(
+    sandbox: Sandbox, store: Engine
+) -> None:
+    """Items routed before ``[erp]`` carry only ``tenant_id``: they go to that Xero tenant as
+    routed then, never routed again (here every one to the first tenant, whatever its entity)."""
+    engine = engine_for(sandbox, store)
+    invoice(engine, crm_entities(sandbox))
+    first = sandbox.xero.tenant_ids[0]
+    with engine.context.sessions.begin() as s:
+        for item in s.scalars(select(OutboxRow)):
+            item.payload = {**item.payload, "tenant_id": first}
+    assert engine.run_flow("outbox").status == "succeeded"
+    posted = where_posted(sandbox)
+    assert set(posted.values()) == {first}
+    assert set(posted) == set(expected_tenants(sandbox, store))
+    with session_factory(store)() as s:
+        outcomes = {(i.status, i.system) for i in s.scalars(select(OutboxRow))}
+    assert outcomes == {("delivered", "xero")}
