@@ -16,7 +16,10 @@ from alerts.rule_base import Duration, RuleBase
 from alerts.slo import SLIS
 from sync.store import ExceptionCategory, Flow
 
-VENDORS = ("salesforce", "kantata", "harvest", "bamboohr", "xero")
+VENDORS = (
+    "salesforce", "kantata", "harvest", "bamboohr", "xero", "dynamics365", "oracle_fusion",
+    "netsuite",
+)  # fmt: skip
 BUCKETED = ("wip", "wip_hours", "unapproved_hours")  # the KPIs read per aging bucket
 
 

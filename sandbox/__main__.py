@@ -12,7 +12,7 @@ import signal
 import threading
 from types import FrameType
 
-from sandbox.server import Sandbox
+from sandbox.server import EMULATORS, ERP_EMULATORS, Sandbox
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -27,7 +27,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--speed", type=float, default=None, help="simulated seconds per second")
     options.add_argument("--scenario", default="calm", help="calm, flaky, storm, outage:xero:2h …")
     options.add_argument("--json", action="store_true", help="print connections as JSON")
-    for vendor in ("harvest", "xero", "salesforce", "kantata", "bamboohr"):
+    for vendor in (*EMULATORS, *ERP_EMULATORS):
         options.add_argument(f"--{vendor}-port", type=int, default=None)
     return options
 
@@ -65,8 +65,14 @@ def describe(sandbox: Sandbox, *, as_json: bool) -> None:
         f"API faults: {sandbox.scenario}"
     )
     for vendor, details in connections.items():
-        print(f"{vendor:<11}" + "  ".join(f"{k}={v}" for k, v in details.items()))
+        print(f"{vendor:<14}" + "  ".join(f"{k}={_shown(v)}" for k, v in details.items()))
     print("Ctrl-C to stop.", flush=True)
+
+
+def _shown(value: object) -> str:
+    """A value on one line: a key (PEM) is only named; ``--json`` prints it whole."""
+    text = str(value)
+    return "(PEM key: see --json)" if "-----BEGIN" in text else text
 
 
 if __name__ == "__main__":

@@ -265,10 +265,11 @@ class Sandbox:
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
 
-    def connections(self) -> dict[str, dict[str, str]]:
+    def connections(self) -> dict[str, dict[str, Any]]:
         """How to reach each emulator, keyed as plan2cash's settings are (``[harvest]``
-        ``base_url``, ``token`` …), so the output can be pasted into a configuration file (the
-        NetSuite key is the sandbox's own, made when it started)."""
+        ``base_url``, ``token`` …), and which ERP keeps each legal entity's books (``[erp]
+        entities``), so the output can be pasted into a configuration file (the NetSuite key is
+        the sandbox's own, made when it started)."""
         harvest, xero = self.harvest, self.xero
         sf, kantata, bamboo, d365 = (
             self.emulators[v] for v in ("salesforce", "kantata", "bamboohr", "dynamics365")
@@ -307,6 +308,7 @@ class Sandbox:
                          "client_id": netsuite.client_id,
                          "certificate_id": netsuite.certificate_id,
                          "private_key": netsuite.private_key_pem},
+            "erp": {"entities": {e.name: {"erp": e.erp} for e in self.world.legal_entities}},
         }  # fmt: skip
 
     @property

@@ -15,8 +15,11 @@ from typing import Any
 
 import httpx
 
+from collectors.dynamics365 import Dynamics365Connector
 from collectors.erp import Erp
 from collectors.http import DEFAULT_POLICY, RetryPolicy
+from collectors.netsuite import NetSuiteConnector
+from collectors.oracle_fusion import OracleFusionConnector
 from collectors.xero import XeroConnector
 from sync.settings import Settings
 from sync.settings_checks import ConfigurationError
@@ -26,6 +29,9 @@ Builder = Callable[..., Erp]
 
 CONNECTORS: Mapping[ErpSystem, Builder] = {
     ErpSystem.XERO: XeroConnector,
+    ErpSystem.DYNAMICS365: Dynamics365Connector,
+    ErpSystem.ORACLE_FUSION: OracleFusionConnector,
+    ErpSystem.NETSUITE: NetSuiteConnector,
 }
 
 

@@ -33,8 +33,11 @@ from pydantic_settings import (
 )
 
 from collectors.bamboohr import BambooHRSettings
+from collectors.dynamics365 import Dynamics365Settings
 from collectors.harvest import HarvestSettings
 from collectors.kantata import KantataSettings
+from collectors.netsuite import NetSuiteSettings
+from collectors.oracle_fusion import OracleFusionSettings
 from collectors.salesforce import SalesforceSettings
 from collectors.xero import XeroSettings
 from sync.access import AuthSettings
@@ -135,6 +138,9 @@ class Settings(BaseSettings):
     bamboohr: BambooHRSettings = BambooHRSettings()
     erp: ErpSettings = ErpSettings()
     xero: XeroSettings = XeroSettings()
+    dynamics365: Dynamics365Settings | None = None
+    oracle_fusion: OracleFusionSettings | None = None
+    netsuite: NetSuiteSettings | None = None
     schedule: Schedule = Schedule()
     billing: Billing = Billing()
     telemetry: Telemetry = Telemetry()

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from sync.store.vocabulary import ErpSystem
+
 ENV_PREFIX = "PLAN2CASH__"
 ENV_DELIMITER = "__"
 LIVE_DATABASE_KEY = "database_url"
@@ -115,7 +117,10 @@ def _host(url: str) -> str | None:
 def live_problems(settings: BaseModel) -> list[str]:
     """Live mode takes nothing from the sandbox's defaults and sends credentials over https."""
     missing = [] if LIVE_DATABASE_KEY in settings.model_fields_set else [LIVE_DATABASE_KEY]
+    unused = erps_unused(settings)
     for name, section in vendor_sections(settings):
+        if name in unused:  # an ERP no legal entity books in needs no credentials
+            continue
         for field in section.live_required:  # type: ignore[attr-defined]
             if field not in section.model_fields_set or not _given(getattr(section, field)):
                 missing.append(f"{name}.{field}")
@@ -132,6 +137,13 @@ def live_problems(settings: BaseModel) -> list[str]:
     if plain:
         problems.append(f"live mode needs https for every URL off loopback: {', '.join(plain)}")
     return problems
+
+
+def erps_unused(settings: BaseModel) -> set[str]:
+    """The ERP sections no legal entity books in (``[erp]``: neither the default nor mapped)."""
+    erp = getattr(settings, "erp", None)
+    in_use = {str(name) for name in erp.in_use()} if erp is not None else set()
+    return {str(name) for name in ErpSystem} - in_use
 
 
 def _given(value: Any) -> bool:
@@ -164,7 +176,7 @@ def _known_path(model: type[BaseModel], path: list[str]) -> str | None:
             return ENV_DELIMITER.join([*walked, close[0], *path[depth + 1 :]]) if close else ""
         walked.append(part)
         annotation = fields[part].annotation
-        section = _section(annotation)
+        section = section_model(annotation)
         if section is not None:
             model = section
             continue
@@ -175,7 +187,7 @@ def _known_path(model: type[BaseModel], path: list[str]) -> str | None:
     return None
 
 
-def _section(annotation: Any) -> type[BaseModel] | None:
+def section_model(annotation: Any) -> type[BaseModel] | None:
     """The settings model a field holds, also when it is optional (``EmailChannel | None``)."""
     optional = typing.get_origin(annotation) in (typing.Union, types.UnionType)
     for candidate in (annotation, *(typing.get_args(annotation) if optional else ())):

@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from app.cli.common import ConfigOption, console, err, load_config, open_store
 from app.cli.engine import alert_evaluation
-from app.cli.sandbox import sandbox, sandbox_ports, wait_forever
+from app.cli.sandbox import adopt_books, sandbox, sandbox_ports, wait_forever
 from sync.settings import Mode, Settings
 from sync.settings_alerts import EmailChannel, SlackChannel
 
@@ -47,6 +47,7 @@ def demo(
     if not settings.bamboohr.location_countries:  # whose public holidays each office observes
         settings.bamboohr.location_countries = {r.name: r.country for r in box.world.regions}
     box.serve(**sandbox_ports(settings))
+    adopt_books(settings, box.connections())  # the served ports: after serving
     sinks = alert_sinks(settings, port)
     store = open_store(settings)
     # the dashboard reads the engine's store file and shows the channels the demo set up

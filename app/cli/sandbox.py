@@ -6,6 +6,7 @@ import contextlib
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -13,6 +14,9 @@ import typer
 
 from app.cli.common import ConfigOption, err, load_config
 from sync.settings import Settings
+from sync.settings_checks import section_model
+from sync.settings_erp import ErpSettings
+from sync.store import ErpSystem
 
 app = typer.Typer(help="The simulated firm and its vendor APIs.", no_args_is_help=True)
 
@@ -53,14 +57,34 @@ def sandbox(settings: Settings, **given: Any) -> Any:
 
 
 def sandbox_ports(settings: Settings) -> dict[str, int]:
-    """Each vendor's loopback port, from the URL configured for it."""
-    return {
+    """Each vendor's loopback port, from the URL configured for it (an ERP left unconfigured
+    is served on the sandbox's own port for it)."""
+    ports = {
         "harvest_port": _port(settings.harvest.base_url),
         "xero_port": _port(settings.xero.base_url),
         "salesforce_port": _port(settings.salesforce.login_url),
         "kantata_port": _port(settings.kantata.base_url),
         "bamboohr_port": _port(settings.bamboohr.base_url),
     }
+    for erp in ErpSystem:
+        section = getattr(settings, erp.value)
+        if section is not None:
+            ports[f"{erp.value}_port"] = _port(section.base_url)
+    return ports
+
+
+def adopt_books(settings: Settings, connections: Mapping[str, Mapping[str, Any]]) -> None:
+    """The legal entities keep their books where the sandbox firm keeps them, unless the
+    configuration says otherwise: ``[erp] entities`` from the sandbox when none are configured,
+    and the section of every ERP in use that is not configured, from the sandbox's connections
+    (NetSuite's key is made when the sandbox starts, so it can only come from there)."""
+    if not settings.erp.entities:
+        settings.erp = ErpSettings.model_validate(connections["erp"])
+    for erp in settings.erp.in_use():
+        if getattr(settings, erp.value) is None:
+            model = section_model(Settings.model_fields[erp.value].annotation)
+            assert model is not None, f"Settings.{erp.value} holds no section"
+            setattr(settings, erp.value, model.model_validate(connections[erp.value]))
 
 
 def _port(url: str) -> int:

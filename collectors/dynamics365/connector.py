@@ -49,9 +49,8 @@ class Dynamics365Settings(BaseModel):
     applications) and the environment it posts to.
 
     ``base_url`` is the OData service root (``https://<env>.operations.dynamics.com/data``);
-    ``scope`` defaults to the environment URL with ``/.default``. ``companies`` maps a legal
-    entity (its name, as the CRM spells it) to its ``dataAreaId``; an entity left out is matched
-    to the company of the same name."""
+    ``scope`` defaults to the environment URL with ``/.default``. Which ``dataAreaId`` keeps a
+    legal entity's books is plan2cash's ``[erp] entities`` (else the company of its name)."""
 
     model_config = ConfigDict(extra="forbid")
     live_required: ClassVar[tuple[str, ...]] = (
@@ -66,7 +65,6 @@ class Dynamics365Settings(BaseModel):
     client_id: str = "sandbox-d365-client"
     client_secret: SecretStr = SecretStr("sandbox-d365-secret")
     scope: str | None = None
-    companies: dict[str, str] = Field(default_factory=dict)
     customer_group: str = "10"
     main_account: str = "401100"  # the revenue account of free text invoice lines
     timeout_seconds: float = 30.0

@@ -40,9 +40,9 @@ class NetSuiteSettings(BaseModel):
     """One NetSuite account reached with an OAuth 2.0 client-credentials (M2M) integration.
 
     ``certificate_id`` names the certificate uploaded in the account's M2M setup and
-    ``private_key`` (PEM) is its key, which signs the token requests. ``subsidiaries`` maps a
-    legal entity (its name, as the CRM spells it) to its subsidiary's internal id; an entity left
-    out is matched to the subsidiary of the same name. ``service_item_id`` is the service item
+    ``private_key`` (PEM) is its key, which signs the token requests. Which subsidiary keeps a
+    legal entity's books is plan2cash's ``[erp] entities`` (else the subsidiary of its name).
+    ``service_item_id`` is the service item
     every invoice line is booked on. ``concurrency_limit`` is the account's (or this
     integration's) concurrency limit: 5 on a developer account, 15 and up in production.
     """
@@ -63,7 +63,6 @@ class NetSuiteSettings(BaseModel):
     private_key: SecretStr = SecretStr("")
     algorithm: JwtAlgorithm = "PS256"
     scope: str = "rest_webservices"
-    subsidiaries: dict[str, str] = Field(default_factory=dict)
     service_item_id: str = "1"
     timeout_seconds: float = 30.0
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
