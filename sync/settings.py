@@ -52,6 +52,7 @@ from sync.settings_checks import (
     unknown_variables,
 )
 from sync.settings_erp import ErpSettings, erp_problems, moved_keys
+from sync.store.vocabulary import ErpSystem
 
 DEFAULT_DATABASE = "sqlite:///var/plan2cash.db"
 CONFIG_VARIABLE = "PLAN2CASH_CONFIG"
@@ -104,12 +105,16 @@ class Billing(BaseModel):
 
 
 class SandboxOptions(BaseModel):
-    """The simulated firm ``plan2cash demo`` and ``plan2cash sandbox serve`` start."""
+    """The simulated firm ``plan2cash demo`` and ``plan2cash sandbox serve`` start: by default a
+    firm of four legal entities, each keeping its books in another ERP."""
 
     model_config = ConfigDict(extra="forbid")
 
     seed: int = 7
     size: str = Field(default="tiny", pattern="^(tiny|small|medium|large)$")
+    # the firm's legal entities, each keeping its books in the next of ``erps`` in turn
+    entities: int = Field(default=4, ge=1, le=4)
+    erps: tuple[ErpSystem, ...] = Field(default=tuple(ErpSystem), min_length=1)
     scenario: str = "calm"  # API faults: calm, flaky, storm, outage:xero:2h, drift:harvest …
     speed: float | None = Field(default=None, gt=0)  # simulated seconds per real second
 

@@ -32,8 +32,9 @@ def sandbox_serve(
     as_json: Annotated[bool, typer.Option("--json", help="Print connections as JSON")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the sandbox firm's five vendor APIs on loopback until interrupted, on the ports
-    plan2cash's configuration points at. Options default to the [sandbox] configuration."""
+    """Serve the sandbox firm's vendor APIs (its ERPs among them) on loopback until interrupted,
+    on the ports plan2cash's configuration points at. Options default to the [sandbox]
+    configuration."""
     from sandbox.__main__ import describe
 
     settings = load_config(config)
