@@ -23,6 +23,7 @@ from sandbox.server import Sandbox
 from sync import telemetry
 from sync.engine import FLOWS
 from sync.settings import Mode, Settings
+from sync.store import ErpSystem
 from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import heads, upgrade
 from sync.store.tables import ExceptionRow
@@ -168,6 +169,9 @@ def test_sandbox_serve_prints_every_vendor_as_json(tmp_path: Path) -> None:
                 ("SALESFORCE__LOGIN_URL", "http://127.0.0.1:0"),
                 ("KANTATA__BASE_URL", "http://127.0.0.1:0/api/v1"),
                 ("BAMBOOHR__BASE_URL", "http://127.0.0.1:0/api/gateway.php/meridian/v1"),
+                ("DYNAMICS365__BASE_URL", "http://127.0.0.1:0/data"),
+                ("ORACLE_FUSION__BASE_URL", "http://127.0.0.1:0/fscmRestApi/resources/11.13.18.05"),
+                ("NETSUITE__BASE_URL", "http://127.0.0.1:0/services/rest"),
             )
         },
     }
@@ -190,15 +194,13 @@ def test_sandbox_serve_prints_every_vendor_as_json(tmp_path: Path) -> None:
                 break
         connections = json.loads(text)
         assert set(connections) == {
-            "harvest",
-            "xero",
-            "salesforce",
-            "kantata",
-            "bamboohr",
-            "netsuite",
-        }
+            "harvest", "salesforce", "kantata", "bamboohr",
+            "xero", "dynamics365", "oracle_fusion", "netsuite", "erp",
+        }  # fmt: skip
         as_configured = Settings(**connections)  # pasted into a configuration, it is valid
         assert as_configured.mode is Mode.SANDBOX
+        # the default sandbox firm keeps each legal entity's books in another ERP
+        assert {b.erp for b in as_configured.erp.entities.values()} == set(ErpSystem)
         assert as_configured.harvest.token.get_secret_value() == connections["harvest"]["token"]
         harvest = connections["harvest"]
         response = httpx.get(
