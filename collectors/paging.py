@@ -80,8 +80,10 @@ class PageNumber:
 
 @dataclass(frozen=True)
 class Offset:
-    """``offset=N&limit=M``, advancing by the records received, until a short page or the total
-    the vendor reports (QuickBooks ``startPosition``/``maxResults`` work the same way)."""
+    """``offset=N&limit=M``, advancing by the records received, until a short page, the total
+    the vendor reports, or its "no more" flag (Oracle's ``hasMore: false``) — so a last page
+    that happens to be full costs no extra empty page when the vendor says so (QuickBooks
+    ``startPosition``/``maxResults`` work the same way)."""
 
     records: str
     limit: int = 100
@@ -89,6 +91,7 @@ class Offset:
     limit_param: str = "limit"
     total: str | None = None
     first: int = 0
+    more: str | None = None
 
     def next_request(self, request: httpx.Request, body: Any) -> NextRequest | None:
         params = dict(request.url.params)
@@ -99,6 +102,8 @@ class Offset:
         if received == 0 or received < self.limit:
             return None
         if total is not None and following - self.first >= int(total):
+            return None
+        if self.more is not None and dig(body, self.more) is False:
             return None
         params[self.offset_param] = str(following)
         params.setdefault(self.limit_param, str(self.limit))

@@ -109,6 +109,7 @@ class Poster:
         return self.headers([number]).get(number)
 
     def _post_one(self, document: Document, header: Raw | None) -> Raw:
+        created = header is None
         if header is None:
             header = create_once(
                 lambda: self._one_header(document.number),
@@ -118,7 +119,7 @@ class Poster:
         if header["IsPosted"] == "Yes":
             return header
         identifier = str(header["InvoiceIdentifier"])
-        self._complete_lines(identifier, document.lines)
+        self._complete_lines(identifier, document.lines, created=created)
         key = {"dataAreaId": self.company, "InvoiceIdentifier": identifier}
 
         def posted_header() -> Raw | None:
@@ -131,12 +132,14 @@ class Poster:
             known_absent=True,
         )
 
-    def _complete_lines(self, identifier: str, lines: Sequence[Raw]) -> None:
-        def present() -> set[float]:
+    def _complete_lines(self, identifier: str, lines: Sequence[Raw], *, created: bool) -> None:
+        """Create the lines the header lacks; a header this call ``created`` has none yet (a
+        header found again, after a lost reply or an earlier attempt, is read first)."""
+        if created:
+            have: set[float] = set()
+        else:
             rows = self._rows("lines", f"InvoiceIdentifier eq {quoted(identifier)}")
-            return {float(str(row["LineNumber"])) for row in rows}
-
-        have = present()
+            have = {float(str(row["LineNumber"])) for row in rows}
         for line in lines:
             number = float(str(line["LineNumber"]))
             if number not in have:

@@ -67,7 +67,8 @@ def fusion_pacer(settings: OracleFusionSettings, *, time_scale: float = 1.0) -> 
 
 
 def _stream(name: str, url: str, key: str, size: int) -> Stream:
-    return Stream(name, url, "items", Offset("items", limit=size), key=key, cursor="LastUpdateDate")
+    paging = Offset("items", limit=size, more="hasMore")
+    return Stream(name, url, "items", paging, key=key, cursor="LastUpdateDate")
 
 
 class OracleFusionConnector(Connector[OracleFusionSettings]):

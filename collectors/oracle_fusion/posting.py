@@ -85,7 +85,7 @@ class Posting:
             resource,
             f"/{resource}",
             "items",
-            Offset("items", limit=self.page_size),
+            Offset("items", limit=self.page_size, more="hasMore"),
             key="CustomerTransactionId",
         )
         for chunk in _chunks(list(dict.fromkeys(numbers)), LOOKUP_CHUNK):

@@ -67,6 +67,13 @@ def test_offset_stops_at_the_reported_total() -> None:
     assert paginator.next_request(request, {"items": [{}, {}], "total": 5}) is not None
 
 
+def test_offset_stops_when_the_vendor_says_there_is_no_more() -> None:
+    paginator = Offset("items", limit=2, more="hasMore")
+    request = httpx.Request("GET", "https://x.example/items?offset=2&limit=2")
+    assert paginator.next_request(request, {"items": [{}, {}], "hasMore": False}) is None
+    assert paginator.next_request(request, {"items": [{}, {}], "hasMore": True}) is not None
+
+
 def test_cursor_sends_the_token_back_and_stops_without_one() -> None:
     paginator = Cursor("meta.nextCursor", param="page[after]")
     request = httpx.Request("GET", "https://b.example/employees?page[limit]=2")
