@@ -132,9 +132,12 @@ class Books:
         erp = books.erp.value if books else self.settings.default.value
         label, companies = self.erps[erp].label, self.companies(erp)
         if books is not None and books.company:
-            if books.company in {c.company_id for c in companies}:
+            # company ids are the ERP's, whose case it ignores (D365's USMF is usmf)
+            wanted = books.company.casefold()
+            same = [c.company_id for c in companies if c.company_id.casefold() == wanted]
+            if same:
                 why = f"configured for legal entity {entity}"
-                return Resolution(Route(erp, books.company), why)
+                return Resolution(Route(erp, same[0]), why)
             return Resolution(
                 None,
                 f"Legal entity {entity} is configured for {label} company {books.company}, which "

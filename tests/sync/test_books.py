@@ -90,7 +90,8 @@ def test_invoices_land_in_their_legal_entitys_organisation(
 
 def test_configuration_maps_an_entity_whose_name_differs(sandbox: Sandbox, store: Engine) -> None:
     uk = sandbox.world.legal_entities[1].xero_tenant_id
-    engine = engine_for(sandbox, store, tenants={"Meridian UK": uk})
+    # spelt as a person may copy it: the ERP's ids are matched as the ERP does, case aside
+    engine = engine_for(sandbox, store, tenants={"Meridian UK": uk.upper()})
     invoice(engine, {**crm_entities(sandbox), "Globex Logistics": "Meridian UK"})
     engine.run_flow("outbox")
     assert where_posted(sandbox) == expected_tenants(sandbox, store)
