@@ -80,7 +80,8 @@ def pull_xero(box: Sandbox, meter: Meter, sizes: PageSizes) -> None:
     )
     rate = Rate(settings.requests_per_minute, 60.0, "per tenant")
     with connector.client() as client:
-        with meter.stream("xero", "token + connections", None, settings.concurrent_requests) as row:
+        limit = settings.concurrent_requests
+        with meter.stream("xero", "token + connections", None, limit) as row:
             # every organisation the connection reaches: a full pull reads each one's books
             tenants = [tenant.tenant_id for tenant in connector.tenants(client)]
             row.records, row.minimum = len(tenants), 2
@@ -88,12 +89,12 @@ def pull_xero(box: Sandbox, meter: Meter, sizes: PageSizes) -> None:
         for number, tenant in enumerate(tenants, 1):
             for name in XERO_STREAMS:
                 label = f"{name} · tenant {number}"
-            with meter.stream("xero", label, rate, settings.concurrent_requests) as row:
-                row.budget = tenant
-                for page in connector.pages(client, name, tenant):
-                    row.records += len(page)
-                    meter.add(len(page))
-                row.minimum = pages_needed(row.records, page_size)
+                with meter.stream("xero", label, rate, settings.concurrent_requests) as row:
+                    row.budget = tenant
+                    for page in connector.pages(client, name, tenant):
+                        row.records += len(page)
+                        meter.add(len(page))
+                    row.minimum = pages_needed(row.records, page_size)
 
 
 def pull_salesforce(box: Sandbox, meter: Meter, sizes: PageSizes) -> None:
