@@ -5,12 +5,14 @@ Requests are counted on the wire (between the connector and the emulator), so th
 calls, re-sent requests and anything the connector does beyond its page loop. Retries are the
 vendor calls whose span says ``attempt > 1`` (tenacity's retries in ``collectors.http``) plus the
 requests the OAuth2 auth re-sent after a 401. Rate-limit refusals are 429s and Salesforce's
-403 ``REQUEST_LIMIT_EXCEEDED``.
+403 ``REQUEST_LIMIT_EXCEEDED``. Requests in flight are those sent and not yet answered, counted
+at the same place; a row keeps the most there were at once while it was measured.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -92,33 +94,67 @@ def rate_limited(response: httpx.Response) -> bool:
     return response.status_code == 403 and b"REQUEST_LIMIT_EXCEEDED" in response.read()
 
 
+class Gauge:
+    """Requests in flight now, and the most at once since ``reset``; thread-safe."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.now -= 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.peak = self.now
+
+
 class Counting(httpx.BaseTransport):
-    """Counts every request and every rate-limit refusal between a connector and an emulator.
+    """Counts every request, every rate-limit refusal and the requests in flight between a
+    connector and an emulator (from any number of threads).
 
     It does not close the emulator's transport (the sandbox does), so a connector that closes
     its client, or borrows the transport for a login, leaves it usable.
     """
 
     def __init__(
-        self, inner: httpx.BaseTransport, tally: Tally, on_request: Callable[[], None]
+        self,
+        inner: httpx.BaseTransport,
+        tally: Tally,
+        on_request: Callable[[], None],
+        gauge: Gauge | None = None,
     ) -> None:
         self._inner = inner
         self._tally = tally
         self._on_request = on_request
+        self._gauge = gauge or Gauge()
+        self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self._tally.requests += 1
+        with self._lock:
+            self._tally.requests += 1
+        self._gauge.enter()
         try:
             response = self._inner.handle_request(request)
         except httpx.TransportError:
-            self._tally.failed += 1
+            with self._lock:
+                self._tally.failed += 1
             raise
         finally:
+            self._gauge.leave()
             self._on_request()
-        if rate_limited(response):
-            self._tally.limited += 1
-        elif response.status_code == 401:
-            self._tally.reauth += 1
+        with self._lock:
+            if rate_limited(response):
+                self._tally.limited += 1
+            elif response.status_code == 401:
+                self._tally.reauth += 1
         return response
 
     def close(self) -> None:
@@ -157,6 +193,8 @@ class Row:
     rate: Rate | None = None  # None: not a paced stream (token and connection calls)
     budget: str = ""  # rows with the same budget share one limit (an account, a Xero tenant)
     note: str = ""
+    peak: int = 0  # the most requests in flight at once
+    concurrency: int | None = None  # the vendor's limit on requests in flight, if it has one
 
     @property
     def requests(self) -> int:
@@ -184,6 +222,7 @@ class Meter:
     def __init__(self, progress: Progress, *, streams: int, scale: float) -> None:
         self.scale = scale
         self.tally = Tally()
+        self.gauge = Gauge()
         self.rows: list[Row] = []
         self._progress = progress
         self._overall = progress.add_task("streams pulled", total=streams, records=0, requests=0)
@@ -193,7 +232,7 @@ class Meter:
 
     def wire(self, transport: httpx.BaseTransport) -> Counting:
         """A counting wrapper around one emulator's transport."""
-        return Counting(transport, self.tally, self._show)
+        return Counting(transport, self.tally, self._show, self.gauge)
 
     def _show(self) -> None:
         if self._task is not None:
@@ -206,18 +245,22 @@ class Meter:
         self._show()
 
     @contextmanager
-    def stream(self, vendor: str, name: str, rate: Rate | None) -> Iterator[Row]:
+    def stream(
+        self, vendor: str, name: str, rate: Rate | None, concurrency: int | None = None
+    ) -> Iterator[Row]:
         """Measure the pull inside the block; the caller fills in records and the minimum."""
         self._before = replace(self.tally)
+        self.gauge.reset()
         self._records = 0
         self._task = self._progress.add_task(f"{vendor} {name}", total=None, records=0, requests=0)
-        row = Row(vendor, name, rate=rate)
+        row = Row(vendor, name, rate=rate, concurrency=concurrency)
         started = time.monotonic()
         try:
             yield row
         finally:
             row.seconds = time.monotonic() - started
             row.counts = self.tally.since(self._before)
+            row.peak = self.gauge.peak
             self.rows.append(row)
             self._progress.remove_task(self._task)
             self._task = None

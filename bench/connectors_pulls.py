@@ -35,6 +35,9 @@ class PageSizes:
     salesforce: int
     kantata: int
     bamboohr: int
+    dynamics365: int
+    oracle_fusion: int
+    netsuite: int
 
 
 def stream_count(box: Sandbox, vendors: Sequence[str]) -> int:
@@ -77,14 +80,16 @@ def pull_xero(box: Sandbox, meter: Meter, sizes: PageSizes) -> None:
     )
     rate = Rate(settings.requests_per_minute, 60.0, "per tenant")
     with connector.client() as client:
-        with meter.stream("xero", "token + connections", None) as row:
+        limit = settings.concurrent_requests
+        with meter.stream("xero", "token + connections", None, limit) as row:
             # every organisation the connection reaches: a full pull reads each one's books
             tenants = [tenant.tenant_id for tenant in connector.tenants(client)]
             row.records, row.minimum = len(tenants), 2
             row.note = "1 token (client credentials) + 1 GET /connections listing the tenants"
         for number, tenant in enumerate(tenants, 1):
             for name in XERO_STREAMS:
-                with meter.stream("xero", f"{name} · tenant {number}", rate) as row:
+                label = f"{name} · tenant {number}"
+                with meter.stream("xero", label, rate, settings.concurrent_requests) as row:
                     row.budget = tenant
                     for page in connector.pages(client, name, tenant):
                         row.records += len(page)

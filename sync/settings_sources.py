@@ -1,4 +1,9 @@
-"""Every setting plan2cash resolved, with secrets masked and where its value came from."""
+"""Every setting plan2cash resolved, with secrets masked and where its value came from.
+
+A section is shown setting by setting; a table of sections (``[erp] entities``: a legal entity →
+its books) row by row, its key quoted as TOML quotes it (``erp.entities."Meridian Advisory
+B.V."``); a list of names as the names, comma-separated.
+"""
 
 from __future__ import annotations
 
@@ -56,8 +61,14 @@ def resolved(settings: Settings, path: Path | None = None) -> list[Resolved]:
             source = Source.FILE
         else:
             source = Source.DEFAULT
-        rows.append(Resolved(".".join(keys), shown(value), source))
+        rows.append(Resolved(".".join(_quoted(key) for key in keys), shown(value), source))
     return rows
+
+
+def _quoted(key: str) -> str:
+    """A key as a TOML dotted key spells it: bare when it can be, else quoted."""
+    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
+    return key if bare else json.dumps(key)
 
 
 def _leaves(
@@ -67,8 +78,19 @@ def _leaves(
         value = getattr(model, name)
         if isinstance(value, BaseModel):
             yield from _leaves(value, (*prefix, name))
+        elif _table(value):
+            yield from (((*prefix, name, key), entry) for key, entry in value.items())
         else:
             yield (*prefix, name), value
+
+
+def _table(value: Any) -> bool:
+    """A mapping of names to sections (each a model), shown a row per name."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(entry, BaseModel) for entry in value.values())
+    )
 
 
 def _has(values: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
@@ -85,8 +107,14 @@ def shown(value: Any) -> str:
         return MASK if value.get_secret_value() else ""
     if value is None:
         return ""
+    if isinstance(value, BaseModel):
+        return ", ".join(
+            f"{k} = {shown(v)}" for k, v in value.model_dump(exclude_none=True).items()
+        )
     if isinstance(value, dict):
         return json.dumps(value, default=_plain)
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(item) for item in value)
     if isinstance(value, str) and "://" in value:
         return _without_password(value)
     return str(value)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,8 +23,8 @@ from app.cli import app, common
 from sandbox.server import Sandbox
 from sync import telemetry
 from sync.engine import FLOWS
+from sync.erps import build as build_erps
 from sync.settings import Mode, Settings
-from sync.store import ErpSystem
 from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import heads, upgrade
 from sync.store.tables import ExceptionRow
@@ -158,22 +159,38 @@ def test_exceptions_triage_from_the_command_line(served: Sandbox, tmp_path: Path
     assert bad_edit.returncode == 2 and "not valid JSON" in bad_edit.stderr
 
 
+SANDBOX_VENDORS = ("harvest", "xero", "salesforce", "kantata", "bamboohr")
+ERP_VENDORS = ("xero", "dynamics365", "oracle_fusion", "netsuite")
+FREE_PORTS = {
+    "HARVEST__BASE_URL": "http://127.0.0.1:0/v2",
+    "XERO__BASE_URL": "http://127.0.0.1:0/api.xro/2.0",
+    "SALESFORCE__LOGIN_URL": "http://127.0.0.1:0",
+    "KANTATA__BASE_URL": "http://127.0.0.1:0/api/v1",
+    "BAMBOOHR__BASE_URL": "http://127.0.0.1:0/api/gateway.php/meridian/v1",
+    "DYNAMICS365__BASE_URL": "http://127.0.0.1:0/data",
+    "ORACLE_FUSION__BASE_URL": "http://127.0.0.1:0/fscmRestApi/resources/11.13.18.05",
+    "NETSUITE__BASE_URL": "http://127.0.0.1:0/services/rest",
+}
+
+
+def read_json(process: subprocess.Popen[str]) -> dict[str, Any]:
+    """The JSON document ``sandbox serve --json`` prints first."""
+    assert process.stdout is not None
+    text = ""
+    while True:
+        line = process.stdout.readline()
+        assert line, process.stderr.read() if process.stderr else "no output"
+        text += line
+        if line.startswith("}"):
+            break
+    printed: dict[str, Any] = json.loads(text)
+    return printed
+
+
 def test_sandbox_serve_prints_every_vendor_as_json(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")} | {
         "PYTHONPATH": str(ROOT),
-        **{
-            f"PLAN2CASH__{v}": url
-            for v, url in (
-                ("HARVEST__BASE_URL", "http://127.0.0.1:0/v2"),
-                ("XERO__BASE_URL", "http://127.0.0.1:0/api.xro/2.0"),
-                ("SALESFORCE__LOGIN_URL", "http://127.0.0.1:0"),
-                ("KANTATA__BASE_URL", "http://127.0.0.1:0/api/v1"),
-                ("BAMBOOHR__BASE_URL", "http://127.0.0.1:0/api/gateway.php/meridian/v1"),
-                ("DYNAMICS365__BASE_URL", "http://127.0.0.1:0/data"),
-                ("ORACLE_FUSION__BASE_URL", "http://127.0.0.1:0/fscmRestApi/resources/11.13.18.05"),
-                ("NETSUITE__BASE_URL", "http://127.0.0.1:0/services/rest"),
-            )
-        },
+        **{f"PLAN2CASH__{key}": url for key, url in FREE_PORTS.items()},
     }
     process = subprocess.Popen(
         [*CLI, "sandbox", "serve", "--json"],
@@ -184,23 +201,12 @@ def test_sandbox_serve_prints_every_vendor_as_json(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        assert process.stdout is not None
-        text = ""
-        while True:
-            line = process.stdout.readline()
-            assert line, process.stderr.read() if process.stderr else "no output"
-            text += line
-            if line.startswith("}"):
-                break
-        connections = json.loads(text)
-        assert set(connections) == {
-            "harvest", "salesforce", "kantata", "bamboohr",
-            "xero", "dynamics365", "oracle_fusion", "netsuite", "erp",
-        }  # fmt: skip
+        connections = read_json(process)
+        assert set(connections) == {*SANDBOX_VENDORS, *ERP_VENDORS, "erp"}
+        books = connections["erp"]["entities"]
+        assert sorted(b["erp"] for b in books.values()) == sorted(ERP_VENDORS)  # one entity each
         as_configured = Settings(**connections)  # pasted into a configuration, it is valid
         assert as_configured.mode is Mode.SANDBOX
-        # the default sandbox firm keeps each legal entity's books in another ERP
-        assert {b.erp for b in as_configured.erp.entities.values()} == set(ErpSystem)
         assert as_configured.harvest.token.get_secret_value() == connections["harvest"]["token"]
         harvest = connections["harvest"]
         response = httpx.get(
@@ -212,6 +218,9 @@ def test_sandbox_serve_prints_every_vendor_as_json(tmp_path: Path) -> None:
             },
         )
         assert response.status_code == 200 and response.json()["users"]
+        for name, erp in build_erps(as_configured).items():  # each section reaches its ERP
+            with erp.client() as client:
+                assert erp.companies(client), name
     finally:
         process.terminate()
         process.wait(10)
@@ -285,6 +294,63 @@ def test_config_check_shows_each_value_masked_with_its_source(
     assert "environment" in lines["xero.client_secret"]
     assert "default" in lines["kantata.base_url"] and "sandbox" in lines["mode"]
     assert "env-s3cret" not in result.output and "sandbox-harvest-token" not in result.output
+    assert "The configuration is valid (sandbox mode)" in result.output
+
+
+FOUR_ERPS = """
+[erp]
+default = "xero"
+[erp.entities]
+"Meridian Advisory Ltd" = { erp = "xero" }
+"Meridian Advisory UK Ltd" = { erp = "dynamics365", company = "gb01" }
+"Meridian Advisory GmbH" = { erp = "oracle_fusion", company = "Meridian Advisory GmbH BU" }
+"Meridian Advisory B.V." = { erp = "netsuite", company = "4" }
+
+[dynamics365]
+client_id = "d365-app"
+
+[oracle_fusion]
+username = "p2c.integration"
+
+[netsuite]
+client_id = "netsuite-client"
+certificate_id = "cert-id-1"
+"""
+ERP_SECRETS = {
+    "dynamics365.client_secret": "d365-s3cret",
+    "oracle_fusion.password": "fusi0n-pw",
+    "netsuite.private_key": "-----BEGIN PRIVATE KEY-----\nMIIEv-not-a-real-key\n",
+}
+
+
+def test_config_check_shows_four_erps_a_row_per_entity_and_secrets_masked(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "p2c.toml").write_text(FOUR_ERPS)
+    for key, secret in ERP_SECRETS.items():
+        monkeypatch.setenv(f"PLAN2CASH__{key.replace('.', '__').upper()}", secret)
+    monkeypatch.setenv("COLUMNS", "200")
+    result = cli.invoke(app, ["config", "check", "--config", "p2c.toml"])
+    assert result.exit_code == 0, result.output
+    rows = {
+        cells[1].strip(): [cell.strip() for cell in cells[2:4]]
+        for cells in (line.split("│") for line in result.output.splitlines())
+        if len(cells) > 4
+    }
+    assert rows['erp.entities."Meridian Advisory UK Ltd"'] == [
+        "erp = dynamics365, company = gb01",
+        "file",
+    ]
+    assert rows['erp.entities."Meridian Advisory B.V."'] == ["erp = netsuite, company = 4", "file"]
+    assert rows['erp.entities."Meridian Advisory Ltd"'] == ["erp = xero", "file"]
+    assert rows["dynamics365.client_id"] == ["d365-app", "file"]
+    assert rows["netsuite.certificate_id"] == ["cert-id-1", "file"]
+    assert rows["oracle_fusion.username"] == ["p2c.integration", "file"]
+    for key in ERP_SECRETS:
+        assert rows[key] == ["********", "environment"]
+    assert rows["sandbox.erps"][0] == "xero, dynamics365, oracle_fusion, netsuite"
+    for secret in (*ERP_SECRETS.values(), "MIIEv", "sandbox-d365-secret"):
+        assert secret.strip() not in result.output
     assert "The configuration is valid (sandbox mode)" in result.output
 
 
