@@ -157,12 +157,12 @@ class Sandbox:
         self.host = HOST
         self._served: list[_Served] = []
         self._transports: dict[str, httpx.BaseTransport] = {}
-        for vendor, (make, port) in EMULATORS.items():
-            self.add_emulator(vendor, make(self.world, time_scale=time_scale, now=self.now), port)
         for erp, (make, port) in ERP_EMULATORS.items():  # each keeps its legal entities' books
             entities = books_in(self.world, erp)
             emulator = make(self.world, entities=entities, time_scale=time_scale, now=self.now)
             self.add_emulator(erp, emulator, port)
+        for vendor, (make, port) in EMULATORS.items():
+            self.add_emulator(vendor, make(self.world, time_scale=time_scale, now=self.now), port)
         self.scenario = scenario
         self.fault_plans: dict[str, FaultPlan] = parse_scenario(scenario, seed=seed)
         self._time_scale = time_scale

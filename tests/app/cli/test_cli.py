@@ -239,11 +239,7 @@ def test_the_sandbox_scenario_comes_from_configuration(tmp_path: Path) -> None:
     config.write_text('[sandbox]\nscenario = "flaky+drift:harvest"\nseed = 3\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")} | {
         "PYTHONPATH": str(ROOT),
-        "PLAN2CASH__HARVEST__BASE_URL": "http://127.0.0.1:0/v2",
-        "PLAN2CASH__XERO__BASE_URL": "http://127.0.0.1:0/api.xro/2.0",
-        "PLAN2CASH__SALESFORCE__LOGIN_URL": "http://127.0.0.1:0",
-        "PLAN2CASH__KANTATA__BASE_URL": "http://127.0.0.1:0/api/v1",
-        "PLAN2CASH__BAMBOOHR__BASE_URL": "http://127.0.0.1:0/api/gateway.php/meridian/v1",
+        **{f"PLAN2CASH__{key}": url for key, url in FREE_PORTS.items()},
     }
     process = subprocess.Popen(
         [*CLI, "sandbox", "serve", "--config", str(config)],

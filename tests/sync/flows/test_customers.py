@@ -126,14 +126,14 @@ def _with_new_deal(world: World) -> None:
 @pytest.fixture
 def deal(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """The tiny firm, where the new deal exists only in Salesforce (the emulators before it,
-    Harvest and Xero, were built from the world without it)."""
-    real = server.SalesforceEmulator
+    the ERPs and Harvest, were built from the world without it)."""
+    real, port = server.EMULATORS["salesforce"]
 
     def crm(world: World, **options: Any) -> Any:
         _with_new_deal(world)
         return real(world, **options)
 
-    monkeypatch.setattr(server, "SalesforceEmulator", crm)
+    monkeypatch.setitem(server.EMULATORS, "salesforce", (crm, port))
     box = Sandbox(seed=7, today=TODAY)
     yield box
     box.stop()
