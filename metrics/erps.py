@@ -36,7 +36,7 @@ STATES = {
 }
 COUNTED = ("posted", "waiting", "refused", "dead")
 BOOKS = ("erp", "company", "legal_entity")
-CALL_COLUMNS = ("calls", "errors", "throttled", "retries", "p95_ms")
+CALL_COLUMNS = ("calls", "errors", "throttled", "retries")
 
 
 def state() -> pl.Expr:
@@ -109,7 +109,7 @@ def delivery_by_erp(
 
 def erp_health(deliveries: pl.DataFrame, spans: pl.DataFrame) -> pl.DataFrame:
     """:func:`delivery_by_erp` with each ERP's calls (:func:`metrics.health.vendor_calls`: calls,
-    errors, 429s, retries, p95 latency) and ``last_call`` (the newest call that did not fail).
+    errors, 429s, retries) and ``last_call`` (the newest call that did not fail).
 
     ``spans`` as :func:`metrics.load.client_spans` reads them (with ``start_time``)."""
     calls = vendor_calls(spans).select("vendor", *CALL_COLUMNS)
