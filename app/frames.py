@@ -6,6 +6,7 @@ so that amounts in different currencies are never added together.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 import polars as pl
@@ -252,4 +253,17 @@ def latency_over_time(calls: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("duration_ms").quantile(0.95).alias("p95_ms"), pl.len().alias("calls"))
         .sort("vendor", "bucket")
         .select("bucket", "vendor", "p95_ms", "calls")
+    )
+
+
+NOT_ROUTED = "not routed yet"
+
+
+def with_erp_name(frame: pl.DataFrame, names: Mapping[str, str]) -> pl.DataFrame:
+    """``frame`` with ``erp_name``: how people call its ``erp`` (``names``; an ERP not named
+    there by its system name), and :data:`NOT_ROUTED` where the ERP is not known yet."""
+    return frame.with_columns(
+        erp_name=pl.col("erp")
+        .replace_strict(dict(names), default=pl.col("erp"), return_dtype=pl.String)
+        .fill_null(NOT_ROUTED)
     )

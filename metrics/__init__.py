@@ -5,9 +5,10 @@
   period close cut-off approvals are counted to.
 - Periods (:data:`Grain`, :func:`bounds`, :func:`previous`) and slices (:data:`Dimension`,
   :class:`Dimensions`, :func:`dimensions`, :func:`sliceable`, :func:`slice_labels`).
-- Three modules whose functions read best under their module's name: :mod:`metrics.drill` (the
-  records behind a figure, a record's journey), :mod:`metrics.health` (flow health, vendor calls,
-  open exceptions) and :mod:`metrics.load` (reading KPI inputs from the store as frames).
+- Four modules whose functions read best under their module's name: :mod:`metrics.drill` (the
+  records behind a figure, a record's journey), :mod:`metrics.erps` (each ERP's deliveries and
+  calls), :mod:`metrics.health` (flow health, vendor calls, open exceptions) and
+  :mod:`metrics.load` (reading KPI inputs from the store as frames).
 
 Everything else (the rollup reads in ``facts``, their arithmetic in ``executive``, the raw
 reference in ``raw``, the single KPI functions) is the package's own; an import-linter contract
@@ -16,7 +17,7 @@ keeps ``app`` and ``alerts`` to the names and modules above.
 
 from __future__ import annotations
 
-from metrics import drill, health, load
+from metrics import drill, erps, health, load
 from metrics.periods import Grain, bounds, previous
 from metrics.report import (
     CLOSE_DAYS,
@@ -44,6 +45,7 @@ __all__ = [
     "bounds",
     "dimensions",
     "drill",
+    "erps",
     "executive_kpis",
     "health",
     "load",

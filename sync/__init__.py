@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     )
     from sync.access import Action, AuthMode, AuthSettings, Forbidden, Identity, Role
     from sync.engine import FLOW_VENDORS, FLOWS, Engine
+    from sync.erps import ERP_LABELS
     from sync.flows.rollup_facts import TIME_SOURCE
     from sync.flows.rollups import SOURCES as ROLLUP_SOURCES
     from sync.replay import ExceptionFilter
@@ -42,6 +43,7 @@ NAMES: dict[str, tuple[str, str]] = {  # public name → (module, name there)
     "AuthMode": ("sync.access", "AuthMode"),
     "AuthSettings": ("sync.access", "AuthSettings"),
     "ConfigurationError": ("sync.settings_checks", "ConfigurationError"),
+    "ERP_LABELS": ("sync.erps", "ERP_LABELS"),  # how people call each ERP
     "Engine": ("sync.engine", "Engine"),
     "ExceptionFilter": ("sync.replay", "ExceptionFilter"),
     "FLOWS": ("sync.engine", "FLOWS"),
@@ -74,6 +76,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ERP_LABELS",
     "FLOWS",
     "FLOW_VENDORS",
     "ROLLUP_SOURCES",

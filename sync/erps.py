@@ -33,6 +33,13 @@ CONNECTORS: Mapping[ErpSystem, Builder] = {
     ErpSystem.ORACLE_FUSION: OracleFusionConnector,
     ErpSystem.NETSUITE: NetSuiteConnector,
 }
+# how people call each ERP (its connector's ``label``), for readers that must not load connectors
+ERP_LABELS: Mapping[str, str] = {
+    ErpSystem.XERO.value: XeroConnector.label,
+    ErpSystem.DYNAMICS365.value: Dynamics365Connector.label,
+    ErpSystem.ORACLE_FUSION.value: OracleFusionConnector.label,
+    ErpSystem.NETSUITE.value: NetSuiteConnector.label,
+}
 
 
 def build(
@@ -56,4 +63,4 @@ def build(
     return erps
 
 
-__all__ = ["CONNECTORS", "build"]
+__all__ = ["CONNECTORS", "ERP_LABELS", "build"]

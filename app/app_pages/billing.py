@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from app import charts, data, labels
-from app.views import columns, page
+from app.views import columns, erp_sections, page
 
 if TYPE_CHECKING:
     import polars as pl
 
 EVENT_VIEWS = {"All": None, "Not invoiced": False, "Invoiced": True}
 INVOICES = columns.table(
-    "number", "customer", "period_start", "period_end", "issue_date", "due_date", "total",
-    "currency", "status", "posted_at",
+    "number", "customer", "erp_name", "legal_entity", "period_start", "period_end", "issue_date",
+    "due_date", "total", "currency", "status", "posted_at", "erp_invoice_id",
     number=columns.text("Invoice"),
     period_start=columns.day("Period from"),
     period_end=columns.day("Period to"),
@@ -30,6 +30,9 @@ INVOICES = columns.table(
         "Status", help="pending: created here, not yet posted to its ERP; posted: in its ERP."
     ),
     posted_at=columns.when("Posted to the ERP (UTC)"),
+    erp_name=columns.text("ERP", help="The ERP keeping the legal entity's books."),
+    legal_entity=columns.text("Legal entity"),
+    erp_invoice_id=columns.text("ERP's id", help="The invoice's id in its ERP, once posted."),
 )  # fmt: skip
 EVENTS = columns.table(
     "occurred_on", "customer", "project_code", "project", "person", "hours", "rate", "amount",
@@ -121,9 +124,11 @@ def charts_row(summary: data.BillingSummary) -> None:
         st.plotly_chart(charts.billing_trend(trend.weekly, trend.monthly, chosen), key="trend")
 
 
-def invoices_section() -> None:
+def invoices_section(erps: data.ErpReport) -> None:
     st.subheader("Invoices")
-    invoices = data.invoices()
+    names = erps.names
+    chosen = st.segmented_control("ERP", ["All", *names], default="All", key="invoice_erp")
+    invoices = data.invoices(erp=names.get(chosen or "All"))
     if invoices.is_empty():
         st.caption("No invoices yet: the invoicing flow creates them from approved billable time.")
         return
@@ -196,5 +201,7 @@ else:
     overview_tiles(summary)
     currency_tiles(summary)
     charts_row(summary)
-    invoices_section()
+    erp_report = data.erp_report()
+    erp_sections.billing_section(erp_report)
+    invoices_section(erp_report)
     events_section()

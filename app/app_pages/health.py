@@ -1,4 +1,5 @@
-"""Integration health: is every flow running on time, how are the vendors answering, what is stuck.
+"""Integration health: is every flow running on time, how is each ERP and vendor answering, what
+is stuck.
 
 For integration engineers. Every figure is defined once in :mod:`metrics.health` and read
 through :mod:`app.data`; units are in the labels (min, ms, %).
@@ -13,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from app import charts, data, labels
-from app.views import columns, page
+from app.views import columns, erp_sections, page
 
 STATE_COLOURS = {
     "on time": "green",
@@ -150,6 +151,7 @@ if report.empty:
 else:
     flow_tiles(report)
     flow_table(report)
+    erp_sections.health_section(data.erp_report())
     vendor_section(report)
     exceptions_section(report)
     failed_runs_section(report)

@@ -12,8 +12,9 @@ Triage actions (replay, resolve, ignore, assign) call :mod:`sync.replay`, the fu
 uses, are never cached, and forget every cached result when they are done.
 
 Pages use the names below; the modules behind them are one per domain: ``store`` (engine,
-settings, forgetting the cache), ``billing``, ``triage`` (exceptions), ``integration`` (health) and
-``overview`` (the executive KPIs) and ``alerts`` (the Alerts page, through :mod:`alerts`).
+settings, forgetting the cache), ``billing``, ``triage`` (exceptions), ``integration`` (health),
+``erps`` (each ERP's deliveries and calls, for the health and billing pages), ``overview`` (the
+executive KPIs) and ``alerts`` (the Alerts page, through :mod:`alerts`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.data.billing import (
     invoices,
     wip_aging,
 )
+from app.data.erps import ErpReport, erp_report
 from app.data.integration import HealthReport, integration_health
 from app.data.overview import (
     data_version,
@@ -61,6 +63,7 @@ __all__ = [
     "AlertsReport",
     "BillingSummary",
     "BillingTrend",
+    "ErpReport",
     "EventFilters",
     "ExceptionDetail",
     "ExceptionFilter",
@@ -75,6 +78,7 @@ __all__ = [
     "billing_trend",
     "data_version",
     "engine",
+    "erp_report",
     "exception_choices",
     "exception_detail",
     "exception_headline",

@@ -12,6 +12,7 @@ import streamlit as st
 from app import frames
 from app.data.store import TTL_SECONDS, engine
 from metrics import bounds
+from sync import ERP_LABELS
 from sync.store import (
     BillingEventRow,
     InvoiceRow,
@@ -127,10 +128,13 @@ def billing_events(limit: int = 200, filters: EventFilters | None = None) -> pl.
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def invoices(limit: int = 500) -> pl.DataFrame:
-    """Invoices, newest first: number, customer, service period, dates, total, status, posting."""
+def invoices(limit: int = 500, erp: str | None = None) -> pl.DataFrame:
+    """Invoices, newest first: number, customer, service period, dates, total, status, posting,
+    and the ERP (``erp_name``), company and legal entity each goes to; only ``erp``'s when
+    given."""
     with engine().connect() as connection:
-        return dashboard.invoices(connection, limit)
+        rows = dashboard.invoices(connection, limit, erp=erp)
+    return frames.with_erp_name(rows, ERP_LABELS)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -9,8 +9,9 @@ behind it are the store's own.
   ``sync.store.journeys`` (what happened to a record) and ``sync.store.alerting`` (alert state,
   silences, the notification log);
 - what the dashboard and the CLI read (the connection first; the caller opens it and caches):
-  ``sync.store.dashboard`` (billing, integration health, the Overview's data version) and
-  ``sync.store.triage`` (the exceptions), so that no SQL is written outside the store;
+  ``sync.store.dashboard`` (billing, integration health, the Overview's data version),
+  ``sync.store.deliveries`` (the documents delivered to each ERP) and ``sync.store.triage``
+  (the exceptions), so that no SQL is written outside the store;
 - a select's rows as a typed polars frame: ``sync.store.reads``;
 - ``Engine``: the type of :func:`make_engine`'s engine, for callers that annotate with it;
 - statuses, categories, flows and kinds: ``sync.store.vocabulary``;
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from sync.store import alerting, dashboard, journeys, triage
+from sync.store import alerting, dashboard, deliveries, journeys, triage
 from sync.store.db import (
     among,
     insert_frame,
@@ -172,6 +173,7 @@ __all__ = [
     "audit",
     "current",
     "dashboard",
+    "deliveries",
     "external_id",
     "finish_run",
     "get_cursor",

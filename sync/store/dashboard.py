@@ -17,18 +17,20 @@ from typing import Any
 import polars as pl
 from sqlalchemy import ColumnElement, Connection, case, func, literal, select
 
+from sync.store.deliveries import routed_company, routed_erp
 from sync.store.reads import read_frame
 from sync.store.tables import (
     BillingEventRow,
     CursorRow,
     CustomerRow,
     InvoiceRow,
+    OutboxRow,
     ProjectRow,
     ResourceRow,
     SpanRow,
     SyncRunRow,
 )
-from sync.store.vocabulary import InvoiceStatus, RunStatus
+from sync.store.vocabulary import InvoiceStatus, OutboxKind, RunStatus
 
 UTC_TIME = pl.Datetime("us", "UTC")
 MONEY_BY_CURRENCY: dict[str, Any] = {
@@ -174,8 +176,11 @@ def billing_events(
     return read_frame(connection, statement, EVENT_COLUMNS)
 
 
-def invoices(connection: Connection, limit: int) -> pl.DataFrame:
-    """Invoices, newest issue date first, with the customer's name."""
+def invoices(connection: Connection, limit: int, *, erp: str | None = None) -> pl.DataFrame:
+    """Invoices, newest issue date first, with the customer's name and legal entity, and the ERP
+    and company each was routed to with the ERP's id of it (null until routed, or posted); only
+    those routed to ``erp`` when given."""
+    item = OutboxRow
     statement = (
         select(
             InvoiceRow.id,
@@ -189,11 +194,20 @@ def invoices(connection: Connection, limit: int) -> pl.DataFrame:
             InvoiceRow.currency,
             InvoiceRow.status,
             InvoiceRow.posted_at,
+            CustomerRow.legal_entity,
+            routed_erp(),
+            routed_company(),
+            item.external_id,
         )
         .outerjoin(CustomerRow, CustomerRow.id == InvoiceRow.customer_id)
+        .outerjoin(
+            item, (item.kind == OutboxKind.INVOICE_CREATE) & (item.aggregate_id == InvoiceRow.id)
+        )
         .order_by(InvoiceRow.issue_date.desc(), InvoiceRow.number.desc())
         .limit(limit)
     )
+    if erp is not None:
+        statement = statement.where(routed_erp() == erp)
     schema = {
         "id": pl.String,
         "number": pl.String,
@@ -206,6 +220,10 @@ def invoices(connection: Connection, limit: int) -> pl.DataFrame:
         "currency": pl.String,
         "status": pl.String,
         "posted_at": UTC_TIME,
+        "legal_entity": pl.String,
+        "erp": pl.String,
+        "company": pl.String,
+        "erp_invoice_id": pl.String,
     }
     return read_frame(connection, statement, schema)
 

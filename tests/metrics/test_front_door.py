@@ -6,7 +6,7 @@ import importlib
 from types import ModuleType
 
 import metrics
-from metrics import drill, health, load, periods, report, slices, wip
+from metrics import drill, erps, health, load, periods, report, slices, wip
 
 DEFINED_IN: dict[str, tuple[ModuleType, str]] = {
     "AGE_BUCKETS": (wip, "BUCKETS"),
@@ -27,7 +27,7 @@ DEFINED_IN: dict[str, tuple[ModuleType, str]] = {
     "slice_labels": (slices, "labels"),
     "sliceable": (slices, "sliceable"),
 }
-MODULES = {"drill": drill, "health": health, "load": load}
+MODULES = {"drill": drill, "erps": erps, "health": health, "load": load}
 
 
 def test_all_names_exactly_the_public_names_and_modules() -> None:

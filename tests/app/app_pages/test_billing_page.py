@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sync.store.db import make_engine
 from tests.app.conftest import APP, shown
-from tests.app.seed import GBP_INVOICE, INVOICE_NUMBERS, USD_INVOICE
+from tests.app.seed import EUR_INVOICE, GBP_INVOICE, INVOICE_NUMBERS, USD_INVOICE
+from tests.app.seed_erps import seed_erps
 
 
 def _run() -> AppTest:
@@ -99,3 +102,55 @@ def test_the_events_view_filters_to_not_invoiced() -> None:
     assert not at.exception
     events = at.dataframe[-1].value
     assert sorted(events["id"]) == ["e1", "e2", "e3", "e5"]
+
+
+@pytest.fixture
+def erps(seeded_url: str) -> str:
+    engine = make_engine(seeded_url)
+    seed_erps(engine, datetime.now(UTC))
+    engine.dispose()
+    return seeded_url
+
+
+def _table(at: AppTest, column: str) -> pd.DataFrame:
+    """The one table on the page with ``column``."""
+    (table,) = [df.value for df in at.dataframe if column in df.value.columns]
+    return table
+
+
+@pytest.mark.usefixtures("erps")
+def test_invoices_per_erp_show_each_legal_entitys_value_per_currency() -> None:
+    values = _table(_run(), "posted_value").set_index("legal_entity")
+    assert values.loc["Acme US Inc", "erp_name"] == "Xero"
+    assert values.loc["Acme US Inc", "posted_value"] == pytest.approx(1500.0)
+    assert values.loc["Brit Ltd", "erp_name"] == "Dynamics 365 Finance"
+    assert values.loc["Brit Ltd", "currency"] == "GBP"
+    assert values.loc["Brit Ltd", "waiting_value"] == pytest.approx(600.0)
+    assert values.loc["Brit Ltd", "posted_invoices"] == 0
+    assert values.loc["Euro GmbH", "company"] == "BU DE"
+
+
+@pytest.mark.usefixtures("erps")
+def test_each_invoice_names_its_erp_legal_entity_and_erp_id() -> None:
+    invoices = _table(_run(), "period_start").set_index("number")
+    assert invoices.loc[USD_INVOICE, "erp_name"] == "Xero"
+    assert invoices.loc[USD_INVOICE, "legal_entity"] == "Acme US Inc"
+    assert invoices.loc[USD_INVOICE, "erp_invoice_id"] == "xero-1"
+    assert invoices.loc[GBP_INVOICE, "erp_name"] == "Dynamics 365 Finance"
+    assert pd.isna(invoices.loc[GBP_INVOICE, "erp_invoice_id"])  # waiting: no id in the ERP yet
+
+
+@pytest.mark.usefixtures("erps")
+def test_the_invoices_filter_to_one_erp() -> None:
+    at = _run()
+    control = at.segmented_control(key="invoice_erp")
+    assert control.options == ["All", "Dynamics 365 Finance", "Oracle Fusion", "Xero"]
+    control.set_value("Oracle Fusion").run()
+    assert not at.exception
+    assert list(_table(at, "period_start")["number"]) == [EUR_INVOICE]
+
+
+@pytest.mark.usefixtures("seeded_url")
+def test_with_nothing_queued_for_an_erp_the_section_says_so() -> None:
+    at = _run()
+    assert any("No invoice has been queued for an ERP yet" in c.value for c in at.caption)

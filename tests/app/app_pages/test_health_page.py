@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from sync.store.db import make_engine
 from tests.app.conftest import APP
 from tests.app.seed import BILLABLE_ERROR, seed_operations
+from tests.app.seed_erps import seed_erps
 
 PAGE = APP.parent / "app_pages" / "health.py"
 
@@ -105,3 +106,39 @@ def test_the_page_is_registered_under_operations() -> None:
     at.switch_page(str(Path("app_pages") / "health.py")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Integration health"
+
+
+@pytest.fixture
+def erps(operations: str) -> str:
+    engine = make_engine(operations)
+    seed_erps(engine, datetime.now(UTC))
+    engine.dispose()
+    return operations
+
+
+@pytest.mark.usefixtures("erps")
+def test_each_erp_shows_its_invoices_by_state_lag_and_calls() -> None:
+    at = page()
+    erps = by_name(frame(at, "last_call"), "erp_name")
+    assert list(erps) == ["Dynamics 365 Finance", "Oracle Fusion", "Xero"]
+    d365, fusion, xero = erps["Dynamics 365 Finance"], erps["Oracle Fusion"], erps["Xero"]
+    assert (d365["posted"], d365["waiting"], d365["refused"]) == (0, 1, 0)
+    assert d365["oldest_waiting_minutes"] == pytest.approx(10.0, abs=0.5)
+    assert (d365["calls"], d365["throttled"], d365["errors"]) == (3, 1, 1)
+    assert (fusion["posted"], fusion["lag_p95_seconds"]) == (1, pytest.approx(8.0))
+    assert (xero["posted"], xero["lag_p50_seconds"]) == (1, pytest.approx(2.0))
+    # the operations' own Xero calls count too: 4 seeded before, 1 here
+    assert xero["calls"] == 5
+    tiles = {m.label: m for m in at.metric}
+    assert tiles["Dynamics 365 Finance"].value == "0 posted"
+    assert "1 waiting · 0 refused" in tiles["Dynamics 365 Finance"].delta
+    assert tiles["Oracle Fusion"].value == "1 posted"
+
+
+@pytest.mark.usefixtures("erps")
+def test_each_set_of_books_shows_its_legal_entity_and_company() -> None:
+    books = by_name(frame(page(), "legal_entity"), "company")
+    assert books["gb01"]["legal_entity"] == "Brit Ltd"
+    assert books["gb01"]["erp_name"] == "Dynamics 365 Finance"
+    assert books["BU DE"]["legal_entity"] == "Euro GmbH"
+    assert books["tenant-us"]["legal_entity"] == "Acme US Inc"
