@@ -182,7 +182,9 @@ def test_health_page_renders_in_chromium(dashboard: str, browser: Any) -> None:
     page, expect = opened(browser, f"{dashboard}/health", "Integration health", height=2200)
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
     expect(page.get_by_role("heading", name="Recent failed runs")).to_be_visible()
-    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(4, timeout=15_000)
+    expect(page.get_by_role("heading", name="ERPs")).to_be_visible()
+    # flows, vendor calls, open exceptions, failed runs; each ERP and each company's books
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(6, timeout=15_000)
     text = page.inner_text('[data-testid="stMain"]')
     page.screenshot(path=str(SCREENSHOTS / "health.png"), full_page=True)
     page.close()

@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 from sqlalchemy.exc import ArgumentError
 from typer.testing import CliRunner
 
 from app.cli import app, common
+from app.cli import config as config_command
 from sandbox.server import Sandbox
 from sync import telemetry
 from sync.engine import FLOWS
@@ -325,7 +327,8 @@ def test_config_check_shows_four_erps_a_row_per_entity_and_secrets_masked(
     (tmp_path / "p2c.toml").write_text(FOUR_ERPS)
     for key, secret in ERP_SECRETS.items():
         monkeypatch.setenv(f"PLAN2CASH__{key.replace('.', '__').upper()}", secret)
-    monkeypatch.setenv("COLUMNS", "200")
+    # a row a line, whatever terminal the suite runs in (the entities' keys are long)
+    monkeypatch.setattr(config_command, "console", Console(width=200))
     result = cli.invoke(app, ["config", "check", "--config", "p2c.toml"])
     assert result.exit_code == 0, result.output
     rows = {
@@ -333,6 +336,7 @@ def test_config_check_shows_four_erps_a_row_per_entity_and_secrets_masked(
         for cells in (line.split("│") for line in result.output.splitlines())
         if len(cells) > 4
     }
+    assert 'erp.entities."Meridian Advisory UK Ltd"' in rows, result.output
     assert rows['erp.entities."Meridian Advisory UK Ltd"'] == [
         "erp = dynamics365, company = gb01",
         "file",
