@@ -1,10 +1,11 @@
-"""Dynamics 365 accepts a post and the reply is lost: the engine runs again, one invoice results.
+"""Dynamics 365 accepts a post and the reply is lost: the engine runs on, one invoice results.
 
 Dynamics 365 has no idempotency header: a free text invoice whose creation (or posting) was
 applied while its reply was lost must be found again by its ``ExternalInvoiceId`` before it is
-tried again (by the connector's own look-up or the outbox's next try), never created twice. The firm keeps its books in four ERPs; from the first
-invoice Dynamics 365 is sent, the test loses the replies of its next writes (one, or as many as a
-call is tried) and lets the engine run as the scheduler would until nothing is left to do.
+tried again (by the connector's own look-up or the outbox's next try), never created twice. The
+firm keeps its books in four ERPs; from the first invoice Dynamics 365 is sent, the test loses
+the replies of its next writes (one, or as many as a call is tried) and lets the engine run as
+the scheduler would until nothing is left to do.
 """
 
 from __future__ import annotations
