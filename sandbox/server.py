@@ -14,7 +14,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, date, datetime
 from datetime import time as time_of_day
 from typing import Any, cast
@@ -33,7 +33,7 @@ from sandbox.vendors.harvest import HarvestEmulator
 from sandbox.vendors.kantata import KantataEmulator
 from sandbox.vendors.netsuite import NetSuiteEmulator
 from sandbox.vendors.oracle_fusion import OracleFusionEmulator
-from sandbox.vendors.receivables import collect_payments
+from sandbox.vendors.receivables import OpenInvoice, books, collect_payments
 from sandbox.vendors.salesforce import SalesforceEmulator
 from sandbox.vendors.xero import XeroEmulator
 from sandbox.world.build import build_world
@@ -192,6 +192,10 @@ class Sandbox:
                 refresh(self.world)
         collect_payments(self.world, (self.emulators[erp] for erp in ERP_EMULATORS))
         return added
+
+    def books(self) -> Iterator[tuple[int, OpenInvoice]]:
+        """Every sales invoice booked in any ERP, with the legal entity whose books hold it."""
+        return books(self.emulators[erp] for erp in ERP_EMULATORS)
 
     def faulty(self, vendor: str) -> bool:
         """Whether the scenario injects anything into this vendor's API."""

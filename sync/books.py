@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.erp import Company, CustomerDocument, Erp
+from collectors.errors import RetryableError
 from sync.settings_erp import ErpSettings, entity_key
 from sync.store.outbox import Route
 from sync.store.repo import link
@@ -76,7 +77,8 @@ class CompanyBooks:
 
 
 class Books:
-    """Routing for one run: each ERP's companies are listed once."""
+    """Routing for one run: each ERP's companies are listed once; an ERP that could not list
+    them (a transient failure) answers with that failure for the rest of the run."""
 
     def __init__(
         self, erps: Mapping[str, Erp], settings: ErpSettings, sessions: sessionmaker[Session]
@@ -87,6 +89,7 @@ class Books:
         self._stack = ExitStack()
         self._clients: dict[str, httpx.Client] = {}
         self._companies: dict[str, list[Company]] = {}
+        self._unreachable: dict[str, RetryableError] = {}
         self._by_customer: dict[str, Resolution] = {}
         self._customers: dict[tuple[Route, str], str] = {}
 
@@ -113,8 +116,14 @@ class Books:
 
     def companies(self, erp: str) -> list[Company]:
         """The companies ``erp``'s connection reaches (listed once per run)."""
+        if erp in self._unreachable:
+            raise self._unreachable[erp]
         if erp not in self._companies:
-            self._companies[erp] = self.erps[erp].companies(self.client(erp))
+            try:
+                self._companies[erp] = self.erps[erp].companies(self.client(erp))
+            except RetryableError as error:
+                self._unreachable[erp] = error
+                raise
         return self._companies[erp]
 
     def for_customer(self, customer: CustomerRow, contract_id: str) -> Resolution:

@@ -3,9 +3,9 @@ resolves for it (kept in its payload, in one transaction, so it is resolved once
 
 A credit note goes where its invoice went. An item whose books cannot be resolved, or whose
 route names an ERP the configuration no longer has, is refused (``no_legal_entity``, with its
-value at risk when its document is known) and never posted elsewhere on its own. While an ERP is
-busy (a transient failure while resolving), the items left are routed on the next run, with no
-attempt spent.
+value at risk when its document is known) and never posted elsewhere on its own. An item whose
+ERP is busy (a transient failure while resolving) keeps that failure as its last error and is
+routed on the next run, with no attempt spent; the items bound for other ERPs go on meanwhile.
 """
 
 from __future__ import annotations
@@ -27,16 +27,14 @@ def routed(
     """Items by where they go; the routes found are kept in the items' payloads."""
     routes: dict[Route, list[OutboxRow]] = {}
     found: list[tuple[OutboxRow, Route]] = []
-    busy = False
     for item in items:
         route = route_of(item.payload)
         if route is None:
-            if busy:
-                continue
             try:
                 route = _resolve(ctx, books, item)
-            except RetryableError:
-                busy = True  # an ERP is busy: route the rest next time, no attempt spent
+            except RetryableError as error:  # its ERP is busy: routed next time
+                with transaction(ctx.sessions) as session:
+                    queue.hold(session, item.id, ctx.clock(), str(error))
                 continue
             if route is None:
                 result.exceptions += 1

@@ -104,8 +104,14 @@ class Posting:
     def find_invoices(
         self, client: httpx.Client, numbers: Sequence[str]
     ) -> dict[str, PostedInvoice]:
+        """The completed invoices with these numbers: one left Incomplete (its completion never
+        sent, or its reply lost) is not posted yet, and ``post_invoices`` completes it."""
         held = self._held(client, "receivablesInvoices", "receivablesInvoiceLines", numbers)
-        return {n: mapping.posted_invoice(raw) for n, raw in held.items() if n in set(numbers)}
+        return {
+            n: mapping.posted_invoice(raw)
+            for n, raw in held.items()
+            if n in set(numbers) and raw.get("InvoiceStatus") == "Complete"
+        }
 
     def find_credit_notes(
         self, client: httpx.Client, numbers: Sequence[str]

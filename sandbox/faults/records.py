@@ -140,9 +140,13 @@ def _new_enum_value(value: Any) -> str:
 
 
 def repeat(page: Page, previous: dict[str, Any] | None) -> None:
-    """Open the page with the previous page's last record (or its own first, on page one)."""
+    """Open the page with the previous page's last record, or with its own first where there was
+    none or it was of another kind (neither record's fields hold the other's: a page of another
+    resource under the same key, as OData's ``value`` and Oracle's ``items`` name them all)."""
     records = page.records
-    page.replace([previous if previous is not None else records[0], *records])
+    first = records[0].keys()
+    alike = previous is not None and (previous.keys() <= first or first <= previous.keys())
+    page.replace([previous if previous is not None and alike else records[0], *records])
 
 
 def skip(page: Page, pick: float) -> None:

@@ -90,7 +90,7 @@ class OracleFusionEmulator:
         return list(self.books.accounts.values())
 
     def receivables(self) -> list[OpenInvoice]:
-        """Every completed invoice with an amount due, in id order."""
+        """Every completed invoice, paid or not, in id order."""
         return [
             OpenInvoice(
                 invoice["BusinessUnit"],
@@ -102,11 +102,11 @@ class OracleFusionEmulator:
                 money(invoice["InvoiceBalanceAmount"]),
                 money(invoice["EnteredAmount"]),
                 invoice["InvoiceStatus"],
-                # nothing applied to it yet
-                money(invoice["InvoiceBalanceAmount"]) == money(invoice["EnteredAmount"]),
+                # something due, nothing applied to it yet
+                0 < money(invoice["InvoiceBalanceAmount"]) == money(invoice["EnteredAmount"]),
             )
             for invoice in self.books.invoices.values()
-            if invoice["InvoiceStatus"] == "Complete" and money(invoice["InvoiceBalanceAmount"]) > 0
+            if invoice["InvoiceStatus"] == "Complete"
         ]
 
     def record_payment(

@@ -1,7 +1,8 @@
 """What customers owe in each ERP of the firm, and customers paying it as simulated days go by.
 
-Every ERP emulator lists its invoices as ``OpenInvoice`` (``receivables()``) and takes a payment
-(``record_payment``). An invoice a customer would pay (``payable``: a sales invoice, open,
+Every ERP emulator lists every sales invoice it has booked, paid or not, as ``OpenInvoice``
+(``receivables()``) and takes a payment (``record_payment``); ``books`` says which legal entity's
+books hold each one. An invoice a customer would pay (``payable``: a sales invoice, open,
 something due, nothing paid by the customer yet) is paid in full after the customer's usual
 delay, drawn per invoice number from the seed, once that day has passed.
 """
@@ -9,7 +10,7 @@ delay, drawn per invoice number from the seed, once that day has passed.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -64,3 +65,11 @@ def collect_payments(world: World, erps: Iterable[KeepsBooks]) -> int:
                 erp.record_payment(invoice.company_id, invoice.invoice_id, invoice.amount_due, on)
                 paid += 1
     return paid
+
+
+def books(erps: Iterable[KeepsBooks]) -> Iterator[tuple[int, OpenInvoice]]:
+    """Every sales invoice the ERPs hold, with the id of the legal entity whose books hold it."""
+    for erp in erps:
+        entity_of = {company: entity for company, entity, _ in erp.companies()}
+        for invoice in erp.receivables():
+            yield entity_of[invoice.company_id], invoice

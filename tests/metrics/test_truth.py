@@ -1,20 +1,24 @@
 """KPIs against the sandbox's ground truth: DSO and billable utilization, tiny and small firms.
 
-The engine runs to completion against a sandbox firm, the world moves on six weeks (new time,
-customers paying what was posted to Xero), and the engine runs again. Then each KPI is computed
+The firm's four legal entities keep their books in four ERPs (Xero, Dynamics 365, Oracle Fusion,
+NetSuite). The engine runs to completion against a sandbox firm, the world moves on six weeks
+(new time, customers paying what was posted to each ERP), and the engine runs again. Then each
+legal entity's ERP must hold exactly the invoices the truth says plan2cash must issue for it, and
+the payments the store holds per entity must be those each ERP booked. Each KPI is computed
 twice: through :mod:`metrics` (``metrics.load`` frames from the store and the KPI functions) and
 independently, in this file, from the sandbox's own records (the world's people, holidays, time
-off and time entries; the invoices the truth says plan2cash must issue; the payments the Xero
-emulator booked) with plain loops that share no code with :mod:`metrics`. They must agree within
-rounding (0.01 day, 0.01 percentage point).
+off and time entries; the invoices each ERP holds and what was paid on them) with plain loops
+that share no code with :mod:`metrics`. They must agree within rounding (0.01 day, 0.01
+percentage point).
 
 What is comparable, and why the comparison is restricted to it:
 
 - **DSO** covers the invoices plan2cash posted (``P2C-`` numbers). Invoices the firm issued by
   hand before go-live live in the ERP but not in the store (status back leaves them alone), so
   the store's DSO is plan2cash's receivable, not the whole ERP ledger's. The truth side takes
-  the same invoices: :func:`sandbox.world.truth.expected_invoices` gives their totals, the Xero
-  emulator their issue dates and the payments against them. Credit notes are not planted here.
+  the same invoices: :func:`sandbox.world.truth.expected_invoices` gives their totals, each
+  ERP emulator their issue dates and what was paid on them (every payment the sandbox books falls
+  before the world's today, ``AS_OF``). Credit notes are not planted here.
 - **Utilization** is checked per person and firm-wide for closed months of the firm's history,
   with every definition kept as :mod:`metrics.utilization` publishes it but one: billable hours
   include the world's *rejected* entries. Harvest has no rejected state (a rejected timesheet's
@@ -36,31 +40,32 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, select
 
+from app.cli.sandbox import adopt_books
 from collectors.bamboohr import BambooHRSettings
 from collectors.http import RetryPolicy
 from metrics import load
 from metrics.dso import dso_by
 from metrics.utilization import utilization
 from sandbox.server import Sandbox
-from sandbox.vendors.xero_dates import parse_date
+from sandbox.world.catalog import ERPS
 from sandbox.world.model import World
 from sync.engine import Engine as SyncEngine
 from sync.settings import Settings
 from sync.store.db import make_engine
 from sync.store.migrate import upgrade
-from sync.store.tables import XrefRow
+from sync.store.tables import CustomerRow, InvoiceRow, PaymentRow, XrefRow
+from tests.sandbox.books import PLAN2CASH, assert_each_erp_holds_the_truth
 
 FIRST_RUN = date(2026, 10, 20)
 AS_OF = date(2026, 12, 3)
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
-PREFIX = "P2C-"
 
 
 class Run:
     """A sandbox firm after two engine runs, six weeks apart."""
 
-    def __init__(self, box: Sandbox, store: Engine) -> None:
-        self.box, self.store = box, store
+    def __init__(self, box: Sandbox, store: Engine, size: str) -> None:
+        self.box, self.store, self.size = box, store, size
 
 
 @pytest.fixture(scope="module", params=["tiny", "small"])
@@ -68,13 +73,15 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """Shared by the tests of a module (they only read): two engine runs cost seconds."""
     store = make_engine(f"sqlite:///{tmp_path_factory.mktemp(request.param) / 'store.db'}")
     upgrade(store)
-    box = Sandbox(seed=7, size=request.param, today=FIRST_RUN)
+    box = Sandbox(seed=7, size=request.param, today=FIRST_RUN, entities=4, erps=ERPS)
     clock = {"now": datetime(2026, 10, 20, 12, tzinfo=UTC)}
     countries = {region.name: region.country for region in box.world.regions}
+    settings = Settings(
+        database_url=str(store.url), bamboohr=BambooHRSettings(location_countries=countries)
+    )
+    adopt_books(settings, box.connections())
     engine = SyncEngine(
-        Settings(
-            database_url=str(store.url), bamboohr=BambooHRSettings(location_countries=countries)
-        ),
+        settings,
         store,
         transports=box.transports(),
         clock=lambda: clock["now"],
@@ -84,7 +91,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     box.advance(AS_OF)
     clock["now"] = datetime(2026, 12, 3, 12, tzinfo=UTC)
     assert {r.status for r in engine.run_once()} == {"succeeded"}
-    yield Run(box, store)
+    yield Run(box, store, request.param)
     box.stop()
     store.dispose()
 
@@ -94,18 +101,13 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 def _truth_receivables(box: Sandbox) -> dict[str, list[tuple[date, Decimal, Decimal]]]:
     """Per currency: (issue date, total, paid by AS_OF) of each invoice plan2cash posted, as the
-    sandbox's ERP holds them."""
-    paid: dict[str, Decimal] = defaultdict(Decimal)
-    for payment in box.xero.payments():
-        if parse_date(payment["Date"]) <= AS_OF:
-            paid[payment["Invoice"]["InvoiceID"]] += Decimal(str(payment["Amount"]))
+    sandbox's ERPs hold them."""
     out: dict[str, list[tuple[date, Decimal, Decimal]]] = defaultdict(list)
-    for invoice in box.xero.invoices():
-        if not invoice["InvoiceNumber"].startswith(PREFIX) or invoice["Type"] != "ACCREC":
+    for _, invoice in box.books():
+        if not invoice.number.startswith(PLAN2CASH):
             continue  # issued before go-live: in the ERP, not in the store
-        total = Decimal(str(invoice["Total"]))
-        issued = parse_date(invoice["Date"])
-        out[invoice["CurrencyCode"]].append((issued, total, paid[invoice["InvoiceID"]]))
+        paid = invoice.total - invoice.amount_due
+        out[invoice.currency].append((invoice.issued, invoice.total, paid))
     assert out, "the engine posted invoices"
     return out
 
@@ -158,6 +160,45 @@ def test_dso_from_the_store_matches_the_sandbox_ledger(run: Run) -> None:
         assert row["standard_days"] == pytest.approx(standard, abs=0.01), currency
         assert row["countback_days"] == pytest.approx(countback, abs=0.01), currency
     assert paid_somewhere, "the world moved on six weeks: some customer must have paid"
+
+
+# --- each ERP's books, per legal entity ----------------------------------------------------------
+
+
+def test_each_legal_entitys_erp_holds_the_invoices_of_the_truth(run: Run) -> None:
+    assert_each_erp_holds_the_truth(run.box, PLAN2CASH)
+
+
+def _paid_in_erps(box: Sandbox) -> dict[int, dict[str, Decimal]]:
+    """Per legal entity: what was paid on each invoice plan2cash posted, as its ERP booked it."""
+    out: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for entity, invoice in box.books():
+        if invoice.number.startswith(PLAN2CASH) and invoice.amount_due < invoice.total:
+            out[entity][invoice.number] = invoice.total - invoice.amount_due
+    return dict(out)
+
+
+def _paid_in_store(store: Engine, entities: dict[str, int]) -> dict[int, dict[str, Decimal]]:
+    """Per legal entity of the invoice's customer (as the CRM names it): the payments the store
+    holds on each invoice."""
+    with store.connect() as connection:
+        rows = connection.execute(
+            select(CustomerRow.legal_entity, InvoiceRow.number, PaymentRow.amount)
+            .join(InvoiceRow, InvoiceRow.id == PaymentRow.invoice_id)
+            .join(CustomerRow, CustomerRow.id == InvoiceRow.customer_id)
+        ).all()
+    out: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for entity, number, amount in rows:
+        out[entities[entity or ""]][number] += amount
+    return {entity: dict(paid) for entity, paid in out.items()}
+
+
+def test_the_payments_per_legal_entity_are_those_its_erp_booked(run: Run) -> None:
+    entities = {e.name: e.id for e in run.box.world.legal_entities}
+    booked = _paid_in_erps(run.box)
+    # six weeks on, the small firm's customers have paid in several ERPs (the tiny one's in one)
+    assert len(booked) >= (2 if run.size == "small" else 1), booked
+    assert _paid_in_store(run.store, entities) == booked
 
 
 # --- utilization ----------------------------------------------------------------------------------

@@ -4,6 +4,9 @@ Simulated time is the wall clock under ``time_machine``: the engine's outbox bac
 emulators' clocks and the scenario's outage window all read it, so a test jumps hours ahead the
 way a scheduler running for hours would see them pass. The sandbox's ``time_scale`` shrinks the
 real stalls (slow replies, hangs, ``Retry-After``) so that a storm takes seconds.
+
+The firm has four legal entities, each keeping its books in another ERP (Xero, Dynamics 365,
+Oracle Fusion, NetSuite), so every fault strikes invoices on their way to each of them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import Engine, select
 
 from collectors.http import RetryPolicy
 from sandbox.server import Sandbox
+from sandbox.world.catalog import ERPS
 from sync.engine import Engine as SyncEngine
 from sync.engine import RunReport
 from sync.settings import Settings
@@ -30,6 +34,14 @@ START = datetime(2026, 11, 25, 6, tzinfo=UTC)
 TIME_SCALE = 0.001  # a simulated second lasts a real millisecond inside the emulators
 # quick retries: a failed call is retried at once; the next run (an hour later) tries again
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.005, jitter=0.0, max_retry_after=0.005)
+# the client's pacers count real seconds, which the test compresses: what the scheduler spreads
+# over simulated hours happens here within seconds (NetSuite's limit is on concurrency, not rate)
+UNPACED: dict[str, dict[str, int]] = {
+    "xero": {"requests_per_minute": 1_000_000, "requests_per_day": 10_000_000},
+    "dynamics365": {"requests_per_window": 10_000_000},
+    "oracle_fusion": {"requests_per_minute": 1_000_000},
+    "netsuite": {},
+}
 
 
 class Counting(httpx.BaseTransport):
@@ -65,17 +77,22 @@ def rig(
 ) -> Rig:
     """A sandbox firm under ``scenario`` and an engine that reads it in small pages (many calls,
     so every kind of fault gets its chance) with short timeouts and quick retries."""
-    box = Sandbox(seed=seed, today=TODAY, scenario=scenario, time_scale=time_scale)
+    box = Sandbox(
+        seed=seed, today=TODAY, scenario=scenario, time_scale=time_scale, entities=4, erps=ERPS
+    )
     transports = {vendor: Counting(t) for vendor, t in box.transports().items()}
     quick = {"timeout_seconds": 0.25}
-    # the client's pacers count real seconds, which the test compresses: what the scheduler
-    # spreads over simulated hours happens here within seconds
-    unpaced = {"requests_per_minute": 1_000_000, "requests_per_day": 10_000_000}
+    connections = box.connections()
+    # small batches: a firm of a few invoices per ERP still posts several batches to each
+    erps: dict[str, Any] = {
+        erp: {**connections[erp], **quick, "batch_size": 2, **UNPACED[erp]} for erp in ERPS
+    }
     settings = Settings(
         database_url=str(store.url),
         harvest={**quick, "per_page": per_page, "requests_per_15s": 1_000_000},
-        xero={**quick, "batch_size": 2, "tenant_id": box.xero.tenant_id, **unpaced},
         salesforce=quick,
+        erp=connections["erp"],
+        **erps,
     )
     engine = SyncEngine(
         settings,
@@ -98,8 +115,9 @@ def quiet(reports: list[RunReport], store: Engine) -> bool:
         return not s.scalars(select(OutboxRow.id).where(OutboxRow.status != "delivered")).first()
 
 
-def xero_invoices(box: Sandbox) -> list[tuple[str, Decimal]]:
-    return sorted((i["InvoiceNumber"], Decimal(str(i["Total"]))) for i in box.xero.invoices())
+def erp_invoices(box: Sandbox) -> list[tuple[int, str, Decimal]]:
+    """(legal entity, number, total) of every invoice booked in any ERP, sorted."""
+    return sorted((entity, invoice.number, invoice.total) for entity, invoice in box.books())
 
 
 def final_state(store: Engine) -> dict[str, Any]:

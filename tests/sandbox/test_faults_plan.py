@@ -240,3 +240,12 @@ def test_seeds_keep_the_record_of_injections_separate_per_plan() -> None:
     plan.record("GET", "/a", K.RESET)
     assert plan.injected == [("GET", "/a", K.RESET)] and plan.counts()[K.RESET] == 1
     assert datetime.now(UTC) > START
+
+
+def test_a_page_repeats_only_a_record_of_its_own_kind() -> None:
+    """OData names every resource's records ``value``: the last record of a page of invoice
+    headers is not repeated on a page of legal entities."""
+    page = find_page({"value": [{"LegalEntityId": "GB01", "Name": "UK"}]})
+    assert page is not None
+    repeat(page, {"InvoiceIdentifier": "FTI-1", "dataAreaId": "gb01"})
+    assert page.body["value"] == [{"LegalEntityId": "GB01", "Name": "UK"}] * 2

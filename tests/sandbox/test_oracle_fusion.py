@@ -260,7 +260,8 @@ def test_a_payment_settles_the_invoice_and_is_read_back(
     ).json()
     assert invoice["InvoiceBalanceAmount"] == 0
     assert invoice["receivablesInvoiceInstallments"][0]["InstallmentStatus"] == "Closed"
-    assert invoice_id not in {r.invoice_id for r in fusion.receivables()}
+    (paid,) = [r for r in fusion.receivables() if r.invoice_id == invoice_id]
+    assert paid.amount_due == 0 and paid.total == due and not paid.payable
     read = http.get(
         f"{API}/standardReceipts/{receipt['StandardReceiptId']}", params={"expand": "all"}
     ).json()
