@@ -6,9 +6,12 @@ import getpass
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +40,33 @@ def served() -> Iterator[Sandbox]:
     box = Sandbox(seed=11).serve(free_ports=True)
     yield box
     box.stop()
+
+
+@dataclass
+class Synced:
+    box: Sandbox
+    db: Path
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
+    """The sandbox firm served and synced into a new store by ``plan2cash sync --once``: the
+    tests that only read the store share it, a test that changes it works on a copy."""
+    box = Sandbox(seed=11).serve(free_ports=True)
+    folder = tmp_path_factory.mktemp("synced")
+    try:
+        synced = plan2cash("sync", "--once", env=env_for(box, folder / "p2c.db"), cwd=folder)
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        yield Synced(box, folder / "p2c.db")
+    finally:
+        box.stop()
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    """A copy of the SQLite store ``source`` at ``target`` (whatever its write-ahead log holds)."""
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
+        original.backup(copy)
+    return target
 
 
 def env_for(box: Sandbox, db: Path) -> dict[str, str]:
@@ -70,12 +100,11 @@ def test_sync_once_twice_posts_each_invoice_exactly_once(served: Sandbox, tmp_pa
     assert sum(Decimal(str(t)) for t in totals.values()) == sum(e["total"] for e in expected)
 
 
-def test_exceptions_list_shows_categories_and_reasons(served: Sandbox, tmp_path: Path) -> None:
-    env = env_for(served, tmp_path / "p2c.db")
-    assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
+def test_exceptions_list_shows_categories_and_reasons(synced: Synced, tmp_path: Path) -> None:
+    env = env_for(synced.box, synced.db)
     listed = plan2cash("exceptions", "list", env=env, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    for category in set(served.firm.faults.values()):
+    for category in set(synced.box.firm.faults.values()):
         assert category in listed.stdout
 
 
@@ -112,23 +141,21 @@ def test_db_upgrade_creates_the_default_store_under_var(tmp_path: Path) -> None:
     assert f"revision {', '.join(sorted(heads()))}." in result.stdout
 
 
-def test_kpis_as_json_after_a_sync(served: Sandbox, tmp_path: Path) -> None:
-    env = env_for(served, tmp_path / "p2c.db")
-    assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
+def test_kpis_as_json_after_a_sync(synced: Synced, tmp_path: Path) -> None:
+    env = env_for(synced.box, synced.db)
     result = plan2cash("kpis", "--json", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert {"as_of", "period", "wip", "cycle_time", "dso", "flows", "exceptions"} <= set(report)
     assert {row["flow"] for row in report["flows"]} == set(FLOWS)
     categories = {row["category"] for row in report["exceptions"]}
-    assert categories == set(served.firm.faults.values())
+    assert categories == set(synced.box.firm.faults.values())
     bad = plan2cash("kpis", "--as-of", "yesterday", env=env, cwd=tmp_path)
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 
 
-def test_exceptions_triage_from_the_command_line(served: Sandbox, tmp_path: Path) -> None:
-    env = env_for(served, tmp_path / "p2c.db")
-    assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
+def test_exceptions_triage_from_the_command_line(synced: Synced, tmp_path: Path) -> None:
+    env = env_for(synced.box, copy_store(synced.db, tmp_path / "p2c.db"))
 
     def exceptions(*args: str) -> subprocess.CompletedProcess[str]:
         return plan2cash("exceptions", *args, env=env, cwd=tmp_path)
