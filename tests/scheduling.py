@@ -1,0 +1,93 @@
+"""How ``--dist loadfile`` hands the suite to its workers: the longest units of work first.
+
+A unit is a test file (what a module shares stays on one worker), except in two kinds of file:
+
+- ``ONE_TEST_AT_A_TIME``: long runs of independent cases (seconds each), a test per unit;
+- ``ONE_PARAM_AT_A_TIME``: a module-scoped fixture builds one sandbox firm per parameter, and
+  the tests of a parameter only read it: a parameter per unit, so the firms are built on
+  different workers at once, each once.
+
+Units are handed out in the order of ``LONGEST_FIRST`` (each unit under ~8 s on a quiet machine
+comes after them), then by number of tests, as xdist orders them. The last units to start are
+then short ones, and no worker is still running a long file when the others have run out of work.
+(xdist's own order, most tests first, started the long single-test files last.) The order is a
+matter of speed only: every test runs whatever it is.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+ONE_TEST_AT_A_TIME = frozenset({"tests/reliability/test_crash_anywhere.py"})
+ONE_PARAM_AT_A_TIME = frozenset(
+    {"tests/reliability/test_bad_input.py", "tests/metrics/test_truth.py"}
+)
+
+# the units measured longest (in a whole run on this machine), longest first
+LONGEST_FIRST = (
+    "tests/app/cli/test_cli.py",
+    "tests/app/test_signin_browser.py",
+    "tests/app/test_browser.py",
+    "tests/reliability/test_fault_storm.py",
+    "tests/reliability/test_unreadable_records.py",
+    "tests/app/test_scale_out.py",
+    "tests/sync/test_time_to_invoice.py",
+    "tests/sync/test_business_clock.py",
+    "tests/reliability/test_outage.py",
+    "tests/sync/test_queue.py",
+    "tests/sync/flows/test_reconcile.py",
+    "tests/sync/flows/test_rollups.py",
+    "tests/reliability/test_bad_input.py",
+    "tests/metrics/test_truth.py",
+    "tests/reliability/test_slo_outage.py",
+    "tests/sync/flows/test_rollups_clock.py",
+    "tests/sync/flows/test_billable_store.py",
+    "tests/reliability/test_crash_anywhere.py",
+    "tests/sync/flows/test_compensation.py",
+    "tests/app/cli/test_demo_alerts.py",
+    "tests/alerts/test_inputs.py",
+)
+
+
+def unit_of(nodeid: str) -> str:
+    """The unit of work ``nodeid`` belongs to."""
+    file, _, test = nodeid.partition("::")
+    if file in ONE_TEST_AT_A_TIME:
+        return nodeid
+    if file in ONE_PARAM_AT_A_TIME and test.endswith("]"):
+        return f"{file}[{test.split('[', 1)[1]}"
+    return file
+
+
+def rank(unit: str) -> int:
+    """Where ``unit`` stands in ``LONGEST_FIRST`` (every other unit after all of them)."""
+    file = unit.partition("[")[0].partition("::")[0]
+    return LONGEST_FIRST.index(file) if file in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFirst(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+        def schedule(self) -> None:
+            if self.collection is None and self.collection_is_completed:
+                self._order_work()
+            super().schedule()
+
+        def _order_work(self) -> None:
+            # xdist's ``schedule`` fills the (ordered) ``workqueue`` from the collection; a unit
+            # already in it keeps its place when set again, so the order made here is the one
+            # the units are handed out in
+            units: dict[str, dict[str, bool]] = {}
+            for nodeid in next(iter(self.registered_collections.values())):
+                units.setdefault(unit_of(nodeid), {})[nodeid] = False
+            ordered = sorted(units.items(), key=lambda item: (rank(item[0]), -len(item[1])))
+            self.workqueue.update(ordered)
+
+    return LongestFirst(config, log)
