@@ -2,47 +2,63 @@
 
 A unit is a test file (what a module shares stays on one worker), except in two kinds of file:
 
-- ``ONE_TEST_AT_A_TIME``: long runs of independent cases (seconds each), a test per unit;
+- ``ONE_TEST_AT_A_TIME``: slow tests that share nothing but what each process makes once (their
+  fixtures are function- or session-scoped), a test per unit, so that no one worker is left
+  with a whole file of them while the others wait;
 - ``ONE_PARAM_AT_A_TIME``: a module-scoped fixture builds one sandbox firm per parameter, and
   the tests of a parameter only read it: a parameter per unit, so the firms are built on
   different workers at once, each once.
 
-Units are handed out in the order of ``LONGEST_FIRST`` (each unit under ~8 s on a quiet machine
-comes after them), then by number of tests, as xdist orders them. The last units to start are
-then short ones, and no worker is still running a long file when the others have run out of work.
-(xdist's own order, most tests first, started the long single-test files last.) The order is a
-matter of speed only: every test runs whatever it is.
+Units are handed out in the order of ``LONGEST_FIRST`` (each unit not named there took under
+~8 s on a quiet machine), then by number of tests, as xdist orders them. The last units to start
+are then short ones, and no worker is still running a long one when the others have run out of
+work. (xdist's own order, most tests first, started the long single-test files last.) The order
+is a matter of speed only: every test runs whatever it is.
 """
 
 from __future__ import annotations
 
 import pytest
 
-ONE_TEST_AT_A_TIME = frozenset({"tests/reliability/test_crash_anywhere.py"})
+ONE_TEST_AT_A_TIME = frozenset(
+    {
+        "tests/app/cli/test_cli.py",
+        "tests/reliability/test_crash_anywhere.py",
+        "tests/sync/flows/test_billable_store.py",
+        "tests/sync/flows/test_reconcile.py",
+        "tests/sync/flows/test_rollups.py",
+        "tests/sync/flows/test_rollups_clock.py",
+        "tests/sync/test_business_clock.py",
+        "tests/sync/test_queue.py",
+        "tests/sync/test_time_to_invoice.py",
+    }
+)
 ONE_PARAM_AT_A_TIME = frozenset(
     {"tests/reliability/test_bad_input.py", "tests/metrics/test_truth.py"}
 )
 
-# the units measured longest (in a whole run on this machine), longest first
+# the units that took longest (in whole runs on this machine), longest first; a file handed out
+# a test or a parameter at a time stands where one of its units would
 LONGEST_FIRST = (
-    "tests/app/cli/test_cli.py",
     "tests/app/test_signin_browser.py",
     "tests/app/test_browser.py",
     "tests/reliability/test_fault_storm.py",
-    "tests/reliability/test_unreadable_records.py",
     "tests/app/test_scale_out.py",
-    "tests/sync/test_time_to_invoice.py",
-    "tests/sync/test_business_clock.py",
     "tests/reliability/test_outage.py",
-    "tests/sync/test_queue.py",
-    "tests/sync/flows/test_reconcile.py",
-    "tests/sync/flows/test_rollups.py",
+    "tests/app/cli/test_synced.py",
+    "tests/reliability/test_slo_outage.py",
+    "tests/reliability/test_unreadable_records.py",
     "tests/reliability/test_bad_input.py",
     "tests/metrics/test_truth.py",
-    "tests/reliability/test_slo_outage.py",
+    "tests/reliability/test_crash_anywhere.py",
+    "tests/sync/test_business_clock.py",
+    "tests/sync/test_time_to_invoice.py",
+    "tests/sync/test_queue.py",
+    "tests/app/cli/test_cli.py",
+    "tests/sync/flows/test_reconcile.py",
+    "tests/sync/flows/test_rollups.py",
     "tests/sync/flows/test_rollups_clock.py",
     "tests/sync/flows/test_billable_store.py",
-    "tests/reliability/test_crash_anywhere.py",
     "tests/sync/flows/test_compensation.py",
     "tests/app/cli/test_demo_alerts.py",
     "tests/alerts/test_inputs.py",
