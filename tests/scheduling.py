@@ -18,6 +18,8 @@ is a matter of speed only: every test runs whatever it is.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 ONE_TEST_AT_A_TIME = frozenset(
@@ -81,6 +83,15 @@ def rank(unit: str) -> int:
     return LONGEST_FIRST.index(file) if file in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
+def units(nodeids: Iterable[str]) -> dict[str, dict[str, bool]]:
+    """The units of work of ``nodeids`` in the order they are handed out: each unit's tests in
+    the order given, each marked not yet run (as xdist's work queue holds them)."""
+    found: dict[str, dict[str, bool]] = {}
+    for nodeid in nodeids:
+        found.setdefault(unit_of(nodeid), {})[nodeid] = False
+    return dict(sorted(found.items(), key=lambda item: (rank(item[0]), -len(item[1]))))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     if config.getoption("dist") != "loadfile":
@@ -93,17 +104,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
         def schedule(self) -> None:
             if self.collection is None and self.collection_is_completed:
-                self._order_work()
+                # xdist's ``schedule`` fills the (ordered) ``workqueue`` from the collection; a
+                # unit already in it keeps its place when set again, so the order made here is
+                # the one the units are handed out in
+                collection = next(iter(self.registered_collections.values()))
+                self.workqueue.update(units(collection))
             super().schedule()
-
-        def _order_work(self) -> None:
-            # xdist's ``schedule`` fills the (ordered) ``workqueue`` from the collection; a unit
-            # already in it keeps its place when set again, so the order made here is the one
-            # the units are handed out in
-            units: dict[str, dict[str, bool]] = {}
-            for nodeid in next(iter(self.registered_collections.values())):
-                units.setdefault(unit_of(nodeid), {})[nodeid] = False
-            ordered = sorted(units.items(), key=lambda item: (rank(item[0]), -len(item[1])))
-            self.workqueue.update(ordered)
 
     return LongestFirst(config, log)
