@@ -5,9 +5,9 @@ A unit is a test file (what a module shares stays on one worker), except in two 
 - ``ONE_TEST_AT_A_TIME``: slow tests that share nothing but what each process makes once (their
   fixtures are function- or session-scoped), a test per unit, so that no one worker is left
   with a whole file of them while the others wait;
-- ``ONE_PARAM_AT_A_TIME``: a module-scoped fixture builds one sandbox firm per parameter, and
-  the tests of a parameter only read it: a parameter per unit, so the firms are built on
-  different workers at once, each once.
+- ``ONE_PARAM_AT_A_TIME``: a module-scoped fixture builds one sandbox firm per parameter (the
+  only parameter of the file's tests), and the tests of a parameter only read it: a parameter
+  per unit, so the firms are built on different workers at once, each once.
 
 Units are handed out in the order of ``LONGEST_FIRST`` (each unit not named there took under
 ~8 s on a quiet machine), then by number of tests, as xdist orders them. The last units to start
@@ -27,11 +27,13 @@ ONE_TEST_AT_A_TIME = frozenset(
         "tests/app/cli/test_cli.py",
         "tests/reliability/test_crash_anywhere.py",
         "tests/sync/flows/test_billable_store.py",
+        "tests/sync/flows/test_compensation.py",
         "tests/sync/flows/test_reconcile.py",
         "tests/sync/flows/test_rollups.py",
         "tests/sync/flows/test_rollups_clock.py",
         "tests/sync/test_business_clock.py",
         "tests/sync/test_queue.py",
+        "tests/sync/test_replay.py",
         "tests/sync/test_time_to_invoice.py",
     }
 )
@@ -57,6 +59,7 @@ LONGEST_FIRST = (
     "tests/sync/test_time_to_invoice.py",
     "tests/sync/test_queue.py",
     "tests/app/cli/test_cli.py",
+    "tests/sync/test_replay.py",
     "tests/sync/flows/test_reconcile.py",
     "tests/sync/flows/test_rollups.py",
     "tests/sync/flows/test_rollups_clock.py",
