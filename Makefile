@@ -38,9 +38,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy app collectors sync metrics alerts sandbox
 
-# the whole suite, a file at a time (the crash-anywhere trials one by one); two workers a core,
-# since much of it waits on servers, browsers and subprocesses (here: 7:23 with 4, 9:35 with 2);
-# each worker migrates once, each test gets a fresh-as-migrated store (tests/conftest.py)
+# the whole suite in units handed out longest first: a file, or for the files tests/scheduling.py
+# names a test or a sandbox firm at a time; two workers a core, since much of it waits on
+# servers, browsers and subprocesses; each worker migrates once, each test gets a
+# fresh-as-migrated store (tests/conftest.py)
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 unit: $(STAMP)
 	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile

@@ -34,8 +34,9 @@ POSTGRES_URL = os.environ.get(
     "PLAN2CASH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
-# the vendor emulators, one fixture each, for the emulator and connector tests alike
-pytest_plugins = ["tests.sandbox.emulators"]
+# the vendor emulators, one fixture each, for the emulator and connector tests alike; and the
+# order in which ``--dist loadfile`` hands the suite to its workers
+pytest_plugins = ["tests.sandbox.emulators", "tests.scheduling"]
 
 
 def _postgres_available() -> bool:
@@ -259,26 +260,6 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
     monkeypatch.setattr(http, "tracer", provider.get_tracer("tests"))
     yield exporter
     provider.shutdown()
-
-
-# ``--dist loadfile`` hands each worker whole files; the files named here are long runs of
-# independent cases (seconds each) and are handed out a test at a time, so that no one worker
-# is left with all of them while the others wait.
-ONE_TEST_AT_A_TIME = frozenset({"tests/reliability/test_crash_anywhere.py"})
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    if config.getoption("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
-
-    class ByFile(LoadFileScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            file = nodeid.split("::", 1)[0]
-            return nodeid if file in ONE_TEST_AT_A_TIME else file
-
-    return ByFile(config, log)
 
 
 def sandbox_environment(box: object) -> dict[str, str]:

@@ -9,18 +9,21 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Engine, func, select, text
 
 from sandbox.server import Sandbox
 from sync.store.db import make_engine, session_factory
 from sync.store.tables import SyncRunRow
+from sync.store.vocabulary import Flow
 from tests.conftest import POSTGRES_URL, sandbox_environment
 
 ROOT = Path(__file__).resolve().parents[2]
+POSTING = (Flow.INVOICING, Flow.OUTBOX)
 
 
 @pytest.fixture
@@ -35,6 +38,27 @@ def schema(postgres_ok: bool) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
     admin.dispose()
+
+
+def wait_until(condition: Callable[[], bool], *, seconds: float) -> bool:
+    """Whether ``condition`` came true within ``seconds`` (looked at five times a second)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def finished_runs(store: Engine) -> Counter[str]:
+    """How many runs of each posting flow have finished."""
+    query = (
+        select(SyncRunRow.flow, func.count())
+        .where(SyncRunRow.flow.in_(POSTING), SyncRunRow.finished_at.is_not(None))
+        .group_by(SyncRunRow.flow)
+    )
+    with store.connect() as connection:
+        return Counter({flow: count for flow, count in connection.execute(query).all()})
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -76,16 +100,20 @@ def test_scheduler_and_two_worker_processes_post_each_invoice_once(
         start(["worker", "--idle-seconds", "0.1"], env, tmp_path / "worker2.log"),
     ]
     expected = len(box.firm.expected_invoices())
+    store = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(box.xero.invoices()) < expected:
-            time.sleep(0.5)
-        time.sleep(3)  # more scheduled rounds: nothing may be posted twice
+        wait_until(lambda: len(box.xero.invoices()) >= expected, seconds=60)
+        # more scheduled rounds of the flows that post: nothing may be posted twice
+        before = finished_runs(store)
+        more = wait_until(
+            lambda: all(finished_runs(store)[flow] >= before[flow] + 2 for flow in POSTING),
+            seconds=30,
+        )
+        assert more, f"the posting flows ran {finished_runs(store) - before} more times"
         numbers = [i["InvoiceNumber"] for i in box.xero.invoices()]
         assert len(numbers) == len(set(numbers)) == expected
         logs = [(tmp_path / n).read_text() for n in ("scheduler.log", "standby.log")]
         assert all("Deferring flow runs on the schedule" in log for log in logs)
-        store = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
         with store.connect() as connection:
             ticks = connection.execute(
                 text(
@@ -95,7 +123,6 @@ def test_scheduler_and_two_worker_processes_post_each_invoice_once(
             ).all()
         with session_factory(store)() as session:
             runs = session.scalars(select(SyncRunRow).order_by(SyncRunRow.started_at)).all()
-        store.dispose()
         assert ticks and len(ticks) == len(set(ticks))  # two schedulers: each tick deferred once
         for flow in {r.flow for r in runs}:
             spans = [(r.started_at, r.finished_at) for r in runs if r.flow == flow]
@@ -109,4 +136,5 @@ def test_scheduler_and_two_worker_processes_post_each_invoice_once(
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        store.dispose()
         box.stop()

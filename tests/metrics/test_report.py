@@ -163,11 +163,11 @@ def test_unknown_kpi_is_refused(seeded: Engine) -> None:
         drill.records(connection, "margin", as_of=TODAY)  # type: ignore[arg-type]
 
 
-def test_journey_follows_a_time_entry_to_its_invoice(seeded: Engine) -> None:
-    with seeded.connect() as connection:
+def test_journey_follows_a_time_entry_to_its_invoice(writable_seeded: Engine) -> None:
+    with writable_seeded.connect() as connection:
         rows = drill.records(connection, "cycle_time", as_of=date(2026, 10, 31))
     event_id, invoice_id = rows.row(0, named=True)["event_id"], None
-    with seeded.connect() as connection:
+    with writable_seeded.connect() as connection:
         from sqlalchemy import select
 
         from sync.store.tables import BillingEventRow
@@ -178,7 +178,7 @@ def test_journey_follows_a_time_entry_to_its_invoice(seeded: Engine) -> None:
             )
         ).one()
     moments = [datetime(2026, 10, d, 9, tzinfo=UTC) for d in (1, 2, 5)]
-    with transaction(session_factory(seeded)) as session:
+    with transaction(session_factory(writable_seeded)) as session:
         session.execute(
             insert(BusinessEventRow),
             [
@@ -198,7 +198,7 @@ def test_journey_follows_a_time_entry_to_its_invoice(seeded: Engine) -> None:
                 )
             ],
         )
-    with seeded.connect() as connection:
+    with writable_seeded.connect() as connection:
         path = drill.journey(connection, "time_entry", entry_id)
     assert path["name"].to_list() == ["time.approved", "billing_event.created", "invoice.posted"]
     assert path["waited"].to_list() == [None, 24.0, 72.0]

@@ -145,7 +145,9 @@ class Firm:
 
 
 def firm(tmp: Path, planted: list[Plant]) -> Firm:
-    box = Sandbox(seed=7, size="small", today=TODAY)
+    # a small firm cut to six months and fifteen consultants: every list the flows read still
+    # holds several records, invoices and payments from before go-live among them
+    box = Sandbox(seed=7, size="small", today=TODAY, consultants=15, customers=6, months=6)
     store = migrated_sqlite(tmp / "store.db")
     transports = {v: Planting(v, t, planted) for v, t in box.transports().items()}
     engine = SyncEngine(

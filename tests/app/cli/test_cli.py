@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,16 +22,12 @@ from app.cli import app, common
 from app.cli import config as config_command
 from sandbox.server import Sandbox
 from sync import telemetry
-from sync.engine import FLOWS
 from sync.erps import build as build_erps
 from sync.settings import Mode, Settings
 from sync.store.db import make_engine, session_factory, transaction
 from sync.store.migrate import heads, upgrade
 from sync.store.tables import ExceptionRow
-from tests.conftest import sandbox_environment
-
-CLI = [sys.executable, "-m", "app.cli"]
-ROOT = Path(__file__).resolve().parents[3]
+from tests.app.cli.running import CLI, ROOT, env_for, plan2cash
 
 
 @pytest.fixture
@@ -41,23 +35,6 @@ def served() -> Iterator[Sandbox]:
     box = Sandbox(seed=11).serve(free_ports=True)
     yield box
     box.stop()
-
-
-def env_for(box: Sandbox, db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN2CASH")}
-    return env | sandbox_environment(box) | {"PLAN2CASH__DATABASE_URL": f"sqlite:///{db}"}
-
-
-def plan2cash(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        env=env | {"PYTHONPATH": str(ROOT), "COLUMNS": "200"},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_sync_once_twice_posts_each_invoice_exactly_once(served: Sandbox, tmp_path: Path) -> None:
@@ -72,15 +49,6 @@ def test_sync_once_twice_posts_each_invoice_exactly_once(served: Sandbox, tmp_pa
     expected = served.firm.expected_invoices()
     assert len(totals) == len(expected)
     assert sum(Decimal(str(t)) for t in totals.values()) == sum(e["total"] for e in expected)
-
-
-def test_exceptions_list_shows_categories_and_reasons(served: Sandbox, tmp_path: Path) -> None:
-    env = env_for(served, tmp_path / "p2c.db")
-    assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
-    listed = plan2cash("exceptions", "list", env=env, cwd=tmp_path)
-    assert listed.returncode == 0, listed.stderr
-    for category in set(served.firm.faults.values()):
-        assert category in listed.stdout
 
 
 def test_an_unreachable_vendor_fails_the_run_with_a_clear_message(tmp_path: Path) -> None:
@@ -114,51 +82,6 @@ def test_db_upgrade_creates_the_default_store_under_var(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "var" / "plan2cash.db").is_file()
     assert f"revision {', '.join(sorted(heads()))}." in result.stdout
-
-
-def test_kpis_as_json_after_a_sync(served: Sandbox, tmp_path: Path) -> None:
-    env = env_for(served, tmp_path / "p2c.db")
-    assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
-    result = plan2cash("kpis", "--json", env=env, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert {"as_of", "period", "wip", "cycle_time", "dso", "flows", "exceptions"} <= set(report)
-    assert {row["flow"] for row in report["flows"]} == set(FLOWS)
-    categories = {row["category"] for row in report["exceptions"]}
-    assert categories == set(served.firm.faults.values())
-    bad = plan2cash("kpis", "--as-of", "yesterday", env=env, cwd=tmp_path)
-    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
-
-
-def test_exceptions_triage_from_the_command_line(served: Sandbox, tmp_path: Path) -> None:
-    env = env_for(served, tmp_path / "p2c.db")
-    assert plan2cash("sync", "--once", env=env, cwd=tmp_path).returncode == 0
-
-    def exceptions(*args: str) -> subprocess.CompletedProcess[str]:
-        return plan2cash("exceptions", *args, env=env, cwd=tmp_path)
-
-    shown = exceptions("show", "1")
-    assert shown.returncode == 0 and "value at risk" in shown.stdout
-    fix = ("--category", "negative_hours", "--edit", '{"hours": 2}')
-    dry = exceptions("replay", *fix, "--dry-run")
-    assert dry.returncode == 0, dry.stderr
-    assert "dry run" in dry.stdout and "resolved" in dry.stdout
-    done = exceptions("replay", *fix, "--reason", "typo")
-    assert done.returncode == 0 and "resolved" in done.stdout
-    replayed = re.search(r"│\s*(\d+)\s*│", done.stdout)
-    assert replayed is not None, done.stdout
-    journey = exceptions("show", replayed.group(1))
-    said = " ".join(journey.stdout.split())
-    assert "billing_event.edited" in said and "hours" in said and "→ 2" in said, said
-    assert f"by os:{getpass.getuser()}@" in said  # the CLI acts as the OS user
-    listed = exceptions("list")
-    assert "negative_hours" not in listed.stdout
-    ignored = exceptions("ignore", "--category", "unknown_project", "--reason", "internal project")
-    assert ignored.returncode == 0 and "1 exception(s) marked ignored" in ignored.stdout
-    vague = exceptions("resolve")
-    assert vague.returncode == 2 and "Say which exceptions" in vague.stderr
-    bad_edit = exceptions("replay", "--category", "over_24h", "--edit", "{hours")
-    assert bad_edit.returncode == 2 and "not valid JSON" in bad_edit.stderr
 
 
 SANDBOX_VENDORS = ("harvest", "xero", "salesforce", "kantata", "bamboohr")
