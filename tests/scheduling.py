@@ -26,6 +26,8 @@ ONE_TEST_AT_A_TIME = frozenset(
     {
         "tests/app/cli/test_cli.py",
         "tests/reliability/test_crash_anywhere.py",
+        "tests/reliability/test_lost_replies.py",
+        "tests/reliability/test_outage.py",
         "tests/sync/flows/test_billable_store.py",
         "tests/sync/flows/test_compensation.py",
         "tests/sync/flows/test_reconcile.py",
@@ -55,6 +57,7 @@ LONGEST_FIRST = (
     "tests/reliability/test_bad_input.py",
     "tests/metrics/test_truth.py",
     "tests/reliability/test_crash_anywhere.py",
+    "tests/reliability/test_lost_replies.py",
     "tests/sync/test_business_clock.py",
     "tests/sync/test_time_to_invoice.py",
     "tests/sync/test_queue.py",
