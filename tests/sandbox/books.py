@@ -1,8 +1,10 @@
 """What every ERP of a sandbox firm holds, per legal entity, beside the world's ground truth.
 
-An invoice is compared as (customer, currency, total): the truth names the project and month an
-invoice bills, not the number plan2cash gives it, and the customer is billed by one legal entity,
-so equal lists per entity mean each ERP holds exactly the invoices it should, to the cent. A
+An invoice is compared as (customer, currency, total), one per project and month (a month's
+later invoice, for time approved after the first, adds to it): the truth names the project and
+month an invoice bills, not the number plan2cash gives it, and the customer is billed by one
+legal entity, so equal lists per entity mean each ERP holds exactly the invoices it should, to
+the cent. A
 contract whose time passes its cap (``truth.over_cap``) is billed up to the cap instead of as the
 truth's invoices say: its invoices (known by the project code in plan2cash's numbers,
 ``P2C-<yyyymm>-<project code>``) are compared with the cap, the rest as above.
@@ -40,14 +42,26 @@ def project_code(number: str) -> str:
     return head if tail.isdigit() and head.count("-") else code
 
 
+def month_of(number: str) -> str:
+    """The project's month a plan2cash invoice bills: ``P2C-202610-ACME-01`` and the month's
+    later invoice for time approved after the first, ``…-ACME-01-2``, bill the same one."""
+    code = project_code(number)
+    return number[: number.index(code) + len(code)]
+
+
 def held(box: Sandbox, prefix: str = "") -> dict[int, list[Held]]:
-    """Per legal entity: the invoices its ERP has booked whose number starts with ``prefix``
-    (but those of contracts billed up to their cap)."""
+    """Per legal entity: what its ERP has booked under numbers starting with ``prefix``, one
+    total per project and month (but for contracts billed up to their cap), as the truth counts
+    invoices."""
     caps = capped(box.world)
-    out: dict[int, list[Held]] = defaultdict(list)
+    months: dict[tuple[int, str, str, str], Decimal] = defaultdict(Decimal)
     for entity, invoice in box.books():
         if invoice.number.startswith(prefix) and project_code(invoice.number) not in caps:
-            out[entity].append((invoice.customer_name, invoice.currency, invoice.total))
+            month = (entity, month_of(invoice.number), invoice.customer_name, invoice.currency)
+            months[month] += invoice.total
+    out: dict[int, list[Held]] = defaultdict(list)
+    for (entity, _, customer, currency), total in months.items():
+        out[entity].append((customer, currency, total))
     return {entity: sorted(invoices) for entity, invoices in out.items()}
 
 
@@ -103,6 +117,20 @@ def assert_each_erp_holds_the_truth(box: Sandbox, prefix: str = "", note: str = 
     assert documents(box, prefix) == numbers, f"documents besides the booked invoices {note}"
     want = expected(box.world)
     assert len(want) > 1, "the firm books in more than one ERP"
-    assert held(box, prefix) == want, note
+    got = held(box, prefix)
+    assert got == want, f"{note} ERPs hold {_differences(got, want)}"
     for contract, (billed, cap) in billed_up_to_caps(box).items():
         assert 0 < billed <= cap, f"contract {contract} billed {billed}, its cap {cap} {note}"
+
+
+def _differences(
+    got: dict[int, list[tuple[str, str, Decimal]]], want: dict[int, list[tuple[str, str, Decimal]]]
+) -> dict[int, dict[str, list[tuple[str, str, Decimal]]]]:
+    """Per legal entity, the invoices the ERP holds beyond the truth's, and those it lacks."""
+    out = {}
+    for entity in sorted(set(got) | set(want)):
+        extra = Counter(got.get(entity, [])) - Counter(want.get(entity, []))
+        lacking = Counter(want.get(entity, [])) - Counter(got.get(entity, []))
+        if extra or lacking:
+            out[entity] = {"extra": sorted(extra.elements()), "lacking": sorted(lacking.elements())}
+    return out
