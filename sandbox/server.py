@@ -73,6 +73,9 @@ class _Served:
     def __init__(self, app: ASGIApp, host: str, port: int) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # a reply goes out whole at once (Nagle would hold its last segment for the client's
+        # delayed ACK: ~40 ms a request); accepted connections inherit it from this socket
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.bind((host, port))
         self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
@@ -256,6 +259,8 @@ class Sandbox:
         return f"http://{self.host}:{self._ports[vendor]}"
 
     def stop(self) -> None:
+        for served in self._served:  # every server winds down at once, then each is waited for
+            served.server.should_exit = True
         for served in self._served:
             served.stop()
         self._served.clear()
