@@ -61,6 +61,20 @@ def finished_runs(store: Engine) -> Counter[str]:
         return Counter({flow: count for flow, count in connection.execute(query).all()})
 
 
+def diagnosis(store: Engine, folder: Path) -> str:
+    """What the runs and the processes said, for a failure to be read from the CI log alone."""
+    with session_factory(store)() as session:
+        runs = session.execute(
+            select(SyncRunRow.flow, SyncRunRow.status, func.count(), func.max(SyncRunRow.error))
+            .group_by(SyncRunRow.flow, SyncRunRow.status)
+            .order_by(SyncRunRow.flow)
+        ).all()
+    said = "\n".join(f"{flow} {status} ×{n}: {error or ''}" for flow, status, n, error in runs)
+    for log in sorted(folder.glob("*.log")):
+        said += f"\n--- {log.name} (last lines)\n" + "\n".join(log.read_text().splitlines()[-15:])
+    return said
+
+
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", *args],
@@ -111,7 +125,7 @@ def test_scheduler_and_two_worker_processes_post_each_invoice_once(
         )
         assert more, f"the posting flows ran {finished_runs(store) - before} more times"
         numbers = [i["InvoiceNumber"] for i in box.xero.invoices()]
-        assert len(numbers) == len(set(numbers)) == expected
+        assert len(numbers) == len(set(numbers)) == expected, diagnosis(store, tmp_path)
         logs = [(tmp_path / n).read_text() for n in ("scheduler.log", "standby.log")]
         assert all("Deferring flow runs on the schedule" in log for log in logs)
         with store.connect() as connection:
