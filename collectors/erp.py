@@ -99,6 +99,18 @@ class CreditNoteDocument:
 
 
 @dataclass(frozen=True)
+class CreditApplication:
+    """``amount`` of a posted credit note (``credit_note_id``, its id in the ERP) applied to an
+    invoice (``invoice_id``, its id there) on ``on``; ``key`` is stable across attempts."""
+
+    key: str
+    credit_note_id: str
+    invoice_id: str
+    amount: Decimal
+    on: date
+
+
+@dataclass(frozen=True)
 class CustomerDocument:
     """A customer to create in a company: the ERP's customer record for our canonical one."""
 
@@ -174,18 +186,11 @@ class Erp(Protocol):
         ...
 
     def apply_credit_note(
-        self,
-        client: httpx.Client,
-        company: str,
-        credit_note_id: str,
-        *,
-        invoice_id: str,
-        amount: Decimal,
-        on: date,
-        key: str,
+        self, client: httpx.Client, company: str, application: CreditApplication
     ) -> Decimal:
-        """Apply ``amount`` of a posted credit note to an invoice; the amount applied. A refusal
-        (invoice paid, less due than asked) raises ``RecordError``."""
+        """Apply the application's amount of a posted credit note to an invoice, at most once
+        per ``application.key``; the amount applied. A refusal (invoice paid, less due than
+        asked) raises ``RecordError``."""
         ...
 
     def invoice_pages(
@@ -214,6 +219,7 @@ class Erp(Protocol):
 
 __all__ = [
     "Company",
+    "CreditApplication",
     "CreditNoteDocument",
     "CustomerDocument",
     "Erp",

@@ -26,7 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from collectors.entities import InvoiceLine
-from collectors.erp import CreditNoteDocument, PostedCreditNote
+from collectors.erp import CreditApplication, CreditNoteDocument, PostedCreditNote
 from collectors.errors import FatalError, RecordError, RetryableError, SchemaDriftError
 from sync.books import Books, CompanyBooks, remember
 from sync.flows.context import FlowContext, FlowResult
@@ -249,15 +249,14 @@ def _allocate(
         return _Allocation(already, why)
     assert note.erp_invoice is not None
     try:
-        applied = to.erp.apply_credit_note(
-            to.client,
-            to.route.company,
-            posted.credit_note_id,
+        application = CreditApplication(
+            key=f"{note.item.idempotency_key}-allocation",
+            credit_note_id=posted.credit_note_id,
             invoice_id=note.erp_invoice,
             amount=amount,
             on=ctx.today(),
-            key=f"{note.item.idempotency_key}-allocation",
         )
+        applied = to.erp.apply_credit_note(to.client, to.route.company, application)
     except RecordError as exc:
         return _Allocation(already, f"left unallocated: {exc.details or exc}")
     return _Allocation(

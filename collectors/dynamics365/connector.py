@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -25,6 +25,7 @@ from collectors.dynamics365.posting import (
 from collectors.entities import Customer, Invoice, Payment
 from collectors.erp import (
     Company,
+    CreditApplication,
     CreditNoteDocument,
     CustomerDocument,
     InvoiceDocument,
@@ -242,20 +243,13 @@ class Dynamics365Connector(Connector[Dynamics365Settings]):
         ]
 
     def apply_credit_note(
-        self,
-        client: httpx.Client,
-        company: str,
-        credit_note_id: str,
-        *,
-        invoice_id: str,
-        amount: Decimal,
-        on: date,
-        key: str,
+        self, client: httpx.Client, company: str, application: CreditApplication
     ) -> Decimal:
-        """Settle the credit note against the invoice (``key`` is not sent: F&O takes none)."""
+        """Settle the credit note against the invoice (the key is not sent: F&O takes none)."""
         poster = self._poster(client, company)
-        note, invoice = local(company, credit_note_id), local(company, invoice_id)
-        return poster.settle(note, invoice, amount, on)
+        note = local(company, application.credit_note_id)
+        invoice = local(company, application.invoice_id)
+        return poster.settle(note, invoice, application.amount, application.on)
 
     def _invoice_document(self, company: str, document: InvoiceDocument) -> Document:
         invoice = document.invoice

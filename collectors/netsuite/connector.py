@@ -4,7 +4,7 @@ protocol over the REST record service and SuiteQL."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -16,6 +16,7 @@ from collectors.connector import Connector
 from collectors.entities import Customer, Invoice, Payment
 from collectors.erp import (
     Company,
+    CreditApplication,
     CreditNoteDocument,
     CustomerDocument,
     InvoiceDocument,
@@ -196,36 +197,29 @@ class NetSuiteConnector(Connector[NetSuiteSettings]):
         return post_documents(client, company, "creditMemo", documents, mapping.posted_credit_note)
 
     def apply_credit_note(
-        self,
-        client: httpx.Client,
-        company: str,
-        credit_note_id: str,
-        *,
-        invoice_id: str,
-        amount: Decimal,
-        on: date,
-        key: str,
+        self, client: httpx.Client, company: str, application: CreditApplication
     ) -> Decimal:
-        """Set the credit memo's ``apply`` line for the invoice to ``amount``. The line is set,
-        not added to, so a repeat of the same call (``key``) applies nothing more."""
-        line = {"doc": {"id": invoice_id}, "apply": True, "amount": float(amount)}
+        """Set the credit memo's ``apply`` line for the invoice to the application's amount. The
+        line is set, not added to, so a repeat of the same application applies nothing more."""
+        amount = float(application.amount)
+        line = {"doc": {"id": application.invoice_id}, "apply": True, "amount": amount}
         try:
             call(
                 client,
                 "PATCH",
-                f"{RECORDS.lstrip('/')}/creditMemo/{credit_note_id}",
+                f"{RECORDS.lstrip('/')}/creditMemo/{application.credit_note_id}",
                 route=f"{RECORDS}/creditMemo/{{id}}",
                 json={"apply": {"items": [line]}},
             )
         except RecordError as refused:
             raise RecordError(
-                f"netsuite refused to apply credit memo {credit_note_id} to invoice "
-                f"{invoice_id}: {refused.details or refused}",
+                f"netsuite refused to apply credit memo {application.credit_note_id} to invoice "
+                f"{application.invoice_id}: {refused.details or refused}",
                 vendor=VENDOR,
                 status=refused.status,
                 details=refused.details,
             ) from None
-        return amount
+        return application.amount
 
     # --- status back ----------------------------------------------------------------------
 

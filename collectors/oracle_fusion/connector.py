@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -15,6 +15,7 @@ from collectors.connector import Connector
 from collectors.entities import Customer, Invoice, Payment
 from collectors.erp import (
     Company,
+    CreditApplication,
     CreditNoteDocument,
     CustomerDocument,
     InvoiceDocument,
@@ -268,16 +269,13 @@ class OracleFusionConnector(Connector[OracleFusionSettings]):
         return self._posting(company).post_credit_notes(client, notes)
 
     def apply_credit_note(
-        self,
-        client: httpx.Client,
-        company: str,
-        credit_note_id: str,
-        *,
-        invoice_id: str,
-        amount: Decimal,
-        on: date,
-        key: str,
+        self, client: httpx.Client, company: str, application: CreditApplication
     ) -> Decimal:
         return self._posting(company).apply_credit_note(
-            client, credit_note_id, invoice_id=invoice_id, amount=amount, on=on, key=key
+            client,
+            application.credit_note_id,
+            invoice_id=application.invoice_id,
+            amount=application.amount,
+            on=application.on,
+            key=application.key,
         )

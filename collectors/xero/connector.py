@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -15,6 +15,7 @@ from collectors.connector import Connector
 from collectors.entities import Customer, Invoice, Payment
 from collectors.erp import (
     Company,
+    CreditApplication,
     CreditNoteDocument,
     CustomerDocument,
     InvoiceDocument,
@@ -217,28 +218,21 @@ class XeroConnector(Connector[XeroSettings]):
         return found
 
     def apply_credit_note(
-        self,
-        client: httpx.Client,
-        company: str,
-        credit_note_id: str,
-        *,
-        invoice_id: str,
-        amount: Decimal,
-        on: date,
-        key: str,
+        self, client: httpx.Client, company: str, application: CreditApplication
     ) -> Decimal:
-        """Allocate ``amount`` of a credit note to an invoice (``PUT …/Allocations``); the amount
+        """Allocate the application's amount of a credit note to an invoice (``PUT …/Allocations``,
+        keyed by ``application.key``); the amount
         applied. A refusal (invoice paid, not enough due) raises ``RecordError``."""
-        allocation = {"Amount": float(amount), "Date": on.isoformat()}
-        body = {"Allocations": [{**allocation, "Invoice": {"InvoiceID": invoice_id}}]}
+        allocation = {"Amount": float(application.amount), "Date": application.on.isoformat()}
+        body = {"Allocations": [{**allocation, "Invoice": {"InvoiceID": application.invoice_id}}]}
         reply = self._call(
             client,
             company,
             "PUT",
-            f"/CreditNotes/{credit_note_id}/Allocations",
+            f"/CreditNotes/{application.credit_note_id}/Allocations",
             params={"summarizeErrors": "false"},
             json=body,
-            headers={"Idempotency-Key": key[:128]},
+            headers={"Idempotency-Key": application.key[:128]},
         )
         (element,) = reply.get("Allocations") or [None]
         if not isinstance(element, dict) or element.get("ValidationErrors"):
@@ -250,7 +244,7 @@ class XeroConnector(Connector[XeroSettings]):
                 status=200,
                 details=reasons,
             )
-        return Decimal(str(element.get("Amount", amount)))
+        return Decimal(str(element.get("Amount", application.amount)))
 
     def find_customer(self, client: httpx.Client, company: str, name: str) -> str | None:
         """The ContactID of the active contact with exactly this name, if any."""

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from collectors.dynamics365 import Dynamics365Connector, Dynamics365Settings
 from collectors.entities import Invoice, InvoiceLine, canonical_id
 from collectors.erp import (
+    CreditApplication,
     CreditNoteDocument,
     CustomerDocument,
     Erp,
@@ -189,9 +190,16 @@ def test_credit_note_posts_and_settles_once(
     assert connector.find_invoices(client, "us01", ["CN-1"]) == {}
     for _ in range(2):  # the second is a replay: nothing is settled twice
         applied = connector.apply_credit_note(
-            client, "us01", credit.credit_note_id, invoice_id=posted.invoice_id,
-            amount=Decimal(1500), on=date(2026, 11, 6), key="apply-1",
-        )  # fmt: skip
+            client,
+            "us01",
+            CreditApplication(
+                "apply-1",
+                credit.credit_note_id,
+                posted.invoice_id,
+                Decimal(1500),
+                date(2026, 11, 6),
+            ),
+        )
         assert applied == Decimal(1500)
     (found,) = connector.find_invoices(client, "us01", ["I-1"]).values()
     assert found.amount_due == Decimal(1500) and found.status == "Open"
@@ -202,9 +210,16 @@ def test_credit_note_posts_and_settles_once(
     assert isinstance(second, PostedCreditNote)
     with pytest.raises(RecordError, match=r"Only 1500\.00 remains open"):
         connector.apply_credit_note(
-            client, "us01", second.credit_note_id, invoice_id=posted.invoice_id,
-            amount=Decimal(3000), on=date(2026, 11, 6), key="apply-2",
-        )  # fmt: skip
+            client,
+            "us01",
+            CreditApplication(
+                "apply-2",
+                second.credit_note_id,
+                posted.invoice_id,
+                Decimal(3000),
+                date(2026, 11, 6),
+            ),
+        )
 
 
 def read_all(pages: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -12,7 +12,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import SecretStr
 
 from collectors.entities import InvoiceLine
-from collectors.erp import CreditNoteDocument, CustomerDocument, Erp, InvoiceDocument
+from collectors.erp import (
+    CreditApplication,
+    CreditNoteDocument,
+    CustomerDocument,
+    Erp,
+    InvoiceDocument,
+)
 from collectors.errors import AuthError, RecordError
 from collectors.http import RetryPolicy
 from collectors.netsuite import NetSuiteConnector, NetSuiteSettings, to_customer
@@ -146,18 +152,32 @@ def test_a_credit_note_is_posted_and_applied_once(
     assert not isinstance(memo, RecordError) and memo.remaining_credit == Decimal(200)
     for _ in range(2):
         applied = connector.apply_credit_note(
-            client, UK, memo.credit_note_id, invoice_id=posted.invoice_id,
-            amount=Decimal(200), on=date(2026, 11, 10), key="apply-cn-1",
-        )  # fmt: skip
+            client,
+            UK,
+            CreditApplication(
+                "apply-cn-1",
+                memo.credit_note_id,
+                posted.invoice_id,
+                Decimal(200),
+                date(2026, 11, 10),
+            ),
+        )
         assert applied == Decimal(200)
     after = connector.find_invoices(client, UK, ["C-1"])["C-1"]
     assert after.amount_due == Decimal("1000.00")
     assert connector.find_credit_notes(client, UK, ["CN-C-1"])["CN-C-1"].remaining_credit == 0
     with pytest.raises(RecordError, match="apply"):
         connector.apply_credit_note(
-            client, UK, memo.credit_note_id, invoice_id=posted.invoice_id,
-            amount=Decimal(5000), on=date(2026, 11, 10), key="apply-too-much",
-        )  # fmt: skip
+            client,
+            UK,
+            CreditApplication(
+                "apply-too-much",
+                memo.credit_note_id,
+                posted.invoice_id,
+                Decimal(5000),
+                date(2026, 11, 10),
+            ),
+        )
 
 
 def read_all(pages: Iterator[list[dict[str, object]]]) -> list[dict[str, object]]:

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from collectors.entities import Invoice, InvoiceLine
 from collectors.erp import (
+    CreditApplication,
     CreditNoteDocument,
     CustomerDocument,
     Erp,
@@ -205,9 +206,12 @@ def test_a_credit_note_is_posted_once_and_applied_once(fusion: Fusion) -> None:
 
     def apply(key: str) -> Decimal:
         return fusion.connector.apply_credit_note(
-            fusion.client, UK, made.credit_note_id, invoice_id=inv.invoice_id,
-            amount=Decimal(300), on=date(2026, 11, 21), key=key,
-        )  # fmt: skip
+            fusion.client,
+            UK,
+            CreditApplication(
+                key, made.credit_note_id, inv.invoice_id, Decimal(300), date(2026, 11, 21)
+            ),
+        )
 
     fusion.emulator.lose_next_response(1)  # applied, the reply lost: found by its key
     assert apply("apply-1") == Decimal(300)

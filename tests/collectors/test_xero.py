@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from collectors.entities import InvoiceLine
+from collectors.erp import CreditApplication
 from collectors.errors import RecordError
 from collectors.http import RetryPolicy
 from collectors.xero import (
@@ -402,17 +403,15 @@ def test_a_credit_note_is_found_by_number_and_allocated_to_its_invoice(
         note = found["CN-A1"].credit_note_id
         on = date(2026, 11, 25)
         applied = xero.apply_credit_note(
-            client, tenant, note, invoice_id=invoice.invoice_id, amount=Decimal(100), on=on, key="a"
+            client,
+            tenant,
+            CreditApplication("a", note, invoice.invoice_id, Decimal(100), on),
         )
         with pytest.raises(RecordError, match="remaining credit"):
             xero.apply_credit_note(
                 client,
                 tenant,
-                note,
-                invoice_id=invoice.invoice_id,
-                amount=Decimal(1),
-                on=on,
-                key="b",
+                CreditApplication("b", note, invoice.invoice_id, Decimal(1), on),
             )
         after = xero.find_credit_notes(client, tenant, ["CN-A1"])["CN-A1"]
     assert applied == Decimal(100) and after.remaining_credit == 0 and after.status == "PAID"

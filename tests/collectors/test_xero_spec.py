@@ -16,7 +16,7 @@ import pytest
 from openapi_core.validation.request.exceptions import InvalidRequestBody
 
 from collectors.entities import Invoice, InvoiceLine
-from collectors.erp import CustomerDocument
+from collectors.erp import CreditApplication, CustomerDocument
 from collectors.http import RetryPolicy
 from collectors.xero import XeroConnector, XeroSettings, credit_note_body, invoice_body
 from tests.sandbox.contract import XERO_SPEC, check_request
@@ -110,11 +110,13 @@ def test_a_credit_note_allocation_we_put_validates_against_xeros_spec() -> None:
         connector.apply_credit_note(
             client,
             connector.tenant_id(client),
-            "7be578f5-63af-45c8-9b00-dcc4732baf0b",
-            invoice_id="c45720a1-ade3-4a38-a064-d15489be6841",
-            amount=Decimal("270.00"),
-            on=date(2026, 11, 25),
-            key="p2c-cn-1-allocation",
+            CreditApplication(
+                "p2c-cn-1-allocation",
+                "7be578f5-63af-45c8-9b00-dcc4732baf0b",
+                "c45720a1-ade3-4a38-a064-d15489be6841",
+                Decimal("270.00"),
+                date(2026, 11, 25),
+            ),
         )
     (put,) = seen
     assert put.url.path.endswith("/Allocations") and put.headers["Idempotency-Key"]

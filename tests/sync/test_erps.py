@@ -5,7 +5,7 @@ there, with cursors and cross-references of its own, while the other entities' s
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select, update
 from collectors.entities import Customer, Invoice, Payment, canonical_id
 from collectors.erp import (
     Company,
+    CreditApplication,
     CreditNoteDocument,
     CustomerDocument,
     Erp,
@@ -140,15 +141,7 @@ class LedgerErp:
         return [RecordError("credit notes are not kept here") for _ in notes]
 
     def apply_credit_note(
-        self,
-        client: httpx.Client,
-        company: str,
-        credit_note_id: str,
-        *,
-        invoice_id: str,
-        amount: Decimal,
-        on: date,
-        key: str,
+        self, client: httpx.Client, company: str, application: CreditApplication
     ) -> Decimal:
         raise RecordError("credit notes are not kept here")
 
