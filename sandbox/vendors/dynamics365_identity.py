@@ -12,17 +12,16 @@ call without a live token is answered 401 with ``WWW-Authenticate: Bearer`` and 
 
 from __future__ import annotations
 
-import secrets
-import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox.clock import utc_text
+from sandbox.vendors.tokens import BearerTokens
 from sandbox.vendors.wire import FastJSON, basic_credentials, json_error
 
 DEFAULT_TENANT = "00000000-0000-4000-8000-00000000d365"
@@ -44,21 +43,14 @@ class EntraIdentity:
     ) -> None:
         self.tenant, self.client_id, self.client_secret = tenant, client_id, client_secret
         self._now = now
-        self._tokens: dict[str, datetime] = {}
-        self._lock = threading.Lock()
+        self.tokens = BearerTokens(now, TOKEN_LIFETIME_SECONDS)
 
     def issue_token(self) -> str:
-        token = secrets.token_urlsafe(48)
-        with self._lock:
-            self._tokens[token] = self._now() + timedelta(seconds=TOKEN_LIFETIME_SECONDS)
-        return token
+        return self.tokens.issue()
 
     def authenticated(self, request: Request) -> bool:
-        header = request.headers.get("authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else ""
-        with self._lock:
-            expiry = self._tokens.get(token)
-        return expiry is not None and self._now() < expiry
+        """Whether the request carries a bearer token that is ours and unexpired."""
+        return self.tokens.valid(request)
 
     def _refusal(self, status: int, error: str, code: int, text: str) -> FastJSON:
         body = {

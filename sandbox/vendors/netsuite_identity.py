@@ -16,7 +16,6 @@ names are [unconfirmed] beyond the RFC's).
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from joserfc.jwt import JWTClaimsRegistry
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sandbox.vendors.tokens import BearerTokens
 from sandbox.vendors.wire import FastJSON, json_error
 
 DEFAULT_CLIENT_ID = "sandbox-netsuite-client"
@@ -103,22 +103,14 @@ class NetSuiteIdentity:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self._verifying_key = RSAKey.import_key(public)
-        self._tokens: dict[str, datetime] = {}
-        self._lock = threading.Lock()
+        self.tokens = BearerTokens(now, TOKEN_LIFETIME_SECONDS)
 
     def issue_token(self) -> str:
-        token = secrets.token_urlsafe(48)
-        with self._lock:
-            self._tokens[token] = self._now() + timedelta(seconds=TOKEN_LIFETIME_SECONDS)
-        return token
+        return self.tokens.issue()
 
     def authenticated(self, request: Request) -> bool:
         """Whether the request carries a bearer token that is ours and unexpired."""
-        header = request.headers.get("authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else ""
-        with self._lock:
-            expiry = self._tokens.get(token)
-        return expiry is not None and self._now() < expiry
+        return self.tokens.valid(request)
 
     async def token_endpoint(self, request: Request) -> Response:
         """``POST …/auth/oauth2/v1/token``: a bearer token for a valid signed assertion."""

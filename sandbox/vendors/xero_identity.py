@@ -6,17 +6,16 @@ moving the clock. Refusals use Xero's identity-layer problem body.
 
 from __future__ import annotations
 
-import secrets
-import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sandbox.vendors.tokens import BearerTokens
 from sandbox.vendors.wire import FastJSON, basic_credentials, json_error
 
 DEFAULT_CLIENT_ID = "sandbox-xero-client"
@@ -45,9 +44,8 @@ class XeroIdentity:
         self.client_id = client_id
         self.client_secret = client_secret
         self._now = now
-        self._tokens: dict[str, datetime] = {}
+        self.tokens = BearerTokens(now, TOKEN_LIFETIME_SECONDS, size=32)
         self._tenants: list[dict[str, str]] = []
-        self._lock = threading.Lock()
 
     def connect(self, tenant_id: str, tenant_name: str) -> None:
         """Authorise this connection for an organisation."""
@@ -65,18 +63,11 @@ class XeroIdentity:
         )
 
     def issue_token(self) -> str:
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._tokens[token] = self._now() + timedelta(seconds=TOKEN_LIFETIME_SECONDS)
-        return token
+        return self.tokens.issue()
 
     def authenticated(self, request: Request) -> bool:
         """Whether the request carries a bearer token that is ours and unexpired."""
-        header = request.headers.get("authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else ""
-        with self._lock:
-            expiry = self._tokens.get(token)
-        return expiry is not None and self._now() < expiry
+        return self.tokens.valid(request)
 
     async def token_endpoint(self, request: Request) -> Response:
         """``POST /connect/token`` with ``grant_type=client_credentials`` and HTTP Basic."""
