@@ -116,8 +116,14 @@ class Posting:
     def find_credit_notes(
         self, client: httpx.Client, numbers: Sequence[str]
     ) -> dict[str, PostedCreditNote]:
+        """The completed credit memos with these numbers: one left Incomplete is not posted yet,
+        and ``post_credit_notes`` completes it."""
         held = self._held(client, "receivablesCreditMemos", "receivablesCreditMemoLines", numbers)
-        return {n: mapping.posted_credit_note(raw) for n, raw in held.items() if n in set(numbers)}
+        return {
+            n: mapping.posted_credit_note(raw)
+            for n, raw in held.items()
+            if n in set(numbers) and raw.get("CreditMemoStatus") == "Complete"
+        }
 
     # --- invoices -------------------------------------------------------------------------------
 

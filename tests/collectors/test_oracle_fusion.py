@@ -26,6 +26,7 @@ from collectors.erp import (
 from collectors.errors import AuthError, RateLimitedError, RecordError
 from collectors.http import RetryPolicy, call_json
 from collectors.oracle_fusion import OracleFusionConnector, OracleFusionSettings
+from collectors.oracle_fusion.mapping import credit_memo_body
 from sandbox.transport import InProcessTransport
 from sandbox.vendors.oracle_fusion import OracleFusionEmulator
 from sandbox.world.build import build_world
@@ -183,6 +184,27 @@ def test_find_invoices_reads_what_the_business_unit_holds(fusion: Fusion) -> Non
     assert sorted(found) == sorted(["P2C-1", str(history["TransactionNumber"])])
     other = fusion.connector.find_invoices(fusion.client, "Meridian Advisory GmbH BU", ["P2C-1"])
     assert other == {}
+
+
+def test_a_credit_memo_left_incomplete_is_completed_not_taken_as_posted(fusion: Fusion) -> None:
+    (inv,) = posted(fusion.connector.post_invoices(fusion.client, UK, [document(fusion, "P2C-8")]))
+    line = InvoiceLine(
+        description="Hours removed", quantity=Decimal(1), unit_amount=Decimal(150),
+        amount=Decimal(150),
+    )  # fmt: skip
+    note = CreditNoteDocument("cn-8", "P2C-CN-8", fusion.customer(), "P2C-8", inv.invoice_id,
+                              date(2026, 11, 20), "GBP", (line,))  # fmt: skip
+    settings = fusion.connector.settings
+    body = credit_memo_body(note, business_unit=UK, source=settings.transaction_source,
+                            transaction_type=settings.credit_memo_type)  # fmt: skip
+    # created, then the poster stopped (a crash) before completing it
+    call_json(fusion.client, "POST", "receivablesCreditMemos", json=body)
+    assert fusion.connector.find_credit_notes(fusion.client, UK, ["P2C-CN-8"]) == {}
+    (made,) = fusion.connector.post_credit_notes(fusion.client, UK, [note])
+    assert isinstance(made, PostedCreditNote) and made.status == "Complete"
+    numbers = [m["TransactionNumber"] for m in fusion.emulator.credit_memos(UK)]
+    assert numbers.count("P2C-CN-8") == 1
+    assert set(fusion.connector.find_credit_notes(fusion.client, UK, ["P2C-CN-8"])) == {"P2C-CN-8"}
 
 
 def test_a_credit_note_is_posted_once_and_applied_once(fusion: Fusion) -> None:
