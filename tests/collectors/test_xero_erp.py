@@ -6,26 +6,26 @@ business, and a payment names the Xero id of the invoice it pays."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 import httpx
 import orjson
 import pytest
 
-from collectors.entities import Invoice, InvoiceLine
 from collectors.erp import (
     Company,
     CreditNoteDocument,
     CustomerDocument,
     Erp,
-    InvoiceDocument,
     PostedCreditNote,
     PostedInvoice,
 )
 from collectors.http import RetryPolicy
 from collectors.xero import XeroConnector, XeroSettings
 from sandbox.server import Sandbox
+from tests.collectors.records import erp_invoice
 
 FAST = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 TODAY = date(2026, 11, 25)
@@ -39,32 +39,6 @@ def box() -> Iterator[Sandbox]:
 
 def connector(box: Sandbox, **settings: str) -> XeroConnector:
     return XeroConnector(XeroSettings(**settings), transport=box.transports()["xero"], policy=FAST)
-
-
-def invoice(number: str) -> Invoice:
-    """2.5 h at 150: 375.00 USD."""
-    line = InvoiceLine(
-        description="Consulting",
-        quantity=Decimal("2.5"),
-        unit_amount=Decimal("150"),
-        amount=Decimal("375.00"),
-    )
-    return Invoice(
-        id=f"inv_{number}",
-        number=number,
-        source="plan2cash",
-        source_id=number,
-        updated_at=datetime(2026, 11, 1, tzinfo=UTC),
-        customer_id="cus_1",
-        contract_id="con_1",
-        currency="USD",
-        period_start=date(2026, 10, 1),
-        period_end=date(2026, 10, 31),
-        issue_date=date(2026, 11, 1),
-        due_date=date(2026, 12, 1),
-        lines=(line,),
-        total=Decimal("375.00"),
-    )
 
 
 def test_xero_is_an_erp() -> None:
@@ -110,11 +84,11 @@ def test_documents_become_xero_bodies_on_the_sales_account() -> None:
         invoice_ref="x-1",
         issued=TODAY,
         currency="USD",
-        lines=invoice("INV-1").lines,
+        lines=erp_invoice("INV-1", "contact-1").invoice.lines,
     )
     with xero.client() as client:
         (posted,) = xero.post_invoices(
-            client, "t-1", [InvoiceDocument("p2c-inv-1", invoice("INV-1"), "contact-1")]
+            client, "t-1", [replace(erp_invoice("INV-1", "contact-1"), key="p2c-inv-1")]
         )
         (credited,) = xero.post_credit_notes(client, "t-1", [note])
     assert isinstance(posted, PostedInvoice) and isinstance(credited, PostedCreditNote)
@@ -150,7 +124,7 @@ def test_sales_invoices_and_live_payments_are_read_back(box: Sandbox) -> None:
     tenant = box.world.legal_entities[0].xero_tenant_id
     with xero.client() as client:
         who = xero.create_customer(client, tenant, CustomerDocument("k", "c", "Umbrella", "USD"))
-        (posted,) = xero.post_invoices(client, tenant, [InvoiceDocument("i", invoice("R-1"), who)])
+        (posted,) = xero.post_invoices(client, tenant, [erp_invoice("R-1", who)])
         assert isinstance(posted, PostedInvoice)
         box.xero.record_payment(tenant, posted.invoice_id, Decimal("100"), TODAY)
         invoices = [raw for page in xero.invoice_pages(client, tenant, None) for raw in page]
